@@ -1,0 +1,68 @@
+"""The exception family. Each error also inherits the builtin a caller would already catch."""
+
+from __future__ import annotations
+
+
+class DeltaGliderError(Exception):
+    """Root of every error deltaglider raises on purpose."""
+
+
+class CodecError(DeltaGliderError, RuntimeError):
+    """The native codec failed, or cannot be loaded.
+
+    Carries xdelta3's symbolic error name (``XD3_INVALID_INPUT``...) and its own message.
+    """
+
+    def __init__(self, message: str, *, name: str = "", detail: str = "") -> None:
+        super().__init__(message)
+        self.name = name
+        self.detail = detail
+
+
+class OutOfMemoryError(CodecError, MemoryError):
+    """The codec could not allocate what it needed."""
+
+
+class DecodeError(CodecError, ValueError):
+    """A delta could not be turned back into its file: corrupt, truncated or empty, made against a
+    different reference (checksum mismatch), or decoding past the expected size."""
+
+
+class UnsupportedDeltaError(CodecError):
+    """The delta was made by the stock xdelta3 binary over an external compressor's output.
+
+    The binary decompressed gzip/bzip2/xz/compress inputs before diffing and recompressed on decode;
+    the VCDIFF alone rebuilds the *decompressed* bytes. ``marker`` is the ident from the application
+    header (``G`` gzip, ``B`` bzip2, ``Y`` xz, ``Z`` compress) for the target, ``source_marker`` the
+    one for the source; ``appheader`` is the header as written.
+    """
+
+    def __init__(self, message: str, *, appheader: str, marker: str, source_marker: str) -> None:
+        super().__init__(message, name="EXTERNAL_COMPRESSION", detail=appheader)
+        self.appheader = appheader
+        self.marker = marker
+        self.source_marker = source_marker
+
+
+class IntegrityError(DeltaGliderError, ValueError):
+    """Bytes did not match the SHA-256 recorded for them."""
+
+
+class NotFoundError(DeltaGliderError, FileNotFoundError):
+    """An object, file or reference does not exist."""
+
+
+class AccessDeniedError(DeltaGliderError, PermissionError):
+    """The store refused access."""
+
+
+class InvalidURLError(DeltaGliderError, ValueError):
+    """A location could not be parsed, or names a key that would escape its folder."""
+
+
+class StorageError(DeltaGliderError, OSError):
+    """The store failed for a reason other than a missing object or denied access."""
+
+
+class ReferenceInUseError(DeltaGliderError):
+    """A reference that deltas still depend on was asked to be deleted without ``force``."""

@@ -1,0 +1,81 @@
+"""The storage port: what the service needs from an object store (S3, a local directory, memory)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+#: Called with the number of bytes just transferred (may be called from worker threads).
+ProgressCallback = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class ObjectHead:
+    """What a HEAD (or a listing entry) says about one stored object.
+
+    ``metadata`` holds the user metadata with lowercased keys and no ``x-amz-meta-`` prefix. Listings
+    may leave it empty (S3 lists no metadata); call ``head`` for it.
+    """
+
+    bucket: str
+    key: str
+    size: int
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    etag: str | None = None
+    last_modified: datetime | None = None
+
+
+class StoragePort(Protocol):
+    """Objects addressed by (bucket, key). Every method raises the errors of ``deltaglider.errors``:
+    ``NotFoundError`` for a missing bucket or object (except ``head``, which returns None for a
+    missing object), ``AccessDeniedError``, ``StorageError`` for anything else."""
+
+    def head(self, bucket: str, key: str) -> ObjectHead | None:
+        """The object's size and metadata, or None if there is no such object."""
+        ...
+
+    def list(self, bucket: str, prefix: str, *, recursive: bool = True) -> Iterator[ObjectHead]:
+        """Every object whose key starts with ``prefix``, in key order, across all pages.
+
+        With ``recursive=False`` only keys with no ``/`` after the prefix are yielded.
+        """
+        ...
+
+    def list_dirs(self, bucket: str, prefix: str) -> Iterator[str]:
+        """The "directories" directly under ``prefix`` (S3 common prefixes, each ending in ``/``)."""
+        ...
+
+    def get_file(self, bucket: str, key: str, dest: Path, progress: ProgressCallback | None = None) -> None:
+        """Writes the object's bytes to ``dest`` (which the caller owns: a temporary path)."""
+        ...
+
+    def get_bytes(self, bucket: str, key: str) -> bytes:
+        """The whole object in memory (small objects only: deltas, sidecars)."""
+        ...
+
+    def put_file(
+        self,
+        bucket: str,
+        key: str,
+        src: Path,
+        metadata: Mapping[str, str],
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        """Stores the file under ``key``, replacing any object there; never leaves a partial object."""
+        ...
+
+    def put_bytes(self, bucket: str, key: str, data: bytes, metadata: Mapping[str, str]) -> None:
+        """Stores ``data`` under ``key``, replacing any object there."""
+        ...
+
+    def put_file_if_absent(self, bucket: str, key: str, src: Path, metadata: Mapping[str, str]) -> bool:
+        """Atomically creates ``key`` only if no object is there. True if this call created it,
+        False if another writer's object was already there (which is left untouched)."""
+        ...
+
+    def delete(self, bucket: str, key: str) -> None:
+        """Removes the object; removing a missing object is not an error."""
+        ...

@@ -1,0 +1,41 @@
+/* Internal to the glue: the pieces the one-shot memory calls and the file calls share. Not part of
+ * the CFFI interface. */
+#ifndef DG_STREAM_H
+#define DG_STREAM_H
+
+#include "dg_codec.h"
+
+/* The reference, as one contiguous read-only view (a caller's buffer or a mapped file). */
+typedef struct {
+    const uint8_t *data;
+    uint64_t len;
+} dg_source_view;
+
+/* Hands out the next chunk of input, at most `want` bytes; sets *eof once nothing follows it. */
+typedef struct dg_reader {
+    int (*next)(struct dg_reader *reader, size_t want, const uint8_t **chunk, size_t *got, int *eof,
+                dg_status *st);
+    void *ctx;
+} dg_reader;
+
+typedef struct dg_sink {
+    int (*write)(struct dg_sink *sink, const uint8_t *data, size_t len, dg_status *st);
+    void *ctx;
+    uint64_t written;
+} dg_sink;
+
+void dg_init_once(void);
+int dg_fail(dg_status *st, int code, const char *name, const char *msg);
+int dg_fail_errno(dg_status *st, int err, const char *what);
+void dg_memory_sink_init(dg_sink *sink, dg_buffer *buf);
+
+int dg_encoder_open(xd3_stream *stream, xd3_config *config, xd3_source *source,
+                    const dg_source_view *view, uint64_t target_len,
+                    const dg_encode_params *params, dg_status *st);
+int dg_run_encoder(xd3_stream *stream, dg_reader *input, dg_sink *output, dg_status *st);
+int dg_decoder_open(xd3_stream *stream, xd3_config *config, xd3_source *source,
+                    const dg_source_view *view, dg_status *st);
+int dg_run_decoder(xd3_stream *stream, dg_reader *input, dg_sink *output, uint64_t max_output,
+                   int allow_external, dg_status *st);
+
+#endif /* DG_STREAM_H */
