@@ -47,7 +47,9 @@ def _secondary_code(lib: Any, secondary: Secondary) -> int:
     try:
         return int(codes[secondary])
     except KeyError:
-        raise ValueError(f"secondary must be one of 'lzma', 'djw', 'fgk' or None, not {secondary!r}") from None
+        raise ValueError(
+            f"secondary must be one of 'lzma', 'djw', 'fgk' or None, not {secondary!r}"
+        ) from None
 
 
 def _check_level(level: int) -> None:
@@ -141,7 +143,9 @@ def decode(
     src = ffi.from_buffer(source)
     dlt = ffi.from_buffer(delta)
     limit = _NO_LIMIT if expected_size is None else expected_size
-    rc = lib.dg_decode_memory(src, len(src), dlt, len(dlt), limit, int(allow_external_compression), out, status)
+    rc = lib.dg_decode_memory(
+        src, len(src), dlt, len(dlt), limit, int(allow_external_compression), out, status
+    )
     if rc != lib.DG_OK:
         lib.dg_buffer_free(out)
         _raise_for_status(ffi, lib, status)
