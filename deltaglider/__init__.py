@@ -1,32 +1,101 @@
-"""deltaglider: store families of similar files as VCDIFF deltas against one reference."""
+"""deltaglider: store families of similar files as VCDIFF deltas against one reference.
 
+The client API (``create_client``, ``DeltaGliderClient``, ``UploadSummary``, the service and its
+models) is loaded on first access, so ``import deltaglider`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from deltaglider._version import __version__
 from deltaglider.errors import (
     AccessDeniedError,
+    CacheError,
     CodecError,
     DecodeError,
     DeltaGliderError,
     IntegrityError,
     InvalidURLError,
+    MetadataError,
     NotFoundError,
+    NotVerifiableError,
     OutOfMemoryError,
     ReferenceInUseError,
     StorageError,
     UnsupportedDeltaError,
 )
 
-__version__ = "0.1.0"
+if TYPE_CHECKING:
+    from deltaglider.client import DeltaGliderClient, UploadSummary, create_client
+    from deltaglider.core.models import (
+        DeleteResult,
+        DeltaSpace,
+        GetSummary,
+        ListEntry,
+        ObjectKey,
+        PutSummary,
+        StatsSummary,
+        VerifyResult,
+    )
+    from deltaglider.core.service import DeltaService
+
+_LAZY = {
+    "create_client": "deltaglider.client",
+    "DeltaGliderClient": "deltaglider.client",
+    "UploadSummary": "deltaglider.client",
+    "DeltaService": "deltaglider.core.service",
+    "DeltaSpace": "deltaglider.core.models",
+    "ObjectKey": "deltaglider.core.models",
+    "PutSummary": "deltaglider.core.models",
+    "GetSummary": "deltaglider.core.models",
+    "VerifyResult": "deltaglider.core.models",
+    "DeleteResult": "deltaglider.core.models",
+    "ListEntry": "deltaglider.core.models",
+    "StatsSummary": "deltaglider.core.models",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'deltaglider' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "AccessDeniedError",
+    "CacheError",
     "CodecError",
     "DecodeError",
+    "DeleteResult",
+    "DeltaGliderClient",
     "DeltaGliderError",
+    "DeltaService",
+    "DeltaSpace",
+    "GetSummary",
     "IntegrityError",
     "InvalidURLError",
+    "ListEntry",
+    "MetadataError",
     "NotFoundError",
+    "NotVerifiableError",
+    "ObjectKey",
     "OutOfMemoryError",
+    "PutSummary",
     "ReferenceInUseError",
+    "StatsSummary",
     "StorageError",
     "UnsupportedDeltaError",
+    "UploadSummary",
+    "VerifyResult",
     "__version__",
+    "create_client",
 ]

@@ -66,3 +66,17 @@ class StorageError(DeltaGliderError, OSError):
 
 class ReferenceInUseError(DeltaGliderError):
     """A reference that deltas still depend on was asked to be deleted without ``force``."""
+
+
+class MetadataError(DeltaGliderError, ValueError):
+    """An object's deltaglider metadata is present but unusable (a field that must be a number is not,
+    a delta without the SHA-256 of its reference...)."""
+
+
+class NotVerifiableError(DeltaGliderError, ValueError):
+    """The object carries no SHA-256 (stored by another tool, or by the original's ``--no-delta``), so
+    there is nothing to check its bytes against."""
+
+
+class CacheError(DeltaGliderError, OSError):
+    """The reference cache folder cannot be used safely (not ours, not a folder, not writable)."""

@@ -1,0 +1,67 @@
+"""A reference cache in process memory: LRU by bytes, checked on the way in.
+
+The service works on files, so an entry in use is written out to a private temporary file for the
+duration of the ``use`` block.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from deltaglider.ports.hash import HashPort
+
+
+class MemoryCache:
+    def __init__(self, *, max_bytes: int, hasher: HashPort, tmp_dir: str | None = None) -> None:
+        self._max_bytes = max_bytes
+        self._hasher = hasher
+        self._tmp_dir = tmp_dir
+        self._entries: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def size(self) -> int:
+        with self._lock:
+            return sum(len(v) for v in self._entries.values())
+
+    @contextmanager
+    def use(self, sha256: str) -> Iterator[Path | None]:
+        with self._lock:
+            data = self._entries.get(sha256)
+            if data is not None:
+                self._entries.move_to_end(sha256)
+        if data is None:
+            yield None
+            return
+        fd, name = tempfile.mkstemp(prefix="deltaglider-ref-", dir=self._tmp_dir)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            yield Path(name)
+        finally:
+            os.unlink(name)
+
+    def store(self, sha256: str, src: Path) -> bool:
+        if os.stat(src).st_size > self._max_bytes:
+            return False
+        data = Path(src).read_bytes()
+        if self._hasher.sha256_bytes(data) != sha256:
+            return False
+        with self._lock:
+            self._entries[sha256] = data
+            self._entries.move_to_end(sha256)
+            total = sum(len(v) for v in self._entries.values())
+            while total > self._max_bytes:
+                _, dropped = self._entries.popitem(last=False)
+                total -= len(dropped)
+        return True
+
+    def evict(self, sha256: str) -> None:
+        with self._lock:
+            self._entries.pop(sha256, None)

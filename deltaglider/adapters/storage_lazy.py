@@ -1,0 +1,65 @@
+"""A StoragePort that builds the real adapter on first use.
+
+``create_client()`` must not import boto3 (slow) nor need credentials unless S3 is actually used: a
+client used only with local folders never builds its S3 adapter.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+from deltaglider.ports.storage import ObjectHead, ProgressCallback, StoragePort
+
+
+class LazyStorage:
+    def __init__(self, factory: Callable[[], StoragePort]) -> None:
+        self._factory = factory
+        self._storage: StoragePort | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def built(self) -> bool:
+        return self._storage is not None
+
+    def _get(self) -> StoragePort:
+        if self._storage is None:
+            with self._lock:
+                if self._storage is None:
+                    self._storage = self._factory()
+        return self._storage
+
+    def head(self, bucket: str, key: str) -> ObjectHead | None:
+        return self._get().head(bucket, key)
+
+    def list(self, bucket: str, prefix: str, *, recursive: bool = True) -> Iterator[ObjectHead]:
+        return self._get().list(bucket, prefix, recursive=recursive)
+
+    def list_dirs(self, bucket: str, prefix: str) -> Iterator[str]:
+        return self._get().list_dirs(bucket, prefix)
+
+    def get_file(self, bucket: str, key: str, dest: Path, progress: ProgressCallback | None = None) -> None:
+        self._get().get_file(bucket, key, dest, progress)
+
+    def get_bytes(self, bucket: str, key: str) -> bytes:
+        return self._get().get_bytes(bucket, key)
+
+    def put_file(
+        self,
+        bucket: str,
+        key: str,
+        src: Path,
+        metadata: Mapping[str, str],
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self._get().put_file(bucket, key, src, metadata, progress)
+
+    def put_bytes(self, bucket: str, key: str, data: bytes, metadata: Mapping[str, str]) -> None:
+        self._get().put_bytes(bucket, key, data, metadata)
+
+    def put_file_if_absent(self, bucket: str, key: str, src: Path, metadata: Mapping[str, str]) -> bool:
+        return self._get().put_file_if_absent(bucket, key, src, metadata)
+
+    def delete(self, bucket: str, key: str) -> None:
+        self._get().delete(bucket, key)

@@ -1,0 +1,130 @@
+"""An in-process object store for tests: dict-backed, thread-safe, with a log of calls."""
+
+from __future__ import annotations
+
+import builtins
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from deltaglider.errors import NotFoundError
+from deltaglider.ports.storage import ObjectHead, ProgressCallback
+
+
+@dataclass
+class _Object:
+    data: bytes
+    metadata: dict[str, str]
+    last_modified: datetime
+
+
+class MemoryStorage:
+    """Buckets spring into being on first write. ``calls`` records ``(operation, bucket, key)`` for
+    every call, so tests can count GETs and PUTs."""
+
+    def __init__(self) -> None:
+        self._objects: dict[tuple[str, str], _Object] = {}
+        self._lock = threading.Lock()
+        self.calls: list[tuple[str, str, str]] = []
+
+    def _record(self, operation: str, bucket: str, key: str) -> None:
+        self.calls.append((operation, bucket, key))
+
+    def count(self, operation: str, key: str | None = None) -> int:
+        return sum(1 for op, _, k in self.calls if op == operation and (key is None or k == key))
+
+    def _head_of(self, bucket: str, key: str, obj: _Object, *, with_metadata: bool = True) -> ObjectHead:
+        meta = dict(obj.metadata) if with_metadata else {}
+        return ObjectHead(bucket, key, len(obj.data), meta, None, obj.last_modified)
+
+    def head(self, bucket: str, key: str) -> ObjectHead | None:
+        with self._lock:
+            self._record("head", bucket, key)
+            obj = self._objects.get((bucket, key))
+            return None if obj is None else self._head_of(bucket, key, obj)
+
+    def list(self, bucket: str, prefix: str, *, recursive: bool = True) -> Iterator[ObjectHead]:
+        with self._lock:
+            self._record("list", bucket, prefix)
+            found = sorted(
+                (key, obj)
+                for (b, key), obj in self._objects.items()
+                if b == bucket and key.startswith(prefix) and (recursive or "/" not in key[len(prefix) :])
+            )
+        for key, obj in found:
+            yield self._head_of(bucket, key, obj, with_metadata=False)
+
+    def list_dirs(self, bucket: str, prefix: str) -> Iterator[str]:
+        with self._lock:
+            self._record("list_dirs", bucket, prefix)
+            dirs = {
+                prefix + key[len(prefix) :].split("/", 1)[0] + "/"
+                for (b, key) in self._objects
+                if b == bucket and key.startswith(prefix) and "/" in key[len(prefix) :]
+            }
+        yield from sorted(dirs)
+
+    def _get(self, bucket: str, key: str, operation: str) -> _Object:
+        with self._lock:
+            self._record(operation, bucket, key)
+            obj = self._objects.get((bucket, key))
+        if obj is None:
+            raise NotFoundError(f"no such object: s3://{bucket}/{key}")
+        return obj
+
+    def get_file(self, bucket: str, key: str, dest: Path, progress: ProgressCallback | None = None) -> None:
+        obj = self._get(bucket, key, "get")
+        Path(dest).write_bytes(obj.data)
+        if progress is not None:
+            progress(len(obj.data))
+
+    def get_bytes(self, bucket: str, key: str) -> bytes:
+        return self._get(bucket, key, "get").data
+
+    def put_bytes(self, bucket: str, key: str, data: bytes, metadata: Mapping[str, str]) -> None:
+        with self._lock:
+            self._record("put", bucket, key)
+            self._objects[(bucket, key)] = _Object(bytes(data), dict(metadata), datetime.now(UTC))
+
+    def put_file(
+        self,
+        bucket: str,
+        key: str,
+        src: Path,
+        metadata: Mapping[str, str],
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        data = Path(src).read_bytes()
+        self.put_bytes(bucket, key, data, metadata)
+        if progress is not None:
+            progress(len(data))
+
+    def put_file_if_absent(self, bucket: str, key: str, src: Path, metadata: Mapping[str, str]) -> bool:
+        data = Path(src).read_bytes()
+        with self._lock:
+            self._record("put_if_absent", bucket, key)
+            if (bucket, key) in self._objects:
+                return False
+            self._objects[(bucket, key)] = _Object(data, dict(metadata), datetime.now(UTC))
+            return True
+
+    def delete(self, bucket: str, key: str) -> None:
+        with self._lock:
+            self._record("delete", bucket, key)
+            self._objects.pop((bucket, key), None)
+
+    # Test helpers: reach past the port to plant or damage objects.
+    def raw(self, bucket: str, key: str) -> tuple[bytes, dict[str, str]]:
+        obj = self._objects[(bucket, key)]
+        return obj.data, dict(obj.metadata)
+
+    def set_raw(self, bucket: str, key: str, data: bytes, metadata: Mapping[str, str] | None = None) -> None:
+        with self._lock:
+            old = self._objects.get((bucket, key))
+            meta = dict(metadata) if metadata is not None else dict(old.metadata) if old else {}
+            self._objects[(bucket, key)] = _Object(bytes(data), meta, datetime.now(UTC))
+
+    def keys(self, bucket: str) -> builtins.list[str]:
+        return sorted(key for (b, key) in self._objects if b == bucket)

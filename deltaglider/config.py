@@ -1,0 +1,137 @@
+"""Settings: defaults, ``DG_*`` environment variables, and the order they resolve in.
+
+A setting comes from the call's argument, else the client's (``create_client(...)``), else the
+environment, else the default below. ``None`` always means "not given here".
+
+| setting          | environment           | default                     |
+|------------------|-----------------------|-----------------------------|
+| log_level        | DG_LOG_LEVEL          | INFO                        |
+| cache_dir        | DG_CACHE_DIR          | /tmp/.deltaglider/cache     |
+| cache_backend    | DG_CACHE_BACKEND      | filesystem (or ``memory``)  |
+| cache_max_bytes  | DG_CACHE_MAX_BYTES    | 256 MiB (fits Lambda's 512 MB /tmp beside the work files) |
+| max_ratio        | DG_MAX_RATIO          | 0.5                         |
+| tool_version     | (none)                | deltaglider/<version>       |
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from deltaglider._version import __version__
+
+DEFAULT_LOG_LEVEL: Final = "INFO"
+DEFAULT_CACHE_DIR: Final = "/tmp/.deltaglider/cache"
+DEFAULT_CACHE_BACKEND: Final = "filesystem"
+DEFAULT_CACHE_MAX_BYTES: Final = 256 * 1024 * 1024
+DEFAULT_MAX_RATIO: Final = 0.5
+DEFAULT_TOOL_VERSION: Final = f"deltaglider/{__version__}"
+
+LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+CACHE_BACKENDS: Final = ("filesystem", "memory")
+_SIZE_RE = re.compile(r"^\s*(\d+)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def check_max_ratio(value: object) -> float:
+    """A delta/file ratio: a finite number from 0 to 1."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"max_ratio must be a number from 0 to 1, not {value!r}")
+    ratio = float(value)
+    if not math.isfinite(ratio) or not 0.0 <= ratio <= 1.0:
+        raise ValueError(f"max_ratio must be a number from 0 to 1, not {value!r}")
+    return ratio
+
+
+def check_log_level(value: str) -> str:
+    level = str(value).strip().upper()
+    if level == "WARN":
+        level = "WARNING"
+    if level not in LOG_LEVELS:
+        raise ValueError(f"log level must be one of {', '.join(LOG_LEVELS)}, not {value!r}")
+    return level
+
+
+def parse_size(value: str | int) -> int:
+    """Bytes from an int or a string like ``400MB``, ``1GiB``, ``1048576`` (binary units)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        size = value
+    else:
+        match = _SIZE_RE.match(str(value))
+        if match is None:
+            raise ValueError(f"not a size: {value!r} (try 268435456, 256MB or 1GiB)")
+        size = int(match.group(1)) * _UNITS[(match.group(2) or "")[:1].lower()]
+    if size < 0:
+        raise ValueError(f"a size cannot be negative: {value!r}")
+    return size
+
+
+def _env_float(env: Mapping[str, str], name: str) -> float | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    log_level: str = DEFAULT_LOG_LEVEL
+    cache_dir: str = DEFAULT_CACHE_DIR
+    cache_backend: str = DEFAULT_CACHE_BACKEND
+    cache_max_bytes: int = DEFAULT_CACHE_MAX_BYTES
+    max_ratio: float = DEFAULT_MAX_RATIO
+    tool_version: str = DEFAULT_TOOL_VERSION
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "log_level", check_log_level(self.log_level))
+        object.__setattr__(self, "max_ratio", check_max_ratio(self.max_ratio))
+        object.__setattr__(self, "cache_max_bytes", parse_size(self.cache_max_bytes))
+        if self.cache_backend not in CACHE_BACKENDS:
+            raise ValueError(
+                f"cache_backend must be one of {', '.join(CACHE_BACKENDS)}, not {self.cache_backend!r}"
+            )
+        if not self.cache_dir:
+            raise ValueError("cache_dir must not be empty")
+        if not self.tool_version:
+            raise ValueError("tool_version must not be empty")
+
+
+def resolve(
+    *,
+    log_level: str | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    cache_backend: str | None = None,
+    cache_max_bytes: int | str | None = None,
+    max_ratio: float | None = None,
+    tool_version: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """The client's settings: each given argument, else its ``DG_*`` variable, else the default."""
+    env = os.environ if env is None else env
+    env_ratio = _env_float(env, "DG_MAX_RATIO")
+    env_cache_size = env.get("DG_CACHE_MAX_BYTES", "").strip() or None
+    return Settings(
+        log_level=log_level or env.get("DG_LOG_LEVEL", "").strip() or DEFAULT_LOG_LEVEL,
+        cache_dir=os.fspath(cache_dir)
+        if cache_dir
+        else env.get("DG_CACHE_DIR", "").strip() or DEFAULT_CACHE_DIR,
+        cache_backend=(
+            cache_backend or env.get("DG_CACHE_BACKEND", "").strip() or DEFAULT_CACHE_BACKEND
+        ).lower(),
+        cache_max_bytes=parse_size(
+            cache_max_bytes if cache_max_bytes is not None else env_cache_size or DEFAULT_CACHE_MAX_BYTES
+        ),
+        max_ratio=max_ratio
+        if max_ratio is not None
+        else env_ratio
+        if env_ratio is not None
+        else DEFAULT_MAX_RATIO,
+        tool_version=tool_version or DEFAULT_TOOL_VERSION,
+    )

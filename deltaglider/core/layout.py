@@ -1,0 +1,105 @@
+"""Where things live inside a DeltaSpace, and which files go down the delta path.
+
+The layout is the original's: ``<prefix>/reference.bin``, ``<prefix>/<name>.delta`` for a delta,
+``<prefix>/<name>`` for a file stored whole.
+
+Two kinds of names would collide with that layout if stored whole under their own key: ``reference.bin``
+(it would replace the reference) and anything ending in ``.delta`` (it would take the place of the delta
+of another name). Such *reserved* names are always stored under ``<name>.delta``, whether the object
+there is a delta or a whole file (its metadata says which: ``dg-compression: none`` for whole). Listings
+strip one ``.delta``, so the name comes back as given, in the original's listing too; the original reads
+either form by its metadata. Looking a name up therefore tries ``<name>.delta`` first for reserved names
+and ``<name>`` first for the others, then the other one: so ``app.zip.delta`` still reaches the delta of
+``app.zip`` when no file of that exact name was stored.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Final
+
+REFERENCE_NAME: Final = "reference.bin"
+DELTA_SUFFIX: Final = ".delta"
+
+#: The original's delta candidates, matched on the lowercased name; the rest is stored whole.
+_COMPOUND_SUFFIXES: Final = (".tar.gz", ".tar.bz2", ".tar.xz")
+_SIMPLE_SUFFIXES: Final = frozenset(
+    [
+        ".zip",
+        ".tar",
+        ".gz",
+        ".tgz",
+        ".bz2",
+        ".xz",
+        ".7z",
+        ".rar",
+        ".dmg",
+        ".iso",
+        ".pkg",
+        ".deb",
+        ".rpm",
+        ".apk",
+        ".jar",
+        ".war",
+        ".ear",
+    ]
+)
+
+
+def join_key(prefix: str, name: str) -> str:
+    return f"{prefix}/{name}" if prefix else name
+
+
+def split_key(key: str) -> tuple[str, str]:
+    """(prefix, name) of a key; the prefix has no trailing slash."""
+    prefix, _, name = key.rpartition("/")
+    return prefix, name
+
+
+def reference_key(prefix: str) -> str:
+    return join_key(prefix, REFERENCE_NAME)
+
+
+def is_reserved_name(name: str) -> bool:
+    return name == REFERENCE_NAME or name.endswith(DELTA_SUFFIX)
+
+
+def delta_key(prefix: str, name: str) -> str:
+    return join_key(prefix, name + DELTA_SUFFIX)
+
+
+def whole_key(prefix: str, name: str) -> str:
+    """Where ``name`` goes when stored whole (the delta key itself for reserved names)."""
+    return delta_key(prefix, name) if is_reserved_name(name) else join_key(prefix, name)
+
+
+def other_form_key(prefix: str, name: str, *, stored_whole: bool) -> str | None:
+    """The key of the form not just written, which a new upload of ``name`` makes stale; None when both
+    forms share one key (reserved names)."""
+    if is_reserved_name(name):
+        return None
+    return delta_key(prefix, name) if stored_whole else join_key(prefix, name)
+
+
+def lookup_keys(key: str) -> list[str]:
+    """The stored keys that a user's key may denote, in the order to try them."""
+    _, name = split_key(key)
+    if is_reserved_name(name):
+        return [key + DELTA_SUFFIX, key]
+    return [key, key + DELTA_SUFFIX]
+
+
+def display_name(key: str) -> str | None:
+    """The key as the user knows it, or None for objects a listing hides (references)."""
+    _, name = split_key(key)
+    if name == REFERENCE_NAME:
+        return None
+    return key.removesuffix(DELTA_SUFFIX)
+
+
+def is_delta_candidate(name: str) -> bool:
+    lowered = name.lower()
+    if lowered.endswith(_COMPOUND_SUFFIXES):
+        return True
+    _, ext = posixpath.splitext(lowered)
+    return ext in _SIMPLE_SUFFIXES

@@ -1,0 +1,72 @@
+"""Listing a prefix as the user sees it (references hidden, ``.delta`` stripped) and totting it up."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from deltaglider.core.context import Context
+from deltaglider.core.layout import DELTA_SUFFIX, REFERENCE_NAME, display_name, split_key
+from deltaglider.core.metadata import Kind, parse
+from deltaglider.core.models import ListEntry, StatsSummary
+from deltaglider.errors import MetadataError
+from deltaglider.ports.storage import ObjectHead
+
+#: The original's helper objects (rehydrated copies, stats files): not user files.
+HELPER_PREFIX = ".deltaglider/"
+
+
+def _folder(prefix: str) -> str:
+    return prefix.rstrip("/") + "/" if prefix.strip("/") else ""
+
+
+def _is_helper(key: str, folder: str) -> bool:
+    return key[len(folder) :].startswith(HELPER_PREFIX) or f"/{HELPER_PREFIX}" in key
+
+
+def _entry(ctx: Context, obj: ObjectHead, name: str) -> ListEntry:
+    original: int | None = obj.size
+    is_delta = False
+    if obj.key.endswith(DELTA_SUFFIX):
+        # Only a HEAD tells a delta's original size (listings carry no metadata).
+        head = ctx.storage.head(obj.bucket, obj.key)
+        try:
+            info = parse(head.metadata, obj.key) if head is not None else None
+        except MetadataError:
+            info = None
+        is_delta = info is not None and info.kind is Kind.DELTA
+        if info is not None and info.file_size is not None:
+            original = info.file_size
+        elif is_delta or info is None:
+            original = None
+    return ListEntry(obj.bucket, name, obj.key, original, obj.size, is_delta, obj.last_modified)
+
+
+def list_entries(ctx: Context, bucket: str, prefix: str, *, recursive: bool = False) -> Iterator[ListEntry]:
+    folder = _folder(prefix)
+    for obj in ctx.storage.list(bucket, folder, recursive=recursive):
+        if _is_helper(obj.key, folder):
+            continue
+        name = display_name(obj.key)
+        if name is not None:
+            yield _entry(ctx, obj, name)
+
+
+def stats(ctx: Context, bucket: str, prefix: str) -> StatsSummary:
+    folder = _folder(prefix)
+    summary = StatsSummary(bucket=bucket, prefix=folder.rstrip("/"))
+    for obj in ctx.storage.list(bucket, folder, recursive=True):
+        if _is_helper(obj.key, folder):
+            continue
+        summary.stored_bytes += obj.size
+        if split_key(obj.key)[1] == REFERENCE_NAME:
+            summary.reference_count += 1
+            summary.reference_bytes += obj.size
+            continue
+        entry = _entry(ctx, obj, display_name(obj.key) or obj.key)
+        summary.file_count += 1
+        summary.original_bytes += entry.original_size if entry.original_size is not None else obj.size
+        if entry.is_delta:
+            summary.delta_count += 1
+        else:
+            summary.whole_count += 1
+    return summary

@@ -1,0 +1,23 @@
+"""Finding the stored object behind a user's key (``key`` or ``key.delta``)."""
+
+from __future__ import annotations
+
+from deltaglider.core.context import Context
+from deltaglider.core.layout import lookup_keys
+from deltaglider.core.models import ObjectKey
+from deltaglider.errors import InvalidURLError, NotFoundError
+from deltaglider.ports.storage import ObjectHead
+from deltaglider.urls import object_url
+
+
+def locate(ctx: Context, obj: ObjectKey) -> ObjectHead:
+    if not obj.key or obj.key.endswith("/"):
+        raise InvalidURLError(f"{object_url(obj.bucket, obj.key)}: names a folder, not an object")
+    tried = lookup_keys(obj.key)
+    for key in tried:
+        head = ctx.storage.head(obj.bucket, key)
+        if head is not None:
+            return head
+    raise NotFoundError(
+        f"no object at {object_url(obj.bucket, tried[0])} nor {object_url(obj.bucket, tried[1])}"
+    )

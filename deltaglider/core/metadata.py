@@ -1,0 +1,175 @@
+"""The on-storage metadata schema: what we write (the original 6.2.0's ``dg-`` keys) and what we read
+(every spelling it or the Rust gateway ever wrote).
+
+Keys are lowercase user metadata without the ``x-amz-meta-`` prefix.
+"""
+
+from __future__ import annotations
+
+import enum
+import posixpath
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final
+
+from deltaglider.core.layout import REFERENCE_NAME, split_key
+from deltaglider.errors import MetadataError
+
+ZERO_DIFF_NOTE: Final = "zero-diff (reference identical)"
+REFERENCE_NOTE: Final = "reference"
+
+
+def aliases(field: str) -> tuple[str, ...]:
+    """The spellings of a field, in the order the original tried them: dg-kebab, dg_snake, snake,
+    kebab. ``field`` is given in snake_case."""
+    kebab = field.replace("_", "-")
+    return (f"dg-{kebab}", f"dg_{field}", field, kebab)
+
+
+def read_field(metadata: Mapping[str, str], field: str) -> str | None:
+    """The first non-empty value among the field's spellings."""
+    for key in aliases(field):
+        value = metadata.get(key)
+        if value:
+            return value
+    return None
+
+
+class Kind(enum.Enum):
+    PLAIN = "plain"  # no SHA-256: written by another tool or the original's --no-delta
+    DIRECT = "direct"  # a whole file with its SHA-256
+    REFERENCE = "reference"  # a DeltaSpace's reference.bin
+    DELTA = "delta"
+
+
+@dataclass(frozen=True)
+class StoredInfo:
+    """What an object's metadata says about it."""
+
+    kind: Kind
+    file_sha256: str | None = None
+    file_size: int | None = None
+    original_name: str | None = None
+    ref_key: str | None = None  # already resolved to a full key in the same bucket
+    ref_sha256: str | None = None
+    delta_size: int | None = None
+    note: str | None = None
+    tool: str | None = None
+
+
+def _int_field(metadata: Mapping[str, str], field: str, key: str) -> int | None:
+    raw = read_field(metadata, field)
+    if raw is None:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise MetadataError(f"{key}: metadata {field}={raw!r} is not an integer") from None
+    if value < 0:
+        raise MetadataError(f"{key}: metadata {field}={raw!r} is negative")
+    return value
+
+
+def _resolve_ref_path(delta_key: str, ref_path: str) -> str:
+    """The Rust gateway's ``dg-ref-path`` is relative to the delta's own prefix."""
+    prefix, _ = split_key(delta_key)
+    joined = posixpath.normpath(posixpath.join(prefix, ref_path)) if prefix else posixpath.normpath(ref_path)
+    if ref_path.startswith("/") or joined == ".." or joined.startswith("../"):
+        raise MetadataError(f"{delta_key}: dg-ref-path {ref_path!r} leaves the bucket")
+    return joined
+
+
+def parse(metadata: Mapping[str, str], key: str) -> StoredInfo:
+    """Classifies an object from its metadata, as the original's read path does, plus references and
+    the gateway's ``dg-ref-path``."""
+    sha = read_field(metadata, "file_sha256")
+    note = read_field(metadata, "note")
+    tool = read_field(metadata, "tool")
+    if not sha:
+        return StoredInfo(kind=Kind.PLAIN, note=note, tool=tool)
+    sha = sha.lower()
+    size = _int_field(metadata, "file_size", key)
+    original_name = read_field(metadata, "original_name") or read_field(metadata, "source_name")
+    compression = read_field(metadata, "compression")
+    if (compression or "").lower() == "none" or note == "passthrough":
+        return StoredInfo(Kind.DIRECT, sha, size, original_name, note=note, tool=tool)
+    ref_key = read_field(metadata, "ref_key")
+    ref_path = read_field(metadata, "ref_path")
+    if ref_key is None and ref_path is not None:
+        ref_key = _resolve_ref_path(key, ref_path)
+    if ref_key is None:
+        _, name = split_key(key)
+        kind = Kind.REFERENCE if note == REFERENCE_NOTE or name == REFERENCE_NAME else Kind.DIRECT
+        return StoredInfo(kind, sha, size, original_name, note=note, tool=tool)
+    ref_sha = read_field(metadata, "ref_sha256")
+    return StoredInfo(
+        Kind.DELTA,
+        sha,
+        size,
+        original_name,
+        ref_key=ref_key,
+        ref_sha256=ref_sha.lower() if ref_sha else None,
+        delta_size=_int_field(metadata, "delta_size", key),
+        note=note,
+        tool=tool,
+    )
+
+
+def format_created_at(moment: datetime) -> str:
+    """The original's form: naive UTC ``isoformat()`` plus ``Z``."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat() + "Z"
+
+
+def reference_metadata(*, tool: str, source_name: str, sha256: str, created_at: datetime) -> dict[str, str]:
+    return {
+        "dg-tool": tool,
+        "dg-source-name": source_name,
+        "dg-file-sha256": sha256,
+        "dg-created-at": format_created_at(created_at),
+        "dg-note": REFERENCE_NOTE,
+    }
+
+
+def delta_metadata(
+    *,
+    tool: str,
+    original_name: str,
+    sha256: str,
+    size: int,
+    created_at: datetime,
+    ref_key: str,
+    ref_sha256: str,
+    delta_size: int,
+    zero_diff: bool = False,
+) -> dict[str, str]:
+    meta = {
+        "dg-tool": tool,
+        "dg-original-name": original_name,
+        "dg-file-sha256": sha256,
+        "dg-file-size": str(size),
+        "dg-created-at": format_created_at(created_at),
+        "dg-ref-key": ref_key,
+        "dg-ref-sha256": ref_sha256,
+        "dg-delta-size": str(delta_size),
+        # Informational only, as the original wrote it; no command is run.
+        "dg-delta-cmd": f"xdelta3 -e -9 -s {REFERENCE_NAME} {original_name} {original_name}.delta",
+    }
+    if zero_diff:
+        meta["dg-note"] = ZERO_DIFF_NOTE
+    return meta
+
+
+def direct_metadata(
+    *, tool: str, original_name: str, sha256: str, size: int, created_at: datetime
+) -> dict[str, str]:
+    return {
+        "dg-tool": tool,
+        "dg-original-name": original_name,
+        "dg-file-sha256": sha256,
+        "dg-file-size": str(size),
+        "dg-created-at": format_created_at(created_at),
+        "dg-compression": "none",
+    }

@@ -1,0 +1,105 @@
+"""The value types the service takes and returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class DeltaSpace:
+    """Files stored against one reference: a bucket and a prefix (no trailing slash; "" is the root)."""
+
+    bucket: str
+    prefix: str
+
+    def key_for(self, name: str) -> str:
+        return f"{self.prefix}/{name}" if self.prefix else name
+
+
+@dataclass(frozen=True)
+class ObjectKey:
+    """One stored object, or the name a user gave it (the service finds ``key`` or ``key.delta``)."""
+
+    bucket: str
+    key: str
+
+
+@dataclass
+class PutSummary:
+    operation: str  # "PUT" (stored whole) or "PUT_DELTA"
+    bucket: str
+    key: str  # where the file's bytes live (reference.bin for the first file of a DeltaSpace)
+    file_size: int
+    file_hash: str
+    delta_size: int | None = None
+    delta_hash: str | None = None
+    delta_ratio: float | None = None  # measured even when the delta was refused for exceeding max_ratio
+    reference_hash: str | None = None
+    stored_size: int = 0  # bytes this upload added to the store
+    reason: str = ""  # why the file was stored the way it was
+
+
+@dataclass
+class GetSummary:
+    operation: str  # "GET" or "GET_DELTA"
+    bucket: str
+    key: str  # the stored key that was read
+    size: int
+    hash: str
+    reconstructed: bool
+    path: str = ""  # the file written
+
+
+@dataclass
+class VerifyResult:
+    valid: bool
+    operation: str  # "VERIFY" or "VERIFY_DELTA"
+    expected_hash: str
+    actual_hash: str | None
+    details: str | None
+    key: str = ""  # the stored key that was checked
+
+
+@dataclass
+class DeleteResult:
+    bucket: str
+    key: str  # the stored key asked for
+    deleted: list[str] = field(default_factory=list)  # every key removed, the orphaned reference included
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ListEntry:
+    """One user-visible file: ``name`` is its key as the user knows it (no ``.delta``)."""
+
+    bucket: str
+    name: str
+    key: str  # the stored key
+    original_size: int | None  # None when the object has no recorded size
+    stored_size: int
+    is_delta: bool
+    last_modified: datetime | None = None
+
+
+@dataclass
+class StatsSummary:
+    bucket: str
+    prefix: str
+    file_count: int = 0
+    delta_count: int = 0
+    whole_count: int = 0
+    reference_count: int = 0
+    original_bytes: int = 0
+    stored_bytes: int = 0  # references included
+    reference_bytes: int = 0
+
+    @property
+    def saved_bytes(self) -> int:
+        return self.original_bytes - self.stored_bytes
+
+    @property
+    def savings_percent(self) -> float:
+        if self.original_bytes == 0:
+            return 0.0
+        return 100.0 * (1.0 - self.stored_bytes / self.original_bytes)

@@ -1,0 +1,114 @@
+"""DeltaService: the spec's service, a thin front over one module per flow."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+from deltaglider.config import DEFAULT_TOOL_VERSION, check_max_ratio
+from deltaglider.core import delete as delete_flow
+from deltaglider.core import get as get_flow
+from deltaglider.core import listing
+from deltaglider.core import put as put_flow
+from deltaglider.core import verify as verify_flow
+from deltaglider.core.context import Context
+from deltaglider.core.models import (
+    DeleteResult,
+    DeltaSpace,
+    GetSummary,
+    ListEntry,
+    ObjectKey,
+    PutSummary,
+    StatsSummary,
+    VerifyResult,
+)
+from deltaglider.ports.cache import CachePort
+from deltaglider.ports.clock import ClockPort
+from deltaglider.ports.diff import DiffPort
+from deltaglider.ports.hash import HashPort
+from deltaglider.ports.logger import LoggerPort
+from deltaglider.ports.metrics import MetricsPort
+from deltaglider.ports.storage import ProgressCallback, StoragePort
+
+
+class DeltaService:
+    """Stores files as deltas against one reference per DeltaSpace, and gets them back byte-exact."""
+
+    def __init__(  # noqa: PLR0917 - the spec's positional signature
+        self,
+        storage: StoragePort,
+        diff: DiffPort,
+        hasher: HashPort,
+        cache: CachePort,
+        clock: ClockPort,
+        logger: LoggerPort,
+        metrics: MetricsPort,
+        tool_version: str = DEFAULT_TOOL_VERSION,
+        max_ratio: float = 0.5,
+    ) -> None:
+        self._ctx = Context(
+            storage=storage,
+            diff=diff,
+            hasher=hasher,
+            cache=cache,
+            clock=clock,
+            logger=logger,
+            metrics=metrics,
+            tool_version=tool_version,
+            max_ratio=check_max_ratio(max_ratio),
+        )
+
+    @property
+    def storage(self) -> StoragePort:
+        return self._ctx.storage
+
+    @property
+    def max_ratio(self) -> float:
+        return self._ctx.max_ratio
+
+    @property
+    def tool_version(self) -> str:
+        return self._ctx.tool_version
+
+    def with_storage(self, storage: StoragePort) -> DeltaService:
+        """The same service (cache, codec, settings) over another store."""
+        clone = object.__new__(DeltaService)
+        clone._ctx = replace(self._ctx, storage=storage)
+        return clone
+
+    def put(
+        self,
+        file: Path,
+        delta_space: DeltaSpace,
+        max_ratio: float | None = None,
+        *,
+        name: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> PutSummary:
+        """Stores ``file`` in ``delta_space`` under ``name`` (default: the file's own name).
+
+        ``max_ratio`` (default: the service's) caps delta size / file size; past it the file is stored
+        whole.
+        """
+        ratio = self._ctx.max_ratio if max_ratio is None else check_max_ratio(max_ratio)
+        return put_flow.put(self._ctx, Path(file), delta_space, max_ratio=ratio, name=name, progress=progress)
+
+    def get(
+        self, object_key: ObjectKey, output_path: Path, *, progress: ProgressCallback | None = None
+    ) -> GetSummary:
+        """Writes the file to ``output_path`` (or into it, when it is a folder); finds ``key`` or
+        ``key.delta``."""
+        return get_flow.get(self._ctx, object_key, Path(output_path), progress)
+
+    def verify(self, object_key: ObjectKey) -> VerifyResult:
+        return verify_flow.verify(self._ctx, object_key)
+
+    def delete(self, object_key: ObjectKey, *, force: bool = False) -> DeleteResult:
+        return delete_flow.delete(self._ctx, object_key, force=force)
+
+    def list(self, delta_space: DeltaSpace, *, recursive: bool = False) -> Iterator[ListEntry]:
+        return listing.list_entries(self._ctx, delta_space.bucket, delta_space.prefix, recursive=recursive)
+
+    def stats(self, delta_space: DeltaSpace) -> StatsSummary:
+        return listing.stats(self._ctx, delta_space.bucket, delta_space.prefix)

@@ -1,0 +1,175 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from support.sdk import leftovers, make_service, sha256
+
+from deltaglider.adapters.storage_memory import MemoryStorage
+from deltaglider.core.models import DeltaSpace, ObjectKey
+from deltaglider.errors import IntegrityError, InvalidURLError, NotFoundError
+
+SPACE = DeltaSpace("b", "rel")
+
+
+def _stored(storage: MemoryStorage, releases: list[Path]) -> None:
+    service = make_service(storage)
+    for path in releases:
+        service.put(path, SPACE)
+
+
+def test_every_file_comes_back_byte_exact(
+    storage: MemoryStorage, releases: list[Path], tmp_path: Path
+) -> None:
+    _stored(storage, releases)
+    service = make_service(storage)
+    for path in releases:
+        out = tmp_path / "out" / path.name
+        summary = service.get(ObjectKey("b", f"rel/{path.name}"), out)
+        assert out.read_bytes() == path.read_bytes()
+        assert summary.operation == "GET_DELTA"
+        assert summary.reconstructed
+        assert summary.hash == sha256(path)
+        assert summary.key == f"rel/{path.name}.delta"
+
+
+def test_the_explicit_delta_key_works_too(
+    storage: MemoryStorage, releases: list[Path], tmp_path: Path
+) -> None:
+    _stored(storage, releases[:2])
+    out = tmp_path / "x.zip"
+    make_service(storage).get(ObjectKey("b", "rel/app-1.1.zip.delta"), out)
+    assert out.read_bytes() == releases[1].read_bytes()
+
+
+def test_output_folder_gets_the_files_name(
+    storage: MemoryStorage, releases: list[Path], tmp_path: Path
+) -> None:
+    _stored(storage, releases[:2])
+    folder = tmp_path / "dl"
+    folder.mkdir()
+    make_service(storage).get(ObjectKey("b", "rel/app-1.1.zip"), folder)
+    assert (folder / "app-1.1.zip").read_bytes() == releases[1].read_bytes()
+
+
+def test_a_key_that_would_escape_the_output_folder_is_refused(storage: MemoryStorage, tmp_path: Path) -> None:
+    storage.set_raw("b", "rel/..", b"evil", {})
+    folder = tmp_path / "dl"
+    folder.mkdir()
+    with pytest.raises(InvalidURLError):
+        make_service(storage).get(ObjectKey("b", "rel/.."), folder)
+    assert leftovers(tmp_path) == ["dl"]
+
+
+def test_corrupt_delta_leaves_no_file_and_says_why(
+    storage: MemoryStorage, releases: list[Path], tmp_path: Path
+) -> None:
+    _stored(storage, releases[:2])
+    data, meta = storage.raw("b", "rel/app-1.1.zip.delta")
+    damaged = bytearray(data)
+    damaged[len(damaged) // 2] ^= 0xFF
+    storage.set_raw("b", "rel/app-1.1.zip.delta", bytes(damaged), meta)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    with pytest.raises(IntegrityError, match=r"s3://b/rel/app-1\.1\.zip\.delta"):
+        make_service(storage).get(ObjectKey("b", "rel/app-1.1.zip"), out_dir / "app.zip")
+    assert leftovers(out_dir) == []
+
+
+def test_wrong_recorded_sha_leaves_no_file(
+    storage: MemoryStorage, releases: list[Path], tmp_path: Path
+) -> None:
+    _stored(storage, releases[:2])
+    data, meta = storage.raw("b", "rel/app-1.1.zip.delta")
+    storage.set_raw("b", "rel/app-1.1.zip.delta", data, {**meta, "dg-file-sha256": "0" * 64})
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    existing = out_dir / "app.zip"
+    existing.write_bytes(b"previous content")
+    with pytest.raises(IntegrityError, match="SHA-256 mismatch"):
+        make_service(storage).get(ObjectKey("b", "rel/app-1.1.zip"), existing)
+    assert existing.read_bytes() == b"previous content"
+    assert leftovers(out_dir) == ["app.zip"]
+
+
+def test_tampered_whole_object_is_caught(storage: MemoryStorage, tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("abc")
+    make_service(storage).put(notes, SPACE)
+    _, meta = storage.raw("b", "rel/notes.txt")
+    storage.set_raw("b", "rel/notes.txt", b"abd", meta)
+    with pytest.raises(IntegrityError):
+        make_service(storage).get(ObjectKey("b", "rel/notes.txt"), tmp_path / "o.txt")
+    assert not (tmp_path / "o.txt").exists()
+
+
+def test_plain_objects_are_served(storage: MemoryStorage, tmp_path: Path) -> None:
+    storage.set_raw("b", "rel/other.bin", b"from another tool", {})
+    summary = make_service(storage).get(ObjectKey("b", "rel/other.bin"), tmp_path / "o")
+    assert (tmp_path / "o").read_bytes() == b"from another tool"
+    assert summary.operation == "GET"
+
+
+def test_missing_object(storage: MemoryStorage, tmp_path: Path) -> None:
+    with pytest.raises(NotFoundError, match=r"rel/nope\.zip"):
+        make_service(storage).get(ObjectKey("b", "rel/nope.zip"), tmp_path / "o")
+
+
+def test_missing_reference_is_a_clear_error(
+    storage: MemoryStorage, releases: list[Path], tmp_path: Path
+) -> None:
+    _stored(storage, releases[:2])
+    storage.delete("b", "rel/reference.bin")
+    out_dir = tmp_path / "out"
+    with pytest.raises(NotFoundError, match="reference"):
+        make_service(storage).get(ObjectKey("b", "rel/app-1.1.zip"), out_dir / "o")
+    assert leftovers(out_dir) == []
+
+
+def test_copied_prefix_finds_its_reference_by_sha(
+    storage: MemoryStorage, releases: list[Path], tmp_path: Path
+) -> None:
+    """dg-ref-key is a full key: after `aws s3 sync` to another prefix it points at the old place."""
+    _stored(storage, releases[:2])
+    for key in ("rel/reference.bin", "rel/app-1.1.zip.delta"):
+        data, meta = storage.raw("b", key)
+        storage.set_raw("b", key.replace("rel/", "copy/"), data, meta)
+        storage.delete("b", key)
+    out = tmp_path / "o"
+    make_service(storage).get(ObjectKey("b", "copy/app-1.1.zip"), out)
+    assert out.read_bytes() == releases[1].read_bytes()
+
+
+def test_gateway_deltas_with_ref_path_are_read(
+    storage: MemoryStorage, releases: list[Path], tmp_path: Path
+) -> None:
+    _stored(storage, releases[:2])
+    data, meta = storage.raw("b", "rel/app-1.1.zip.delta")
+    del meta["dg-ref-key"]
+    storage.set_raw(
+        "b", "rel/app-1.1.zip.delta", data, {**meta, "dg-ref-path": "reference.bin", "dg-note": "delta"}
+    )
+    out = tmp_path / "o"
+    make_service(storage).get(ObjectKey("b", "rel/app-1.1.zip"), out)
+    assert out.read_bytes() == releases[1].read_bytes()
+
+
+@pytest.mark.parametrize("style", ["snake", "dg_snake", "kebab"])
+def test_old_metadata_spellings_download(
+    storage: MemoryStorage, releases: list[Path], tmp_path: Path, style: str
+) -> None:
+    _stored(storage, releases[:2])
+    for key in ("rel/reference.bin", "rel/app-1.1.zip.delta"):
+        data, meta = storage.raw("b", key)
+        renamed = {}
+        for k, v in meta.items():
+            bare = k.removeprefix("dg-")
+            renamed[
+                {"snake": bare.replace("-", "_"), "dg_snake": "dg_" + bare.replace("-", "_"), "kebab": bare}[
+                    style
+                ]
+            ] = v
+        storage.set_raw("b", key, data, renamed)
+    out = tmp_path / "o"
+    make_service(storage).get(ObjectKey("b", "rel/app-1.1.zip"), out)
+    assert out.read_bytes() == releases[1].read_bytes()

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from support.sdk import make_service
+
+from deltaglider.adapters.storage_memory import MemoryStorage
+from deltaglider.core.models import DeltaSpace, ObjectKey
+from deltaglider.errors import NotVerifiableError, ReferenceInUseError
+
+SPACE = DeltaSpace("b", "rel")
+
+
+def _stored(storage: MemoryStorage, files: list[Path]) -> None:
+    service = make_service(storage)
+    for path in files:
+        service.put(path, SPACE)
+
+
+def test_verify_works_on_deltas_references_and_whole_objects(
+    storage: MemoryStorage, releases: list[Path], tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("n")
+    _stored(storage, [*releases[:2], notes])
+    service = make_service(storage)
+    delta = service.verify(ObjectKey("b", "rel/app-1.1.zip"))
+    assert (delta.valid, delta.operation, delta.key) == (True, "VERIFY_DELTA", "rel/app-1.1.zip.delta")
+    assert delta.actual_hash == delta.expected_hash
+    reference = service.verify(ObjectKey("b", "rel/reference.bin"))
+    assert (reference.valid, reference.operation, reference.key) == (True, "VERIFY", "rel/reference.bin")
+    assert service.verify(ObjectKey("b", "rel/notes.txt")).valid
+
+
+def test_verify_reports_damage(storage: MemoryStorage, releases: list[Path]) -> None:
+    _stored(storage, releases[:2])
+    data, meta = storage.raw("b", "rel/reference.bin")
+    storage.set_raw("b", "rel/reference.bin", data[:-1] + bytes([data[-1] ^ 1]), meta)
+    service = make_service(storage)
+    ref = service.verify(ObjectKey("b", "rel/reference.bin"))
+    assert not ref.valid
+    assert ref.actual_hash != ref.expected_hash
+    delta = service.verify(ObjectKey("b", "rel/app-1.1.zip"))
+    assert not delta.valid
+    assert delta.details and "reference" in delta.details
+
+
+def test_verify_without_a_sha_is_a_clear_error(storage: MemoryStorage) -> None:
+    storage.set_raw("b", "rel/raw.zip", b"x", {})
+    with pytest.raises(NotVerifiableError, match="no SHA-256"):
+        make_service(storage).verify(ObjectKey("b", "rel/raw.zip"))
+
+
+def test_deleting_a_reference_in_use_is_refused_unless_forced(
+    storage: MemoryStorage, releases: list[Path]
+) -> None:
+    _stored(storage, releases[:3])
+    service = make_service(storage)
+    with pytest.raises(ReferenceInUseError, match="3 delta"):
+        service.delete(ObjectKey("b", "rel/reference.bin"))
+    assert "rel/reference.bin" in storage.keys("b")
+    result = service.delete(ObjectKey("b", "rel/reference.bin"), force=True)
+    assert result.deleted == ["rel/reference.bin"]
+    assert result.warnings
+    assert "rel/reference.bin" not in storage.keys("b")
+
+
+def test_the_reference_goes_with_its_last_delta(storage: MemoryStorage, releases: list[Path]) -> None:
+    _stored(storage, releases[:2])
+    service = make_service(storage)
+    first = service.delete(ObjectKey("b", "rel/app-1.0.zip"))
+    assert first.deleted == ["rel/app-1.0.zip.delta"]
+    assert "rel/reference.bin" in storage.keys("b")
+    last = service.delete(ObjectKey("b", "rel/app-1.1.zip"))
+    assert last.deleted == ["rel/app-1.1.zip.delta", "rel/reference.bin"]
+    assert storage.keys("b") == []
+
+
+def test_deleting_a_whole_file_leaves_the_space_alone(
+    storage: MemoryStorage, releases: list[Path], tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("n")
+    _stored(storage, [releases[0], notes])
+    result = make_service(storage).delete(ObjectKey("b", "rel/notes.txt"))
+    assert result.deleted == ["rel/notes.txt"]
+    assert storage.keys("b") == ["rel/app-1.0.zip.delta", "rel/reference.bin"]
+
+
+def test_listing_shows_names_and_both_sizes(
+    storage: MemoryStorage, releases: list[Path], tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello")
+    _stored(storage, [*releases[:2], notes])
+    storage.set_raw("b", "rel/sub/inner.zip", b"x", {})
+    service = make_service(storage)
+    entries = list(service.list(SPACE))
+    assert [e.name for e in entries] == ["rel/app-1.0.zip", "rel/app-1.1.zip", "rel/notes.txt"]
+    by_name = {e.name: e for e in entries}
+    assert by_name["rel/app-1.1.zip"].original_size == releases[1].stat().st_size
+    assert by_name["rel/app-1.1.zip"].stored_size < 1000
+    assert by_name["rel/app-1.1.zip"].is_delta
+    assert by_name["rel/notes.txt"].original_size == by_name["rel/notes.txt"].stored_size == 5
+    assert not by_name["rel/notes.txt"].is_delta
+    deep = [e.name for e in service.list(SPACE, recursive=True)]
+    assert "rel/sub/inner.zip" in deep
+
+
+def test_stats_add_up(storage: MemoryStorage, releases: list[Path]) -> None:
+    _stored(storage, releases)
+    stats = make_service(storage).stats(DeltaSpace("b", ""))
+    originals = sum(p.stat().st_size for p in releases)
+    stored = sum(len(storage.raw("b", k)[0]) for k in storage.keys("b"))
+    assert (stats.file_count, stats.delta_count, stats.whole_count, stats.reference_count) == (4, 4, 0, 1)
+    assert stats.original_bytes == originals
+    assert stats.stored_bytes == stored
+    assert stats.reference_bytes == releases[0].stat().st_size
+    assert 60 < stats.savings_percent < 100
