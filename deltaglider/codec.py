@@ -4,18 +4,38 @@ Deltas are plain RFC 3284 VCDIFF as the xdelta3 library writes them, always with
 checksums, so ``xdelta3 -d -s`` decodes them and a wrong reference is caught. Inputs are never
 decompressed. The GIL is released for the whole native call, so calls from several threads run in
 parallel.
+
+Two forms: bytes in memory (:func:`encode`, :func:`decode`) and file to file (:func:`encode_file`,
+:func:`decode_file`), where the reference is memory-mapped and the rest streamed, so memory does not
+grow with the file. Both make the same encoding decisions (:func:`plan_encode`), so for the same
+inputs and arguments they write byte-identical deltas.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import mmap
+import os
+import secrets
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, Final, Literal, TypeAlias
 
-from deltaglider.errors import CodecError, DecodeError, OutOfMemoryError, UnsupportedDeltaError
+from deltaglider.errors import (
+    CodecError,
+    CodecIOError,
+    DecodeError,
+    OutOfMemoryError,
+    UnsupportedDeltaError,
+)
 
 BytesLike: TypeAlias = bytes | bytearray | memoryview | mmap.mmap
-Secondary: TypeAlias = Literal["lzma", "djw", "fgk"] | None
+Secondary: TypeAlias = Literal["lzma", "djw", "fgk", "auto"] | None
+StrPath: TypeAlias = str | os.PathLike[str]
+
+#: What the encoder may allocate unless told otherwise: hash tables, buffers, secondary state.
+DEFAULT_MEMORY_BUDGET: Final = 512 * 2**20
 
 #: The binary's external-compression idents, as they appear in its application header.
 EXTERNAL_COMPRESSION_IDENTS: Final = {"G": "gzip", "B": "bzip2", "Y": "xz", "Z": "compress"}
@@ -43,12 +63,13 @@ def _secondary_code(lib: Any, secondary: Secondary) -> int:
         "lzma": lib.DG_SECONDARY_LZMA,
         "djw": lib.DG_SECONDARY_DJW,
         "fgk": lib.DG_SECONDARY_FGK,
+        "auto": lib.DG_SECONDARY_AUTO,
     }
     try:
         return int(codes[secondary])
-    except KeyError:
+    except (KeyError, TypeError):
         raise ValueError(
-            f"secondary must be one of 'lzma', 'djw', 'fgk' or None, not {secondary!r}"
+            f"secondary must be one of 'lzma', 'auto', 'djw', 'fgk' or None, not {secondary!r}"
         ) from None
 
 
@@ -57,7 +78,7 @@ def _check_level(level: int) -> None:
         raise ValueError(f"level must be an integer from 0 to 9, not {level!r}")
 
 
-def _raise_for_status(ffi: Any, lib: Any, status: Any) -> None:
+def _raise_for_status(ffi: Any, lib: Any, status: Any, filename: str | None = None) -> None:
     code = status.code
     name = ffi.string(status.name).decode("ascii", "replace")
     detail = ffi.string(status.msg).decode("utf-8", "replace")
@@ -75,6 +96,9 @@ def _raise_for_status(ffi: Any, lib: Any, status: Any) -> None:
         )
     if code in (lib.DG_ERR_DECODE, lib.DG_ERR_TOO_LARGE):
         raise DecodeError(f"cannot decode delta: {detail} ({name})", name=name, detail=detail)
+    if code == lib.DG_ERR_IO:
+        err = int(status.sys_errno) or errno.EIO
+        raise CodecIOError(err, os.strerror(err), filename, detail=detail)
     if code == lib.DG_ERR_NOMEM:
         raise OutOfMemoryError(f"out of memory in the codec: {detail}", name=name, detail=detail)
     raise CodecError(f"xdelta3 failed: {detail} ({name})", name=name, detail=detail)
@@ -87,29 +111,102 @@ def _take_buffer(ffi: Any, lib: Any, out: Any) -> bytes:
         lib.dg_buffer_free(out)
 
 
+@dataclass(frozen=True)
+class EncodePlan:
+    """How the encoder will run for a pair of sizes (see ``native/dg_codec.c``, ``dg_plan_encode``).
+
+    ``window`` is the source window: the whole source when ``covers_source`` (content is found however
+    far it moved), else a sliding window of that size. The encoders narrow a whole-source window to
+    a sliding one when a probe of the actual content shows it did not move far (narrower finds
+    better-placed copies); this size-only plan is the widest they will use.
+    """
+
+    window: int
+    block_size: int
+    large_step: int
+    target_window: int
+    hash_bytes: int
+    memory: int
+    covers_source: bool
+    usize_bytes: int
+
+
+def _check_budget(memory_budget: int) -> None:
+    if isinstance(memory_budget, bool) or not isinstance(memory_budget, int) or memory_budget <= 0:
+        raise ValueError(f"memory_budget must be a positive integer, not {memory_budget!r}")
+
+
+def _params(ffi: Any, lib: Any, level: int, secondary: Secondary, memory_budget: int) -> Any:
+    _check_level(level)
+    _check_budget(memory_budget)
+    params = ffi.new("dg_encode_params *")
+    params.level = level
+    params.secondary = _secondary_code(lib, secondary)
+    params.memory_budget = memory_budget
+    return params
+
+
+def _plan(ffi: Any, lib: Any, source_size: int, target_size: int, *, reach: int, params: Any) -> EncodePlan:
+    plan = ffi.new("dg_encode_plan *")
+    status = ffi.new("dg_status *")
+    if lib.dg_plan_encode(source_size, target_size, reach, params, plan, status) != lib.DG_OK:
+        # Only argument problems fail here, above all a budget smaller than the target window needs.
+        raise ValueError(ffi.string(status.msg).decode("utf-8", "replace"))
+    return EncodePlan(
+        window=int(plan.window),
+        block_size=int(plan.blksize),
+        large_step=int(plan.large_step),
+        target_window=int(plan.winsize),
+        hash_bytes=int(plan.hash_bytes),
+        memory=int(plan.memory),
+        covers_source=bool(plan.covers_source),
+        usize_bytes=int(plan.usize_bytes),
+    )
+
+
+def plan_encode(
+    source_size: int,
+    target_size: int,
+    *,
+    level: int = 9,
+    secondary: Secondary = "lzma",
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+) -> EncodePlan:
+    """The widest source window, checksum step and memory an encode of these sizes may use.
+
+    Raises ``ValueError`` when ``memory_budget`` cannot hold even the target window's tables.
+    """
+    if source_size < 0 or target_size < 0:
+        raise ValueError("sizes must be non-negative")
+    ffi, lib = _native()
+    params = _params(ffi, lib, level, secondary, memory_budget)
+    return _plan(ffi, lib, source_size, target_size, reach=_NO_LIMIT, params=params)
+
+
 def encode(
     source: BytesLike,
     target: BytesLike,
     *,
     level: int = 9,
     secondary: Secondary = "lzma",
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
 ) -> bytes:
     """Returns a VCDIFF delta that rebuilds ``target`` from ``source``.
 
     ``level`` 0-9 picks the string matcher as ``xdelta3 -0``..``-9``; ``secondary`` compresses the
-    delta's sections further (``"lzma"`` as the binary does by default). The source window spans the
-    whole source, so content that moved anywhere in it is found.
+    delta's sections further (``"lzma"`` as the binary does by default; ``"auto"`` leaves the data
+    section of an already-compressed target alone, where LZMA cannot gain 1%). The source window
+    covers the whole source, so content that moved anywhere in it is found, as far as
+    ``memory_budget`` allows (about 2 bytes of hash table per window byte at level 9; see
+    :func:`plan_encode`). :func:`encode_file` with the same arguments writes the same bytes.
     """
-    _check_level(level)
     ffi, lib = _native()
-    params = ffi.new("dg_encode_params *")
-    params.level = level
-    params.secondary = _secondary_code(lib, secondary)
-    params.src_window = 0
-    out = ffi.new("dg_buffer *")
-    status = ffi.new("dg_status *")
+    params = _params(ffi, lib, level, secondary, memory_budget)
     src = ffi.from_buffer(source)
     tgt = ffi.from_buffer(target)
+    _plan(ffi, lib, len(src), len(tgt), reach=_NO_LIMIT, params=params)  # argument errors: ValueError
+    out = ffi.new("dg_buffer *")
+    status = ffi.new("dg_status *")
     rc = lib.dg_encode_memory(src, len(src), tgt, len(tgt), params, out, status)
     if rc != lib.DG_OK:
         lib.dg_buffer_free(out)
@@ -157,3 +254,181 @@ def decode(
             name="SIZE_MISMATCH",
         )
     return _take_buffer(ffi, lib, out)
+
+
+# ------------------------------------------------------------------------------------------------
+# File to file.
+
+_READ_FLAGS: Final = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+_TEMP_FLAGS: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+
+
+def _io_error(exc: OSError, path: StrPath, what: str) -> CodecIOError:
+    err = exc.errno or errno.EIO
+    return CodecIOError(err, exc.strerror or os.strerror(err), os.fsdecode(path), detail=what)
+
+
+def _open_read(path: StrPath, what: str) -> int:
+    try:
+        return os.open(path, _READ_FLAGS)
+    except OSError as exc:
+        raise _io_error(exc, path, what) from exc
+
+
+def _create_temp_beside(path: StrPath) -> tuple[int, str]:
+    """A new file in ``path``'s folder, so that the final rename stays on one file system.
+
+    Created like any output file (mode 0666 less the umask), not with mkstemp's 0600; O_EXCL and a
+    random name keep it from ever opening someone else's file.
+    """
+    final = os.path.abspath(os.fsdecode(path))
+    folder, name = os.path.split(final)
+    for _ in range(100):
+        temp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.dgtmp")
+        try:
+            return os.open(temp, _TEMP_FLAGS, 0o666), temp
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise _io_error(exc, final, "cannot create the output file") from exc
+    raise CodecIOError(
+        errno.EEXIST, os.strerror(errno.EEXIST), final, detail="cannot create a temporary file"
+    )
+
+
+def _finish(temp_fd: int, temp: str, final: StrPath, ok: bool) -> None:
+    """Closes the temporary file, then renames it over ``final`` if ``ok``, else removes it.
+
+    No fsync: the rename publishes a complete file to other processes; making it survive a power
+    cut is the caller's call (and would cost a full flush per file).
+    """
+    close_error: OSError | None = None
+    try:
+        os.close(temp_fd)
+    except OSError as exc:
+        close_error = exc
+    if ok and close_error is None:
+        try:
+            os.replace(temp, final)
+            return
+        except OSError as exc:
+            _remove_quietly(temp)
+            raise _io_error(exc, final, "cannot rename the output into place") from exc
+    _remove_quietly(temp)
+    if ok and close_error is not None:
+        raise _io_error(close_error, final, "cannot write the output file") from close_error
+
+
+def _remove_quietly(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def _close_all(*fds: int) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def _io_filename(ffi: Any, status: Any, names: dict[str, StrPath]) -> str | None:
+    """Which of the files an I/O failure was about, from the glue's message."""
+    detail = ffi.string(status.msg).decode("utf-8", "replace")
+    for word, path in names.items():
+        if word in detail:
+            return os.fsdecode(path)
+    return None
+
+
+def encode_file(
+    source_path: StrPath,
+    target_path: StrPath,
+    delta_path: StrPath,
+    *,
+    level: int = 9,
+    secondary: Secondary = "lzma",
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+) -> int:
+    """Writes the delta that rebuilds ``target_path`` from ``source_path`` to ``delta_path``.
+
+    Returns the delta's size. The source is memory-mapped (it must not be modified meanwhile), the
+    target read in window-sized chunks, the delta written as it is made; the encoder stays within
+    ``memory_budget`` whatever the file sizes. The delta is byte-identical to what :func:`encode`
+    returns for the same inputs and arguments. It is written under a temporary name in
+    ``delta_path``'s folder and renamed into place only once complete: on any failure nothing
+    appears at ``delta_path``. I/O failures raise :class:`~deltaglider.errors.CodecIOError` (an
+    ``OSError``).
+    """
+    ffi, lib = _native()
+    params = _params(ffi, lib, level, secondary, memory_budget)
+    src_fd = _open_read(source_path, "cannot open the source file")
+    tgt_fd = -1
+    try:
+        tgt_fd = _open_read(target_path, "cannot open the target file")
+        _plan(ffi, lib, os.fstat(src_fd).st_size, os.fstat(tgt_fd).st_size, reach=_NO_LIMIT, params=params)
+        out_fd, temp = _create_temp_beside(delta_path)
+        written = ffi.new("uint64_t *")
+        status = ffi.new("dg_status *")
+        ok = False
+        try:
+            rc = lib.dg_encode_file(src_fd, tgt_fd, out_fd, params, written, status)
+            ok = rc == lib.DG_OK
+        finally:
+            _finish(out_fd, temp, delta_path, ok)
+        if not ok:
+            names = {"source": source_path, "target": target_path, "output": delta_path}
+            _raise_for_status(ffi, lib, status, _io_filename(ffi, status, names))
+        return int(written[0])
+    finally:
+        _close_all(src_fd, *([tgt_fd] if tgt_fd >= 0 else []))
+
+
+def decode_file(
+    source_path: StrPath,
+    delta_path: StrPath,
+    output_path: StrPath,
+    *,
+    expected_size: int | None = None,
+    allow_external_compression: bool = False,
+) -> int:
+    """Rebuilds into ``output_path`` the file ``delta_path`` was made from against ``source_path``.
+
+    Returns the bytes written. The source is memory-mapped and the output streamed, so decoding takes
+    the same memory (well under 256 MiB: one delta window) for any file size. The output is written
+    under a temporary name in its folder and renamed into place only when decoding succeeded and,
+    if ``expected_size`` is given, produced exactly that many bytes; otherwise the temporary file is
+    removed and nothing appears at ``output_path``. Errors as :func:`decode`, plus
+    :class:`~deltaglider.errors.CodecIOError` for I/O failures.
+    """
+    if expected_size is not None and (
+        isinstance(expected_size, bool) or not isinstance(expected_size, int) or expected_size < 0
+    ):
+        raise ValueError(f"expected_size must be a non-negative integer, not {expected_size!r}")
+    ffi, lib = _native()
+    src_fd = _open_read(source_path, "cannot open the source file")
+    dlt_fd = -1
+    try:
+        dlt_fd = _open_read(delta_path, "cannot open the delta file")
+        out_fd, temp = _create_temp_beside(output_path)
+        written = ffi.new("uint64_t *")
+        status = ffi.new("dg_status *")
+        limit = _NO_LIMIT if expected_size is None else expected_size
+        ok = False
+        try:
+            rc = lib.dg_decode_file(
+                src_fd, dlt_fd, out_fd, limit, int(allow_external_compression), written, status
+            )
+            ok = rc == lib.DG_OK and (expected_size is None or written[0] == expected_size)
+        finally:
+            _finish(out_fd, temp, output_path, ok)
+        if rc != lib.DG_OK:
+            names = {"source": source_path, "delta": delta_path, "output": output_path}
+            _raise_for_status(ffi, lib, status, _io_filename(ffi, status, names))
+        if not ok:
+            raise DecodeError(
+                f"cannot decode delta: it rebuilt {written[0]} bytes, expected {expected_size} "
+                "(truncated delta?)",
+                name="SIZE_MISMATCH",
+            )
+        return int(written[0])
+    finally:
+        _close_all(src_fd, *([dlt_fd] if dlt_fd >= 0 else []))

@@ -28,6 +28,25 @@ class DecodeError(CodecError, ValueError):
     different reference (checksum mismatch), or decoding past the expected size."""
 
 
+class CodecIOError(CodecError, OSError):
+    """Reading or writing a file failed inside the codec (file-to-file encode or decode).
+
+    An ``OSError`` with ``errno``, ``strerror`` and ``filename`` as the system reported them;
+    ``detail`` says which step failed (``"cannot write the output file"``...).
+    """
+
+    def __init__(self, errno: int, strerror: str, filename: str | None = None, *, detail: str = "") -> None:
+        import errno as _errno  # local: the parameter is named like the OSError attribute
+
+        CodecError.__init__(self, strerror, name=_errno.errorcode.get(errno, "EIO"), detail=detail)
+        OSError.__init__(self, errno, strerror, filename)
+
+    def __str__(self) -> str:
+        where = f": {self.filename!r}" if self.filename is not None else ""
+        what = f"{self.detail}: " if self.detail else ""
+        return f"[Errno {self.errno}] {what}{self.strerror}{where}"
+
+
 class UnsupportedDeltaError(CodecError):
     """The delta was made by the stock xdelta3 binary over an external compressor's output.
 

@@ -49,8 +49,12 @@
 #  define XD3_USE_LARGEFILE64 1
 #endif
 #ifndef XD3_USE_LARGESIZET
-#  define XD3_USE_LARGESIZET 1
+#  define XD3_USE_LARGESIZET 0
 #endif
+/* xdelta3 otherwise reads unaligned ints through casted pointers on x86 (undefined behaviour, and a
+ * strict-aliasing violation that -O3 may exploit; UBSan flags it in xd3_forward_match). With 0 it
+ * uses memcpy and byte loops; measured on two botocore wheels, encode time did not change. */
+#define UNALIGNED_OK 0
 /* liblzma is linked statically into the extension: no dllimport decoration on Windows. */
 #define LZMA_API_STATIC 1
 

@@ -10,7 +10,10 @@
 #include "dg_codec.h"
 #include "dg_stream.h"
 
+#include "lzma.h"
+
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -195,12 +198,15 @@ static uint64_t dg_pow2_at_least(uint64_t n)
     return p;
 }
 
+/* blksize 0: one block per DG_SOURCE_BLOCK_MAX of source (the decoder's choice). */
 static int dg_attach_source(xd3_stream *stream, xd3_source *source, const dg_source_view *view,
-                            uint64_t window, dg_status *st)
+                            uint64_t window, uint64_t blksize, dg_status *st)
 {
     int ret;
-    uint64_t blksize = dg_pow2_at_least(view->len);
-    if (blksize > DG_SOURCE_BLOCK_MAX) blksize = DG_SOURCE_BLOCK_MAX;
+    if (blksize == 0) {
+        blksize = dg_pow2_at_least(view->len);
+        if (blksize > DG_SOURCE_BLOCK_MAX) blksize = DG_SOURCE_BLOCK_MAX;
+    }
     memset(source, 0, sizeof *source);
     source->blksize = (usize_t)blksize;
     source->max_winsize = (xoff_t)dg_pow2_at_least(window ? window : view->len);
@@ -213,60 +219,314 @@ static int dg_attach_source(xd3_stream *stream, xd3_source *source, const dg_sou
 }
 
 /* ---------------------------------------------------------------------------------------------- */
-/* Stream configuration.                                                                            */
+/* Encoder plan: source window, checksum step and target window from the sizes and the budget.       */
 
-static int dg_secondary_flags(int secondary, int *flags, dg_status *st)
+/* xdelta3 3.1.x sizes a hash table with `1U << i` for i up to the bit width of usize_t, undefined from
+ * i = 32 on: a table of 2^31 slots or more (a 4 GiB window at step 2) is sized wrongly. */
+#define DG_MAX_WINDOW ((uint64_t)1 << 31)
+/* Coarsest source checksum step the budget rule will pick before it gives up covering the whole
+ * source and shrinks the window instead (xdelta3's own levels use 2 to 26). */
+#define DG_MAX_STEP 16u
+/* The source table is made up to this many times larger than the source needs while the budget
+ * allows: xdelta3 keeps one candidate per slot and never checks it against the checksum, so a
+ * sparser table both loses fewer candidates to collisions and wastes fewer failed match attempts. */
+#define DG_SPREAD 4u
+/* Sources up to this size always get a whole-source window: the probe would cost more than the few
+ * bytes a sliding window could save. */
+#define DG_PROBE_MIN_SOURCE ((uint64_t)1 << 20)
+/* A sliding window sees about [position - window/2 + 2 blocks, position + window/2]; with 32 blocks
+ * per window (as the binary cuts it) content displaced by `reach` is in view when window >= 2.5 x
+ * reach. */
+#define DG_SLIDING_BLOCKS 32u
+#define DG_MIN_SLIDING_WINDOW ((uint64_t)1 << 20)
+
+/* The string matcher of each level as xdelta3-cfgs.h compiles it (the same as the command line),
+ * kept here so that the soft matcher can run a level with a coarser source step. */
+typedef struct {
+    int cfg;
+    usize_t large_look, large_step, small_look, small_chain, small_lchain, max_lazy, long_enough;
+} dg_matcher;
+
+static const dg_matcher dg_matchers[] = {
+    {XD3_SMATCH_FASTEST, 9, 26, 4, 1, 1, 6, 6},   /* -0, -1 */
+    {XD3_SMATCH_FASTER, 9, 15, 4, 1, 1, 18, 18},  /* -2 */
+    {XD3_SMATCH_FAST, 9, 8, 4, 4, 1, 18, 35},     /* -3..-5 */
+    {XD3_SMATCH_DEFAULT, 9, 3, 4, 8, 2, 36, 70},  /* -6 */
+    {XD3_SMATCH_SLOW, 9, 2, 4, 44, 13, 90, 70},   /* -7..-9 */
+};
+
+static const dg_matcher *dg_matcher_for_level(int level)
 {
-    switch (secondary) {
-    case DG_SECONDARY_NONE: return DG_OK;
-    case DG_SECONDARY_LZMA: *flags |= XD3_SEC_LZMA; return DG_OK;
-    case DG_SECONDARY_DJW: *flags |= XD3_SEC_DJW; return DG_OK;
-    case DG_SECONDARY_FGK: *flags |= XD3_SEC_FGK; return DG_OK;
-    default: return dg_fail(st, DG_ERR_CODEC, "EINVAL", "unknown secondary compressor");
-    }
+    if (level <= 1) return &dg_matchers[0];
+    if (level == 2) return &dg_matchers[1];
+    if (level <= 5) return &dg_matchers[2];
+    if (level == 6) return &dg_matchers[3];
+    return &dg_matchers[4];
 }
 
-/* The same string matcher per level as the xdelta3 command line, so `level=9` means `-9`. */
-static int dg_smatcher_for_level(int level)
+static uint64_t dg_pow2_floor(uint64_t n)
 {
-    if (level <= 1) return XD3_SMATCH_FASTEST;
-    if (level == 2) return XD3_SMATCH_FASTER;
-    if (level <= 5) return XD3_SMATCH_FAST;
-    if (level == 6) return XD3_SMATCH_DEFAULT;
-    return XD3_SMATCH_SLOW;
+    uint64_t p = 1;
+    if (n == 0) return 0;
+    while (p <= n / 2) p <<= 1;
+    return p;
+}
+
+static uint64_t dg_pow2_ceil(uint64_t n)
+{
+    uint64_t p = 1;
+    while (p < n && p < ((uint64_t)1 << 62)) p <<= 1;
+    return p;
+}
+
+/* Slots xd3_size_hashtable gives `slots` requested values: the largest power of two not above it,
+ * at least 4. */
+static uint64_t dg_table_slots(uint64_t values)
+{
+    uint64_t slots = dg_pow2_floor(values);
+    return slots < 4 ? 4 : slots;
+}
+
+/* The source table xd3_encode_init allocates for a window and step. */
+static uint64_t dg_source_table_bytes(uint64_t window, uint32_t step)
+{
+    return dg_table_slots(window / step) * sizeof(usize_t);
+}
+
+static int dg_lzma_preset_valid(int preset) { return preset >= 0 && preset <= 9; }
+
+/* What one section's LZMA encoder allocates at a preset (xdelta3 keeps one per section). */
+static uint64_t dg_lzma_encoder_bytes(int preset)
+{
+    lzma_options_lzma opts;
+    lzma_filter filters[2];
+    uint64_t bytes;
+    if (lzma_lzma_preset(&opts, (uint32_t)preset)) return 0;
+    filters[0].id = LZMA_FILTER_LZMA2;
+    filters[0].options = &opts;
+    filters[1].id = LZMA_VLI_UNKNOWN;
+    filters[1].options = NULL;
+    bytes = lzma_raw_encoder_memusage(filters);
+    return bytes == UINT64_MAX ? 0 : bytes;
+}
+
+/* Everything but the source table: target table and chain, input chunk, the window's encoded output
+ * and its secondary-compressed copy, the instruction buffer, secondary compressor state. */
+static uint64_t dg_fixed_bytes(const dg_matcher *m, int level, uint32_t winsize, uint32_t sprevsz,
+                               const dg_encode_params *params)
+{
+    uint64_t bytes = (uint64_t)2 << 20;  /* stream, code tables, caches, allocator slack */
+    if (level > 0) {
+        bytes += dg_table_slots(winsize) * sizeof(usize_t);
+        if (m->small_chain > 1 || m->small_lchain > 1) bytes += (uint64_t)sprevsz * sizeof(usize_t);
+    }
+    bytes += (uint64_t)3 * winsize;
+    bytes += (uint64_t)XD3_DEFAULT_IOPT_SIZE * sizeof(xd3_rinst);
+    switch (params->secondary) {
+    case DG_SECONDARY_LZMA:
+    case DG_SECONDARY_AUTO:
+        bytes += 3 * dg_lzma_encoder_bytes(params->lzma_preset);
+        break;
+    case DG_SECONDARY_DJW:
+    case DG_SECONDARY_FGK:
+        bytes += (uint64_t)1 << 20;
+        break;
+    default:
+        break;
+    }
+    return bytes;
+}
+
+int dg_plan_encode(uint64_t source_len, uint64_t target_len, uint64_t reach,
+                   const dg_encode_params *params, dg_encode_plan *plan, dg_status *st)
+{
+    const dg_matcher *m;
+    uint64_t budget, fixed, avail, need, window, want;
+    uint32_t winsize, sprevsz, step;
+
+    memset(plan, 0, sizeof *plan);
+    plan->reach = reach;
+    if (params->level < 0 || params->level > 9) {
+        return dg_fail(st, DG_ERR_CODEC, "EINVAL", "level must be between 0 and 9");
+    }
+    if (!dg_lzma_preset_valid(params->lzma_preset)) {
+        return dg_fail(st, DG_ERR_CODEC, "EINVAL", "lzma_preset must be between 0 and 9");
+    }
+    if ((params->sec_skip & ~(DG_SEC_SKIP_DATA | DG_SEC_SKIP_INST | DG_SEC_SKIP_ADDR)) != 0) {
+        return dg_fail(st, DG_ERR_CODEC, "EINVAL", "unknown sec_skip bits");
+    }
+    m = dg_matcher_for_level(params->level);
+    budget = params->memory_budget ? params->memory_budget : (uint64_t)DG_DEFAULT_MEMORY_BUDGET;
+
+    /* Target window: the binary's 8 MiB, shrunk to the input so that small pairs do not allocate
+     * for a window they never fill. */
+    if (params->winsize) {
+        if (params->winsize < XD3_ALLOCSIZE || params->winsize > XD3_HARDMAXWINSIZE) {
+            return dg_fail(st, DG_ERR_CODEC, "EINVAL", "winsize must be between 16 KiB and 64 MiB");
+        }
+        winsize = params->winsize;
+    } else {
+        winsize = target_len < XD3_DEFAULT_WINSIZE ? (uint32_t)target_len : XD3_DEFAULT_WINSIZE;
+        if (winsize < XD3_ALLOCSIZE) winsize = XD3_ALLOCSIZE;
+    }
+    /* The small-match chain never needs to reach further back than the window itself. */
+    sprevsz = (uint32_t)dg_pow2_ceil(winsize);
+    if (sprevsz > XD3_DEFAULT_SPREVSZ) sprevsz = XD3_DEFAULT_SPREVSZ;
+
+    fixed = dg_fixed_bytes(m, params->level, winsize, sprevsz, params);
+    step = params->large_step ? params->large_step : (uint32_t)m->large_step;
+    if (step < 1 || step > 1024) {
+        return dg_fail(st, DG_ERR_CODEC, "EINVAL", "large_step must be between 1 and 1024");
+    }
+
+    window = 0;
+    if (source_len > 0) {
+        need = dg_pow2_ceil(source_len);
+        if (need < XD3_ALLOCSIZE) need = XD3_ALLOCSIZE;
+        if (need > DG_MAX_WINDOW) need = DG_MAX_WINDOW;
+        avail = budget > fixed ? budget - fixed : 0;
+
+        /* The window the content needs: all of the source, or a sliding window just wide enough
+         * for how far the probe saw content move (see dg_probe.c for why narrower is better). */
+        want = need;
+        if (params->src_window) {
+            want = dg_pow2_ceil(params->src_window);
+            if (want < XD3_ALLOCSIZE) want = XD3_ALLOCSIZE;
+            if (want > DG_MAX_WINDOW) want = DG_MAX_WINDOW;
+        } else if (reach != UINT64_MAX && source_len > DG_PROBE_MIN_SOURCE
+                   && reach < DG_MAX_WINDOW / 4) {
+            uint64_t w = dg_pow2_ceil(reach / 2 * 5 + 1);
+            if (w < DG_MIN_SLIDING_WINDOW) w = DG_MIN_SLIDING_WINDOW;
+            if (w < need) want = w;
+        }
+
+        if (params->src_window || want < need) {
+            window = want;
+        } else if (dg_source_table_bytes(need, step) <= avail) {
+            /* The whole source fits: spread the table while the budget allows. */
+            window = need;
+            while (window < (uint64_t)DG_SPREAD * need && window < DG_MAX_WINDOW
+                   && dg_source_table_bytes(window * 2, step) <= avail) {
+                window *= 2;
+            }
+        } else {
+            window = need;
+        }
+        /* Over the budget: keep the window with a coarser step (long moved runs matter more than
+         * short matches in files this large), and only past DG_MAX_STEP shrink the window. */
+        if (!params->src_window && dg_source_table_bytes(window, step) > avail) {
+            if (!params->large_step) {
+                while (step < DG_MAX_STEP && dg_source_table_bytes(window, step) > avail) step++;
+            }
+            while (window > XD3_ALLOCSIZE && dg_source_table_bytes(window, step) > avail) window /= 2;
+        }
+        plan->hash_bytes = dg_source_table_bytes(window, step);
+        plan->covers_source = window >= source_len;
+        if (plan->covers_source) {
+            plan->blksize = dg_pow2_ceil(source_len);
+            if (plan->blksize > DG_SOURCE_BLOCK_MAX) plan->blksize = DG_SOURCE_BLOCK_MAX;
+        } else {
+            plan->blksize = window / DG_SLIDING_BLOCKS;
+        }
+        if (plan->blksize < XD3_ALLOCSIZE) plan->blksize = XD3_ALLOCSIZE;
+    } else {
+        plan->covers_source = 1;
+    }
+    if (params->level > 0) {
+        plan->hash_bytes += dg_table_slots(winsize) * sizeof(usize_t);
+        if (m->small_chain > 1 || m->small_lchain > 1) plan->hash_bytes += (uint64_t)sprevsz * sizeof(usize_t);
+    }
+    plan->window = window;
+    plan->large_step = step;
+    plan->winsize = winsize;
+    plan->sprevsz = sprevsz;
+    plan->usize_bytes = (uint32_t)sizeof(usize_t);
+    plan->memory = fixed + (window ? dg_source_table_bytes(window, step) : 0);
+    if (plan->memory > budget) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "memory_budget of %llu bytes is too small: this encode needs %llu",
+                 (unsigned long long)budget, (unsigned long long)plan->memory);
+        return dg_fail(st, DG_ERR_CODEC, "EINVAL", msg);
+    }
+    return DG_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Stream configuration.                                                                            */
+
+static int dg_secondary_flags(const dg_encode_params *params, int *flags, dg_status *st)
+{
+    switch (params->secondary) {
+    case DG_SECONDARY_NONE: return DG_OK;
+    case DG_SECONDARY_LZMA:
+    case DG_SECONDARY_AUTO:  /* resolved to LZMA plus sec_skip by dg_encoder_open */
+        /* xdelta3 hands the COMPLEVEL bits to lzma_lzma_preset(); the string matcher is chosen
+         * explicitly (smatch_cfg), so they select nothing else. */
+        *flags |= XD3_SEC_LZMA | (params->lzma_preset << XD3_COMPLEVEL_SHIFT);
+        break;
+    case DG_SECONDARY_DJW: *flags |= XD3_SEC_DJW; break;
+    case DG_SECONDARY_FGK: *flags |= XD3_SEC_FGK; break;
+    default: return dg_fail(st, DG_ERR_CODEC, "EINVAL", "unknown secondary compressor");
+    }
+    if (params->sec_skip & DG_SEC_SKIP_DATA) *flags |= XD3_SEC_NODATA;
+    if (params->sec_skip & DG_SEC_SKIP_INST) *flags |= XD3_SEC_NOINST;
+    if (params->sec_skip & DG_SEC_SKIP_ADDR) *flags |= XD3_SEC_NOADDR;
+    return DG_OK;
 }
 
 int dg_encoder_open(xd3_stream *stream, xd3_config *config, xd3_source *source,
-                    const dg_source_view *view, uint64_t target_len,
+                    const dg_source_view *view, const uint8_t *target, uint64_t target_len,
                     const dg_encode_params *params, dg_status *st)
 {
     int ret;
     int flags = XD3_ADLER32;
-    uint64_t winsize;
+    dg_encode_plan plan;
+    const dg_matcher *m;
+    uint64_t reach = UINT64_MAX;
 
     memset(stream, 0, sizeof *stream);
     memset(config, 0, sizeof *config);
-    if (params->level < 0 || params->level > 9) {
-        return dg_fail(st, DG_ERR_CODEC, "EINVAL", "level must be between 0 and 9");
+    if (target != NULL && view->len > DG_PROBE_MIN_SOURCE && params->src_window == 0) {
+        if ((ret = dg_probe_reach(view->data, view->len, target, target_len, &reach, st)) != DG_OK) {
+            return ret;
+        }
     }
-    if ((ret = dg_secondary_flags(params->secondary, &flags, st)) != DG_OK) return ret;
+    if ((ret = dg_plan_encode(view->len, target_len, reach, params, &plan, st)) != DG_OK) return ret;
+    if ((ret = dg_secondary_flags(params, &flags, st)) != DG_OK) return ret;
+    /* A target that can only be streamed is not sniffed: AUTO then compresses every section. */
+    if (params->secondary == DG_SECONDARY_AUTO && target != NULL
+        && (dg_auto_sec_skip(target, target_len) & DG_SEC_SKIP_DATA)) {
+        flags |= XD3_SEC_NODATA;
+    }
     if (params->level == 0) flags |= XD3_NOCOMPRESS;
 
-    /* As the command line: one target window per 8 MiB, shrunk to the input so that small pairs do
-     * not allocate for a window they never fill. */
-    winsize = target_len < XD3_DEFAULT_WINSIZE ? target_len : XD3_DEFAULT_WINSIZE;
-    if (winsize < XD3_ALLOCSIZE) winsize = XD3_ALLOCSIZE;
-
-    config->winsize = (usize_t)winsize;
+    m = dg_matcher_for_level(params->level);
+    config->winsize = (usize_t)plan.winsize;
+    config->sprevsz = (usize_t)plan.sprevsz;
+    /* The command line's fixed instruction buffer: bounded memory, and the same instruction
+     * selection as the binary's. */
+    config->iopt_size = XD3_DEFAULT_IOPT_SIZE;
     config->flags = flags;
-    config->smatch_cfg = dg_smatcher_for_level(params->level);
+    if (plan.large_step == m->large_step) {
+        config->smatch_cfg = (xd3_smatch_cfg)m->cfg;
+    } else {
+        config->smatch_cfg = XD3_SMATCH_SOFT;
+        config->smatcher_soft.large_look = m->large_look;
+        config->smatcher_soft.large_step = (usize_t)plan.large_step;
+        config->smatcher_soft.small_look = m->small_look;
+        config->smatcher_soft.small_chain = m->small_chain;
+        config->smatcher_soft.small_lchain = m->small_lchain;
+        config->smatcher_soft.max_lazy = m->max_lazy;
+        config->smatcher_soft.long_enough = m->long_enough;
+    }
     config->getblk = dg_source_getblk;
     config->opaque = (void *)view;
 
     if ((ret = xd3_config_stream(stream, config)) != 0) {
         return dg_fail_xd3(st, stream, ret, DG_ERR_CODEC);
     }
-    if (view->len > 0 && (ret = dg_attach_source(stream, source, view, params->src_window, st)) != DG_OK) {
+    if (view->len > 0
+        && (ret = dg_attach_source(stream, source, view, plan.window, plan.blksize, st)) != DG_OK) {
         return ret;
     }
     return DG_OK;
@@ -327,7 +587,7 @@ int dg_decoder_open(xd3_stream *stream, xd3_config *config, xd3_source *source,
     }
     if (view->len > 0) {
         /* Decoding needs no hash tables, so the window can always span the whole source. */
-        return dg_attach_source(stream, source, view, view->len, st);
+        return dg_attach_source(stream, source, view, view->len, 0, st);
     }
     return DG_OK;
 }
@@ -449,7 +709,7 @@ int dg_encode_memory(const uint8_t *source, size_t source_len,
     reader.ctx = &in_ctx;
     dg_memory_sink_init(&sink, out);
 
-    rc = dg_encoder_open(&stream, &config, &src, &view, target_len, params, status);
+    rc = dg_encoder_open(&stream, &config, &src, &view, target, target_len, params, status);
     if (rc == DG_OK) rc = dg_run_encoder(&stream, &reader, &sink, status);
     xd3_free_stream(&stream);
     return rc;

@@ -25,7 +25,8 @@ enum {
     DG_SECONDARY_NONE = 0,
     DG_SECONDARY_LZMA = 1,
     DG_SECONDARY_DJW = 2,
-    DG_SECONDARY_FGK = 3
+    DG_SECONDARY_FGK = 3,
+    DG_SECONDARY_AUTO = 4    /* LZMA, but not on the data section of already-compressed targets */
 };
 
 typedef struct {
@@ -42,11 +43,56 @@ typedef struct {
     size_t cap;
 } dg_buffer;
 
+enum {
+    /* Sections that secondary compression leaves alone (xdelta3's XD3_SEC_NO* per section). */
+    DG_SEC_SKIP_DATA = 1,
+    DG_SEC_SKIP_INST = 2,
+    DG_SEC_SKIP_ADDR = 4
+};
+
+/* 512 MiB: what the encoder may allocate by default (hash tables, buffers, secondary state). */
+#define DG_DEFAULT_MEMORY_BUDGET 536870912
+
 typedef struct {
-    int level;             /* 0..9 as xdelta3 -0..-9 */
-    int secondary;         /* DG_SECONDARY_* */
-    uint64_t src_window;   /* bytes of source the encoder may match against; 0 = the whole source */
+    int level;               /* 0..9 as xdelta3 -0..-9 */
+    int secondary;           /* DG_SECONDARY_* */
+    uint64_t src_window;     /* bytes of source the encoder may match against; 0 = chosen from the
+                              * source size and memory_budget (the whole source when it fits) */
+    uint64_t memory_budget;  /* bytes the encoder may allocate; 0 = DG_DEFAULT_MEMORY_BUDGET */
+    uint32_t large_step;     /* source checksum step; 0 = the level's, coarser only to fit the budget */
+    uint32_t winsize;        /* target window; 0 = min(target size, 8 MiB) */
+    int lzma_preset;         /* liblzma preset 0..9 for DG_SECONDARY_LZMA (the binary uses 0) */
+    int sec_skip;            /* DG_SEC_SKIP_* mask */
 } dg_encode_params;
+
+/* What dg_plan_encode chose, and what it costs. Both encoders use the same plan for the same
+ * sizes and params, so a delta does not depend on whether its inputs came from memory or files. */
+typedef struct {
+    uint64_t window;         /* source window (power of two; >= the source when covers_source) */
+    uint64_t blksize;        /* source block size handed to xdelta3 */
+    uint64_t reach;          /* the probe's reach (dg_probe_reach), UINT64_MAX when not probed */
+    uint64_t hash_bytes;     /* source hash table plus target hash table and its chain */
+    uint64_t memory;         /* estimated peak of everything the encoder allocates */
+    uint32_t large_step;
+    uint32_t winsize;
+    uint32_t sprevsz;
+    uint32_t usize_bytes;    /* sizeof(usize_t) this build was compiled with (XD3_USE_LARGESIZET) */
+    int covers_source;       /* 1 when every source byte stays matchable for the whole target */
+} dg_encode_plan;
+
+/* The DG_SEC_SKIP_* mask DG_SECONDARY_AUTO uses for this target: DG_SEC_SKIP_DATA when a sample of it
+ * looks already compressed (LZMA could not gain 1% on the data section), else 0. */
+int dg_auto_sec_skip(const uint8_t *target, uint64_t target_len);
+
+/* reach: what dg_probe_reach found for the pair, UINT64_MAX if unknown (the window then covers the
+ * whole source as far as the budget allows). */
+int dg_plan_encode(uint64_t source_len, uint64_t target_len, uint64_t reach,
+                   const dg_encode_params *params, dg_encode_plan *plan, dg_status *status);
+
+/* How far (in bytes) target content lies from its nearest copy in the source, sampled at
+ * content-defined anchors; UINT64_MAX when the data defeats the sampling. See dg_probe.c. */
+int dg_probe_reach(const uint8_t *source, uint64_t source_len, const uint8_t *target,
+                   uint64_t target_len, uint64_t *reach, dg_status *status);
 
 int dg_encode_memory(const uint8_t *source, size_t source_len,
                      const uint8_t *target, size_t target_len,
@@ -60,6 +106,16 @@ int dg_decode_memory(const uint8_t *source, size_t source_len,
                      dg_buffer *out, dg_status *status);
 
 void dg_buffer_free(dg_buffer *buf);
+
+/* File to file. The caller opens the descriptors (and owns them: they are not closed here); the
+ * source is memory-mapped, the target or delta read in window-sized chunks, the output written as
+ * it is produced. *written receives the bytes written to the output descriptor, also on failure.
+ * I/O errors return DG_ERR_IO with status.sys_errno set. */
+int dg_encode_file(int source_fd, int target_fd, int delta_fd, const dg_encode_params *params,
+                   uint64_t *written, dg_status *status);
+
+int dg_decode_file(int source_fd, int delta_fd, int output_fd, uint64_t max_output,
+                   int allow_external, uint64_t *written, dg_status *status);
 /* DG_CDEF_END */
 
 #endif /* DG_CODEC_H */

@@ -29,8 +29,10 @@ int dg_fail(dg_status *st, int code, const char *name, const char *msg);
 int dg_fail_errno(dg_status *st, int err, const char *what);
 void dg_memory_sink_init(dg_sink *sink, dg_buffer *buf);
 
+/* target: the whole target when it is in memory or mapped, for the reach probe; NULL if it can only
+ * be streamed (the window then covers the whole source). */
 int dg_encoder_open(xd3_stream *stream, xd3_config *config, xd3_source *source,
-                    const dg_source_view *view, uint64_t target_len,
+                    const dg_source_view *view, const uint8_t *target, uint64_t target_len,
                     const dg_encode_params *params, dg_status *st);
 int dg_run_encoder(xd3_stream *stream, dg_reader *input, dg_sink *output, dg_status *st);
 int dg_decoder_open(xd3_stream *stream, xd3_config *config, xd3_source *source,

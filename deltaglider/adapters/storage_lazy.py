@@ -58,8 +58,15 @@ class LazyStorage:
     def put_bytes(self, bucket: str, key: str, data: bytes, metadata: Mapping[str, str]) -> None:
         self._get().put_bytes(bucket, key, data, metadata)
 
-    def put_file_if_absent(self, bucket: str, key: str, src: Path, metadata: Mapping[str, str]) -> bool:
-        return self._get().put_file_if_absent(bucket, key, src, metadata)
+    def put_file_if_absent(
+        self,
+        bucket: str,
+        key: str,
+        src: Path,
+        metadata: Mapping[str, str],
+        progress: ProgressCallback | None = None,
+    ) -> bool:
+        return self._get().put_file_if_absent(bucket, key, src, metadata, progress)
 
     def delete(self, bucket: str, key: str) -> None:
         self._get().delete(bucket, key)

@@ -247,12 +247,19 @@ class LocalStorage:
                 if meta_tmp is not None:
                     meta_tmp.unlink(missing_ok=True)
 
-    def put_file_if_absent(self, bucket: str, key: str, src: Path, metadata: Mapping[str, str]) -> bool:
+    def put_file_if_absent(
+        self,
+        bucket: str,
+        key: str,
+        src: Path,
+        metadata: Mapping[str, str],
+        progress: ProgressCallback | None = None,
+    ) -> bool:
         path = self._path(bucket, key)
         with _os_errors(f"put {path}"):
             data_tmp, meta_tmp = self._stage(path, metadata)
             try:
-                _copy(Path(src), data_tmp, None, exclusive=True)
+                _copy(Path(src), data_tmp, progress, exclusive=True)
                 with self._locked(path.parent, exclusive=True):
                     try:
                         os.link(data_tmp, path)

@@ -101,8 +101,17 @@ class MemoryStorage:
         if progress is not None:
             progress(len(data))
 
-    def put_file_if_absent(self, bucket: str, key: str, src: Path, metadata: Mapping[str, str]) -> bool:
+    def put_file_if_absent(
+        self,
+        bucket: str,
+        key: str,
+        src: Path,
+        metadata: Mapping[str, str],
+        progress: ProgressCallback | None = None,
+    ) -> bool:
         data = Path(src).read_bytes()
+        if progress is not None:
+            progress(len(data))
         with self._lock:
             self._record("put_if_absent", bucket, key)
             if (bucket, key) in self._objects:

@@ -94,9 +94,7 @@ def _decide(ctx: Context, up: _Upload) -> PutSummary:
         meta = reference_metadata(
             tool=ctx.tool_version, source_name=up.name, sha256=up.sha256, created_at=ctx.clock.now()
         )
-        if ctx.storage.put_file_if_absent(up.space.bucket, ref_key, up.file, meta):
-            if up.progress is not None:
-                up.progress(up.size)  # the port's create-if-absent reports no progress of its own
+        if ctx.storage.put_file_if_absent(up.space.bucket, ref_key, up.file, meta, up.progress):
             return _first_file(ctx, up, ref_key)
         ctx.logger.info("another writer created the reference first; storing a delta against it", key=ref_key)
         head = ctx.storage.head(up.space.bucket, ref_key)

@@ -71,7 +71,14 @@ class StoragePort(Protocol):
         """Stores ``data`` under ``key``, replacing any object there."""
         ...
 
-    def put_file_if_absent(self, bucket: str, key: str, src: Path, metadata: Mapping[str, str]) -> bool:
+    def put_file_if_absent(
+        self,
+        bucket: str,
+        key: str,
+        src: Path,
+        metadata: Mapping[str, str],
+        progress: ProgressCallback | None = None,
+    ) -> bool:
         """Atomically creates ``key`` only if no object is there. True if this call created it,
         False if another writer's object was already there (which is left untouched)."""
         ...
