@@ -6,11 +6,13 @@ Keys are lowercase user metadata without the ``x-amz-meta-`` prefix.
 
 from __future__ import annotations
 
+import base64
 import enum
 import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.header import decode_header, make_header
 from typing import Final
 
 from deltaglider.core.layout import REFERENCE_NAME, split_key
@@ -27,12 +29,35 @@ def aliases(field: str) -> tuple[str, ...]:
     return (f"dg-{kebab}", f"dg_{field}", field, kebab)
 
 
+def encode_value(value: str) -> str:
+    """S3 user metadata travels as HTTP headers, which carry ASCII only: a non-ASCII value (a file
+    named ``résumé.zip``) is written as an RFC 2047 encoded word, the form S3 itself returns such
+    metadata in."""
+    if value.isascii():
+        return value
+    return "=?UTF-8?B?" + base64.b64encode(value.encode("utf-8")).decode("ascii") + "?="
+
+
+def decode_value(value: str) -> str:
+    """The inverse of :func:`encode_value`, for any RFC 2047 word (S3 may also use Q-encoding)."""
+    if not value.startswith("=?"):
+        return value
+    try:
+        return str(make_header(decode_header(value)))
+    except (ValueError, LookupError, UnicodeDecodeError):
+        return value  # not an encoded word after all: keep it as written
+
+
+def _encoded(metadata: dict[str, str]) -> dict[str, str]:
+    return {key: encode_value(value) for key, value in metadata.items()}
+
+
 def read_field(metadata: Mapping[str, str], field: str) -> str | None:
-    """The first non-empty value among the field's spellings."""
+    """The first non-empty value among the field's spellings, decoded."""
     for key in aliases(field):
         value = metadata.get(key)
         if value:
-            return value
+            return decode_value(value)
     return None
 
 
@@ -124,13 +149,15 @@ def format_created_at(moment: datetime) -> str:
 
 
 def reference_metadata(*, tool: str, source_name: str, sha256: str, created_at: datetime) -> dict[str, str]:
-    return {
-        "dg-tool": tool,
-        "dg-source-name": source_name,
-        "dg-file-sha256": sha256,
-        "dg-created-at": format_created_at(created_at),
-        "dg-note": REFERENCE_NOTE,
-    }
+    return _encoded(
+        {
+            "dg-tool": tool,
+            "dg-source-name": source_name,
+            "dg-file-sha256": sha256,
+            "dg-created-at": format_created_at(created_at),
+            "dg-note": REFERENCE_NOTE,
+        }
+    )
 
 
 def delta_metadata(
@@ -159,17 +186,19 @@ def delta_metadata(
     }
     if zero_diff:
         meta["dg-note"] = ZERO_DIFF_NOTE
-    return meta
+    return _encoded(meta)
 
 
 def direct_metadata(
     *, tool: str, original_name: str, sha256: str, size: int, created_at: datetime
 ) -> dict[str, str]:
-    return {
-        "dg-tool": tool,
-        "dg-original-name": original_name,
-        "dg-file-sha256": sha256,
-        "dg-file-size": str(size),
-        "dg-created-at": format_created_at(created_at),
-        "dg-compression": "none",
-    }
+    return _encoded(
+        {
+            "dg-tool": tool,
+            "dg-original-name": original_name,
+            "dg-file-sha256": sha256,
+            "dg-file-size": str(size),
+            "dg-created-at": format_created_at(created_at),
+            "dg-compression": "none",
+        }
+    )

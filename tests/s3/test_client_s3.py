@@ -144,3 +144,20 @@ def test_concurrent_first_uploads_lose_nothing(s3: S3Backend, bucket: str, tmp_p
     for path in files:
         reader.download(f"s3://{bucket}/race/{path.name}", tmp_path / path.name)
         assert (tmp_path / path.name).read_bytes() == path.read_bytes()
+
+
+def test_non_ascii_names_round_trip(s3: S3Backend, bucket: str, tmp_path: Path) -> None:
+    # S3 metadata is sent as HTTP headers (ASCII only): names are carried RFC 2047-encoded.
+    src = tmp_path / "src"
+    src.mkdir()
+    releases = release_zips(src, "résumé", 2)
+    client = _client(s3, tmp_path / "cache")
+    url = f"s3://{bucket}/släpp/"
+    summaries = [client.upload(path, url) for path in releases]
+    assert [s.operation for s in summaries] == ["PUT", "PUT_DELTA"]
+    assert {entry.name for entry in client.list(url)} == {f"släpp/{p.name}" for p in releases}
+    for path in releases:
+        out = tmp_path / f"out-{path.name}"
+        client.download(f"{url}{path.name}", out)
+        assert out.read_bytes() == path.read_bytes()
+        assert client.verify(f"{url}{path.name}")

@@ -1,11 +1,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from support.sdk import make_service
 
+from deltaglider.adapters.storage_memory import MemoryStorage
 from deltaglider.core import metadata as md
-from deltaglider.core.metadata import Kind
+from deltaglider.core.metadata import Kind, decode_value, encode_value
+from deltaglider.core.models import DeltaSpace, ObjectKey
 from deltaglider.errors import MetadataError
 
 SHA = "a" * 64
@@ -159,3 +165,31 @@ def test_direct_metadata_says_compression_none() -> None:
         "dg-compression",
     }
     assert md.parse(meta, "n.txt").kind is Kind.DIRECT
+
+
+@given(st.text())
+def test_metadata_values_are_ascii_and_round_trip(value: str) -> None:
+    encoded = encode_value(value)
+    assert encoded.isascii()
+    assert decode_value(encoded) == value
+
+
+def test_non_ascii_names_are_stored_with_ascii_metadata(tmp_path: Path) -> None:
+    storage = MemoryStorage()
+    service = make_service(storage)
+    space = DeltaSpace("b", "släpp/版本")
+    base = bytes(range(256)) * 400
+    first = tmp_path / "résumé-1.0.zip"
+    first.write_bytes(base)
+    second = tmp_path / "résumé-1.1.zip"
+    second.write_bytes(base[:5000] + b"changed" + base[5000:])
+    service.put(first, space)
+    summary = service.put(second, space)
+    assert summary.operation == "PUT_DELTA"
+    for head in storage.list("b", ""):
+        meta = storage.head("b", head.key)
+        assert meta is not None
+        assert all(v.isascii() for v in meta.metadata.values()), meta.metadata
+    out = tmp_path / "out.zip"
+    service.get(ObjectKey("b", summary.key), out)
+    assert out.read_bytes() == second.read_bytes()
