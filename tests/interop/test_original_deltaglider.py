@@ -89,10 +89,20 @@ _ORIGINAL_LAYOUT = [
 ]
 
 
-def _check_layout(stored: dict[str, dict[str, str]], sha_key: str) -> None:
+def _sha_key(version: str, key: str) -> str:
+    """Where each generation put the SHA-256: 4.x-5.x bare snake_case everywhere; 6.0-6.1 ``dg-`` keys
+    on references and deltas but still bare ones on whole files; 6.2 ``dg-`` keys everywhere."""
+    if version.startswith(("4.", "5.")):
+        return "file_sha256"
+    if version.startswith(("6.0", "6.1")) and not key.endswith((".delta", "reference.bin")):
+        return "file_sha256"
+    return "dg-file-sha256"
+
+
+def _check_layout(stored: dict[str, dict[str, str]], version: str) -> None:
     for key in _ORIGINAL_LAYOUT:
         assert key in stored, sorted(stored)
-        assert sha_key in stored[key], (key, stored[key])
+        assert _sha_key(version, key) in stored[key], (key, stored[key])
 
 
 def _check_gzip_deltas(read: Callable[[str], bytes]) -> None:
@@ -125,16 +135,17 @@ def test_we_read_what_the_original_wrote(moto_server: MotoServer, bucket: str, t
     for path, url in _uploads(bucket, family):
         original.cp(str(path), url, endpoint_url=moto_server.url, cache_dir=tmp_path / "original-cache")
 
-    _check_layout(_metadata(moto_server, bucket), "dg-file-sha256")
+    _check_layout(_metadata(moto_server, bucket), "6.2.0")
     s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=moto_server.url)
     _check_gzip_deltas(lambda key: s3.get_object(Bucket=bucket, Key=key)["Body"].read())
     client = create_client(endpoint_url=moto_server.url, cache_dir=str(tmp_path / "our-cache"))
     _read_back(client, bucket, family, tmp_path / "out", "6.2.0")
 
 
-@pytest.mark.parametrize("version", ["5.2.0", "6.2.0"])
+@pytest.mark.parametrize("version", ["5.2.0", "6.1.1", "6.2.0"])
 def test_we_read_every_metadata_generation(version: str, tmp_path: Path) -> None:
-    """5.2.0 wrote bare snake_case metadata (``file_sha256``), 6.2.0 ``dg-`` keys. moto's HTTP server
+    """5.2.0 wrote bare snake_case metadata (``file_sha256``), 6.1.1 ``dg-`` keys on deltas but bare
+    ones on whole files, 6.2.0 ``dg-`` keys everywhere. moto's HTTP server
     cannot carry underscore names, so the original writes into moto in-process in its own venv and
     the objects, exactly as stored, are loaded into our in-process moto for reading."""
     original = install_original(version)
@@ -145,7 +156,7 @@ def test_we_read_every_metadata_generation(version: str, tmp_path: Path) -> None
 
     objects = json.loads((export / "objects.json").read_text())
     stored = {key: entry["metadata"] for key, entry in objects.items()}
-    _check_layout(stored, "file_sha256" if version.startswith("5.") else "dg-file-sha256")
+    _check_layout(stored, version)
     _check_gzip_deltas(lambda key: (export / objects[key]["body"]).read_bytes())
     with mock_aws():
         s3 = boto3.client("s3", region_name="us-east-1")
