@@ -48,6 +48,11 @@
 #ifndef XD3_USE_LARGEFILE64
 #  define XD3_USE_LARGEFILE64 1
 #endif
+/* 32-bit usize_t: the encoder's hash tables hold one usize_t per slot, so this halves them (2 bytes
+ * of source table per window byte at -9 instead of 4) and makes the hashing the 3.0.x binary's.
+ * Offsets stay 64-bit (xoff_t, LARGEFILE64), so sources past 4 GiB still work; a window or a VCDIFF
+ * window of 4 GiB or more does not, and the glue caps source windows at 2 GiB anyway (3.1.x sizes
+ * hash tables wrongly from 2^31 slots). Measured in bench/RESULTS.md; a build may override it. */
 #ifndef XD3_USE_LARGESIZET
 #  define XD3_USE_LARGESIZET 0
 #endif

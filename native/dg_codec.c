@@ -239,6 +239,8 @@ static int dg_attach_source(xd3_stream *stream, xd3_source *source, const dg_sou
  * reach. */
 #define DG_SLIDING_BLOCKS 32u
 #define DG_MIN_SLIDING_WINDOW ((uint64_t)1 << 20)
+/* Smallest target window a tight memory budget shrinks the window to. */
+#define DG_MIN_WINSIZE ((uint32_t)1 << 18)
 
 /* The string matcher of each level as xdelta3-cfgs.h compiles it (the same as the command line),
  * kept here so that the soft matcher can run a level with a coarser source step. */
@@ -310,6 +312,17 @@ static uint64_t dg_lzma_encoder_bytes(int preset)
     return bytes == UINT64_MAX ? 0 : bytes;
 }
 
+/* Instruction buffer entries: the binary's 32768, fewer for small windows, which cannot use them
+ * (one entry per instruction, and instructions average well over 64 bytes) but would pay for
+ * initialising them (1.5 MB, a third of the cost of encoding a 100 KB pair). */
+static uint32_t dg_iopt_size(uint32_t winsize)
+{
+    uint32_t n = winsize / 64;
+    if (n < 512) n = 512;
+    if (n > XD3_DEFAULT_IOPT_SIZE) n = XD3_DEFAULT_IOPT_SIZE;
+    return n;
+}
+
 /* Everything but the source table: target table and chain, input chunk, the window's encoded output
  * and its secondary-compressed copy, the instruction buffer, secondary compressor state. */
 static uint64_t dg_fixed_bytes(const dg_matcher *m, int level, uint32_t winsize, uint32_t sprevsz,
@@ -321,7 +334,7 @@ static uint64_t dg_fixed_bytes(const dg_matcher *m, int level, uint32_t winsize,
         if (m->small_chain > 1 || m->small_lchain > 1) bytes += (uint64_t)sprevsz * sizeof(usize_t);
     }
     bytes += (uint64_t)3 * winsize;
-    bytes += (uint64_t)XD3_DEFAULT_IOPT_SIZE * sizeof(xd3_rinst);
+    bytes += (uint64_t)dg_iopt_size(winsize) * sizeof(xd3_rinst);
     switch (params->secondary) {
     case DG_SECONDARY_LZMA:
     case DG_SECONDARY_AUTO:
@@ -374,6 +387,13 @@ int dg_plan_encode(uint64_t source_len, uint64_t target_len, uint64_t reach,
     if (sprevsz > XD3_DEFAULT_SPREVSZ) sprevsz = XD3_DEFAULT_SPREVSZ;
 
     fixed = dg_fixed_bytes(m, params->level, winsize, sprevsz, params);
+    /* A budget too small for the target window's own tables and buffers gets a smaller window (more
+     * VCDIFF windows, a little less compression) rather than a refusal. */
+    while (!params->winsize && winsize > DG_MIN_WINSIZE && fixed > budget / 2) {
+        winsize /= 2;
+        if (sprevsz > winsize) sprevsz = (uint32_t)dg_pow2_ceil(winsize);
+        fixed = dg_fixed_bytes(m, params->level, winsize, sprevsz, params);
+    }
     step = params->large_step ? params->large_step : (uint32_t)m->large_step;
     if (step < 1 || step > 1024) {
         return dg_fail(st, DG_ERR_CODEC, "EINVAL", "large_step must be between 1 and 1024");
@@ -440,6 +460,7 @@ int dg_plan_encode(uint64_t source_len, uint64_t target_len, uint64_t reach,
     plan->large_step = step;
     plan->winsize = winsize;
     plan->sprevsz = sprevsz;
+    plan->iopt_size = dg_iopt_size(winsize);
     plan->usize_bytes = (uint32_t)sizeof(usize_t);
     plan->memory = fixed + (window ? dg_source_table_bytes(window, step) : 0);
     if (plan->memory > budget) {
@@ -503,9 +524,9 @@ int dg_encoder_open(xd3_stream *stream, xd3_config *config, xd3_source *source,
     m = dg_matcher_for_level(params->level);
     config->winsize = (usize_t)plan.winsize;
     config->sprevsz = (usize_t)plan.sprevsz;
-    /* The command line's fixed instruction buffer: bounded memory, and the same instruction
-     * selection as the binary's. */
-    config->iopt_size = XD3_DEFAULT_IOPT_SIZE;
+    /* A fixed instruction buffer (the command line's 32768 entries at most) keeps memory bounded,
+     * where xdelta3's "unlimited" one grows with the instructions of a window. */
+    config->iopt_size = (usize_t)plan.iopt_size;
     config->flags = flags;
     if (plan.large_step == m->large_step) {
         config->smatch_cfg = (xd3_smatch_cfg)m->cfg;
@@ -521,6 +542,9 @@ int dg_encoder_open(xd3_stream *stream, xd3_config *config, xd3_source *source,
     }
     config->getblk = dg_source_getblk;
     config->opaque = (void *)view;
+    /* The hash tables on huge pages where the system has them (see dg_hugemem.c). */
+    config->alloc = dg_stream_alloc;
+    config->freef = dg_stream_free;
 
     if ((ret = xd3_config_stream(stream, config)) != 0) {
         return dg_fail_xd3(st, stream, ret, DG_ERR_CODEC);
@@ -579,7 +603,8 @@ int dg_decoder_open(xd3_stream *stream, xd3_config *config, xd3_source *source,
     int ret;
     memset(stream, 0, sizeof *stream);
     memset(config, 0, sizeof *config);
-    config->flags = XD3_ADLER32;
+    /* Window checksums are verified by dg_run_decoder with a faster Adler-32 (see dg_adler32.c). */
+    config->flags = XD3_ADLER32 | XD3_ADLER32_NOVER;
     config->getblk = dg_source_getblk;
     config->opaque = (void *)view;
     if ((ret = xd3_config_stream(stream, config)) != 0) {
@@ -622,6 +647,10 @@ static int dg_check_appheader(xd3_stream *stream, dg_status *st)
     return dg_fail(st, DG_ERR_EXTERNAL, "EXTERNAL_COMPRESSION", text);
 }
 
+/* xdelta3's window-indicator bit for "an Adler-32 of the target window follows" (VCD_ADLER32, private
+ * to xdelta3.c; the bit after RFC 3284's VCD_SOURCE and VCD_TARGET). */
+#define DG_VCD_ADLER32 0x04
+
 int dg_run_decoder(xd3_stream *stream, dg_reader *input, dg_sink *output, uint64_t max_output,
                    int allow_external, dg_status *st)
 {
@@ -650,6 +679,11 @@ int dg_run_decoder(xd3_stream *stream, dg_reader *input, dg_sink *output, uint64
             if (!allow_external && (rc = dg_check_appheader(stream, st)) != DG_OK) return rc;
             continue;
         case XD3_OUTPUT:
+            /* xdelta3 returns each decoded window whole, its checksum (if any) still in the stream. */
+            if ((stream->dec_win_ind & DG_VCD_ADLER32) != 0
+                && dg_adler32(1, stream->next_out, stream->avail_out) != stream->dec_adler32) {
+                return dg_fail(st, DG_ERR_DECODE, "XD3_INVALID_INPUT", "target window checksum mismatch");
+            }
             if (stream->avail_out > max_output || output->written > max_output - stream->avail_out) {
                 return dg_fail(st, DG_ERR_TOO_LARGE, "TOO_LARGE",
                                "decoded output is larger than the expected size");

@@ -76,6 +76,7 @@ typedef struct {
     uint32_t large_step;
     uint32_t winsize;
     uint32_t sprevsz;
+    uint32_t iopt_size;      /* instruction buffer entries */
     uint32_t usize_bytes;    /* sizeof(usize_t) this build was compiled with (XD3_USE_LARGESIZET) */
     int covers_source;       /* 1 when every source byte stays matchable for the whole target */
 } dg_encode_plan;

@@ -25,6 +25,10 @@ typedef struct dg_sink {
 } dg_sink;
 
 void dg_init_once(void);
+uint32_t dg_adler32(uint32_t adler, const uint8_t *buf, size_t len);
+/* xd3_config alloc/free hooks for encoder streams (dg_hugemem.c). */
+void *dg_stream_alloc(void *opaque, size_t items, usize_t size);
+void dg_stream_free(void *opaque, void *ptr);
 int dg_fail(dg_status *st, int code, const char *name, const char *msg);
 int dg_fail_errno(dg_status *st, int err, const char *what);
 void dg_memory_sink_init(dg_sink *sink, dg_buffer *buf);
