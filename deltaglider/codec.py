@@ -47,7 +47,7 @@ _NO_LIMIT: Final = 2**64 - 1
 def _native() -> tuple[Any, Any]:
     """Loads the extension on first use, so that importing deltaglider costs nothing native."""
     try:
-        from deltaglider import _xdelta3  # type: ignore[attr-defined]
+        from deltaglider import _xdelta3
     except ImportError as exc:  # pragma: no cover - only on a broken install
         raise CodecError(
             f"the native xdelta3 extension (deltaglider._xdelta3) cannot be loaded: {exc}; "
@@ -195,10 +195,13 @@ def encode(
 
     ``level`` 0-9 picks the string matcher as ``xdelta3 -0``..``-9``; ``secondary`` compresses the
     delta's sections further (``"lzma"`` as the binary does by default; ``"auto"`` leaves the data
-    section of an already-compressed target alone, where LZMA cannot gain 1%). The source window
-    covers the whole source, so content that moved anywhere in it is found, as far as
-    ``memory_budget`` allows (about 2 bytes of hash table per window byte at level 9; see
-    :func:`plan_encode`). :func:`encode_file` with the same arguments writes the same bytes.
+    section of an already-compressed target alone, where LZMA cannot gain 1%). Content that moved
+    anywhere in the source is found: the source window covers all of it, as far as ``memory_budget``
+    allows (about 2 bytes of hash table per window byte at level 9; see :func:`plan_encode`), unless
+    a quick probe of both inputs shows that content stayed near its place, in which case the
+    narrowest sliding window that covers how far it moved is used (it finds better-placed copies,
+    hence smaller deltas, with less memory). :func:`encode_file` with the same arguments writes the
+    same bytes.
     """
     ffi, lib = _native()
     params = _params(ffi, lib, level, secondary, memory_budget)

@@ -56,8 +56,9 @@ enum {
 typedef struct {
     int level;               /* 0..9 as xdelta3 -0..-9 */
     int secondary;           /* DG_SECONDARY_* */
-    uint64_t src_window;     /* bytes of source the encoder may match against; 0 = chosen from the
-                              * source size and memory_budget (the whole source when it fits) */
+    uint64_t src_window;     /* source window; 0 = chosen from the source size, the reach probe and
+                              * memory_budget (the whole source, or the narrowest sliding window that
+                              * covers how far content moved) */
     uint64_t memory_budget;  /* bytes the encoder may allocate; 0 = DG_DEFAULT_MEMORY_BUDGET */
     uint32_t large_step;     /* source checksum step; 0 = the level's, coarser only to fit the budget */
     uint32_t winsize;        /* target window; 0 = min(target size, 8 MiB) */
@@ -65,8 +66,9 @@ typedef struct {
     int sec_skip;            /* DG_SEC_SKIP_* mask */
 } dg_encode_params;
 
-/* What dg_plan_encode chose, and what it costs. Both encoders use the same plan for the same
- * sizes and params, so a delta does not depend on whether its inputs came from memory or files. */
+/* What dg_plan_encode chose, and what it costs. Both encoders plan from the same sizes, params and
+ * probe (a function of the bytes only), so a delta does not depend on whether its inputs came from
+ * memory or from files. */
 typedef struct {
     uint64_t window;         /* source window (power of two; >= the source when covers_source) */
     uint64_t blksize;        /* source block size handed to xdelta3 */

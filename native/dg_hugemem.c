@@ -22,6 +22,9 @@
 #  include <sys/mman.h>
 #endif
 
+/* The C library has settled its feature set; xdelta3.h defines its own _POSIX_SOURCE value. */
+#undef _POSIX_SOURCE
+
 #include "config.h"
 #include "xdelta3.h"
 #include "dg_stream.h"
