@@ -64,7 +64,15 @@ LIBLZMA_SOURCES = [
     "rangecoder/price_table.c",
 ]
 
-GLUE_SOURCES = ["dg_adler32.c", "dg_codec.c", "dg_files.c", "dg_hugemem.c", "dg_probe.c", "xdelta3_unit.c"]
+GLUE_SOURCES = [
+    "dg_adler32.c",
+    "dg_alloc.c",
+    "dg_codec.c",
+    "dg_files.c",
+    "dg_hugemem.c",
+    "dg_probe.c",
+    "xdelta3_unit.c",
+]
 
 
 def _require_vendored_tree() -> None:

@@ -1,5 +1,6 @@
 /* See dg_alloc.h. */
 #include "dg_alloc.h"
+#include "dg_stream.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -21,7 +22,7 @@ void dg_budget_init(dg_mem_budget *budget, uint64_t limit)
 
 void *dg_budget_alloc(void *opaque, size_t items, usize_t size)
 {
-    dg_mem_budget *budget = (dg_mem_budget *)opaque;
+    dg_mem_budget *budget = &((dg_source_view *)opaque)->mem;
     dg_block_header *block;
     uint64_t bytes;
     if (size != 0 && items > (SIZE_MAX - sizeof(dg_block_header)) / size) {
@@ -43,7 +44,7 @@ void *dg_budget_alloc(void *opaque, size_t items, usize_t size)
 
 void dg_budget_free(void *opaque, void *ptr)
 {
-    dg_mem_budget *budget = (dg_mem_budget *)opaque;
+    dg_mem_budget *budget = &((dg_source_view *)opaque)->mem;
     dg_block_header *block;
     if (ptr == NULL) return;
     block = (dg_block_header *)ptr - 1;

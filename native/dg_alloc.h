@@ -21,8 +21,8 @@ typedef struct {
 
 void dg_budget_init(dg_mem_budget *budget, uint64_t limit);
 
-/* Signatures of xd3_alloc_func / xd3_free_func; `opaque` must point at a dg_mem_budget (as the first
- * member of whatever struct is the stream's opaque pointer). */
+/* Signatures of xd3_alloc_func / xd3_free_func; `opaque` is the stream's dg_source_view, whose `mem`
+ * is the budget. */
 void *dg_budget_alloc(void *opaque, size_t items, usize_t size);
 void dg_budget_free(void *opaque, void *ptr);
 

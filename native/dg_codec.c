@@ -87,6 +87,16 @@ static int dg_fail_xd3(dg_status *st, xd3_stream *stream, int ret, int failure)
     const char *name = xd3_strerror(ret);
     const char *msg = stream->msg;
     st->xd3_code = ret;
+    if (ret == ENOMEM && stream->opaque != NULL
+        && ((const dg_source_view *)stream->opaque)->mem.refused != 0) {
+        char text[sizeof st->msg];
+        (void)snprintf(text, sizeof text,
+                       "delta asks the decoder for %llu bytes at once, beyond its %llu-byte limit "
+                       "(corrupt or hostile delta)",
+                       (unsigned long long)((const dg_source_view *)stream->opaque)->mem.refused,
+                       (unsigned long long)DG_DECODE_MEMORY_LIMIT);
+        return dg_fail(st, failure, "XD3_INVALID_INPUT", text);
+    }
     if (ret == ENOMEM) {
         return dg_fail(st, DG_ERR_NOMEM, "ENOMEM", msg ? msg : "out of memory");
     }
@@ -423,9 +433,11 @@ int dg_plan_encode(uint64_t source_len, uint64_t target_len, uint64_t reach,
         if (params->src_window || want < need) {
             window = want;
         } else if (dg_source_table_bytes(need, step) <= avail) {
-            /* The whole source fits: spread the table while the budget allows. */
+            /* The whole source fits: spread the table while the budget allows (not for small
+             * sources, where it changed nothing measurable but costs page faults per call). */
             window = need;
-            while (window < (uint64_t)DG_SPREAD * need && window < DG_MAX_WINDOW
+            while (source_len > DG_PROBE_MIN_SOURCE && window < (uint64_t)DG_SPREAD * need
+                   && window < DG_MAX_WINDOW
                    && dg_source_table_bytes(window * 2, step) <= avail) {
                 window *= 2;
             }
@@ -454,7 +466,9 @@ int dg_plan_encode(uint64_t source_len, uint64_t target_len, uint64_t reach,
     }
     if (params->level > 0) {
         plan->hash_bytes += dg_table_slots(winsize) * sizeof(usize_t);
-        if (m->small_chain > 1 || m->small_lchain > 1) plan->hash_bytes += (uint64_t)sprevsz * sizeof(usize_t);
+        if (m->small_chain > 1 || m->small_lchain > 1) {
+            plan->hash_bytes += (uint64_t)sprevsz * sizeof(usize_t);
+        }
     }
     plan->window = window;
     plan->large_step = step;
@@ -495,6 +509,12 @@ static int dg_secondary_flags(const dg_encode_params *params, int *flags, dg_sta
     return DG_OK;
 }
 
+int dg_encoder_wants_target(uint64_t source_len, const dg_encode_params *params)
+{
+    return (source_len > DG_PROBE_MIN_SOURCE && params->src_window == 0)
+           || params->secondary == DG_SECONDARY_AUTO;
+}
+
 int dg_encoder_open(xd3_stream *stream, xd3_config *config, xd3_source *source,
                     const dg_source_view *view, const uint8_t *target, uint64_t target_len,
                     const dg_encode_params *params, dg_status *st)
@@ -508,6 +528,7 @@ int dg_encoder_open(xd3_stream *stream, xd3_config *config, xd3_source *source,
     memset(stream, 0, sizeof *stream);
     memset(config, 0, sizeof *config);
     if (target != NULL && view->len > DG_PROBE_MIN_SOURCE && params->src_window == 0) {
+        /* (dg_encoder_wants_target says when this or the AUTO sniff reads the target.) */
         if ((ret = dg_probe_reach(view->data, view->len, target, target_len, &reach, st)) != DG_OK) {
             return ret;
         }
@@ -598,11 +619,15 @@ done:
 }
 
 int dg_decoder_open(xd3_stream *stream, xd3_config *config, xd3_source *source,
-                    const dg_source_view *view, dg_status *st)
+                    dg_source_view *view, dg_status *st)
 {
     int ret;
     memset(stream, 0, sizeof *stream);
     memset(config, 0, sizeof *config);
+    /* Sizes the decoder allocates come from the delta itself: cap them (see dg_alloc.h). */
+    dg_budget_init(&view->mem, DG_DECODE_MEMORY_LIMIT);
+    config->alloc = dg_budget_alloc;
+    config->freef = dg_budget_free;
     /* Window checksums are verified by dg_run_decoder with a faster Adler-32 (see dg_adler32.c). */
     config->flags = XD3_ADLER32 | XD3_ADLER32_NOVER;
     config->getblk = dg_source_getblk;
