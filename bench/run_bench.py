@@ -26,6 +26,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
@@ -122,19 +123,19 @@ _CHILD = textwrap.dedent(
     def sample():
         while not done.is_set():
             peak[0] = max(peak[0], anon())
-            time.sleep(0.001)
+            time.sleep(0.002)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.thread_time()
     extra = run()
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.thread_time() - c0
     done.set()
     sampler.join()
     peak[0] = max(peak[0], anon())
     extra["module"] = codec.__file__
     extra["usize_bytes"] = codec.plan_encode(1, 1).usize_bytes
-    print(json.dumps({"wall": wall, "peak_anon": peak[0] - base, **extra}))
+    print(json.dumps({"wall": wall, "cpu": cpu, "peak_anon": peak[0] - base, **extra}))
     """
 )
 
@@ -142,6 +143,7 @@ _CHILD = textwrap.dedent(
 @dataclass
 class Sample:
     wall: float
+    cpu: float  # user + system seconds of the work (ours: the calling thread; binary: the process)
     peak_anon: int
     extra: dict[str, Any]
 
@@ -158,7 +160,7 @@ def _ours(job: dict[str, Any], env: dict[str, str]) -> Sample:
     if done.returncode != 0:
         raise SystemExit(f"child failed on {job}: {done.stderr}")
     out = json.loads(done.stdout)
-    return Sample(out.pop("wall"), out.pop("peak_anon"), out)
+    return Sample(out.pop("wall"), out.pop("cpu"), out.pop("peak_anon"), out)
 
 
 def _rss_anon(pid: int) -> int:
@@ -174,24 +176,27 @@ def _rss_anon(pid: int) -> int:
 
 def _binary(args: list[str]) -> Sample:
     peak = [0]
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    done = threading.Event()
+    with tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err)
+        done = threading.Event()
 
-    def sample() -> None:
-        while not done.is_set():
-            peak[0] = max(peak[0], _rss_anon(proc.pid))
-            time.sleep(0.001)
+        def sample() -> None:
+            while not done.is_set():
+                peak[0] = max(peak[0], _rss_anon(proc.pid))
+                time.sleep(0.002)
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    _, err = proc.communicate()
-    wall = time.perf_counter() - t0
-    done.set()
-    sampler.join()
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(args)} failed: {err.decode(errors='replace')}")
-    return Sample(wall, peak[0], {})
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        done.set()
+        sampler.join()
+        if proc.returncode != 0:
+            err.seek(0)
+            raise SystemExit(f"{' '.join(args)} failed: {err.read().decode(errors='replace')}")
+    return Sample(wall, usage.ru_utime + usage.ru_stime, peak[0], {})
 
 
 def _best(runs: int, before: Callable[[], None], once: Callable[[], Sample]) -> Sample:
@@ -302,16 +307,22 @@ def _mib(s: Sample | None) -> str:
     return "-" if s is None else f"{s.peak_anon / MIB:,.1f}"
 
 
+def _cpu(s: Sample | None) -> str:
+    return "-" if s is None else f"{s.cpu:.3f}"
+
+
 def _table(rows: list[Row]) -> list[str]:
     lines = [
-        "| pair | tool / settings | delta bytes | encode s | encode MB/s | decode MB/s "
-        "| encode peak anon MiB | decode peak anon MiB |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| pair | tool / settings | delta bytes | encode s | encode CPU s | encode MB/s | decode s "
+        "| decode CPU s | decode MB/s | encode peak anon MiB | decode peak anon MiB |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
+        dec_wall = "-" if r.dec is None else f"{r.dec.wall:.3f}"
         lines.append(
-            f"| {r.pair} | {r.tool} | {r.delta:,} | {r.enc.wall:.3f} | {_mbs(r.target_size, r.enc)} "
-            f"| {_mbs(r.target_size, r.dec)} | {_mib(r.enc)} | {_mib(r.dec)} |"
+            f"| {r.pair} | {r.tool} | {r.delta:,} | {r.enc.wall:.3f} | {_cpu(r.enc)} "
+            f"| {_mbs(r.target_size, r.enc)} | {dec_wall} | {_cpu(r.dec)} | {_mbs(r.target_size, r.dec)} "
+            f"| {_mib(r.enc)} | {_mib(r.dec)} |"
         )
     return lines
 
@@ -439,8 +450,8 @@ def section_step(runs: int, env: dict[str, str]) -> list[str]:
         "Whole-source window (256 MiB) on both pairs so that the step, not the probe, is what varies;",
         "hash MiB is the source table (`window / step` slots of 4 bytes, rounded down to a power of two).",
         "",
-        "| pair | step | delta bytes | encode s | source table MiB | encode peak anon MiB |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| pair | step | delta bytes | encode s | encode CPU s | source table MiB | encode peak anon MiB |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for pair in ("botocore-tar", "moved"):
         _warm(*_paths(pair))
@@ -458,7 +469,8 @@ def section_step(runs: int, env: dict[str, str]) -> list[str]:
             slots = 1 << ((256 * MIB // step).bit_length() - 1)
             table = slots * 4 / MIB
             lines.append(
-                f"| {pair} | {step} | {r.delta:,} | {r.enc.wall:.3f} | {table:,.0f} | {_mib(r.enc)} |"
+                f"| {pair} | {step} | {r.delta:,} | {r.enc.wall:.3f} | {_cpu(r.enc)} "
+                f"| {table:,.0f} | {_mib(r.enc)} |"
             )
     lines.append("")
     return lines
@@ -471,8 +483,8 @@ def section_preset(runs: int, env: dict[str, str]) -> list[str]:
         "xdelta3 passes its `XD3_COMPLEVEL` bits to `lzma_lzma_preset()`; the binary sets none, so preset 0.",
         "One LZMA encoder per section (data, instructions, addresses), each for the whole delta.",
         "",
-        "| pair | preset | delta bytes | vs preset 0 | encode s | encode peak anon MiB |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| pair | preset | delta bytes | vs preset 0 | encode s | encode CPU s | encode peak anon MiB |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for pair in ("botocore-whl", "numpy-whl", "botocore-tar"):
         _warm(*_paths(pair))
@@ -491,7 +503,7 @@ def section_preset(runs: int, env: dict[str, str]) -> list[str]:
             base = base or r.delta
             lines.append(
                 f"| {pair} | {preset} | {r.delta:,} | {100 * (r.delta - base) / base:+.2f}% "
-                f"| {r.enc.wall:.3f} | {_mib(r.enc)} |"
+                f"| {r.enc.wall:.3f} | {_cpu(r.enc)} | {_mib(r.enc)} |"
             )
     lines.append("")
     return lines

@@ -342,8 +342,8 @@ int dg_encode_file(int source_fd, int target_fd, int delta_fd, const dg_encode_p
 
     rc = dg_map_file(source_fd, &mapped, "cannot map the source file", status);
     if (rc == DG_OK) {
-        rc = dg_file_size(target_fd, &target_len, &target_known, &target_is_dir, "cannot stat the target file",
-                          status);
+        rc = dg_file_size(target_fd, &target_len, &target_known, &target_is_dir,
+                          "cannot stat the target file", status);
     }
     if (rc == DG_OK && target_is_dir) rc = dg_fail_errno(status, EISDIR, "cannot read the target file");
     if (rc == DG_OK) {
@@ -361,7 +361,7 @@ int dg_encode_file(int source_fd, int target_fd, int delta_fd, const dg_encode_p
          * neither probed nor sniffed. */
         dg_mapped_source tmap;
         memset(&tmap, 0, sizeof tmap);
-        if (target_known && target_len > 0) {
+        if (target_known && target_len > 0 && dg_encoder_wants_target(mapped.view.len, params)) {
             rc = dg_map_file(target_fd, &tmap, "cannot map the target file", status);
         }
         if (rc == DG_OK) {

@@ -4,10 +4,10 @@
  * covers the whole source finds content however far it moved, but for content repeated in the source
  * (tar headers, zip directory entries, padding) the candidate is whichever copy was hashed last, often
  * far from the aligned one, so copies split and their addresses grow: on two consecutive 115 MB
- * botocore source tars the whole-source window gave a 10% larger delta than the binary's sliding
- * 64 MiB window, and a 32 MiB sliding window 16% smaller. A sliding window only sees
- * [position - window/2, position + window/2], so it must be just wide enough for the content's
- * displacement.
+ * botocore source tars (bench/RESULTS.md) a whole-source window gave a delta 9% larger than the
+ * binary's sliding 64 MiB window, and the 1 MiB sliding window this probe picks one 23% smaller. A
+ * sliding window only sees [position - window/2, position + window/2], so it must be just wide
+ * enough for the content's displacement.
  *
  * The probe measures that displacement. Content-defined anchors (a gear rolling hash with its top
  * bits zero, as content-defined chunkers cut) fall on the same content in both files whatever its
@@ -85,7 +85,8 @@ static int dg_collect_anchors(const uint64_t gear[256], const uint8_t *data, uin
         if (len - DG_PROBE_CONFIRM < (uint64_t)DG_LANES << 16) {
             start[k] = k == 0 ? DG_PROBE_CONFIRM : len;  /* small input: one part */
         } else {
-            start[k] = k == DG_LANES ? len : DG_PROBE_CONFIRM + (len - DG_PROBE_CONFIRM) / DG_LANES * (uint64_t)k;
+            start[k] = k == DG_LANES ? len
+                                     : DG_PROBE_CONFIRM + (len - DG_PROBE_CONFIRM) / DG_LANES * (uint64_t)k;
         }
     }
     for (k = 0; k < DG_LANES; k++) {
@@ -248,7 +249,8 @@ int dg_probe_reach(const uint8_t *source, uint64_t source_len, const uint8_t *ta
     memset(lanes, 0, sizeof lanes);
     nslots = 4 * DG_PROBE_ANCHORS;
     p.slots = (dg_probe_slot *)calloc((size_t)nslots, sizeof *p.slots);
-    if (p.slots == NULL || dg_anchor_lists_alloc(lanes, source_len > target_len ? source_len : target_len, bits)) {
+    if (p.slots == NULL
+        || dg_anchor_lists_alloc(lanes, source_len > target_len ? source_len : target_len, bits)) {
         rc = dg_fail(st, DG_ERR_NOMEM, "ENOMEM", "cannot allocate the reach probe");
         goto out;
     }
