@@ -205,6 +205,18 @@ class LocalStorage:
                 json.dump({k.lower(): v for k, v in metadata.items()}, f, sort_keys=True)
         return data_tmp, meta_tmp
 
+    @contextmanager
+    def _staged(self, path: Path, metadata: Mapping[str, str]) -> Iterator[tuple[Path, Path | None]]:
+        """Temporary data and sidecar files beside ``path``; whatever was not renamed into place is
+        removed on the way out, success or not."""
+        data_tmp, meta_tmp = self._stage(path, metadata)
+        try:
+            yield data_tmp, meta_tmp
+        finally:
+            data_tmp.unlink(missing_ok=True)
+            if meta_tmp is not None:
+                meta_tmp.unlink(missing_ok=True)
+
     def _commit_meta(self, path: Path, meta_tmp: Path | None) -> None:
         if meta_tmp is not None:
             os.replace(meta_tmp, self._sidecar(path))
@@ -220,32 +232,20 @@ class LocalStorage:
         progress: ProgressCallback | None = None,
     ) -> None:
         path = self._path(bucket, key)
-        with _os_errors(f"put {path}"):
-            data_tmp, meta_tmp = self._stage(path, metadata)
-            try:
-                _copy(Path(src), data_tmp, progress, exclusive=True)
-                with self._locked(path.parent, exclusive=True):
-                    self._commit_meta(path, meta_tmp)
-                    os.replace(data_tmp, path)
-            finally:
-                data_tmp.unlink(missing_ok=True)
-                if meta_tmp is not None:
-                    meta_tmp.unlink(missing_ok=True)
+        with _os_errors(f"put {path}"), self._staged(path, metadata) as (data_tmp, meta_tmp):
+            _copy(Path(src), data_tmp, progress, exclusive=True)
+            with self._locked(path.parent, exclusive=True):
+                self._commit_meta(path, meta_tmp)
+                os.replace(data_tmp, path)
 
     def put_bytes(self, bucket: str, key: str, data: bytes, metadata: Mapping[str, str]) -> None:
         path = self._path(bucket, key)
-        with _os_errors(f"put {path}"):
-            data_tmp, meta_tmp = self._stage(path, metadata)
-            try:
-                with open(data_tmp, "xb") as f:
-                    f.write(data)
-                with self._locked(path.parent, exclusive=True):
-                    self._commit_meta(path, meta_tmp)
-                    os.replace(data_tmp, path)
-            finally:
-                data_tmp.unlink(missing_ok=True)
-                if meta_tmp is not None:
-                    meta_tmp.unlink(missing_ok=True)
+        with _os_errors(f"put {path}"), self._staged(path, metadata) as (data_tmp, meta_tmp):
+            with open(data_tmp, "xb") as f:
+                f.write(data)
+            with self._locked(path.parent, exclusive=True):
+                self._commit_meta(path, meta_tmp)
+                os.replace(data_tmp, path)
 
     def put_file_if_absent(
         self,
@@ -256,21 +256,15 @@ class LocalStorage:
         progress: ProgressCallback | None = None,
     ) -> bool:
         path = self._path(bucket, key)
-        with _os_errors(f"put {path}"):
-            data_tmp, meta_tmp = self._stage(path, metadata)
-            try:
-                _copy(Path(src), data_tmp, progress, exclusive=True)
-                with self._locked(path.parent, exclusive=True):
-                    try:
-                        os.link(data_tmp, path)
-                    except FileExistsError:
-                        return False
-                    self._commit_meta(path, meta_tmp)
-                return True
-            finally:
-                data_tmp.unlink(missing_ok=True)
-                if meta_tmp is not None:
-                    meta_tmp.unlink(missing_ok=True)
+        with _os_errors(f"put {path}"), self._staged(path, metadata) as (data_tmp, meta_tmp):
+            _copy(Path(src), data_tmp, progress, exclusive=True)
+            with self._locked(path.parent, exclusive=True):
+                try:
+                    os.link(data_tmp, path)
+                except FileExistsError:
+                    return False
+                self._commit_meta(path, meta_tmp)
+            return True
 
     def delete(self, bucket: str, key: str) -> None:
         path = self._path(bucket, key)
