@@ -129,6 +129,7 @@ class EncodePlan:
     memory: int
     covers_source: bool
     usize_bytes: int
+    lzma_preset: int
 
 
 def _check_budget(memory_budget: int) -> None:
@@ -161,6 +162,7 @@ def _plan(ffi: Any, lib: Any, source_size: int, target_size: int, *, reach: int,
         memory=int(plan.memory),
         covers_source=bool(plan.covers_source),
         usize_bytes=int(plan.usize_bytes),
+        lzma_preset=int(plan.lzma_preset),
     )
 
 
@@ -194,8 +196,10 @@ def encode(
     """Returns a VCDIFF delta that rebuilds ``target`` from ``source``.
 
     ``level`` 0-9 picks the string matcher as ``xdelta3 -0``..``-9``; ``secondary`` compresses the
-    delta's sections further (``"lzma"`` as the binary does by default; ``"auto"`` leaves the data
-    section of an already-compressed target alone, where LZMA cannot gain 1%). Content that moved
+    delta's sections further: ``"lzma"`` as the binary does by default (LZMA preset 0); ``"auto"``
+    leaves the data section of an already-compressed target alone (LZMA cannot gain 1% there, and
+    it is most of the time) and, for targets of 4 MiB and more where the budget allows, uses LZMA
+    preset 6 (5.8% smaller deltas on source tars). Content that moved
     anywhere in the source is found: the source window covers all of it, as far as ``memory_budget``
     allows (about 2 bytes of hash table per window byte at level 9; see :func:`plan_encode`), unless
     a quick probe of both inputs shows that content stayed near its place, in which case the

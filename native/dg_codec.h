@@ -26,7 +26,8 @@ enum {
     DG_SECONDARY_LZMA = 1,
     DG_SECONDARY_DJW = 2,
     DG_SECONDARY_FGK = 3,
-    DG_SECONDARY_AUTO = 4    /* LZMA, but not on the data section of already-compressed targets */
+    DG_SECONDARY_AUTO = 4    /* LZMA at a stronger preset when the budget allows it, and not on the
+                              * data section of an already-compressed target (dg_plan_encode) */
 };
 
 typedef struct {
@@ -62,7 +63,8 @@ typedef struct {
     uint64_t memory_budget;  /* bytes the encoder may allocate; 0 = DG_DEFAULT_MEMORY_BUDGET */
     uint32_t large_step;     /* source checksum step; 0 = the level's, coarser only to fit the budget */
     uint32_t winsize;        /* target window; 0 = min(target size, 8 MiB) */
-    int lzma_preset;         /* liblzma preset 0..9 for DG_SECONDARY_LZMA (the binary uses 0) */
+    int lzma_preset;         /* liblzma preset 0..9 for DG_SECONDARY_LZMA (the binary uses 0);
+                              * DG_SECONDARY_AUTO picks its own */
     int sec_skip;            /* DG_SEC_SKIP_* mask */
 } dg_encode_params;
 
@@ -79,6 +81,7 @@ typedef struct {
     uint32_t winsize;
     uint32_t sprevsz;
     uint32_t iopt_size;      /* instruction buffer entries */
+    int lzma_preset;         /* the LZMA preset the encoder uses (AUTO picks its own) */
     uint32_t usize_bytes;    /* sizeof(usize_t) this build was compiled with (XD3_USE_LARGESIZET) */
     int covers_source;       /* 1 when every source byte stays matchable for the whole target */
 } dg_encode_plan;

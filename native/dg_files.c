@@ -288,6 +288,7 @@ static int dg_file_sink_write(dg_sink *sink, const uint8_t *data, size_t len, dg
 {
     dg_file_sink_ctx *s = (dg_file_sink_ctx *)sink->ctx;
     int rc;
+    if (len == 0) return DG_OK;  /* an empty window: xdelta3 may hand a NULL pointer with it */
     if (len > DG_WRITE_BUFFER - s->len) {
         if ((rc = dg_file_sink_flush(s, st)) != DG_OK) return rc;
     }

@@ -166,3 +166,18 @@ def test_auto_leaves_the_data_section_of_compressed_targets_alone(tmp_path: Path
     text = _structured(rng, 300_000)
     edited = text[:100_000] + _structured(rng, 50_000) + text[100_000:]
     assert codec.encode(text, edited, secondary="auto") == codec.encode(text, edited, secondary="lzma")
+
+
+def test_auto_compresses_harder_where_it_pays(tmp_path: Path) -> None:
+    # From 4 MiB of target, "auto" runs LZMA at preset 6 when the budget allows (here, text-like
+    # data: the data section is compressed too); files and memory still agree.
+    rng = random.Random(6)
+    source = _structured(rng, 5 * MIB)
+    target = source[: 2 * MIB] + _structured(rng, 200_000) + source[2 * MIB :]
+    assert codec.plan_encode(len(source), len(target), secondary="auto").lzma_preset in (0, 6)
+    auto = _round_trip(tmp_path, source, target, secondary="auto")
+    lzma = codec.encode(source, target, secondary="lzma")
+    assert auto == codec.encode(source, target, secondary="auto")
+    assert len(auto) < len(lzma)
+    # Under 4 MiB it stays at the binary's preset 0 (stronger presets zero tens of MiB up front).
+    assert codec.plan_encode(100_000, 100_000, secondary="auto").lzma_preset == 0
