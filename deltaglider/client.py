@@ -1,15 +1,17 @@
 """The SDK's front door: ``create_client``, ``DeltaGliderClient`` and ``UploadSummary``.
 
-URLs are ``s3://bucket/prefix/[name]``, or a local folder (``file:///abs/path/`` or a plain path), which
-is stored with the same layout (see ``deltaglider.urls`` and ``adapters.storage_local``).
+URLs are ``s3://bucket/prefix/[name]``, or a local location (``file:///abs/path`` or a plain path): a
+store rooted at ``/`` whose first path component plays the bucket, with the same layout (see
+``deltaglider.urls`` and ``adapters.storage_local``). The URL's scheme picks the store.
 """
 
 from __future__ import annotations
 
-import os
+import builtins
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +24,20 @@ from deltaglider.adapters.metrics_logging import LoggingMetrics
 from deltaglider.adapters.metrics_noop import NoopMetrics
 from deltaglider.adapters.storage_lazy import LazyStorage
 from deltaglider.adapters.storage_local import LocalStorage
-from deltaglider.core.models import DeleteResult, DeltaSpace, ListEntry, ObjectKey, StatsSummary
+from deltaglider.core.models import (
+    DeleteResult,
+    DeltaSpace,
+    GetSummary,
+    ListEntry,
+    ObjectKey,
+    StatsSummary,
+)
 from deltaglider.core.service import DeltaService
 from deltaglider.errors import InvalidURLError, StorageError
 from deltaglider.ports.cache import CachePort
 from deltaglider.ports.logger import LoggerPort
 from deltaglider.ports.storage import ProgressCallback, StoragePort
-from deltaglider.urls import Location, check_relative_key, parse_url
+from deltaglider.urls import Location, Scheme, check_relative_key, parse_url
 
 _MB = 1024 * 1024
 
@@ -59,13 +68,19 @@ class UploadSummary:
         return 100.0 * (1.0 - self.stored_size / self.original_size)
 
 
-def _folder(loc: Location) -> Location:
-    """The location read as a folder, whether or not it ended in a slash."""
+#: The stores built on first use, per scheme (``s3`` is the client's own service, given at creation):
+#: every file:// URL and plain path is in the one store rooted at ``/``.
+_STORES: dict[Scheme, Callable[[], StoragePort]] = {"file": lambda: LocalStorage("/")}
+
+#: What ``cleanup`` removes by default: leftovers older than any live transfer.
+DEFAULT_CLEANUP_AGE = timedelta(days=1)
+
+
+def _object(url: str) -> Location:
+    loc = parse_url(url)
     if loc.is_folder:
-        return loc
-    if loc.scheme == "s3":
-        return Location("s3", loc.bucket, loc.key + "/")
-    return Location("file", os.path.join(loc.bucket, loc.key), "")
+        raise InvalidURLError(f"{url}: missing the object key")
+    return loc
 
 
 class DeltaGliderClient:
@@ -74,16 +89,15 @@ class DeltaGliderClient:
     def __init__(self, service: DeltaService, endpoint_url: str | None = None) -> None:
         self.service = service
         self.endpoint_url = endpoint_url
-        self._local: DeltaService | None = None
+        self._services: dict[Scheme, DeltaService] = {"s3": service}
         self._lock = threading.Lock()
 
     def _service_for(self, loc: Location) -> DeltaService:
-        if loc.scheme == "s3":
-            return self.service
         with self._lock:
-            if self._local is None:
-                self._local = self.service.with_storage(LocalStorage())
-            return self._local
+            service = self._services.get(loc.scheme)
+            if service is None:
+                service = self._services[loc.scheme] = self.service.with_storage(_STORES[loc.scheme]())
+            return service
 
     def upload(
         self,
@@ -119,39 +133,49 @@ class DeltaGliderClient:
 
     def download(
         self, s3_url: str, output_path: str | Path, *, progress: ProgressCallback | None = None
-    ) -> None:
+    ) -> GetSummary:
         """Writes the file to ``output_path`` (into it, if it is a folder). Finds ``key`` or ``key.delta``.
-        The file appears only once its SHA-256 matched."""
-        loc = parse_url(s3_url)
-        if loc.is_folder:
-            raise InvalidURLError(f"{s3_url}: missing the object key")
-        self._service_for(loc).get(ObjectKey(loc.bucket, loc.key), Path(output_path), progress=progress)
+        The file appears only once its SHA-256 matched; the summary says where it went and how."""
+        loc = _object(s3_url)
+        return self._service_for(loc).get(
+            ObjectKey(loc.bucket, loc.key), Path(output_path), progress=progress
+        )
 
-    def verify(self, s3_url: str) -> bool:
+    def verify(self, s3_url: str, *, use_cache: bool = False) -> bool:
         """True if the stored file (whole, reference or delta) still rebuilds to its recorded SHA-256.
-        Raises ``NotVerifiableError`` for objects with no SHA-256 recorded."""
-        loc = parse_url(s3_url)
-        if loc.is_folder:
-            raise InvalidURLError(f"{s3_url}: missing the object key")
-        return self._service_for(loc).verify(ObjectKey(loc.bucket, loc.key)).valid
+        The reference is checked as stored; ``use_cache=True`` lets a cached copy, checked when it was
+        cached, stand in for it. Raises ``NotVerifiableError`` for objects with no SHA-256 recorded."""
+        loc = _object(s3_url)
+        return self._service_for(loc).verify(ObjectKey(loc.bucket, loc.key), use_cache=use_cache).valid
 
     def delete(self, url: str, *, force: bool = False) -> DeleteResult:
         """Deletes a file. A reference that deltas depend on is refused (``ReferenceInUseError``) unless
         ``force``; a reference left without deltas is removed with the last one."""
-        loc = parse_url(url)
-        if loc.is_folder:
-            raise InvalidURLError(f"{url}: missing the object key")
+        loc = _object(url)
         return self._service_for(loc).delete(ObjectKey(loc.bucket, loc.key), force=force)
 
     def list(self, url: str, *, recursive: bool = False) -> Iterator[ListEntry]:
-        """The files under a folder, by the names they were stored under, with original and stored sizes."""
-        loc = _folder(parse_url(url))
+        """The files under a folder, sorted by name, with original and stored sizes. ``name`` is
+        relative to the folder listed (``app-1.1.zip``; ``sub/x.zip`` when recursive), the same on S3
+        and on a local folder; without ``recursive`` each sub-folder holding files comes once, as an
+        entry with ``is_prefix`` and a name ending in ``/`` (as ``aws s3 ls`` shows ``PRE sub/``)."""
+        loc = parse_url(url).as_folder()
         return self._service_for(loc).list(DeltaSpace(loc.bucket, loc.prefix), recursive=recursive)
 
     def stats(self, url: str) -> StatsSummary:
         """Totals for everything under a folder (recursively): files, original and stored bytes."""
-        loc = _folder(parse_url(url))
+        loc = parse_url(url).as_folder()
         return self._service_for(loc).stats(DeltaSpace(loc.bucket, loc.prefix))
+
+    def cleanup(self, url: str, *, older_than: timedelta = DEFAULT_CLEANUP_AGE) -> builtins.list[str]:
+        """Removes what interrupted transfers left under a folder, recursively, if older than
+        ``older_than``: on a local store the temporary files of killed writers and downloads (and it
+        finishes the rollback of a write killed half-way); on S3 the pending multipart uploads, which
+        are invisible but billed. Returns one line per thing removed."""
+        if older_than < timedelta(0):
+            raise ValueError(f"older_than must not be negative, not {older_than}")
+        loc = parse_url(url).as_folder()
+        return self._service_for(loc).storage.cleanup(loc.bucket, loc.key, older_than)
 
     def lifecycle_policy(
         self, s3_prefix: str, days_before_archive: int = 30, days_before_delete: int = 90
@@ -218,9 +242,9 @@ def create_client(
     logger = StdLogger(level=settings.log_level)
     hasher = Sha256Hasher()
     storage: StoragePort
-    if endpoint_url is not None and endpoint_url.startswith("file://"):
+    if endpoint_url is not None and endpoint_url.lower().startswith("file://"):
         root = parse_url(endpoint_url.rstrip("/") + "/")
-        storage = LocalStorage(root.bucket)
+        storage = LocalStorage(str(root))
     else:
         s3_client = kwargs.get("s3_client")
         storage = LazyStorage(lambda: _s3_factory(endpoint_url, s3_client))

@@ -17,11 +17,12 @@ import contextlib
 import errno
 import mmap
 import os
-import secrets
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
+from deltaglider.atomic import Part, write_beside
 from deltaglider.errors import (
     CodecError,
     CodecIOError,
@@ -29,6 +30,9 @@ from deltaglider.errors import (
     OutOfMemoryError,
     UnsupportedDeltaError,
 )
+
+if TYPE_CHECKING:
+    from deltaglider._xdelta3 import FFI, Lib
 
 BytesLike: TypeAlias = bytes | bytearray | memoryview | mmap.mmap
 Secondary: TypeAlias = Literal["lzma", "djw", "fgk", "auto"] | None
@@ -44,20 +48,20 @@ _NO_LIMIT: Final = 2**64 - 1
 
 
 @cache
-def _native() -> tuple[Any, Any]:
+def _native() -> tuple[FFI, Lib]:
     """Loads the extension on first use, so that importing deltaglider costs nothing native."""
     try:
-        from deltaglider import _xdelta3
+        import deltaglider._xdelta3 as native
     except ImportError as exc:  # pragma: no cover - only on a broken install
         raise CodecError(
             f"the native xdelta3 extension (deltaglider._xdelta3) cannot be loaded: {exc}; "
             "reinstall deltaglider so that its C extension is built",
             name="IMPORT",
         ) from exc
-    return _xdelta3.ffi, _xdelta3.lib
+    return native.ffi, native.lib
 
 
-def _secondary_code(lib: Any, secondary: Secondary) -> int:
+def _secondary_code(lib: Lib, secondary: Secondary) -> int:
     codes = {
         None: lib.DG_SECONDARY_NONE,
         "lzma": lib.DG_SECONDARY_LZMA,
@@ -78,7 +82,7 @@ def _check_level(level: int) -> None:
         raise ValueError(f"level must be an integer from 0 to 9, not {level!r}")
 
 
-def _raise_for_status(ffi: Any, lib: Any, status: Any, filename: str | None = None) -> None:
+def _raise_for_status(ffi: FFI, lib: Lib, status: Any, filename: str | None = None) -> None:
     code = status.code
     name = ffi.string(status.name).decode("ascii", "replace")
     detail = ffi.string(status.msg).decode("utf-8", "replace")
@@ -104,7 +108,7 @@ def _raise_for_status(ffi: Any, lib: Any, status: Any, filename: str | None = No
     raise CodecError(f"xdelta3 failed: {detail} ({name})", name=name, detail=detail)
 
 
-def _take_buffer(ffi: Any, lib: Any, out: Any) -> bytes:
+def _take_buffer(ffi: FFI, lib: Lib, out: Any) -> bytes:
     try:
         return bytes(ffi.buffer(out.data, out.len)) if out.len else b""
     finally:
@@ -113,7 +117,7 @@ def _take_buffer(ffi: Any, lib: Any, out: Any) -> bytes:
 
 @dataclass(frozen=True)
 class EncodePlan:
-    """How the encoder will run for a pair of sizes (see ``native/dg_codec.c``, ``dg_plan_encode``).
+    """How the encoder will run for a pair of sizes (see ``native/dg_plan.c``).
 
     ``window`` is the source window: the whole source when ``covers_source`` (content is found however
     far it moved), else a sliding window of that size. The encoders narrow a whole-source window to
@@ -137,7 +141,7 @@ def _check_budget(memory_budget: int) -> None:
         raise ValueError(f"memory_budget must be a positive integer, not {memory_budget!r}")
 
 
-def _params(ffi: Any, lib: Any, level: int, secondary: Secondary, memory_budget: int) -> Any:
+def _params(ffi: FFI, lib: Lib, level: int, secondary: Secondary, memory_budget: int) -> Any:
     _check_level(level)
     _check_budget(memory_budget)
     params = ffi.new("dg_encode_params *")
@@ -147,7 +151,7 @@ def _params(ffi: Any, lib: Any, level: int, secondary: Secondary, memory_budget:
     return params
 
 
-def _plan(ffi: Any, lib: Any, source_size: int, target_size: int, *, reach: int, params: Any) -> EncodePlan:
+def _plan(ffi: FFI, lib: Lib, source_size: int, target_size: int, *, reach: int, params: Any) -> EncodePlan:
     plan = ffi.new("dg_encode_plan *")
     status = ffi.new("dg_status *")
     if lib.dg_plan_encode(source_size, target_size, reach, params, plan, status) != lib.DG_OK:
@@ -267,7 +271,6 @@ def decode(
 # File to file.
 
 _READ_FLAGS: Final = os.O_RDONLY | getattr(os, "O_BINARY", 0)
-_TEMP_FLAGS: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 
 
 def _io_error(exc: OSError, path: StrPath, what: str) -> CodecIOError:
@@ -282,53 +285,9 @@ def _open_read(path: StrPath, what: str) -> int:
         raise _io_error(exc, path, what) from exc
 
 
-def _create_temp_beside(path: StrPath) -> tuple[int, str]:
-    """A new file in ``path``'s folder, so that the final rename stays on one file system.
-
-    Created like any output file (mode 0666 less the umask), not with mkstemp's 0600; O_EXCL and a
-    random name keep it from ever opening someone else's file.
-    """
-    final = os.path.abspath(os.fsdecode(path))
-    folder, name = os.path.split(final)
-    for _ in range(100):
-        temp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.dgtmp")
-        try:
-            return os.open(temp, _TEMP_FLAGS, 0o666), temp
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise _io_error(exc, final, "cannot create the output file") from exc
-    raise CodecIOError(
-        errno.EEXIST, os.strerror(errno.EEXIST), final, detail="cannot create a temporary file"
-    )
-
-
-def _finish(temp_fd: int, temp: str, final: StrPath, ok: bool) -> None:
-    """Closes the temporary file, then renames it over ``final`` if ``ok``, else removes it.
-
-    No fsync: the rename publishes a complete file to other processes; making it survive a power
-    cut is the caller's call (and would cost a full flush per file).
-    """
-    close_error: OSError | None = None
-    try:
-        os.close(temp_fd)
-    except OSError as exc:
-        close_error = exc
-    if ok and close_error is None:
-        try:
-            os.replace(temp, final)
-            return
-        except OSError as exc:
-            _remove_quietly(temp)
-            raise _io_error(exc, final, "cannot rename the output into place") from exc
-    _remove_quietly(temp)
-    if ok and close_error is not None:
-        raise _io_error(close_error, final, "cannot write the output file") from close_error
-
-
-def _remove_quietly(path: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
+def _output(path: StrPath) -> contextlib.AbstractContextManager[Part]:
+    """The output file, written beside ``path`` and renamed into place only if the block succeeds."""
+    return write_beside(path, error=lambda exc, what: _io_error(exc, os.path.abspath(path), what))
 
 
 def _close_all(*fds: int) -> None:
@@ -337,7 +296,7 @@ def _close_all(*fds: int) -> None:
             os.close(fd)
 
 
-def _io_filename(ffi: Any, status: Any, names: dict[str, StrPath]) -> str | None:
+def _io_filename(ffi: FFI, status: Any, names: dict[str, StrPath]) -> str | None:
     """Which of the files an I/O failure was about, from the glue's message."""
     detail = ffi.string(status.msg).decode("utf-8", "replace")
     for word, path in names.items():
@@ -372,18 +331,12 @@ def encode_file(
     try:
         tgt_fd = _open_read(target_path, "cannot open the target file")
         _plan(ffi, lib, os.fstat(src_fd).st_size, os.fstat(tgt_fd).st_size, reach=_NO_LIMIT, params=params)
-        out_fd, temp = _create_temp_beside(delta_path)
         written = ffi.new("uint64_t *")
         status = ffi.new("dg_status *")
-        ok = False
-        try:
-            rc = lib.dg_encode_file(src_fd, tgt_fd, out_fd, params, written, status)
-            ok = rc == lib.DG_OK
-        finally:
-            _finish(out_fd, temp, delta_path, ok)
-        if not ok:
-            names = {"source": source_path, "target": target_path, "output": delta_path}
-            _raise_for_status(ffi, lib, status, _io_filename(ffi, status, names))
+        with _output(delta_path) as out:
+            if lib.dg_encode_file(src_fd, tgt_fd, out.fd, params, written, status) != lib.DG_OK:
+                names = {"source": source_path, "target": target_path, "output": delta_path}
+                _raise_for_status(ffi, lib, status, _io_filename(ffi, status, names))
         return int(written[0])
     finally:
         _close_all(src_fd, *([tgt_fd] if tgt_fd >= 0 else []))
@@ -415,27 +368,41 @@ def decode_file(
     dlt_fd = -1
     try:
         dlt_fd = _open_read(delta_path, "cannot open the delta file")
-        out_fd, temp = _create_temp_beside(output_path)
         written = ffi.new("uint64_t *")
         status = ffi.new("dg_status *")
         limit = _NO_LIMIT if expected_size is None else expected_size
-        ok = False
-        try:
+        with _output(output_path) as out:
             rc = lib.dg_decode_file(
-                src_fd, dlt_fd, out_fd, limit, int(allow_external_compression), written, status
+                src_fd, dlt_fd, out.fd, limit, int(allow_external_compression), written, status
             )
-            ok = rc == lib.DG_OK and (expected_size is None or written[0] == expected_size)
-        finally:
-            _finish(out_fd, temp, output_path, ok)
-        if rc != lib.DG_OK:
-            names = {"source": source_path, "delta": delta_path, "output": output_path}
-            _raise_for_status(ffi, lib, status, _io_filename(ffi, status, names))
-        if not ok:
-            raise DecodeError(
-                f"cannot decode delta: it rebuilt {written[0]} bytes, expected {expected_size} "
-                "(truncated delta?)",
-                name="SIZE_MISMATCH",
-            )
+            if rc != lib.DG_OK:
+                names = {"source": source_path, "delta": delta_path, "output": output_path}
+                _raise_for_status(ffi, lib, status, _io_filename(ffi, status, names))
+            if expected_size is not None and written[0] != expected_size:
+                raise DecodeError(
+                    f"cannot decode delta: it rebuilt {written[0]} bytes, expected {expected_size} "
+                    "(truncated delta?)",
+                    name="SIZE_MISMATCH",
+                )
         return int(written[0])
     finally:
         _close_all(src_fd, *([dlt_fd] if dlt_fd >= 0 else []))
+
+
+# ------------------------------------------------------------------------------------------------
+# For tests.
+
+
+@contextlib.contextmanager
+def _failing_allocation(nth: int) -> Iterator[Callable[[], bool]]:
+    """Inside the block, the ``nth`` allocation an xdelta3 stream of this thread asks for fails.
+
+    Yields a function telling whether that failure happened (False: the calls made fewer
+    allocations). Affects only the calling thread (see native/dg_fault.c).
+    """
+    _, lib = _native()
+    lib.dg_fault_fail_allocation(nth)
+    try:
+        yield lambda: int(lib.dg_fault_pending()) == 0
+    finally:
+        lib.dg_fault_fail_allocation(0)

@@ -92,6 +92,10 @@ class MetadataError(DeltaGliderError, ValueError):
     a delta without the SHA-256 of its reference...)."""
 
 
+class FileChangedError(DeltaGliderError, RuntimeError):
+    """The local file changed while it was being read for an upload; nothing was stored."""
+
+
 class NotVerifiableError(DeltaGliderError, ValueError):
     """The object carries no SHA-256 (stored by another tool, or by the original's ``--no-delta``), so
     there is nothing to check its bytes against."""

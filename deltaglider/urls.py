@@ -1,12 +1,17 @@
-"""Locations: ``s3://bucket/key`` URLs, ``file://`` URLs and plain paths.
+"""Locations: ``s3://bucket/key`` URLs, ``file://`` URLs and plain paths, in one model.
 
-A local location is stored in a directory store whose *bucket* is a folder's absolute path and whose
-keys are relative to it: ``/srv/rel/app.zip`` is bucket ``/srv/rel``, key ``app.zip``; the folder
-``/srv/rel/`` is bucket ``/srv/rel`` with an empty prefix. So each local folder is a DeltaSpace of its
-own, with its ``reference.bin`` inside it.
+Every store is a root whose first path component plays the bucket. An ``s3://bucket/key`` URL names
+``key`` in ``bucket``; a local location (a ``file://`` URL or a path) names a file in the store rooted
+at ``/``: ``/srv/rel/app.zip`` is bucket ``srv``, key ``rel/app.zip``, and its DeltaSpace (the folder
+``rel``) keeps its ``reference.bin`` at ``/srv/rel/reference.bin``. So each folder is a DeltaSpace, and
+``Location.bucket`` means the same thing on both sides.
 
 A trailing slash names a folder (upload keeps the file's own name); without one, the last component is
 the object's name.
+
+Parsing is strict: anything that looks like a scheme (letters, digits, ``+.-`` then ``:`` before the
+first ``/``) must be ``s3://`` or ``file://``; ``s3:/x`` or ``file:x`` is a typo, never a relative
+folder named ``s3:``.
 """
 
 from __future__ import annotations
@@ -15,15 +20,21 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 from urllib.parse import unquote
 
 from deltaglider.errors import InvalidURLError
 
 Scheme = Literal["s3", "file"]
 
-_SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
-_DRIVE_RE = re.compile(r"^[A-Za-z]:")
+ACCEPTED_FORMS: Final = (
+    "s3://bucket/key, s3://bucket/folder/, file:///absolute/path, /absolute/path, ./relative/path, "
+    "~/path, or a relative name with no ':' before its first '/'"
+)
+
+#: Something with a colon before its first slash: a scheme, a drive letter, or a typo of one.
+_LOOKS_LIKE_SCHEME: Final = re.compile(r"^[^/]*:")
+_DRIVE_RE: Final = re.compile(r"^[A-Za-z]:")
 
 
 @dataclass(frozen=True)
@@ -47,14 +58,14 @@ class Location:
     def name(self) -> str | None:
         return None if self.is_folder else self.key.rpartition("/")[2]
 
+    def as_folder(self) -> Location:
+        """The location read as a folder, whether or not it ended in a slash."""
+        return self if self.is_folder else Location(self.scheme, self.bucket, self.key + "/")
+
     def __str__(self) -> str:
         if self.scheme == "s3":
             return f"s3://{self.bucket}/{self.key}"
-        return (
-            os.path.join(self.bucket, self.key)
-            if self.key
-            else self.bucket + ("" if self.bucket == "/" else "/")
-        )
+        return f"/{self.bucket}/{self.key}" if self.key else f"/{self.bucket}"
 
 
 def check_component(component: str, what: str) -> None:
@@ -90,17 +101,38 @@ def _parse_s3(url: str) -> Location:
 
 def _parse_local(path_text: str, original: str) -> Location:
     if not path_text:
-        raise InvalidURLError(f"{original!r}: empty path")
-    folder_syntax = path_text.endswith("/") or path_text.endswith(os.sep)
-    absolute = os.path.abspath(os.path.expanduser(path_text))
-    if folder_syntax or absolute == "/":
-        return Location("file", absolute, "")
-    parent, name = os.path.split(absolute)
-    return Location("file", parent, name)
+        raise InvalidURLError(f"{original!r}: empty path (accepted forms: {ACCEPTED_FORMS})")
+    if "\x00" in path_text:
+        raise InvalidURLError(f"{original!r}: path contains a NUL byte")
+    expanded = os.path.expanduser(path_text)
+    folder_syntax = expanded.endswith("/") or os.path.basename(expanded) in (".", "..")
+    components = [part for part in os.path.abspath(expanded).split("/") if part]
+    if not components:
+        raise InvalidURLError(f"{original!r}: / itself cannot hold a store; name a folder under it")
+    bucket, rest = components[0], components[1:]
+    if rest:
+        return Location("file", bucket, "/".join(rest) + ("/" if folder_syntax else ""))
+    if folder_syntax or os.path.isdir(f"/{bucket}"):
+        return Location("file", bucket, "")
+    # As a file, /app.zip would sit in no folder at all: there is no DeltaSpace to put it in.
+    raise InvalidURLError(
+        f"{original!r} names a file directly under /; a local store location needs a folder "
+        f"(e.g. /{bucket}/ for the folder, or /some/folder/{bucket})"
+    )
+
+
+def _parse_file_url(url: str) -> Location:
+    rest = url[len("file://") :]
+    host, slash, path = rest.partition("/")
+    if host not in ("", "localhost") or not slash:
+        raise InvalidURLError(
+            f"{url!r}: only local file:///absolute/path URLs are supported (accepted forms: {ACCEPTED_FORMS})"
+        )
+    return _parse_local("/" + unquote(path), url)
 
 
 def parse_url(url: str | os.PathLike[str]) -> Location:
-    """Parses ``s3://bucket/key``, ``file:///abs/path`` or a plain local path."""
+    """Parses ``s3://bucket/key``, ``file:///abs/path`` or a plain local path (see the module doc)."""
     if isinstance(url, os.PathLike):
         text = os.fspath(url)
         # A Path drops the trailing slash; an existing folder is meant as one.
@@ -109,23 +141,14 @@ def parse_url(url: str | os.PathLike[str]) -> Location:
         return _parse_local(text, text)
     if not isinstance(url, str):
         raise InvalidURLError(f"expected a URL string or a path, not {type(url).__name__}")
-    match = _SCHEME_RE.match(url)
-    if match is None:
-        return _parse_local(url, url)
-    scheme = match.group(1).lower()
-    if scheme == "s3":
+    lowered = url.lower()
+    if lowered.startswith("s3://"):
         return _parse_s3(url)
-    if scheme == "file":
-        rest = url[len("file://") :]
-        host, slash, path = rest.partition("/")
-        if host not in ("", "localhost") or not slash:
-            raise InvalidURLError(f"{url!r}: only local file:/// URLs are supported")
-        return _parse_local("/" + unquote(path), url)
-    raise InvalidURLError(f"{url!r}: unsupported scheme {scheme!r} (use s3://, file:// or a path)")
-
-
-def object_url(bucket: str, key: str) -> str:
-    """How to show a stored object in messages: a path for a local folder store, else an s3:// URL."""
-    if bucket.startswith("/"):
-        return os.path.join(bucket, key)
-    return f"s3://{bucket}/{key}"
+    if lowered.startswith("file://"):
+        return _parse_file_url(url)
+    if _LOOKS_LIKE_SCHEME.match(url):
+        raise InvalidURLError(
+            f"{url!r} is not a location this tool understands: accepted forms are {ACCEPTED_FORMS} "
+            "(write ./name for a local file whose name holds a ':')"
+        )
+    return _parse_local(url, url)

@@ -29,8 +29,24 @@
 #endif
 
 #if !defined(static_assert) && !defined(__cplusplus)
-/* xdelta3.h uses C11 static_assert without including <assert.h> first on some paths. */
-#  define static_assert _Static_assert
+/* xdelta3.h uses C11 static_assert without including <assert.h> first on some paths. MSVC outside
+ * its /std:c11 mode has no _Static_assert: the same check through an array of negative size. */
+#  if (defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L) || defined(__GNUC__) || defined(__clang__)
+#    define static_assert _Static_assert
+#  else
+#    define DG_JOIN2(a, b) a##b
+#    define DG_JOIN(a, b) DG_JOIN2(a, b)
+#    define static_assert(cond, msg) typedef char DG_JOIN(dg_static_assert_, __LINE__)[(cond) ? 1 : -1]
+#  endif
+#endif
+
+/* ---- Windows API level ---- */
+/* xdelta3.h asks for Windows 2000 (WINVER 0x0500) unless one is set, which hides the Vista-era
+ * InitOnceExecuteOnce that dg_init.c needs. Windows 7 here (CPython 3.11 itself needs 8.1); set before
+ * any system header, so every header sees the same value. */
+#if defined(_WIN32) && !defined(WINVER)
+#  define WINVER 0x0601
+#  define _WIN32_WINNT 0x0601
 #endif
 
 /* ---- xdelta3 features ---- */

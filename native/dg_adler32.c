@@ -7,8 +7,6 @@
  * itself included). The decoder then runs with XD3_ADLER32_NOVER and the glue checks each window
  * against the checksum the delta carries (dg_run_decoder).
  */
-#include "config.h"
-#include "xdelta3.h"
 #include "dg_stream.h"
 
 #define DG_A32_BASE 65521u

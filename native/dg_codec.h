@@ -122,6 +122,12 @@ int dg_encode_file(int source_fd, int target_fd, int delta_fd, const dg_encode_p
 
 int dg_decode_file(int source_fd, int delta_fd, int output_fd, uint64_t max_output,
                    int allow_external, uint64_t *written, dg_status *status);
+
+/* For tests: makes the nth allocation that an xdelta3 stream of the calling thread asks for from now
+ * on fail (as if malloc had returned NULL), once; 0 disarms. dg_fault_pending is what is left of the
+ * countdown: nonzero after a call means the call made fewer than nth allocations. */
+void dg_fault_fail_allocation(uint64_t nth);
+uint64_t dg_fault_pending(void);
 /* DG_CDEF_END */
 
 #endif /* DG_CODEC_H */

@@ -7,14 +7,16 @@
  * less CPU on the benchmark pairs (bench/RESULTS.md). Blocks under DG_HUGE_MIN, and every block where
  * huge pages are unknown (Windows, other systems), come from malloc.
  *
- * Each block carries a 32-byte header before it saying how to release it, so the hooks need no state
- * (xd3_config.opaque stays the source view) and the free hook works on either kind.
+ * Each block carries a 32-byte header before it saying how to release it, so the free hook works on
+ * either kind; the source view (xd3_config.opaque) only counts failed allocations.
  */
 /* MAP_ANONYMOUS and MADV_HUGEPAGE are not plain POSIX, which xdelta3.h asks for (_POSIX_SOURCE): the
  * system headers come first, under the C library's default feature set. */
 #if !defined(_WIN32) && !defined(_DEFAULT_SOURCE)
 #  define _DEFAULT_SOURCE 1
 #endif
+/* Only macros (no system header): the Windows API level must be set before any header reads it. */
+#include "config.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +27,9 @@
 /* The C library has settled its feature set; xdelta3.h defines its own _POSIX_SOURCE value. */
 #undef _POSIX_SOURCE
 
-#include "config.h"
 #include "xdelta3.h"
-#include "dg_stream.h"
+#include "dg_alloc.h"
+#include "dg_source.h"
 
 #if defined(MADV_HUGEPAGE) && (defined(MAP_ANONYMOUS) || defined(MAP_ANON))
 #  define DG_HAVE_HUGE 1
@@ -51,13 +53,16 @@ typedef struct {
     uint64_t pad;
 } dg_block_header;
 
-void *dg_stream_alloc(void *opaque, size_t items, usize_t size)
+void *dg_hugemem_alloc(void *opaque, size_t items, usize_t size)
 {
+    dg_mem_budget *mem = &((dg_source_view *)opaque)->mem;
     size_t n;
     dg_block_header *h;
     uint8_t *base;
-    (void)opaque;
-    if (size != 0 && items > (SIZE_MAX - DG_HUGE_PAGE - DG_HEADER) / size) return NULL;
+    if (dg_fault_take() || (size != 0 && items > (SIZE_MAX - DG_HUGE_PAGE - DG_HEADER) / size)) {
+        mem->failed++;
+        return NULL;
+    }
     n = items * (size_t)size;
 #if DG_HAVE_HUGE
     if (n >= DG_HUGE_MIN) {
@@ -65,7 +70,10 @@ void *dg_stream_alloc(void *opaque, size_t items, usize_t size)
         size_t length = n + DG_HUGE_PAGE;
         uint8_t *user;
         base = (uint8_t *)mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (base == (uint8_t *)MAP_FAILED) return NULL;
+        if (base == (uint8_t *)MAP_FAILED) {
+            mem->failed++;
+            return NULL;
+        }
         user = (uint8_t *)(((uintptr_t)base + DG_HEADER + DG_HUGE_PAGE - 1) & ~(uintptr_t)(DG_HUGE_PAGE - 1));
         /* Advice only: where huge pages are off this fails and the block keeps 4 KiB pages. */
         (void)madvise(user, n, MADV_HUGEPAGE);
@@ -77,7 +85,10 @@ void *dg_stream_alloc(void *opaque, size_t items, usize_t size)
     }
 #endif
     base = (uint8_t *)malloc(n + DG_HEADER);
-    if (base == NULL) return NULL;
+    if (base == NULL) {
+        mem->failed++;
+        return NULL;
+    }
     h = (dg_block_header *)(void *)base;
     h->kind = DG_KIND_HEAP;
     h->base = base;
@@ -85,7 +96,7 @@ void *dg_stream_alloc(void *opaque, size_t items, usize_t size)
     return base + DG_HEADER;
 }
 
-void dg_stream_free(void *opaque, void *ptr)
+void dg_hugemem_free(void *opaque, void *ptr)
 {
     dg_block_header *h;
     (void)opaque;

@@ -16,10 +16,7 @@
  * source copy is kept. The reach is the largest of those. It is a pure function of the two inputs,
  * so the in-memory and the file encoders choose the same window.
  */
-#include "config.h"
-#include "xdelta3.h"
-#include "dg_codec.h"
-#include "dg_stream.h"
+#include "dg_status.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,45 +1,23 @@
-/* Internal to the glue: the pieces the one-shot memory calls and the file calls share. Not part of
- * the CFFI interface. */
+/* Internal to the glue: the encoder and decoder streams that the memory entry points (dg_memory.c)
+ * and the file entry points (dg_files.c) share. Not part of the CFFI interface. */
 #ifndef DG_STREAM_H
 #define DG_STREAM_H
 
+#include "config.h"
+#include "xdelta3.h"
 #include "dg_codec.h"
 #include "dg_alloc.h"
-
-/* The reference, as one contiguous read-only view (a caller's buffer or a mapped file). It is the
- * stream's opaque pointer, so it also carries the decoder's memory budget (see dg_alloc.h). */
-typedef struct {
-    const uint8_t *data;
-    uint64_t len;
-    dg_mem_budget mem;
-} dg_source_view;
+#include "dg_io.h"
+#include "dg_source.h"
 
 /* Most memory one decoder stream may hold through xdelta3's allocation hooks. A valid delta needs
  * at most a few target windows' worth (xdelta3 refuses windows over 64 MiB); the limit stops deltas
  * that declare absurd section sizes before they are allocated. */
 #define DG_DECODE_MEMORY_LIMIT ((uint64_t)256 << 20)
 
-/* Hands out the next chunk of input, at most `want` bytes; sets *eof once nothing follows it. */
-typedef struct dg_reader {
-    int (*next)(struct dg_reader *reader, size_t want, const uint8_t **chunk, size_t *got, int *eof,
-                dg_status *st);
-    void *ctx;
-} dg_reader;
-
-typedef struct dg_sink {
-    int (*write)(struct dg_sink *sink, const uint8_t *data, size_t len, dg_status *st);
-    void *ctx;
-    uint64_t written;
-} dg_sink;
-
+/* Builds xdelta3's static tables once per process (dg_init.c); every entry point calls it first. */
 void dg_init_once(void);
 uint32_t dg_adler32(uint32_t adler, const uint8_t *buf, size_t len);
-/* xd3_config alloc/free hooks for encoder streams (dg_hugemem.c). */
-void *dg_stream_alloc(void *opaque, size_t items, usize_t size);
-void dg_stream_free(void *opaque, void *ptr);
-int dg_fail(dg_status *st, int code, const char *name, const char *msg);
-int dg_fail_errno(dg_status *st, int err, const char *what);
-void dg_memory_sink_init(dg_sink *sink, dg_buffer *buf);
 
 /* Whether dg_encoder_open reads the whole target (the reach probe, the AUTO sniff): the file encoder
  * maps it only then. */

@@ -180,9 +180,6 @@ class FsCache:
         finally:
             tmp.unlink(missing_ok=True)
 
-    def evict(self, sha256: str) -> None:
-        self._remove_if_unused(self._path(sha256))
-
     def trim(self) -> None:
         """Evicts unused entries until the cache is within its cap (entries in use when a writer made
         room may have left it above)."""

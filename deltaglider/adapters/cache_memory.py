@@ -61,7 +61,3 @@ class MemoryCache:
                 _, dropped = self._entries.popitem(last=False)
                 total -= len(dropped)
         return True
-
-    def evict(self, sha256: str) -> None:
-        with self._lock:
-            self._entries.pop(sha256, None)

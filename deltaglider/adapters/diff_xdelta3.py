@@ -1,58 +1,155 @@
-"""DiffPort over the in-process codec.
+"""DiffPort over the in-process codec, file to file.
 
-Files are memory-mapped and handed to the in-memory codec functions. When the codec gains its
-streaming ``encode_file``/``decode_file``, only ``encode`` and ``decode`` below change.
+Encoding and decoding both stream (``codec.encode_file``/``codec.decode_file``): the reference is
+memory-mapped, the other side read or written in windows, so memory does not grow with the files. A
+decode is first bounded by the size the delta's own window headers declare, which
+:meth:`XDelta3Diff.inspect` reads and checks (against the recorded size, or else a limit) before any
+of it is decoded.
 """
 
 from __future__ import annotations
 
-import mmap
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import BinaryIO, Final
 
 from deltaglider import codec
+from deltaglider.errors import DecodeError
+from deltaglider.ports.diff import UNSIZED_DECODE_LIMIT, DeltaHeader
+
+_MAGIC: Final = b"\xd6\xc3\xc4\x00"
+_VCD_DECOMPRESS: Final = 0x01
+_VCD_CODETABLE: Final = 0x02
+_VCD_APPHEADER: Final = 0x04
+_VCD_SOURCE_OR_TARGET: Final = 0x03
+_MAX_VARINT_BYTES: Final = 10
 
 
-@contextmanager
-def _mapped(path: Path) -> Iterator[bytes | mmap.mmap]:
-    with open(path, "rb") as f:
-        size = f.seek(0, 2)
-        if size == 0:
-            # mmap refuses empty files.
-            yield b""
-            return
-        mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-        try:
-            yield mapped
-        finally:
-            # A codec exception's traceback still holds a view of the map, which is then unmapped when
-            # that goes: closing here must not replace the codec's error with a BufferError.
-            with suppress(BufferError):
-                mapped.close()
+def _malformed(what: str) -> DecodeError:
+    return DecodeError(f"cannot decode delta: {what}", name="XD3_INVALID_INPUT", detail=what)
 
 
-def _write(path: Path, data: bytes) -> None:
-    with open(path, "wb") as f:
-        f.write(data)
+def _byte(f: BinaryIO) -> int:
+    b = f.read(1)
+    if not b:
+        raise _malformed("truncated header")
+    return b[0]
+
+
+def _varint(f: BinaryIO) -> int:
+    value = 0
+    for _ in range(_MAX_VARINT_BYTES):
+        b = _byte(f)
+        value = (value << 7) | (b & 0x7F)
+        if not b & 0x80:
+            return value
+    raise _malformed("integer too long in a header")
+
+
+def _external(appheader: bytes) -> tuple[str, str] | None:
+    """The binary writes ``<target>/<ident>/<source>/<ident>``; a non-empty ident means it piped that
+    side through a compressor."""
+    fields = appheader.decode("latin-1").split("/")
+    target = fields[1] if len(fields) > 1 else ""
+    source = fields[3] if len(fields) > 3 else ""
+    return (target, source) if target or source else None
+
+
+def read_header(f: BinaryIO) -> DeltaHeader:
+    """Walks the RFC 3284 file header and every window header (skipping their bodies)."""
+    if f.read(4) != _MAGIC:
+        raise _malformed("not a VCDIFF delta (bad magic)")
+    indicator = _byte(f)
+    if indicator & _VCD_DECOMPRESS:
+        _byte(f)
+    if indicator & _VCD_CODETABLE:
+        f.seek(_varint(f), 1)
+    external = None
+    if indicator & _VCD_APPHEADER:
+        length = _varint(f)
+        appheader = f.read(length)
+        if len(appheader) != length:
+            raise _malformed("truncated application header")
+        external = _external(appheader)
+    pos = f.tell()
+    end = f.seek(0, 2)
+    f.seek(pos)
+    total = 0
+    while pos < end:
+        if _byte(f) & _VCD_SOURCE_OR_TARGET:
+            _varint(f)
+            _varint(f)
+        length = _varint(f)
+        body = f.tell()
+        total += _varint(f)
+        pos = f.seek(body + length)
+        if pos > end:
+            raise _malformed("truncated window")
+    return DeltaHeader(target_size=total, external=external)
 
 
 class XDelta3Diff:
-    def __init__(self, *, level: int = 9, secondary: codec.Secondary = "lzma") -> None:
+    def __init__(
+        self,
+        *,
+        level: int = 9,
+        secondary: codec.Secondary = "lzma",
+        unsized_limit: int = UNSIZED_DECODE_LIMIT,
+        memory_budget: int = codec.DEFAULT_MEMORY_BUDGET,
+    ) -> None:
         self._level = level
         self._secondary = secondary
+        self._unsized_limit = unsized_limit
+        self._memory_budget = memory_budget
 
     def encode(self, source: Path, target: Path, out: Path) -> int:
-        with _mapped(source) as src, _mapped(target) as tgt:
-            delta = codec.encode(src, tgt, level=self._level, secondary=self._secondary)
-        _write(out, delta)
-        return len(delta)
+        return codec.encode_file(
+            source,
+            target,
+            out,
+            level=self._level,
+            secondary=self._secondary,
+            memory_budget=self._memory_budget,
+        )
+
+    def encode_memory(self, source_size: int, target_size: int) -> int:
+        plan = codec.plan_encode(
+            source_size,
+            target_size,
+            level=self._level,
+            secondary=self._secondary,
+            memory_budget=self._memory_budget,
+        )
+        return plan.memory
+
+    def inspect(self, delta: Path) -> DeltaHeader:
+        with open(delta, "rb") as f:
+            return read_header(f)
 
     def decode(self, source: Path, delta: Path, out: Path, *, expected_size: int | None = None) -> int:
-        with _mapped(source) as src, _mapped(delta) as dlt:
-            data = codec.decode(src, dlt, expected_size=expected_size)
-        _write(out, data)
-        return len(data)
+        header = self.inspect(delta)
+        if header.external is not None:
+            raise _malformed("the delta names the xdelta3 binary's external compression (use decode_raw)")
+        if expected_size is None:
+            return self._decode_to_disk(source, delta, out, header, self._unsized_limit)
+        if header.target_size != expected_size:
+            raise DecodeError(
+                f"cannot decode delta: it declares {header.target_size} bytes, expected {expected_size}",
+                name="SIZE_MISMATCH",
+            )
+        return codec.decode_file(source, delta, out, expected_size=expected_size)
 
-    def decode_raw(self, source: bytes, delta: bytes) -> bytes:
-        return codec.decode(source, delta, allow_external_compression=True)
+    def decode_raw(self, source: Path, delta: Path, out: Path, *, size_limit: int) -> int:
+        return self._decode_to_disk(source, delta, out, self.inspect(delta), size_limit, external=True)
+
+    @staticmethod
+    def _decode_to_disk(
+        source: Path, delta: Path, out: Path, header: DeltaHeader, limit: int, *, external: bool = False
+    ) -> int:
+        if header.target_size > limit:
+            raise DecodeError(
+                f"cannot decode delta: it declares {header.target_size} bytes, past the limit of {limit}",
+                name="TOO_LARGE",
+            )
+        return codec.decode_file(
+            source, delta, out, expected_size=header.target_size, allow_external_compression=external
+        )

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Final
+
+_CHUNK: Final = 1 << 20
 
 
 class Sha256Hasher:
@@ -13,3 +16,15 @@ class Sha256Hasher:
 
     def sha256_bytes(self, data: bytes) -> str:
         return hashlib.sha256(data).hexdigest()
+
+    def copy_file(self, src: Path, dest: Path) -> str:
+        digest = hashlib.sha256()
+        buf = bytearray(_CHUNK)
+        view = memoryview(buf)
+        with open(src, "rb", buffering=0) as fin, open(dest, "wb", buffering=0) as fout:
+            while n := fin.readinto(buf):
+                chunk = view[:n]
+                digest.update(chunk)
+                while chunk:
+                    chunk = chunk[fout.write(chunk) :]
+        return digest.hexdigest()

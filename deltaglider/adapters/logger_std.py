@@ -34,6 +34,3 @@ class StdLogger:
 
     def warning(self, message: str, **fields: object) -> None:
         self._logger.warning(_format(message, fields))
-
-    def error(self, message: str, **fields: object) -> None:
-        self._logger.error(_format(message, fields))

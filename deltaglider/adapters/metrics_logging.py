@@ -18,6 +18,3 @@ class LoggingMetrics:
 
     def timing(self, name: str, seconds: float, **tags: str) -> None:
         self._logger.debug("timing %s %.6fs%s", name, seconds, _tags(tags))
-
-    def gauge(self, name: str, value: float, **tags: str) -> None:
-        self._logger.debug("gauge %s %g%s", name, value, _tags(tags))

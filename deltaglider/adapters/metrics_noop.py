@@ -9,6 +9,3 @@ class NoopMetrics:
 
     def timing(self, name: str, seconds: float, **tags: str) -> None:
         pass
-
-    def gauge(self, name: str, value: float, **tags: str) -> None:
-        pass

@@ -6,8 +6,10 @@ client used only with local folders never builds its S3 adapter.
 
 from __future__ import annotations
 
+import builtins
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from datetime import timedelta
 from pathlib import Path
 
 from deltaglider.ports.storage import ObjectHead, ProgressCallback, StoragePort
@@ -30,20 +32,18 @@ class LazyStorage:
                     self._storage = self._factory()
         return self._storage
 
+    def url(self, bucket: str, key: str) -> str:
+        # Naming an object in a message must not build the S3 client (and import boto3).
+        return f"s3://{bucket}/{key}"
+
     def head(self, bucket: str, key: str) -> ObjectHead | None:
         return self._get().head(bucket, key)
 
     def list(self, bucket: str, prefix: str, *, recursive: bool = True) -> Iterator[ObjectHead]:
         return self._get().list(bucket, prefix, recursive=recursive)
 
-    def list_dirs(self, bucket: str, prefix: str) -> Iterator[str]:
-        return self._get().list_dirs(bucket, prefix)
-
     def get_file(self, bucket: str, key: str, dest: Path, progress: ProgressCallback | None = None) -> None:
         self._get().get_file(bucket, key, dest, progress)
-
-    def get_bytes(self, bucket: str, key: str) -> bytes:
-        return self._get().get_bytes(bucket, key)
 
     def put_file(
         self,
@@ -54,9 +54,6 @@ class LazyStorage:
         progress: ProgressCallback | None = None,
     ) -> None:
         self._get().put_file(bucket, key, src, metadata, progress)
-
-    def put_bytes(self, bucket: str, key: str, data: bytes, metadata: Mapping[str, str]) -> None:
-        self._get().put_bytes(bucket, key, data, metadata)
 
     def put_file_if_absent(
         self,
@@ -70,3 +67,6 @@ class LazyStorage:
 
     def delete(self, bucket: str, key: str) -> None:
         self._get().delete(bucket, key)
+
+    def cleanup(self, bucket: str, prefix: str, older_than: timedelta) -> builtins.list[str]:
+        return self._get().cleanup(bucket, prefix, older_than)

@@ -1,79 +1,89 @@
 """A local directory as an object store, in the same layout as on S3.
 
-Mapping: ``(bucket, key)`` is the file ``<bucket folder>/<key>``. With ``LocalStorage()`` a bucket is an
-absolute folder path (how the client maps ``file://`` URLs and plain paths: the folder named is the
-bucket, the prefix is empty, so each folder is a DeltaSpace). With ``LocalStorage(root)`` a bucket is a
-folder directly under ``root``, for ``s3://bucket/key`` URLs served from a directory.
+``LocalStorage(root)``: a bucket is a folder directly under ``root`` and a key is a path relative to
+it, so ``(bucket, key)`` is the file ``<root>/<bucket>/<key>``. The client uses ``LocalStorage("/")``
+for ``file://`` URLs and plain paths (``/srv/rel/app.zip`` is bucket ``srv``, key ``rel/app.zip``), and
+``LocalStorage(folder)`` for an ``endpoint_url`` of ``file:///folder`` (``s3://bucket/key`` served
+from ``/folder/bucket/key``).
 
 Metadata lives in sidecar files: ``<folder>/.dg-meta/<name>.json`` beside each object, hidden from
 listings (keys containing a ``.dg-meta`` component are refused). Every write goes to a temporary file
-inside ``.dg-meta/`` (same filesystem) and is renamed into place, so readers never see a partial file.
-The object and its sidecar change together under an exclusive ``flock`` on ``.dg-meta/.lock``, which
-``head`` takes shared, so a reader sees both old or both new. ``put_file_if_absent`` creates the file
-with ``link()``, which fails if the name exists: two processes racing for ``reference.bin`` get one
-winner.
+inside ``.dg-meta/`` (same filesystem) and is renamed into place under an exclusive ``flock`` on
+``.dg-meta/.lock``, which readers take shared; the object and its sidecar change together or not at all,
+by the journal described in ``storage_local_files`` (a failed rename or a kill -9 between the renames
+is rolled back). ``put_file_if_absent`` creates the file with ``link()``: two processes racing for
+``reference.bin`` get one winner.
+
+Symbolic links are never followed below the store: an object or ``.dg-meta`` that is a link is
+refused, listings skip links, and a folder that resolves outside ``root`` is refused. (With root ``/``
+every folder is inside: the path a user names is theirs, links and all; what is refused is a link in
+place of an object, a sidecar or the metadata folder, and walking into linked folders when listing.)
+
+Temporary files older than a day (left by a killed writer) are removed by the next write to that
+folder; ``cleanup`` removes them on demand.
 """
 
 from __future__ import annotations
 
-import fcntl
-import json
+import builtins
 import os
-import secrets
 import stat
+import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
-from deltaglider.errors import (
-    AccessDeniedError,
-    DeltaGliderError,
-    InvalidURLError,
-    NotFoundError,
-    StorageError,
-)
+from deltaglider.adapters import storage_local_files as files
+from deltaglider.adapters.storage_local_files import META_DIR, os_errors
+from deltaglider.errors import InvalidURLError, NotFoundError, StorageError
 from deltaglider.ports.storage import ObjectHead, ProgressCallback
 from deltaglider.urls import check_component, check_relative_key
 
-META_DIR: Final = ".dg-meta"
-_LOCK_NAME: Final = ".lock"
-_CHUNK: Final = 1 << 20
+__all__ = ["META_DIR", "STALE_AFTER", "LocalStorage"]
+
+#: How old a temporary file must be before a write to its folder removes it (a live writer's copy of
+#: a large file can take minutes; a day is far beyond any).
+STALE_AFTER: Final = timedelta(days=1)
+#: A folder is swept of stale temporaries at most this often per store object.
+_SWEEP_EVERY_S: Final = 3600.0
 
 
-@contextmanager
-def _os_errors(what: str) -> Iterator[None]:
-    """Turns OS errors into the storage port's errors, keeping the original as the cause."""
+def _mtime(st: os.stat_result) -> datetime:
+    return datetime.fromtimestamp(st.st_mtime, UTC)
+
+
+def _entry_stat(entry: os.DirEntry[str]) -> os.stat_result | None:
+    # Another process may remove the entry between the scan and this call (its temporary files go
+    # without the lock): gone is not an error.
     try:
-        yield
-    except DeltaGliderError:
-        raise
-    except FileNotFoundError as exc:
-        raise NotFoundError(f"{what}: not found ({exc.filename})") from exc
-    except PermissionError as exc:
-        raise AccessDeniedError(f"{what}: permission denied ({exc.filename})") from exc
-    except OSError as exc:
-        raise StorageError(f"{what}: {exc}") from exc
+        return entry.stat(follow_symlinks=False)
+    except FileNotFoundError:
+        return None
 
 
-def _copy(src: Path, dest: Path, progress: ProgressCallback | None, *, exclusive: bool = False) -> None:
-    with open(src, "rb") as fin, open(dest, "xb" if exclusive else "wb") as fout:
-        while chunk := fin.read(_CHUNK):
-            fout.write(chunk)
-            if progress is not None:
-                progress(len(chunk))
+def _remove_if_older(entry: os.DirEntry[str], cutoff: float) -> bool:
+    st = _entry_stat(entry)
+    if st is None or st.st_mtime > cutoff:
+        return False
+    try:
+        os.unlink(entry.path)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 class LocalStorage:
-    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
-        self._root = None if root is None else Path(os.path.abspath(os.fspath(root)))
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self._root = Path(os.path.abspath(os.fspath(root)))
+        self._root_real = os.path.realpath(self._root)
+        self._swept: dict[Path, float] = {}
+
+    @property
+    def root(self) -> Path:
+        return self._root
 
     def _bucket_dir(self, bucket: str) -> Path:
-        if self._root is None:
-            if not bucket or not os.path.isabs(bucket):
-                raise InvalidURLError(f"local bucket {bucket!r} must be an absolute folder path")
-            return Path(bucket)
         check_component(bucket, "bucket")
         if "/" in bucket or bucket == META_DIR:
             raise InvalidURLError(f"bucket {bucket!r} must be a single folder name")
@@ -85,143 +95,122 @@ class LocalStorage:
             raise InvalidURLError(f"key {key!r}: {META_DIR} is reserved for metadata")
         return self._bucket_dir(bucket) / key
 
-    @staticmethod
-    def _sidecar(path: Path) -> Path:
-        return path.parent / META_DIR / (path.name + ".json")
+    def url(self, bucket: str, key: str) -> str:
+        return os.path.join(self._bucket_dir(bucket), key)
 
-    @contextmanager
-    def _locked(self, folder: Path, *, exclusive: bool) -> Iterator[None]:
-        lock_path = folder / META_DIR / _LOCK_NAME
-        if exclusive:
-            (folder / META_DIR).mkdir(parents=True, exist_ok=True)
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        else:
-            try:
-                fd = os.open(lock_path, os.O_RDONLY)
-            except (FileNotFoundError, NotADirectoryError):
-                # Nothing was ever written here by this adapter: no sidecar to keep consistent.
-                yield
-                return
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-            yield
-        finally:
-            os.close(fd)
+    def _recover_if_needed(self, folder: Path, name: str) -> None:
+        # Readers cannot roll back under their shared lock; one stat tells whether anything is due.
+        if files.needs_recovery(folder, name):
+            with files.locked(folder, exclusive=True):
+                files.recover(folder, name)
 
-    def _read_meta(self, path: Path) -> dict[str, str]:
-        try:
-            raw = self._sidecar(path).read_text(encoding="utf-8")
-        except (FileNotFoundError, NotADirectoryError):
-            return {}
-        try:
-            data = json.loads(raw)
-        except ValueError as exc:
-            raise StorageError(f"corrupt metadata sidecar {self._sidecar(path)}: {exc}") from exc
-        if not isinstance(data, dict):
-            raise StorageError(f"corrupt metadata sidecar {self._sidecar(path)}: not an object")
-        return {str(k).lower(): str(v) for k, v in data.items()}
+    # -- reads ---------------------------------------------------------------------------------
 
     def head(self, bucket: str, key: str) -> ObjectHead | None:
         path = self._path(bucket, key)
-        with _os_errors(f"head {path}"), self._locked(path.parent, exclusive=False):
-            try:
-                st = os.stat(path)
-            except (FileNotFoundError, NotADirectoryError):
-                return None
-            if not stat.S_ISREG(st.st_mode):
-                return None
-            meta = self._read_meta(path)
-        return ObjectHead(bucket, key, st.st_size, meta, None, datetime.fromtimestamp(st.st_mtime, UTC))
+        folder = path.parent
+        with os_errors(f"head {path}"):
+            files.check_inside(self._root_real, folder, f"head {path}")
+            self._recover_if_needed(folder, path.name)
+            with files.locked(folder, exclusive=False):
+                st = files.lstat_or_none(path)
+                if st is None:
+                    return None
+                if stat.S_ISLNK(st.st_mode):
+                    raise files.refuse_link(f"head {path}", path)
+                if not stat.S_ISREG(st.st_mode):
+                    return None
+                meta = files.read_meta(folder, path.name)
+        return ObjectHead(bucket, key, st.st_size, meta, None, _mtime(st))
 
-    def _walk(self, folder: Path, rel: str, recursive: bool) -> Iterator[tuple[str, os.stat_result]]:
-        try:
-            entries = list(os.scandir(folder))
-        except (FileNotFoundError, NotADirectoryError):
-            return
-        for entry in entries:
-            if entry.name == META_DIR:
-                continue
-            key = f"{rel}{entry.name}"
-            if entry.is_dir(follow_symlinks=False):
-                if recursive:
-                    yield from self._walk(Path(entry.path), key + "/", recursive)
-            elif entry.is_file():
-                yield key, entry.stat()
+    def get_file(self, bucket: str, key: str, dest: Path, progress: ProgressCallback | None = None) -> None:
+        path = self._path(bucket, key)
+        with os_errors(f"get {path}"):
+            files.check_inside(self._root_real, path.parent, f"get {path}")
+            self._recover_if_needed(path.parent, path.name)
+            # Opened under the lock: a committed object. A later replace makes a new inode, so the
+            # copy outside the lock still reads these bytes.
+            with files.locked(path.parent, exclusive=False):
+                fd = files.open_object(path)
+            try:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    raise NotFoundError(f"get {path}: not a file")
+                files.copy_into(fd, Path(dest), progress, new=False)
+            finally:
+                os.close(fd)
 
     def list(self, bucket: str, prefix: str, *, recursive: bool = True) -> Iterator[ObjectHead]:
         base = self._bucket_dir(bucket)
         dir_part, slash, _ = prefix.rpartition("/")
         if dir_part:
             check_relative_key(dir_part, f"prefix {prefix!r}")
-        with _os_errors(f"list {base}"):
+        start = base / dir_part if dir_part else base
+        with os_errors(f"list {base}"):
             if not base.is_dir():
                 raise NotFoundError(f"no such folder: {base}")
-            start = base / dir_part if dir_part else base
-            found = []
-            for key, st in self._walk(start, dir_part + slash, recursive):
-                if key.startswith(prefix) and (recursive or "/" not in key[len(prefix) :]):
-                    found.append((key, st))
-        for key, st in sorted(found):
-            yield ObjectHead(bucket, key, st.st_size, {}, None, datetime.fromtimestamp(st.st_mtime, UTC))
+            files.check_inside(self._root_real, start, f"list {start}")
+            found = [
+                (key, st, is_prefix)
+                for key, st, is_prefix in self._walk(start, dir_part + slash, recursive)
+                if key.startswith(prefix)
+            ]
+        for key, st, is_prefix in sorted(found, key=lambda item: item[0]):
+            if is_prefix:
+                yield ObjectHead(bucket, key, 0, is_prefix=True)
+            else:
+                yield ObjectHead(bucket, key, st.st_size, {}, None, _mtime(st))
 
-    def list_dirs(self, bucket: str, prefix: str) -> Iterator[str]:
-        base = self._bucket_dir(bucket)
-        dir_part, slash, name_prefix = prefix.rpartition("/")
-        start = base / dir_part if dir_part else base
-        with _os_errors(f"list {start}"):
-            try:
-                names = sorted(
-                    e.name
-                    for e in os.scandir(start)
-                    if e.is_dir(follow_symlinks=False)
-                    and e.name != META_DIR
-                    and e.name.startswith(name_prefix)
-                )
-            except (FileNotFoundError, NotADirectoryError):
-                names = []
-        for name in names:
-            yield f"{dir_part}{slash}{name}/"
-
-    def get_file(self, bucket: str, key: str, dest: Path, progress: ProgressCallback | None = None) -> None:
-        path = self._path(bucket, key)
-        with _os_errors(f"get {path}"):
-            _copy(path, Path(dest), progress)
-
-    def get_bytes(self, bucket: str, key: str) -> bytes:
-        path = self._path(bucket, key)
-        with _os_errors(f"get {path}"):
-            return path.read_bytes()
-
-    def _stage(self, path: Path, metadata: Mapping[str, str]) -> tuple[Path, Path | None]:
-        """Creates the folder and a temporary sidecar; returns (data temp path, sidecar temp path)."""
-        meta_dir = path.parent / META_DIR
-        meta_dir.mkdir(parents=True, exist_ok=True)
-        token = secrets.token_hex(8)
-        data_tmp = meta_dir / f".tmp-{token}"
-        meta_tmp = None
-        if metadata:
-            meta_tmp = meta_dir / f".tmp-{token}.meta"
-            with open(meta_tmp, "x", encoding="utf-8") as f:
-                json.dump({k.lower(): v for k, v in metadata.items()}, f, sort_keys=True)
-        return data_tmp, meta_tmp
-
-    @contextmanager
-    def _staged(self, path: Path, metadata: Mapping[str, str]) -> Iterator[tuple[Path, Path | None]]:
-        """Temporary data and sidecar files beside ``path``; whatever was not renamed into place is
-        removed on the way out, success or not."""
-        data_tmp, meta_tmp = self._stage(path, metadata)
+    def _walk(self, folder: Path, rel: str, recursive: bool) -> Iterator[tuple[str, os.stat_result, bool]]:
+        """(key, stat, is_prefix) for the regular files under ``folder``; links are skipped, and
+        without ``recursive`` each sub-folder holding a file comes once as a prefix."""
         try:
-            yield data_tmp, meta_tmp
-        finally:
-            data_tmp.unlink(missing_ok=True)
-            if meta_tmp is not None:
-                meta_tmp.unlink(missing_ok=True)
+            entries = list(os.scandir(folder))
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        for entry in entries:
+            if entry.name == META_DIR or files.PART_RE.match(entry.name):
+                continue
+            key = f"{rel}{entry.name}"
+            st = _entry_stat(entry)
+            if st is None:
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                inner = self._walk(Path(entry.path), key + "/", True)
+                if recursive:
+                    yield from inner
+                elif next(inner, None) is not None:
+                    # As on S3, a folder is shown only while it holds a file.
+                    yield key + "/", st, True
+            elif stat.S_ISREG(st.st_mode):
+                yield key, st, False
 
-    def _commit_meta(self, path: Path, meta_tmp: Path | None) -> None:
-        if meta_tmp is not None:
-            os.replace(meta_tmp, self._sidecar(path))
-        else:
-            self._sidecar(path).unlink(missing_ok=True)
+    # -- writes --------------------------------------------------------------------------------
+
+    def _write(
+        self,
+        bucket: str,
+        key: str,
+        src: Path,
+        metadata: Mapping[str, str],
+        progress: ProgressCallback | None,
+        *,
+        if_absent: bool,
+    ) -> bool:
+        path = self._path(bucket, key)
+        folder = path.parent
+        with os_errors(f"put {path}"):
+            files.check_inside(self._root_real, folder, f"put {path}")
+            meta = files.meta_dir(folder, create=True)
+            self._sweep_if_due(folder)
+            with files.staged(meta, metadata) as (data_tmp, meta_tmp):
+                fin = os.open(src, os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    files.copy_into(fin, data_tmp, progress, new=True)
+                finally:
+                    os.close(fin)
+                with files.locked(folder, exclusive=True):
+                    files.recover(folder, path.name)
+                    return files.commit(folder, path.name, data_tmp, meta_tmp, if_absent=if_absent)
 
     def put_file(
         self,
@@ -231,21 +220,7 @@ class LocalStorage:
         metadata: Mapping[str, str],
         progress: ProgressCallback | None = None,
     ) -> None:
-        path = self._path(bucket, key)
-        with _os_errors(f"put {path}"), self._staged(path, metadata) as (data_tmp, meta_tmp):
-            _copy(Path(src), data_tmp, progress, exclusive=True)
-            with self._locked(path.parent, exclusive=True):
-                self._commit_meta(path, meta_tmp)
-                os.replace(data_tmp, path)
-
-    def put_bytes(self, bucket: str, key: str, data: bytes, metadata: Mapping[str, str]) -> None:
-        path = self._path(bucket, key)
-        with _os_errors(f"put {path}"), self._staged(path, metadata) as (data_tmp, meta_tmp):
-            with open(data_tmp, "xb") as f:
-                f.write(data)
-            with self._locked(path.parent, exclusive=True):
-                self._commit_meta(path, meta_tmp)
-                os.replace(data_tmp, path)
+        self._write(bucket, key, Path(src), metadata, progress, if_absent=False)
 
     def put_file_if_absent(
         self,
@@ -255,22 +230,83 @@ class LocalStorage:
         metadata: Mapping[str, str],
         progress: ProgressCallback | None = None,
     ) -> bool:
-        path = self._path(bucket, key)
-        with _os_errors(f"put {path}"), self._staged(path, metadata) as (data_tmp, meta_tmp):
-            _copy(Path(src), data_tmp, progress, exclusive=True)
-            with self._locked(path.parent, exclusive=True):
-                try:
-                    os.link(data_tmp, path)
-                except FileExistsError:
-                    return False
-                self._commit_meta(path, meta_tmp)
-            return True
+        return self._write(bucket, key, Path(src), metadata, progress, if_absent=True)
 
     def delete(self, bucket: str, key: str) -> None:
         path = self._path(bucket, key)
-        if not path.parent.is_dir():
+        folder = path.parent
+        with os_errors(f"delete {path}"):
+            files.check_inside(self._root_real, folder, f"delete {path}")
+            if not folder.is_dir():
+                return
+            with files.locked(folder, exclusive=True):
+                files.recover(folder, path.name)
+                st = files.lstat_or_none(path)
+                if st is not None and stat.S_ISDIR(st.st_mode):
+                    raise StorageError(f"delete {path}: is a folder, not an object")
+                if st is not None:
+                    path.unlink()  # a planted link goes, never what it points to
+                # After the object: a crash in between leaves an orphaned sidecar, never an object
+                # that lost its metadata.
+                (folder / META_DIR / (path.name + files.SIDECAR)).unlink(missing_ok=True)
+
+    # -- leftovers -----------------------------------------------------------------------------
+
+    def _sweep_if_due(self, folder: Path) -> None:
+        now = time.monotonic()
+        if now - self._swept.get(folder, -_SWEEP_EVERY_S) < _SWEEP_EVERY_S:
             return
-        with _os_errors(f"delete {path}"), self._locked(path.parent, exclusive=True):
-            with suppress(FileNotFoundError):
-                path.unlink()
-            self._sidecar(path).unlink(missing_ok=True)
+        self._swept[folder] = now
+        self._sweep(folder, STALE_AFTER, time.time())
+
+    def _sweep(self, folder: Path, older_than: timedelta, now: float) -> builtins.list[str]:
+        """Removes the stale temporaries of one folder, rolls back unfinished writes and drops
+        sidecars whose object is gone; returns the paths removed."""
+        removed: builtins.list[str] = []
+        try:
+            meta = files.meta_dir(folder, create=False)
+        except (FileNotFoundError, NotADirectoryError):
+            meta = None
+        cutoff = now - older_than.total_seconds()
+        for entry in list(os.scandir(folder)):
+            if files.PART_RE.match(entry.name) and _remove_if_older(entry, cutoff):
+                removed.append(entry.path)
+        if meta is None:
+            return removed
+        with files.locked(folder, exclusive=True):
+            for entry in list(os.scandir(meta)):
+                name = entry.name
+                if files.TEMP_RE.match(name):
+                    if _remove_if_older(entry, cutoff):
+                        removed.append(entry.path)
+                elif name.endswith(files.PENDING):
+                    if files.recover(folder, name.removesuffix(files.PENDING)):
+                        removed.append(entry.path)
+                elif name.endswith(files.PREV) and files.lstat_or_none(Path(entry.path)) is not None:
+                    files.recover(folder, name.removesuffix(files.PREV))
+                    removed.append(entry.path)
+                elif (
+                    name.endswith(files.SIDECAR)
+                    and files.lstat_or_none(folder / name[: -len(files.SIDECAR)]) is None
+                ):
+                    os.unlink(entry.path)
+                    removed.append(entry.path)
+        return removed
+
+    def cleanup(self, bucket: str, prefix: str, older_than: timedelta) -> builtins.list[str]:
+        base = self._bucket_dir(bucket)
+        dir_part = prefix.rpartition("/")[0]
+        if dir_part:
+            check_relative_key(dir_part, f"prefix {prefix!r}")
+        start = base / dir_part if dir_part else base
+        removed: builtins.list[str] = []
+        now = time.time()
+        with os_errors(f"cleanup {start}"):
+            if not start.is_dir():
+                return removed
+            files.check_inside(self._root_real, start, f"cleanup {start}")
+            for folder, dirs, _ in os.walk(start):
+                # os.walk does not enter linked folders; .dg-meta is handled by its own folder.
+                dirs[:] = [d for d in dirs if d != META_DIR]
+                removed.extend(self._sweep(Path(folder), older_than, now))
+        return removed

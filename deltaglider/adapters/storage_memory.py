@@ -6,7 +6,7 @@ import builtins
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from deltaglider.errors import NotFoundError
@@ -39,6 +39,9 @@ class MemoryStorage:
         meta = dict(obj.metadata) if with_metadata else {}
         return ObjectHead(bucket, key, len(obj.data), meta, None, obj.last_modified)
 
+    def url(self, bucket: str, key: str) -> str:
+        return f"s3://{bucket}/{key}"  # it stands in for S3 in tests
+
     def head(self, bucket: str, key: str) -> ObjectHead | None:
         with self._lock:
             self._record("head", bucket, key)
@@ -48,23 +51,18 @@ class MemoryStorage:
     def list(self, bucket: str, prefix: str, *, recursive: bool = True) -> Iterator[ObjectHead]:
         with self._lock:
             self._record("list", bucket, prefix)
-            found = sorted(
-                (key, obj)
-                for (b, key), obj in self._objects.items()
-                if b == bucket and key.startswith(prefix) and (recursive or "/" not in key[len(prefix) :])
-            )
-        for key, obj in found:
-            yield self._head_of(bucket, key, obj, with_metadata=False)
-
-    def list_dirs(self, bucket: str, prefix: str) -> Iterator[str]:
-        with self._lock:
-            self._record("list_dirs", bucket, prefix)
-            dirs = {
-                prefix + key[len(prefix) :].split("/", 1)[0] + "/"
-                for (b, key) in self._objects
-                if b == bucket and key.startswith(prefix) and "/" in key[len(prefix) :]
-            }
-        yield from sorted(dirs)
+            found: dict[str, ObjectHead] = {}
+            for (b, key), obj in self._objects.items():
+                if b != bucket or not key.startswith(prefix):
+                    continue
+                folder, slash, _ = key[len(prefix) :].partition("/")
+                if slash and not recursive:
+                    sub = prefix + folder + "/"
+                    found[sub] = ObjectHead(bucket, sub, 0, is_prefix=True)
+                else:
+                    found[key] = self._head_of(bucket, key, obj, with_metadata=False)
+        for key in sorted(found):
+            yield found[key]
 
     def _get(self, bucket: str, key: str, operation: str) -> _Object:
         with self._lock:
@@ -80,14 +78,6 @@ class MemoryStorage:
         if progress is not None:
             progress(len(obj.data))
 
-    def get_bytes(self, bucket: str, key: str) -> bytes:
-        return self._get(bucket, key, "get").data
-
-    def put_bytes(self, bucket: str, key: str, data: bytes, metadata: Mapping[str, str]) -> None:
-        with self._lock:
-            self._record("put", bucket, key)
-            self._objects[(bucket, key)] = _Object(bytes(data), dict(metadata), datetime.now(UTC))
-
     def put_file(
         self,
         bucket: str,
@@ -97,7 +87,9 @@ class MemoryStorage:
         progress: ProgressCallback | None = None,
     ) -> None:
         data = Path(src).read_bytes()
-        self.put_bytes(bucket, key, data, metadata)
+        with self._lock:
+            self._record("put", bucket, key)
+            self._objects[(bucket, key)] = _Object(data, dict(metadata), datetime.now(UTC))
         if progress is not None:
             progress(len(data))
 
@@ -123,6 +115,10 @@ class MemoryStorage:
         with self._lock:
             self._record("delete", bucket, key)
             self._objects.pop((bucket, key), None)
+
+    def cleanup(self, bucket: str, prefix: str, older_than: timedelta) -> builtins.list[str]:
+        # Writes here are single dict assignments: nothing is ever left half-done.
+        return []
 
     # Test helpers: reach past the port to plant or damage objects.
     def raw(self, bucket: str, key: str) -> tuple[bytes, dict[str, str]]:

@@ -5,17 +5,23 @@ from disk as they are sent), so there is no 5 GB single-PUT limit and no file is
 one operation boto3's transfer manager cannot do is a *conditional* create, so ``put_file_if_absent``
 drives the multipart upload itself and completes it with ``If-None-Match: *``.
 
+Every upload carries a checksum that S3 verifies before it stores the body (``ChecksumAlgorithm``,
+CRC32 by default, on PutObject and on each UploadPart, whatever ``request_checksum_calculation`` the
+client was configured with), so a body corrupted in flight is refused rather than stored.
+
 Every boto3/botocore failure is translated once, by ``_ERROR_TABLE``, into the errors of
 ``deltaglider.errors``; the botocore exception stays reachable as ``__cause__``.
 """
 
 from __future__ import annotations
 
+import builtins
 import logging
 import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -160,12 +166,23 @@ class S3Storage:
 
     ``s3_client`` is a boto3 S3 client (its endpoint, credentials and retry settings are the caller's);
     ``transfer_config`` a ``boto3.s3.transfer.TransferConfig`` for the managed transfers (default:
-    boto3's, which is 8 MiB multipart threshold and part size, 10 threads).
+    boto3's, which is 8 MiB multipart threshold and part size, 10 threads); ``checksum_algorithm`` the
+    checksum every upload carries (``CRC32``, ``CRC32C``, ``SHA1``, ``SHA256``; None only for a store
+    that rejects checksum headers).
     """
 
-    def __init__(self, s3_client: S3Client, *, transfer_config: TransferConfig | None = None) -> None:
+    def __init__(
+        self,
+        s3_client: S3Client,
+        *,
+        transfer_config: TransferConfig | None = None,
+        checksum_algorithm: str | None = "CRC32",
+    ) -> None:
         self._client = s3_client
         self._config: Any = transfer_config if transfer_config is not None else TransferConfig()
+        self._checksum: dict[str, Any] = (
+            {"ChecksumAlgorithm": checksum_algorithm} if checksum_algorithm else {}
+        )
         # botocore learned If-None-Match on PutObject/CompleteMultipartUpload in 1.35.2 (August 2024);
         # an older one rejects the parameter client-side. Checked once so the error can say why.
         model = s3_client.meta.service_model
@@ -175,6 +192,9 @@ class S3Storage:
         )
 
     # -- reads ---------------------------------------------------------------------------------
+
+    def url(self, bucket: str, key: str) -> str:
+        return f"s3://{bucket}/{key}"
 
     def head(self, bucket: str, key: str) -> ObjectHead | None:
         try:
@@ -205,33 +225,28 @@ class S3Storage:
                 else paginator.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/")
             )
             for page in pages:
-                for entry in page.get("Contents", []):
-                    yield ObjectHead(
+                found = [
+                    ObjectHead(
                         bucket=bucket,
                         key=entry["Key"],
                         size=entry["Size"],
                         etag=_strip_etag(entry.get("ETag")),
                         last_modified=entry.get("LastModified"),
                     )
-
-    def list_dirs(self, bucket: str, prefix: str) -> Iterator[str]:
-        paginator = self._client.get_paginator("list_objects_v2")
-        with _s3_errors("ListObjectsV2", bucket, prefix):
-            for page in paginator.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
-                for common in page.get("CommonPrefixes", []):
-                    yield common["Prefix"]
+                    for entry in page.get("Contents", [])
+                ]
+                found.extend(
+                    ObjectHead(bucket=bucket, key=common["Prefix"], size=0, is_prefix=True)
+                    for common in page.get("CommonPrefixes", [])
+                )
+                # S3 pages are consecutive key ranges: ordering each page orders the whole listing.
+                yield from sorted(found, key=lambda head: head.key)
 
     def get_file(self, bucket: str, key: str, dest: Path, progress: ProgressCallback | None = None) -> None:
         # download_file writes to a temporary sibling and renames it into place when complete, so a
         # failed transfer leaves nothing at ``dest``.
         with _s3_errors("GetObject", bucket, key):
             self._client.download_file(bucket, key, str(dest), Callback=progress, Config=self._config)
-
-    def get_bytes(self, bucket: str, key: str) -> bytes:
-        with _s3_errors("GetObject", bucket, key):
-            response = self._client.get_object(Bucket=bucket, Key=key)
-            data: bytes = response["Body"].read()
-            return data
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -243,22 +258,16 @@ class S3Storage:
         metadata: Mapping[str, str],
         progress: ProgressCallback | None = None,
     ) -> None:
-        extra = {"Metadata": _s3_metadata(bucket, key, metadata), "ContentType": CONTENT_TYPE}
+        extra = {
+            "Metadata": _s3_metadata(bucket, key, metadata),
+            "ContentType": CONTENT_TYPE,
+            **self._checksum,
+        }
         # A single PUT is atomic; a multipart upload becomes visible only on completion, and the
         # transfer manager aborts it on failure. Either way no partial object is ever visible.
         with _s3_errors("PutObject", bucket, key):
             self._client.upload_file(
                 str(src), bucket, key, ExtraArgs=extra, Callback=progress, Config=self._config
-            )
-
-    def put_bytes(self, bucket: str, key: str, data: bytes, metadata: Mapping[str, str]) -> None:
-        with _s3_errors("PutObject", bucket, key):
-            self._client.put_object(
-                Bucket=bucket,
-                Key=key,
-                Body=data,
-                Metadata=_s3_metadata(bucket, key, metadata),
-                ContentType=CONTENT_TYPE,
             )
 
     def put_file_if_absent(
@@ -300,6 +309,7 @@ class S3Storage:
                             Metadata=meta,
                             ContentType=CONTENT_TYPE,
                             IfNoneMatch="*",
+                            **self._checksum,
                         )
                     etag = response.get("ETag")
                     if progress is not None:
@@ -331,6 +341,29 @@ class S3Storage:
             raise _translate(exc, "DeleteObject", bucket, key) from exc
         except _BOTO_ERRORS as exc:
             raise _translate(exc, "DeleteObject", bucket, key) from _botocore_cause(exc)
+
+    def cleanup(self, bucket: str, prefix: str, older_than: timedelta) -> builtins.list[str]:
+        """Aborts the multipart uploads under ``prefix`` started more than ``older_than`` ago (left by
+        a killed writer: invisible, but their parts are billed until aborted)."""
+        cutoff = datetime.now(UTC) - older_than
+        removed: builtins.list[str] = []
+        paginator = self._client.get_paginator("list_multipart_uploads")
+        with _s3_errors("ListMultipartUploads", bucket, prefix):
+            for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+                for upload in page.get("Uploads", []):
+                    key, upload_id, started = upload["Key"], upload["UploadId"], upload["Initiated"]
+                    if started > cutoff:
+                        continue
+                    try:
+                        self._client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+                    except ClientError as exc:
+                        if _error_code(exc) == "NoSuchUpload":  # completed or aborted meanwhile
+                            continue
+                        raise
+                    removed.append(
+                        f"s3://{bucket}/{key}: multipart upload {upload_id} started {started:%Y-%m-%d %H:%M}"
+                    )
+        return removed
 
     # -- conditional create internals ----------------------------------------------------------
 
@@ -375,10 +408,10 @@ class S3Storage:
         linger. Returns the new object's ETag; raises the ClientError of a failed call."""
         part_size = _part_size(self._config.multipart_chunksize, size)
         part_count = max(1, -(-size // part_size))
-        # Match what the transfer manager does for put_file: with botocore's default
-        # "when_supported" checksums, each part carries a CRC32 that completion must repeat.
-        with_crc = getattr(self._client.meta.config, "request_checksum_calculation", None) == "when_supported"
-        checksum: dict[str, Any] = {"ChecksumAlgorithm": "CRC32"} if with_crc else {}
+        # As the transfer manager does for put_file: each part carries the checksum, which
+        # completion must repeat.
+        checksum = self._checksum
+        part_checksum = f"Checksum{checksum['ChecksumAlgorithm'].upper()}" if checksum else ""
 
         upload_id = self._client.create_multipart_upload(
             Bucket=bucket, Key=key, Metadata=metadata, ContentType=CONTENT_TYPE, **checksum
@@ -394,8 +427,8 @@ class S3Storage:
                     Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body, **checksum
                 )
                 part: CompletedPartTypeDef = {"PartNumber": number, "ETag": response["ETag"]}
-                if with_crc and "ChecksumCRC32" in response:
-                    part["ChecksumCRC32"] = response["ChecksumCRC32"]
+                if part_checksum and part_checksum in response:
+                    part[part_checksum] = response[part_checksum]  # type: ignore[literal-required]
                 if progress is not None:
                     progress(len(body))
                 return part

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from deltaglider.core.encode_limit import ENCODE_GATE, MemoryGate
 from deltaglider.ports.cache import CachePort
 from deltaglider.ports.clock import ClockPort
 from deltaglider.ports.diff import DiffPort
@@ -29,6 +30,15 @@ class Context:
     metrics: MetricsPort
     tool_version: str
     max_ratio: float
+    #: Shared by every service of the process unless one is given its own.
+    encode_gate: MemoryGate = ENCODE_GATE
+
+    def encode(self, source: Path, target: Path, out: Path) -> int:
+        """``diff.encode`` once the encode's memory share is held (waiting while other encodes hold
+        the rest of the limit)."""
+        share = self.diff.encode_memory(source.stat().st_size, target.stat().st_size)
+        with self.encode_gate.hold(share):
+            return self.diff.encode(source, target, out)
 
     @contextmanager
     def scratch(self) -> Iterator[Path]:

@@ -1,5 +1,10 @@
-"""Deleting a file, with the reference protocol: a reference that deltas depend on is kept unless
-forced, and a reference left without deltas goes with the last of them."""
+"""Deleting a file, with the reference protocol (described in :mod:`deltaglider.core.put`).
+
+Deleting a delta never removes its reference: an upload may be encoding against it at that moment.
+A reference goes only when deleted by name, refused while deltas depend on it unless forced; an
+unforced removal keeps a copy, lists the dependents again afterwards and puts the reference back if
+one appeared meanwhile.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from deltaglider.core.locate import locate
 from deltaglider.core.metadata import Kind, parse, read_field
 from deltaglider.core.models import DeleteResult, ObjectKey
 from deltaglider.errors import MetadataError, ReferenceInUseError
-from deltaglider.urls import object_url
+from deltaglider.ports.storage import ObjectHead
 
 
 def dependents(ctx: Context, bucket: str, prefix: str, ref_sha256: str | None) -> list[str]:
@@ -31,46 +36,74 @@ def dependents(ctx: Context, bucket: str, prefix: str, ref_sha256: str | None) -
     return found
 
 
+def _sha_of(head: ObjectHead) -> str | None:
+    return (read_field(head.metadata, "file_sha256") or "").lower() or None
+
+
 def delete(ctx: Context, obj: ObjectKey, *, force: bool = False) -> DeleteResult:
     head = locate(ctx, obj)
-    key = head.key
-    result = DeleteResult(bucket=obj.bucket, key=key)
-    prefix, name = split_key(key)
-    info = parse(head.metadata, key)
+    prefix, name = split_key(head.key)
     if name == REFERENCE_NAME:
-        ref_sha = (read_field(head.metadata, "file_sha256") or "").lower() or None
-        deps = dependents(ctx, obj.bucket, prefix, ref_sha)
-        if deps and not force:
-            shown = ", ".join(deps[:5]) + (", ..." if len(deps) > 5 else "")
-            raise ReferenceInUseError(
-                f"{object_url(obj.bucket, key)} is the reference of {len(deps)} delta(s) ({shown}); "
-                "deleting it makes them unreadable. Delete those first, or pass force=True"
-            )
-        ctx.storage.delete(obj.bucket, key)
-        result.deleted.append(key)
-        if deps:
-            result.warnings.append(f"{len(deps)} delta(s) depended on {key} and can no longer be rebuilt")
-            ctx.logger.warning("forced deletion of a reference in use", key=key, dependents=len(deps))
-        return result
-    ctx.storage.delete(obj.bucket, key)
-    result.deleted.append(key)
+        return _delete_reference(ctx, obj.bucket, head, force=force)
+    info = parse(head.metadata, head.key)
+    ctx.storage.delete(obj.bucket, head.key)
+    result = DeleteResult(bucket=obj.bucket, key=head.key, deleted=[head.key])
     if info.kind is Kind.DELTA:
-        _remove_orphaned_reference(ctx, obj.bucket, prefix, info.ref_sha256, result)
+        _note_unused_reference(ctx, obj.bucket, prefix, info.ref_sha256, result)
     return result
 
 
-def _remove_orphaned_reference(
+def _note_unused_reference(
     ctx: Context, bucket: str, prefix: str, ref_sha256: str | None, result: DeleteResult
 ) -> None:
     ref_key = reference_key(prefix)
     ref_head = ctx.storage.head(bucket, ref_key)
     if ref_head is None:
         return
-    ref_sha = (read_field(ref_head.metadata, "file_sha256") or "").lower() or None
+    ref_sha = _sha_of(ref_head)
     if ref_sha is not None and ref_sha256 is not None and ref_sha != ref_sha256:
-        return  # that delta was made against another reference; this one is not ours to judge
-    if dependents(ctx, bucket, prefix, ref_sha):
-        return
-    ctx.storage.delete(bucket, ref_key)
-    result.deleted.append(ref_key)
-    ctx.logger.info("removed the reference with its last delta", key=ref_key)
+        return  # that delta was made against another reference
+    if not dependents(ctx, bucket, prefix, ref_sha):
+        result.warnings.append(
+            f"{ref_key} is kept although no delta depends on it any more (an upload may be using it); "
+            "delete it by name to remove it"
+        )
+
+
+def _delete_reference(ctx: Context, bucket: str, head: ObjectHead, *, force: bool) -> DeleteResult:
+    key = head.key
+    prefix, _ = split_key(key)
+    url = ctx.storage.url(bucket, key)
+    ref_sha = _sha_of(head)
+    deps = dependents(ctx, bucket, prefix, ref_sha)
+    result = DeleteResult(bucket=bucket, key=key)
+    if deps and not force:
+        raise _in_use(url, deps)
+    if force:
+        ctx.storage.delete(bucket, key)
+        result.deleted.append(key)
+        if deps:
+            result.warnings.append(f"{len(deps)} delta(s) depended on {key} and can no longer be rebuilt")
+            ctx.logger.warning("forced deletion of a reference in use", key=key, dependents=len(deps))
+        return result
+    with ctx.scratch() as scratch:
+        kept = scratch / "reference"
+        ctx.storage.get_file(bucket, key, kept)
+        ctx.storage.delete(bucket, key)
+        appeared = dependents(ctx, bucket, prefix, ref_sha)
+        if appeared:
+            ctx.storage.put_file_if_absent(bucket, key, kept, head.metadata)
+            ctx.logger.warning(
+                "a delta was stored against the reference while it was deleted; put it back", key=key
+            )
+            raise _in_use(url, appeared)
+    result.deleted.append(key)
+    return result
+
+
+def _in_use(url: str, deps: list[str]) -> ReferenceInUseError:
+    shown = ", ".join(deps[:5]) + (", ..." if len(deps) > 5 else "")
+    return ReferenceInUseError(
+        f"{url} is the reference of {len(deps)} delta(s) ({shown}); deleting it makes them unreadable. "
+        "Delete those first, or pass force=True"
+    )

@@ -1,4 +1,5 @@
-"""Listing a prefix as the user sees it (references hidden, ``.delta`` stripped) and totting it up."""
+"""Listing a prefix as the user sees it (references hidden, ``.delta`` stripped, names relative to the
+folder listed, sub-folders as ``PRE``-style entries) and totting it up."""
 
 from __future__ import annotations
 
@@ -38,16 +39,34 @@ def _entry(ctx: Context, obj: ObjectHead, name: str) -> ListEntry:
             original = info.file_size
         elif is_delta or info is None:
             original = None
-    return ListEntry(obj.bucket, name, obj.key, original, obj.size, is_delta, obj.last_modified)
+    # The URL the user downloads it by: the name, not the stored .delta key.
+    url = ctx.storage.url(obj.bucket, display_name(obj.key) or obj.key)
+    return ListEntry(obj.bucket, name, obj.key, original, obj.size, is_delta, obj.last_modified, url=url)
+
+
+def _visible(ctx: Context, bucket: str, folder: str, recursive: bool) -> list[tuple[str, ObjectHead]]:
+    """(name relative to ``folder``, object) for what a listing shows, sorted by name."""
+    shown: list[tuple[str, ObjectHead]] = []
+    for obj in ctx.storage.list(bucket, folder, recursive=recursive):
+        relative = obj.key[len(folder) :]
+        # An S3 "folder marker" (a key ending in /) is not a file; the prefix entry stands for it.
+        if not relative or _is_helper(obj.key, folder) or (relative.endswith("/") and not obj.is_prefix):
+            continue
+        name = relative if obj.is_prefix else display_name(relative)
+        if name is not None:
+            shown.append((name, obj))
+    # Stripping .delta can move a name before keys that sorted ahead of its stored key.
+    shown.sort(key=lambda item: item[0])
+    return shown
 
 
 def list_entries(ctx: Context, bucket: str, prefix: str, *, recursive: bool = False) -> Iterator[ListEntry]:
     folder = _folder(prefix)
-    for obj in ctx.storage.list(bucket, folder, recursive=recursive):
-        if _is_helper(obj.key, folder):
-            continue
-        name = display_name(obj.key)
-        if name is not None:
+    for name, obj in _visible(ctx, bucket, folder, recursive):
+        if obj.is_prefix:
+            url = ctx.storage.url(bucket, obj.key)
+            yield ListEntry(bucket, name, obj.key, None, 0, False, None, is_prefix=True, url=url)
+        else:
             yield _entry(ctx, obj, name)
 
 

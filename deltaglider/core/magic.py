@@ -10,12 +10,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
+# The one table of compressor magic numbers: everything else names these.
+BZIP2_MAGIC: Final = b"BZh"
+GZIP_MAGIC: Final = b"\x1f\x8b"
+COMPRESS_MAGIC: Final = b"\x1f\x9d"
+XZ_MAGIC: Final = b"\xfd7zXZ\x00"
+
 #: (name, magic) in the binary's order; "compress" is Unix .Z.
 MAGICS: Final[tuple[tuple[str, bytes], ...]] = (
-    ("bzip2", b"BZh"),
-    ("gzip", b"\x1f\x8b"),
-    ("compress", b"\x1f\x9d"),
-    ("xz", b"\xfd7zXZ\x00"),
+    ("bzip2", BZIP2_MAGIC),
+    ("gzip", GZIP_MAGIC),
+    ("compress", COMPRESS_MAGIC),
+    ("xz", XZ_MAGIC),
 )
 _LONGEST: Final = max(len(magic) for _, magic in MAGICS)
 

@@ -63,7 +63,7 @@ def read_field(metadata: Mapping[str, str], field: str) -> str | None:
 
 class Kind(enum.Enum):
     PLAIN = "plain"  # no SHA-256: written by another tool or the original's --no-delta
-    DIRECT = "direct"  # a whole file with its SHA-256
+    WHOLE = "whole"  # a file stored as is, with its SHA-256
     REFERENCE = "reference"  # a DeltaSpace's reference.bin
     DELTA = "delta"
 
@@ -117,15 +117,16 @@ def parse(metadata: Mapping[str, str], key: str) -> StoredInfo:
     size = _int_field(metadata, "file_size", key)
     original_name = read_field(metadata, "original_name") or read_field(metadata, "source_name")
     compression = read_field(metadata, "compression")
+    # "passthrough": the Rust gateway's note for a file stored whole.
     if (compression or "").lower() == "none" or note == "passthrough":
-        return StoredInfo(Kind.DIRECT, sha, size, original_name, note=note, tool=tool)
+        return StoredInfo(Kind.WHOLE, sha, size, original_name, note=note, tool=tool)
     ref_key = read_field(metadata, "ref_key")
     ref_path = read_field(metadata, "ref_path")
     if ref_key is None and ref_path is not None:
         ref_key = _resolve_ref_path(key, ref_path)
     if ref_key is None:
         _, name = split_key(key)
-        kind = Kind.REFERENCE if note == REFERENCE_NOTE or name == REFERENCE_NAME else Kind.DIRECT
+        kind = Kind.REFERENCE if note == REFERENCE_NOTE or name == REFERENCE_NAME else Kind.WHOLE
         return StoredInfo(kind, sha, size, original_name, note=note, tool=tool)
     ref_sha = read_field(metadata, "ref_sha256")
     return StoredInfo(
@@ -170,6 +171,7 @@ def delta_metadata(
     ref_key: str,
     ref_sha256: str,
     delta_size: int,
+    write_stamp: str,
     zero_diff: bool = False,
 ) -> dict[str, str]:
     meta = {
@@ -183,14 +185,16 @@ def delta_metadata(
         "dg-delta-size": str(delta_size),
         # Informational only, as the original wrote it; no command is run.
         "dg-delta-cmd": f"xdelta3 -e -9 -s {REFERENCE_NAME} {original_name} {original_name}.delta",
+        # Ours, not the original's (which ignores it): which of two uploads of one name is the later.
+        "dg-write-stamp": write_stamp,
     }
     if zero_diff:
         meta["dg-note"] = ZERO_DIFF_NOTE
     return _encoded(meta)
 
 
-def direct_metadata(
-    *, tool: str, original_name: str, sha256: str, size: int, created_at: datetime
+def whole_metadata(
+    *, tool: str, original_name: str, sha256: str, size: int, created_at: datetime, write_stamp: str
 ) -> dict[str, str]:
     return _encoded(
         {
@@ -200,5 +204,6 @@ def direct_metadata(
             "dg-file-size": str(size),
             "dg-created-at": format_created_at(created_at),
             "dg-compression": "none",
+            "dg-write-stamp": write_stamp,
         }
     )

@@ -71,15 +71,21 @@ class DeleteResult:
 
 @dataclass(frozen=True)
 class ListEntry:
-    """One user-visible file: ``name`` is its key as the user knows it (no ``.delta``)."""
+    """One user-visible file, or a sub-folder (``is_prefix``) of a non-recursive listing.
+
+    ``name`` is relative to the folder listed, as the user knows it (no ``.delta``; ``sub/`` for a
+    sub-folder), the same on S3 and on a local folder.
+    """
 
     bucket: str
     name: str
-    key: str  # the stored key
-    original_size: int | None  # None when the object has no recorded size
+    key: str  # the stored key (the folder's key, ending in "/", for a sub-folder)
+    original_size: int | None  # None when the object has no recorded size, and for a sub-folder
     stored_size: int
     is_delta: bool
     last_modified: datetime | None = None
+    is_prefix: bool = False
+    url: str = ""  # the full URL (or local path) of the file as the user names it, or of the sub-folder
 
 
 @dataclass

@@ -1,11 +1,30 @@
-"""Uploading one file into a DeltaSpace: as its reference, as a delta, or whole."""
+"""Uploading one file into a DeltaSpace: as its reference, as a delta, or whole.
+
+The upload works on a private copy of the file (:mod:`deltaglider.core.snapshot`), so the SHA-256 it
+records is that of the bytes it stores.
+
+The reference protocol, shared with :mod:`deltaglider.core.delete`: deleting a delta never removes the
+reference; a reference is removed only when asked for by name. To close the window in which a
+reference is removed while an upload encodes against it, each side re-checks after its own write:
+
+- the upload, after storing its delta, heads the reference; if it vanished, it puts back the copy it
+  encoded against (``put_file_if_absent``, with the metadata it read); if another reference took its
+  place, the delta cannot be rebuilt, so the file is stored whole instead;
+- the remover, after removing the reference, lists the deltas made against it again and, if one
+  appeared, puts the reference back from the copy it kept.
+
+Whichever of the delta's write and the remover's second listing comes first, one of the two sees the
+other. A name's two forms (whole, delta) are settled by :mod:`deltaglider.core.forms`.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from deltaglider.core import forms, snapshot
 from deltaglider.core.context import Context
 from deltaglider.core.layout import (
     delta_key,
@@ -15,17 +34,18 @@ from deltaglider.core.layout import (
     whole_key,
 )
 from deltaglider.core.magic import sniff_file
-from deltaglider.core.metadata import delta_metadata, direct_metadata, read_field, reference_metadata
+from deltaglider.core.metadata import delta_metadata, read_field, reference_metadata, whole_metadata
 from deltaglider.core.models import DeltaSpace, PutSummary
 from deltaglider.core.references import reference_file
-from deltaglider.errors import CodecError, InvalidURLError, NotFoundError, StorageError
+from deltaglider.errors import CodecError, InvalidURLError, StorageError
 from deltaglider.ports.storage import ProgressCallback
-from deltaglider.urls import check_component, object_url
+from deltaglider.urls import check_component
 
 
 @dataclass(frozen=True)
 class _Upload:
-    file: Path
+    file: Path  # the private copy; ``source`` is the user's file, named in messages
+    source: Path
     space: DeltaSpace
     name: str
     size: int
@@ -34,14 +54,11 @@ class _Upload:
     progress: ProgressCallback | None
 
 
-def _check_file(file: Path) -> int:
-    try:
-        stat = file.stat()
-    except FileNotFoundError:
-        raise NotFoundError(f"local file {file} does not exist") from None
-    if not file.is_file():
-        raise NotFoundError(f"{file} is not a regular file")
-    return stat.st_size
+@dataclass(frozen=True)
+class _Reference:
+    key: str
+    sha256: str
+    metadata: Mapping[str, str]
 
 
 def put(
@@ -55,13 +72,15 @@ def put(
 ) -> PutSummary:
     started = time.monotonic()
     file = Path(file)
-    size = _check_file(file)
     name = file.name if name is None else name
     check_component(name, "stored name")
     if "/" in name:
         raise InvalidURLError(f"stored name {name!r} must not contain '/'")
-    up = _Upload(file, space, name, size, ctx.hasher.sha256_file(file), max_ratio, progress)
-    summary = _decide(ctx, up)
+    with ctx.scratch() as scratch:
+        copy = scratch / "file"
+        size, sha256 = snapshot.take(file, copy, ctx.hasher)
+        up = _Upload(copy, file, space, name, size, sha256, max_ratio, progress)
+        summary = _decide(ctx, up)
     ctx.metrics.timing("put.seconds", time.monotonic() - started, operation=summary.operation)
     ctx.metrics.increment("put", operation=summary.operation)
     ctx.logger.info(
@@ -91,32 +110,39 @@ def _decide(ctx: Context, up: _Upload) -> PutSummary:
     ref_key = reference_key(up.space.prefix)
     head = ctx.storage.head(up.space.bucket, ref_key)
     if head is None:
-        meta = reference_metadata(
-            tool=ctx.tool_version, source_name=up.name, sha256=up.sha256, created_at=ctx.clock.now()
-        )
-        if ctx.storage.put_file_if_absent(up.space.bucket, ref_key, up.file, meta, up.progress):
-            return _first_file(ctx, up, ref_key)
+        first = _try_first_file(ctx, up, ref_key)
+        if first is not None:
+            return first
         ctx.logger.info("another writer created the reference first; storing a delta against it", key=ref_key)
         head = ctx.storage.head(up.space.bucket, ref_key)
         if head is None:
             raise StorageError(
-                f"{object_url(up.space.bucket, ref_key)} was created by another writer and then vanished"
+                f"{ctx.storage.url(up.space.bucket, ref_key)} was created by another writer and then vanished"
             )
     ref_sha = read_field(head.metadata, "file_sha256")
     if not ref_sha:
         return _store_whole(ctx, up, f"{ref_key} carries no SHA-256, so it cannot serve as a reference")
-    return _against_reference(ctx, up, ref_key, ref_sha.lower())
+    return _against_reference(ctx, up, _Reference(ref_key, ref_sha.lower(), head.metadata))
 
 
-def _first_file(ctx: Context, up: _Upload, ref_key: str) -> PutSummary:
-    """The file became the reference; like the original, also write its zero-diff delta so that the
-    file can be fetched (and listed) under its own name."""
-    ctx.cache.store(up.sha256, up.file)
+def _try_first_file(ctx: Context, up: _Upload, ref_key: str) -> PutSummary | None:
+    """Makes the file the reference, unless another writer's reference got there first (None). Like
+    the original, also writes its zero-diff delta so that the file can be fetched (and listed) under
+    its own name; that delta is made and checked before anything is stored."""
     with ctx.scratch() as scratch:
         delta = scratch / "delta"
-        delta_size = ctx.diff.encode(up.file, up.file, delta)
+        delta_size = ctx.encode(up.file, up.file, delta)
         _self_check(ctx, up.file, delta, scratch, up)
-        _put_delta(ctx, up, delta, delta_size=delta_size, ref_key=ref_key, ref_sha=up.sha256, zero_diff=True)
+        meta = reference_metadata(
+            tool=ctx.tool_version, source_name=up.name, sha256=up.sha256, created_at=ctx.clock.now()
+        )
+        if not ctx.storage.put_file_if_absent(up.space.bucket, ref_key, up.file, meta, up.progress):
+            return None
+        ref = _Reference(ref_key, up.sha256, meta)
+        ctx.cache.store(up.sha256, up.file)
+        _put_delta(ctx, up, delta, delta_size=delta_size, ref=ref, zero_diff=True)
+        if not _keep_reference(ctx, up, ref, up.file):
+            return _store_whole(ctx, up, "the reference this file became was replaced by another one")
     return PutSummary(
         operation="PUT",
         bucket=up.space.bucket,
@@ -132,8 +158,8 @@ def _first_file(ctx: Context, up: _Upload, ref_key: str) -> PutSummary:
     )
 
 
-def _against_reference(ctx: Context, up: _Upload, ref_key: str, ref_sha: str) -> PutSummary:
-    with reference_file(ctx, up.space.bucket, [ref_key], ref_sha) as reference:
+def _against_reference(ctx: Context, up: _Upload, ref: _Reference) -> PutSummary:
+    with reference_file(ctx, up.space.bucket, [ref.key], ref.sha256) as reference:
         compressor = sniff_file(reference)
         if compressor is not None:
             return _store_whole(
@@ -144,7 +170,7 @@ def _against_reference(ctx: Context, up: _Upload, ref_key: str, ref_sha: str) ->
             )
         with ctx.scratch() as scratch:
             delta = scratch / "delta"
-            delta_size = ctx.diff.encode(reference, up.file, delta)
+            delta_size = ctx.encode(reference, up.file, delta)
             ratio = delta_size / up.size
             if ratio > up.max_ratio:
                 return _store_whole(
@@ -155,9 +181,14 @@ def _against_reference(ctx: Context, up: _Upload, ref_key: str, ref_sha: str) ->
                 )
             _self_check(ctx, reference, delta, scratch, up)
             delta_hash = ctx.hasher.sha256_file(delta)
-            key = _put_delta(
-                ctx, up, delta, delta_size=delta_size, ref_key=ref_key, ref_sha=ref_sha, zero_diff=False
-            )
+            key = _put_delta(ctx, up, delta, delta_size=delta_size, ref=ref, zero_diff=False)
+            if not _keep_reference(ctx, up, ref, reference):
+                return _store_whole(
+                    ctx,
+                    up,
+                    f"{ref.key} was replaced while this file was encoded against it",
+                    delta_ratio=ratio,
+                )
     return PutSummary(
         operation="PUT_DELTA",
         bucket=up.space.bucket,
@@ -167,9 +198,9 @@ def _against_reference(ctx: Context, up: _Upload, ref_key: str, ref_sha: str) ->
         delta_size=delta_size,
         delta_hash=delta_hash,
         delta_ratio=ratio,
-        reference_hash=ref_sha,
+        reference_hash=ref.sha256,
         stored_size=delta_size,
-        reason=f"delta against {ref_key}",
+        reason=f"delta against {ref.key}",
     )
 
 
@@ -179,42 +210,89 @@ def _self_check(ctx: Context, reference: Path, delta: Path, scratch: Path, up: _
     ctx.diff.decode(reference, delta, rebuilt, expected_size=up.size)
     if ctx.hasher.sha256_file(rebuilt) != up.sha256:
         raise CodecError(
-            f"the delta for {up.file} does not rebuild it; nothing was stored", name="SELF_CHECK"
+            f"the delta for {up.source} does not rebuild it; it was not stored", name="SELF_CHECK"
         )
     rebuilt.unlink()
 
 
+def _keep_reference(ctx: Context, up: _Upload, ref: _Reference, local: Path) -> bool:
+    """After a delta against ``ref`` was stored: True once the stored reference is ``ref`` again (put
+    back from ``local`` if it vanished), False if another reference took its place."""
+    bucket = up.space.bucket
+    head = ctx.storage.head(bucket, ref.key)
+    if head is None:
+        if ctx.storage.put_file_if_absent(bucket, ref.key, local, ref.metadata):
+            ctx.logger.warning(
+                "the reference was removed while a delta was made against it; put it back", key=ref.key
+            )
+            return True
+        head = ctx.storage.head(bucket, ref.key)
+        if head is None:
+            raise StorageError(
+                f"{ctx.storage.url(bucket, ref.key)} keeps vanishing while a delta is stored against it"
+            )
+    return (read_field(head.metadata, "file_sha256") or "").lower() == ref.sha256
+
+
 def _put_delta(
-    ctx: Context, up: _Upload, delta: Path, *, delta_size: int, ref_key: str, ref_sha: str, zero_diff: bool
+    ctx: Context, up: _Upload, delta: Path, *, delta_size: int, ref: _Reference, zero_diff: bool
 ) -> str:
     key = delta_key(up.space.prefix, up.name)
+    other = other_form_key(up.space.prefix, up.name, stored_whole=False)
+    stamp = forms.new_stamp(ctx, up.space.bucket, other)
     meta = delta_metadata(
         tool=ctx.tool_version,
         original_name=up.name,
         sha256=up.sha256,
         size=up.size,
         created_at=ctx.clock.now(),
-        ref_key=ref_key,
-        ref_sha256=ref_sha,
+        ref_key=ref.key,
+        ref_sha256=ref.sha256,
         delta_size=delta_size,
+        write_stamp=stamp,
         zero_diff=zero_diff,
     )
-    ctx.storage.put_file(up.space.bucket, key, delta, meta, up.progress)
-    _remove_stale(ctx, up, stored_whole=False)
+
+    def write() -> None:
+        ctx.storage.put_file(up.space.bucket, key, delta, meta, up.progress)
+
+    write()
+    forms.settle(
+        ctx,
+        up.space.bucket,
+        key,
+        other=other,
+        stamp=stamp,
+        rewrite=write,
+    )
     return key
 
 
 def _store_whole(ctx: Context, up: _Upload, reason: str, *, delta_ratio: float | None = None) -> PutSummary:
     key = whole_key(up.space.prefix, up.name)
-    meta = direct_metadata(
+    other = other_form_key(up.space.prefix, up.name, stored_whole=True)
+    stamp = forms.new_stamp(ctx, up.space.bucket, other)
+    meta = whole_metadata(
         tool=ctx.tool_version,
         original_name=up.name,
         sha256=up.sha256,
         size=up.size,
         created_at=ctx.clock.now(),
+        write_stamp=stamp,
     )
-    ctx.storage.put_file(up.space.bucket, key, up.file, meta, up.progress)
-    _remove_stale(ctx, up, stored_whole=True)
+
+    def write() -> None:
+        ctx.storage.put_file(up.space.bucket, key, up.file, meta, up.progress)
+
+    write()
+    forms.settle(
+        ctx,
+        up.space.bucket,
+        key,
+        other=other,
+        stamp=stamp,
+        rewrite=write,
+    )
     return PutSummary(
         operation="PUT",
         bucket=up.space.bucket,
@@ -225,12 +303,3 @@ def _store_whole(ctx: Context, up: _Upload, reason: str, *, delta_ratio: float |
         stored_size=up.size,
         reason=reason,
     )
-
-
-def _remove_stale(ctx: Context, up: _Upload, *, stored_whole: bool) -> None:
-    """A name lives in one form only: a delta written now makes an earlier whole copy stale and vice
-    versa (the reader tries one form first and would serve the old bytes)."""
-    stale = other_form_key(up.space.prefix, up.name, stored_whole=stored_whole)
-    if stale is not None and ctx.storage.head(up.space.bucket, stale) is not None:
-        ctx.storage.delete(up.space.bucket, stale)
-        ctx.logger.info("removed the stale other form of the same name", key=stale)

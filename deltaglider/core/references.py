@@ -10,7 +10,6 @@ from deltaglider.core.context import Context
 from deltaglider.core.layout import reference_key, split_key
 from deltaglider.core.metadata import read_field
 from deltaglider.errors import IntegrityError, NotFoundError
-from deltaglider.urls import object_url
 
 
 def candidate_keys(delta_key: str, ref_key: str | None) -> list[str]:
@@ -25,15 +24,19 @@ def candidate_keys(delta_key: str, ref_key: str | None) -> list[str]:
 
 
 @contextmanager
-def reference_file(ctx: Context, bucket: str, keys: Sequence[str], sha256: str) -> Iterator[Path]:
+def reference_file(
+    ctx: Context, bucket: str, keys: Sequence[str], sha256: str, *, use_cache: bool = True
+) -> Iterator[Path]:
     """Yields a local file with the reference whose SHA-256 is ``sha256``: from the cache, else
-    downloaded from the first of ``keys`` that holds it (then cached)."""
-    with ctx.cache.use(sha256) as cached:
-        if cached is not None:
-            ctx.metrics.increment("cache.hit")
-            yield cached
-            return
-    ctx.metrics.increment("cache.miss")
+    downloaded from the first of ``keys`` that holds it (then cached). Without ``use_cache`` it is
+    always downloaded, to check what is stored."""
+    if use_cache:
+        with ctx.cache.use(sha256) as cached:
+            if cached is not None:
+                ctx.metrics.increment("cache.hit")
+                yield cached
+                return
+        ctx.metrics.increment("cache.miss")
     mismatched: list[str] = []
     with ctx.scratch() as scratch:
         for key in keys:
@@ -56,7 +59,7 @@ def reference_file(ctx: Context, bucket: str, keys: Sequence[str], sha256: str) 
             ctx.cache.store(sha256, local)
             yield local
             return
-    where = ", ".join(object_url(bucket, key) for key in keys)
+    where = ", ".join(ctx.storage.url(bucket, key) for key in keys)
     if mismatched:
         raise IntegrityError(
             f"no reference with SHA-256 {sha256} found: {', '.join(mismatched)} hold(s) other content "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,7 +12,9 @@ from deltaglider.core import get as get_flow
 from deltaglider.core import listing
 from deltaglider.core import put as put_flow
 from deltaglider.core import verify as verify_flow
+from deltaglider.core import transfer
 from deltaglider.core.context import Context
+from deltaglider.core.encode_limit import ENCODE_GATE, MemoryGate
 from deltaglider.core.models import (
     DeleteResult,
     DeltaSpace,
@@ -46,7 +48,11 @@ class DeltaService:
         metrics: MetricsPort,
         tool_version: str = DEFAULT_TOOL_VERSION,
         max_ratio: float = 0.5,
+        *,
+        encode_gate: MemoryGate | None = None,
     ) -> None:
+        """``encode_gate`` limits the memory that concurrent encodes hold together; by default one
+        gate is shared by the whole process (:data:`deltaglider.core.encode_limit.ENCODE_GATE`)."""
         self._ctx = Context(
             storage=storage,
             diff=diff,
@@ -57,6 +63,7 @@ class DeltaService:
             metrics=metrics,
             tool_version=tool_version,
             max_ratio=check_max_ratio(max_ratio),
+            encode_gate=ENCODE_GATE if encode_gate is None else encode_gate,
         )
 
     @property
@@ -101,8 +108,10 @@ class DeltaService:
         ``key.delta``."""
         return get_flow.get(self._ctx, object_key, Path(output_path), progress)
 
-    def verify(self, object_key: ObjectKey) -> VerifyResult:
-        return verify_flow.verify(self._ctx, object_key)
+    def verify(self, object_key: ObjectKey, *, use_cache: bool = False) -> VerifyResult:
+        """Checks the stored file against its SHA-256; a delta's reference is downloaded and checked
+        too, unless ``use_cache`` lets a cached copy stand in for it."""
+        return verify_flow.verify(self._ctx, object_key, use_cache=use_cache)
 
     def delete(self, object_key: ObjectKey, *, force: bool = False) -> DeleteResult:
         return delete_flow.delete(self._ctx, object_key, force=force)
@@ -112,3 +121,27 @@ class DeltaService:
 
     def stats(self, delta_space: DeltaSpace) -> StatsSummary:
         return listing.stats(self._ctx, delta_space.bucket, delta_space.prefix)
+
+    def upload_many(
+        self,
+        items: Iterable[transfer.UploadSpec],
+        *,
+        workers: int = transfer.DEFAULT_WORKERS,
+        progress: ProgressCallback | None = None,
+        max_ratio: float | None = None,
+    ) -> list[transfer.Outcome[PutSummary]]:
+        """Uploads ``(file, delta_space, name)`` items (``name`` None: the file's own) on ``workers``
+        threads; returns one outcome per item, in input order. A failed item does not stop the rest.
+        ``progress`` gets the bytes each transfer moves, one call at a time (from worker threads)."""
+        ratio = self._ctx.max_ratio if max_ratio is None else check_max_ratio(max_ratio)
+        return transfer.upload_many(self._ctx, items, workers=workers, progress=progress, max_ratio=ratio)
+
+    def download_many(
+        self,
+        items: Iterable[transfer.DownloadSpec],
+        *,
+        workers: int = transfer.DEFAULT_WORKERS,
+        progress: ProgressCallback | None = None,
+    ) -> list[transfer.Outcome[GetSummary]]:
+        """Downloads ``(object_key, output_path)`` items on ``workers`` threads, as :meth:`upload_many`."""
+        return transfer.download_many(self._ctx, items, workers=workers, progress=progress)

@@ -1,4 +1,8 @@
-"""Checking a stored file against its recorded SHA-256: whole objects, references and deltas alike."""
+"""Checking a stored file against its recorded SHA-256: whole objects, references and deltas alike.
+
+By default a delta's reference is downloaded and hashed, so that a damaged ``reference.bin`` is found
+even while the local cache still holds a good copy; ``use_cache=True`` trusts the cache instead.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,12 @@ from deltaglider.core.locate import locate
 from deltaglider.core.metadata import Kind, parse
 from deltaglider.core.models import ObjectKey, VerifyResult
 from deltaglider.errors import CodecError, IntegrityError, MetadataError, NotFoundError, NotVerifiableError
-from deltaglider.urls import object_url
 
 
-def verify(ctx: Context, obj: ObjectKey) -> VerifyResult:
+def verify(ctx: Context, obj: ObjectKey, *, use_cache: bool = False) -> VerifyResult:
     head = locate(ctx, obj)
     info = parse(head.metadata, head.key)
-    url = object_url(obj.bucket, head.key)
+    url = ctx.storage.url(obj.bucket, head.key)
     if info.kind is Kind.PLAIN or info.file_sha256 is None:
         raise NotVerifiableError(
             f"{url} has no SHA-256 recorded (stored by another tool, or without metadata), "
@@ -24,7 +27,7 @@ def verify(ctx: Context, obj: ObjectKey) -> VerifyResult:
     expected = info.file_sha256
     with ctx.scratch() as scratch:
         try:
-            actual = fetch(ctx, obj.bucket, head.key, info, scratch / "file")
+            actual = fetch(ctx, obj.bucket, head.key, info, scratch / "file", use_cache=use_cache)
         except (IntegrityError, CodecError, MetadataError) as exc:
             return VerifyResult(False, operation, expected, None, str(exc), key=head.key)
         except NotFoundError as exc:

@@ -17,7 +17,3 @@ class CachePort(Protocol):
         """Keeps a copy of ``src`` if its content hashes to ``sha256`` and it fits the cache's size
         cap; True if the cache now holds it. Never raises for a cache that is merely full."""
         ...
-
-    def evict(self, sha256: str) -> None:
-        """Drops the entry if present."""
-        ...

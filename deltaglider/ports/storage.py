@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -26,12 +27,17 @@ class ObjectHead:
     metadata: Mapping[str, str] = field(default_factory=dict)
     etag: str | None = None
     last_modified: datetime | None = None
+    is_prefix: bool = False
 
 
 class StoragePort(Protocol):
     """Objects addressed by (bucket, key). Every method raises the errors of ``deltaglider.errors``:
     ``NotFoundError`` for a missing bucket or object (except ``head``, which returns None for a
     missing object), ``AccessDeniedError``, ``StorageError`` for anything else."""
+
+    def url(self, bucket: str, key: str) -> str:
+        """How a user names this object (``s3://bucket/key``, or a local path): for messages."""
+        ...
 
     def head(self, bucket: str, key: str) -> ObjectHead | None:
         """The object's size and metadata, or None if there is no such object."""
@@ -40,20 +46,14 @@ class StoragePort(Protocol):
     def list(self, bucket: str, prefix: str, *, recursive: bool = True) -> Iterator[ObjectHead]:
         """Every object whose key starts with ``prefix``, in key order, across all pages.
 
-        With ``recursive=False`` only keys with no ``/`` after the prefix are yielded.
+        With ``recursive=False`` only keys with no ``/`` after the prefix are yielded as objects; each
+        deeper folder comes once instead, as an ``is_prefix`` entry (``<prefix><name>/``), in key
+        order among them (what S3 gives for ``Delimiter="/"``).
         """
-        ...
-
-    def list_dirs(self, bucket: str, prefix: str) -> Iterator[str]:
-        """The "directories" directly under ``prefix`` (S3 common prefixes, each ending in ``/``)."""
         ...
 
     def get_file(self, bucket: str, key: str, dest: Path, progress: ProgressCallback | None = None) -> None:
         """Writes the object's bytes to ``dest`` (which the caller owns: a temporary path)."""
-        ...
-
-    def get_bytes(self, bucket: str, key: str) -> bytes:
-        """The whole object in memory (small objects only: deltas, sidecars)."""
         ...
 
     def put_file(
@@ -65,10 +65,6 @@ class StoragePort(Protocol):
         progress: ProgressCallback | None = None,
     ) -> None:
         """Stores the file under ``key``, replacing any object there; never leaves a partial object."""
-        ...
-
-    def put_bytes(self, bucket: str, key: str, data: bytes, metadata: Mapping[str, str]) -> None:
-        """Stores ``data`` under ``key``, replacing any object there."""
         ...
 
     def put_file_if_absent(
@@ -85,4 +81,9 @@ class StoragePort(Protocol):
 
     def delete(self, bucket: str, key: str) -> None:
         """Removes the object; removing a missing object is not an error."""
+        ...
+
+    def cleanup(self, bucket: str, prefix: str, older_than: timedelta) -> builtins.list[str]:
+        """Removes what interrupted writes left under ``prefix`` more than ``older_than`` ago
+        (temporary files, pending multipart uploads) and returns a line naming each thing removed."""
         ...

@@ -81,7 +81,7 @@ def test_wrong_source_is_a_decode_error_and_leaves_nothing(files: tuple[Path, Pa
     with pytest.raises(DecodeError, match="checksum"):
         codec.decode_file(wrong, delta_path, src.parent / "out")
     assert not (src.parent / "out").exists()
-    assert not [n for n in _names(src.parent) if n.endswith(".dgtmp")]
+    assert not [n for n in _names(src.parent) if n.endswith(".dg-part")]
 
 
 def test_failed_decode_keeps_an_existing_output_untouched(files: tuple[Path, Path, Path, bytes]) -> None:
@@ -100,7 +100,7 @@ def test_wrong_expected_size_leaves_no_output(files: tuple[Path, Path, Path, byt
         with pytest.raises(DecodeError):
             codec.decode_file(src, delta_path, src.parent / "out", expected_size=wrong)
         assert not (src.parent / "out").exists()
-    assert not [n for n in _names(src.parent) if n.endswith(".dgtmp")]
+    assert not [n for n in _names(src.parent) if n.endswith(".dg-part")]
 
 
 def test_missing_source_raises_an_oserror_with_errno(files: tuple[Path, Path, Path, bytes]) -> None:
@@ -163,7 +163,7 @@ def test_output_path_that_is_a_directory(files: tuple[Path, Path, Path, bytes]) 
         codec.decode_file(src, delta_path, src.parent / "adir")
     assert isinstance(caught.value, CodecIOError)
     assert (src.parent / "adir").is_dir()
-    assert not [n for n in _names(src.parent) if n.endswith(".dgtmp")]
+    assert not [n for n in _names(src.parent) if n.endswith(".dg-part")]
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="directories do not open as files there")

@@ -45,7 +45,7 @@ def _round_trip(
 
 
 def _leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".dgtmp"))
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".dg-part"))
 
 
 def _structured(rng: random.Random, size: int) -> bytes:

@@ -6,58 +6,33 @@ Run by hand with ``pytest -m slow tests/native``; ``DG_FUZZ_ITERATIONS`` sets th
 
 from __future__ import annotations
 
-import ast
 import os
 import random
-import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.binaries import xdelta3_binary
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _sources() -> list[Path]:
-    # The same file list the extension build uses, so the harness tests what ships.
-    lists: dict[str, list[str]] = {}
-    for node in ast.parse((ROOT / "build_ffi.py").read_text()).body:
-        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
-            name = node.targets[0].id
-            if name in ("GLUE_SOURCES", "LIBLZMA_SOURCES"):
-                lists[name] = ast.literal_eval(node.value)
-    glue = [ROOT / "native" / name for name in lists["GLUE_SOURCES"]]
-    lzma = [ROOT / "vendor/xz/src/liblzma" / name for name in lists["LIBLZMA_SOURCES"]]
-    return glue + lzma
-
-
-def _include_flags() -> list[str]:
-    lzma = ROOT / "vendor/xz/src/liblzma"
-    dirs = [ROOT / "native", ROOT / "vendor/xdelta3", ROOT / "vendor/xz/src/common"]
-    dirs += [lzma / d for d in ("api", "common", "check", "lz", "lzma", "rangecoder", "simple", "delta")]
-    return [f"-I{d}" for d in dirs]
-
 
 @pytest.fixture(scope="module")
-def fuzzer(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    gcc = shutil.which("gcc")
-    if gcc is None or not (ROOT / "native").is_dir():
-        pytest.skip("needs gcc and the source tree (native/, vendor/)")
+def fuzzer(tmp_path_factory: pytest.TempPathFactory, native_tree: Any) -> Path:
+    gcc = native_tree.require("gcc")
     out = tmp_path_factory.mktemp("fuzz") / "fuzz_decode"
     # UBSan reports stay recoverable so that the one documented upstream report can be suppressed;
     # halt_on_error (below) still stops at every other one.
     flags = ["-O1", "-g", "-fsanitize=address,undefined", "-DHAVE_CONFIG_H=1"]
-    cmd = [gcc, *flags, *_include_flags(), str(Path(__file__).with_name("fuzz_decode.c"))]
-    cmd += [str(s) for s in _sources()] + ["-o", str(out), "-lpthread"]
+    cmd = [gcc, *flags, *native_tree.include_flags(), str(Path(__file__).with_name("fuzz_decode.c"))]
+    cmd += [str(s) for s in native_tree.sources()] + ["-o", str(out), "-lpthread"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-4000:]
     return out
 
 
-def test_damaged_deltas_never_crash_or_lie(fuzzer: Path, tmp_path: Path) -> None:
+def test_damaged_deltas_never_crash_or_lie(fuzzer: Path, tmp_path: Path, native_tree: Any) -> None:
     binary = xdelta3_binary()
     rng = random.Random(11)
     source = rng.randbytes(50_000)
@@ -84,12 +59,7 @@ def test_damaged_deltas_never_crash_or_lie(fuzzer: Path, tmp_path: Path) -> None
         )
         seeds += [str(tmp_path / "src"), str(delta)]
     iterations = os.environ.get("DG_FUZZ_ITERATIONS", "30000")
-    suppressions = Path(__file__).with_name("ubsan.supp")
-    env = {
-        **os.environ,
-        "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=1",
-        "UBSAN_OPTIONS": f"halt_on_error=1:print_stacktrace=1:suppressions={suppressions}",
-    }
+    env = native_tree.sanitizer_env()
     done = subprocess.run(
         [str(fuzzer), iterations, *seeds], capture_output=True, text=True, env=env, timeout=3000
     )

@@ -14,6 +14,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from moto import mock_aws
+from support.moto_checksums import verify_upload_checksums
 from support.moto_server import (
     MotoServer,
     run_moto_server,
@@ -46,6 +47,8 @@ def s3(
     if request.param == "mock_aws":
         # Atomic conditional writes, as on S3 (the server subprocess does the same; see moto_server).
         serialize_conditional_writes(monkeypatch.setattr)
+        # And checksums verified, as S3 (and the server subprocess) does.
+        verify_upload_checksums(monkeypatch.setattr)
         with mock_aws():
             yield S3Backend(
                 kind="mock_aws",

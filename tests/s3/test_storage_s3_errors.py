@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +49,12 @@ def stub(client: Any) -> Iterator[Stubber]:
     ],
 )
 def test_error_table(client: Any, stub: Stubber, code: str, status: int, expected: type[Exception]) -> None:
-    stub.add_client_error("get_object", service_error_code=code, http_status_code=status, service_message="m")
+    stub.add_client_error(
+        "list_objects_v2", service_error_code=code, http_status_code=status, service_message="m"
+    )
 
-    with pytest.raises(expected, match=f"GetObject s3://{BUCKET}/k: {code} \\(m\\)") as raised:
-        S3Storage(client).get_bytes(BUCKET, "k")
+    with pytest.raises(expected, match=f"ListObjectsV2 s3://{BUCKET}/k: {code} \\(m\\)") as raised:
+        list(S3Storage(client).list(BUCKET, "k"))
 
     assert type(raised.value) is expected  # StorageError's subclasses must not leak into other rows
     assert isinstance(raised.value.__cause__, ClientError)
@@ -79,6 +82,7 @@ def _put_args(key: str = "ref") -> dict[str, Any]:
         "Metadata": {},
         "ContentType": "application/octet-stream",
         "IfNoneMatch": "*",
+        "ChecksumAlgorithm": "CRC32",
     }
 
 
@@ -163,7 +167,7 @@ def test_unreachable_endpoint_is_a_storage_error(small_file: Path, tmp_path: Pat
     storage = S3Storage(client)
     calls = [
         lambda: storage.head(BUCKET, "k"),
-        lambda: storage.get_bytes(BUCKET, "k"),
+        lambda: storage.cleanup(BUCKET, "", timedelta(0)),
         lambda: storage.get_file(BUCKET, "k", tmp_path / "out"),
         lambda: storage.put_file(BUCKET, "k", small_file, {}),
         lambda: storage.put_file_if_absent(BUCKET, "k", small_file, {}),

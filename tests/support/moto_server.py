@@ -8,7 +8,8 @@ moto 5.2.1 honours ``If-None-Match: *`` on PutObject and CompleteMultipartUpload
 exists), but checks and then writes without a lock: two CompleteMultipartUpload calls racing for one
 key were seen to both succeed. AWS documents the check as atomic, so ``serialize_conditional_writes``
 makes moto's two write handlers mutually exclusive, in-process and in the server this module starts
-(run as a script, it patches moto and then runs ``moto.server``).
+(run as a script, it patches moto and then runs ``moto.server``). The server also verifies upload
+checksums as S3 does (``moto_checksums``), which moto alone does not.
 """
 
 from __future__ import annotations
@@ -173,8 +174,11 @@ def run_moto_server(log_path: Path, attempts: int = 3, timeout_s: float = 30.0) 
 
 
 if __name__ == "__main__":
-    # The server process: the same patch, then moto's own entry point with our arguments.
+    # The server process: the same patches, then moto's own entry point with our arguments. Run as
+    # a script, this folder (not its parent) is on sys.path.
     from moto.server import main
+    from moto_checksums import verify_upload_checksums
 
     serialize_conditional_writes()
+    verify_upload_checksums()
     main(sys.argv[1:])

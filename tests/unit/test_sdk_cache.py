@@ -203,3 +203,27 @@ def test_fs_cache_shared_by_processes(tmp_path: Path) -> None:
     _fs_cache(tmp_path / "c", max_bytes=3000).trim()
     entries = [e for e in (tmp_path / "c").rglob("*") if e.is_file() and e.parent.name != "tmp"]
     assert 0 < sum(e.stat().st_size for e in entries) <= 3000
+
+
+@pytest.mark.parametrize("change", ["content and mtime", "size only"])
+def test_fs_cache_rehashes_an_entry_changed_in_place(tmp_path: Path, change: str) -> None:
+    """The verification memo is keyed by inode, size and mtime: an entry rewritten in place (same
+    inode) is hashed again, even by the process that already checked it."""
+    path, sha = _file(tmp_path, "ref", b"reference bytes" * 100)
+    cache = _fs_cache(tmp_path / "c")
+    cache.store(sha, path)
+    with cache.use(sha) as cached:
+        assert cached is not None  # hashed once, remembered
+    entry = tmp_path / "c" / sha[:2] / sha
+    before = os.stat(entry)
+    with open(entry, "r+b") as f:
+        if change == "size only":
+            f.seek(0, os.SEEK_END)
+            f.write(b"!")
+        else:
+            f.write(b"R")
+    mtime = before.st_mtime_ns if change == "size only" else before.st_mtime_ns + 10**9
+    os.utime(entry, ns=(before.st_atime_ns, mtime))
+    assert os.stat(entry).st_ino == before.st_ino
+    with cache.use(sha) as cached:
+        assert cached is None

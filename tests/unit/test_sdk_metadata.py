@@ -55,10 +55,10 @@ def test_every_spelling_of_a_delta_reads_the_same(style: str) -> None:
 
 
 @pytest.mark.parametrize("style", ["dg-kebab", "dg_snake", "snake", "kebab"])
-def test_every_spelling_of_a_direct_object_reads_as_direct(style: str) -> None:
+def test_every_spelling_of_a_whole_object_reads_as_whole(style: str) -> None:
     fields = {"file_sha256": SHA, "file_size": "5", "original_name": "n.txt", "compression": "none"}
     info = md.parse(spell(fields, style), "p/n.txt")
-    assert info.kind is Kind.DIRECT
+    assert info.kind is Kind.WHOLE
     assert info.file_sha256 == SHA
     assert info.file_size == 5
 
@@ -94,7 +94,7 @@ def test_objects_are_classified() -> None:
     assert md.parse({}, "x.zip").kind is Kind.PLAIN
     assert md.parse({"dg-file-sha256": SHA, "dg-note": "reference"}, "p/reference.bin").kind is Kind.REFERENCE
     assert md.parse({"file_sha256": SHA, "source_name": "a.zip"}, "reference.bin").kind is Kind.REFERENCE
-    assert md.parse({"dg-file-sha256": SHA, "dg-note": "passthrough"}, "a.gz").kind is Kind.DIRECT
+    assert md.parse({"dg-file-sha256": SHA, "dg-note": "passthrough"}, "a.gz").kind is Kind.WHOLE
 
 
 def test_integers_must_parse() -> None:
@@ -127,6 +127,7 @@ def test_delta_metadata_is_exactly_the_originals() -> None:
         ref_key="rel/reference.bin",
         ref_sha256=REF_SHA,
         delta_size=7,
+        write_stamp="00001764071004220702-00ff",
     )
     assert meta == {
         "dg-tool": "deltaglider/0.1.0",
@@ -138,6 +139,7 @@ def test_delta_metadata_is_exactly_the_originals() -> None:
         "dg-ref-sha256": REF_SHA,
         "dg-delta-size": "7",
         "dg-delta-cmd": "xdelta3 -e -9 -s reference.bin b.zip b.zip.delta",
+        "dg-write-stamp": "00001764071004220702-00ff",
     }
     zero = md.delta_metadata(
         tool="t",
@@ -148,13 +150,16 @@ def test_delta_metadata_is_exactly_the_originals() -> None:
         ref_key="r",
         ref_sha256=SHA,
         delta_size=1,
+        write_stamp="1-0",
         zero_diff=True,
     )
     assert zero["dg-note"] == "zero-diff (reference identical)"
 
 
-def test_direct_metadata_says_compression_none() -> None:
-    meta = md.direct_metadata(tool="t", original_name="n.txt", sha256=SHA, size=3, created_at=NOW)
+def test_whole_metadata_says_compression_none() -> None:
+    meta = md.whole_metadata(
+        tool="t", original_name="n.txt", sha256=SHA, size=3, created_at=NOW, write_stamp="1-0"
+    )
     assert meta["dg-compression"] == "none"
     assert set(meta) == {
         "dg-tool",
@@ -163,8 +168,9 @@ def test_direct_metadata_says_compression_none() -> None:
         "dg-file-size",
         "dg-created-at",
         "dg-compression",
+        "dg-write-stamp",
     }
-    assert md.parse(meta, "n.txt").kind is Kind.DIRECT
+    assert md.parse(meta, "n.txt").kind is Kind.WHOLE
 
 
 @given(st.text())
@@ -193,3 +199,13 @@ def test_non_ascii_names_are_stored_with_ascii_metadata(tmp_path: Path) -> None:
     out = tmp_path / "out.zip"
     service.get(ObjectKey("b", summary.key), out)
     assert out.read_bytes() == second.read_bytes()
+
+
+def test_a_references_source_name_is_its_name() -> None:
+    meta = md.reference_metadata(tool="t", source_name="app-1.0.zip", sha256=SHA, created_at=NOW)
+    info = md.parse(meta, "rel/reference.bin")
+    assert (info.kind, info.original_name) == (Kind.REFERENCE, "app-1.0.zip")
+    assert (
+        md.parse({"dg-file-sha256": SHA, "source_name": "old.zip"}, "reference.bin").original_name
+        == "old.zip"
+    )

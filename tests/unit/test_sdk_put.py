@@ -196,14 +196,16 @@ DELTA_KEYS = {
     "dg-ref-sha256",
     "dg-delta-size",
     "dg-delta-cmd",
+    "dg-write-stamp",  # ours: orders two uploads of one name (the original ignores it)
 }
-DIRECT_KEYS = {
+WHOLE_KEYS = {
     "dg-tool",
     "dg-original-name",
     "dg-file-sha256",
     "dg-file-size",
     "dg-created-at",
     "dg-compression",
+    "dg-write-stamp",
 }
 
 
@@ -220,7 +222,74 @@ def test_uploads_write_exactly_the_originals_keys(
     assert set(metas["rel/reference.bin"]) == REFERENCE_KEYS
     assert set(metas["rel/app-1.0.zip.delta"]) == DELTA_KEYS | {"dg-note"}
     assert set(metas["rel/app-1.1.zip.delta"]) == DELTA_KEYS
-    assert set(metas["rel/notes.txt"]) == DIRECT_KEYS
+    assert set(metas["rel/notes.txt"]) == WHOLE_KEYS
     for meta in metas.values():
         assert meta["dg-created-at"] == "2026-01-02T03:04:05.678901Z"
         assert meta["dg-tool"] == TOOL
+
+
+class _LyingOnItselfDiff(XDelta3Diff):
+    """Its delta of a file against itself (the first file's zero-diff delta) rebuilds other bytes."""
+
+    def encode(self, source: Path, target: Path, out: Path) -> int:
+        if source == target:
+            other = out.with_name("other")
+            other.write_bytes(target.read_bytes()[::-1])
+            return super().encode(other, other, out)
+        return super().encode(source, target, out)
+
+
+def test_a_first_files_zero_diff_delta_is_checked_before_anything_is_stored(
+    storage: MemoryStorage, releases: list[Path]
+) -> None:
+    with pytest.raises(CodecError):  # the self-check's decode fails: its window checksums differ
+        make_service(storage, diff=_LyingOnItselfDiff()).put(releases[0], SPACE)
+    assert storage.keys("b") == []
+
+
+def test_a_delta_at_exactly_max_ratio_is_kept(storage: MemoryStorage, releases: list[Path]) -> None:
+    """The limit is on the ratio exceeding max_ratio, not reaching it."""
+    service = make_service(storage)
+    service.put(releases[0], SPACE)
+    probe = service.put(releases[1], SPACE)
+    assert probe.delta_ratio is not None
+    again = service.put(releases[1], SPACE, max_ratio=probe.delta_ratio)
+    assert (again.operation, again.delta_ratio) == ("PUT_DELTA", probe.delta_ratio)
+
+
+def test_upper_case_sha256s_in_metadata_are_read(
+    storage: MemoryStorage, releases: list[Path], tmp_path: Path
+) -> None:
+    """Other writers may spell a SHA-256 in upper case; ours are lower case, and compared as such."""
+    service = make_service(storage)
+    service.put(releases[0], SPACE)
+    data, meta = storage.raw("b", "rel/reference.bin")
+    storage.set_raw(
+        "b", "rel/reference.bin", data, {**meta, "dg-file-sha256": meta["dg-file-sha256"].upper()}
+    )
+    summary = make_service(storage).put(releases[1], SPACE)
+    assert summary.operation == "PUT_DELTA"
+    assert summary.reference_hash == sha256(releases[0])
+    data, meta = storage.raw("b", "rel/app-1.1.zip.delta")
+    assert meta["dg-ref-sha256"] == sha256(releases[0])
+    storage.set_raw(
+        "b", "rel/app-1.1.zip.delta", data, {**meta, "dg-ref-sha256": sha256(releases[0]).upper()}
+    )
+    make_service(storage).get(ObjectKey("b", "rel/app-1.1.zip"), tmp_path / "out")
+    assert sha256(tmp_path / "out") == sha256(releases[1])
+
+
+def test_the_services_default_max_ratio_is_the_specs() -> None:
+    from deltaglider.adapters.cache_memory import MemoryCache
+    from deltaglider.adapters.clock_utc import UtcClock
+    from deltaglider.adapters.hash_sha256 import Sha256Hasher
+    from deltaglider.adapters.logger_std import StdLogger
+    from deltaglider.adapters.metrics_noop import NoopMetrics
+    from deltaglider.core.service import DeltaService
+
+    hasher = Sha256Hasher()
+    cache = MemoryCache(max_bytes=1, hasher=hasher)
+    service = DeltaService(
+        MemoryStorage(), XDelta3Diff(), hasher, cache, UtcClock(), StdLogger(), NoopMetrics()
+    )
+    assert service.max_ratio == 0.5

@@ -1,3 +1,5 @@
+"""The URL table: what each spelling of a location means, and which ones are refused."""
+
 from __future__ import annotations
 
 import os
@@ -23,25 +25,94 @@ def test_s3_urls() -> None:
     assert parse_url("s3://bucket").is_folder
     assert parse_url("s3://bucket/").prefix == ""
     assert parse_url("s3://bucket/x.zip").prefix == ""
+    assert parse_url("S3://bucket/x.zip").bucket == "bucket"  # schemes are case-insensitive
 
 
-@pytest.mark.parametrize("url", ["s3://", "s3:///key", "http://host/x", "s3://bad bucket/x", "file://host/x"])
-def test_bad_urls(url: str) -> None:
-    with pytest.raises(InvalidURLError):
+#: (what the user typed, (bucket, key)): a local location is a store rooted at "/" whose first
+#: component plays the bucket, so the same files on disk as a folder-per-DeltaSpace layout.
+LOCAL_TABLE = [
+    ("/srv/rel/app.zip", ("srv", "rel/app.zip")),
+    ("/srv/rel/", ("srv", "rel/")),
+    ("/srv/", ("srv", "")),
+    ("/srv/rel/../x.zip", ("srv", "x.zip")),
+    ("file:///srv/rel/app.zip", ("srv", "rel/app.zip")),
+    ("file://localhost/srv/rel/", ("srv", "rel/")),
+    ("file:///tmp/a%20b/x.zip", ("tmp", "a b/x.zip")),
+]
+
+
+@pytest.mark.parametrize(("url", "expected"), LOCAL_TABLE)
+def test_local_locations(url: str, expected: tuple[str, str]) -> None:
+    loc = parse_url(url)
+    assert (loc.scheme, loc.bucket, loc.key) == ("file", *expected)
+    assert str(loc) == "/" + "/".join(part for part in expected if part)
+
+
+def test_relative_paths_are_taken_from_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    here = str(tmp_path).strip("/").split("/")
+    for text, tail in [
+        ("releases/app/", "releases/app/"),
+        ("app.zip", "app.zip"),
+        ("./app.zip", "app.zip"),
+        ("./s3:/x", "s3:/x"),  # explicitly a path: the colon is part of a name
+        ("sub/../a.zip", "a.zip"),
+    ]:
+        loc = parse_url(text)
+        assert (loc.scheme, loc.bucket, loc.key) == ("file", here[0], "/".join([*here[1:], tail])), text
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert parse_url("~/x.zip").key == "/".join([*here[1:], "x.zip"])
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "s3:/x",
+        "s3:releases/up/",
+        "S3:x",
+        "s3:",
+        "file:/x",
+        "file:x",
+        "http://host/x",
+        "https://bucket.s3.amazonaws.com/k",
+        "gs://bucket/k",
+        "C:\\x",
+        "C:x",
+        "app:1.zip",
+        "s3://",
+        "s3:///key",
+        "s3://bad bucket/x",
+        "file://host/x",
+        "file://relative/x",
+        "",
+        "/",
+        "file:///",
+    ],
+)
+def test_bad_urls_are_refused_with_the_accepted_forms(url: str) -> None:
+    with pytest.raises(InvalidURLError) as raised:
         parse_url(url)
+    message = str(raised.value)
+    assert repr(url) in message
+    if ":" in url.partition("/")[0] and not url.lower().startswith(("s3://", "file://")):
+        assert "s3://bucket/key" in message and "file:///" in message
 
 
-def test_local_paths_and_file_urls(tmp_path: Path) -> None:
-    loc = parse_url(f"file://{tmp_path}/store/")
-    assert (loc.scheme, loc.bucket, loc.key) == ("file", f"{tmp_path}/store", "")
-    loc = parse_url(f"{tmp_path}/store/app.zip")
-    assert (loc.bucket, loc.key, loc.name) == (f"{tmp_path}/store", "app.zip", "app.zip")
-    loc = parse_url("file:///tmp/a%20b/x.zip")
-    assert (loc.bucket, loc.key) == ("/tmp/a b", "x.zip")
-    loc = parse_url("relative/dir/")
-    assert loc.bucket == os.path.abspath("relative/dir")
+def test_a_file_directly_under_the_root_is_not_a_store_location(tmp_path: Path) -> None:
+    with pytest.raises(InvalidURLError, match="directly under /"):
+        parse_url("/app.zip")
+    # A top-level folder that exists is one, with or without its slash (as s3://bucket is).
+    top = "/" + str(tmp_path).strip("/").split("/")[0]
+    assert (parse_url(top).bucket, parse_url(top).key) == (top[1:], "")
+
+
+def test_paths_are_always_local(tmp_path: Path) -> None:
     # A Path cannot end in a slash: an existing folder is taken as one.
     assert parse_url(tmp_path).is_folder
+    loc = parse_url(Path("s3:") / "x")  # a PathLike is a path, whatever it looks like
+    assert loc.scheme == "file" and loc.key.endswith("s3:/x")
 
 
 @pytest.mark.parametrize(
@@ -54,3 +125,4 @@ def test_safe_join_refuses_escapes(tmp_path: Path, key: str) -> None:
 
 def test_safe_join_keeps_names_inside(tmp_path: Path) -> None:
     assert safe_join(tmp_path, "a/b.zip") == tmp_path / "a" / "b.zip"
+    assert os.fspath(safe_join(tmp_path, "x")).startswith(os.fspath(tmp_path))

@@ -66,14 +66,20 @@ def test_deleting_a_reference_in_use_is_refused_unless_forced(
     assert "rel/reference.bin" not in storage.keys("b")
 
 
-def test_the_reference_goes_with_its_last_delta(storage: MemoryStorage, releases: list[Path]) -> None:
+def test_the_reference_stays_after_its_last_delta_until_deleted_by_name(
+    storage: MemoryStorage, releases: list[Path]
+) -> None:
     _stored(storage, releases[:2])
     service = make_service(storage)
     first = service.delete(ObjectKey("b", "rel/app-1.0.zip"))
     assert first.deleted == ["rel/app-1.0.zip.delta"]
-    assert "rel/reference.bin" in storage.keys("b")
+    assert first.warnings == []
     last = service.delete(ObjectKey("b", "rel/app-1.1.zip"))
-    assert last.deleted == ["rel/app-1.1.zip.delta", "rel/reference.bin"]
+    assert last.deleted == ["rel/app-1.1.zip.delta"]
+    assert "rel/reference.bin is kept" in last.warnings[0]
+    assert storage.keys("b") == ["rel/reference.bin"]
+    gone = service.delete(ObjectKey("b", "rel/reference.bin"))
+    assert gone.deleted == ["rel/reference.bin"]
     assert storage.keys("b") == []
 
 
@@ -97,15 +103,18 @@ def test_listing_shows_names_and_both_sizes(
     storage.set_raw("b", "rel/sub/inner.zip", b"x", {})
     service = make_service(storage)
     entries = list(service.list(SPACE))
-    assert [e.name for e in entries] == ["rel/app-1.0.zip", "rel/app-1.1.zip", "rel/notes.txt"]
+    # Names are relative to the listed folder (as on S3 and on a local store); a sub-folder shows once.
+    assert [e.name for e in entries] == ["app-1.0.zip", "app-1.1.zip", "notes.txt", "sub/"]
     by_name = {e.name: e for e in entries}
-    assert by_name["rel/app-1.1.zip"].original_size == releases[1].stat().st_size
-    assert by_name["rel/app-1.1.zip"].stored_size < 1000
-    assert by_name["rel/app-1.1.zip"].is_delta
-    assert by_name["rel/notes.txt"].original_size == by_name["rel/notes.txt"].stored_size == 5
-    assert not by_name["rel/notes.txt"].is_delta
+    assert by_name["app-1.1.zip"].original_size == releases[1].stat().st_size
+    assert by_name["app-1.1.zip"].stored_size < 1000
+    assert by_name["app-1.1.zip"].is_delta
+    assert by_name["app-1.1.zip"].key == "rel/app-1.1.zip.delta"
+    assert by_name["notes.txt"].original_size == by_name["notes.txt"].stored_size == 5
+    assert not by_name["notes.txt"].is_delta
+    assert by_name["sub/"].is_prefix and not by_name["app-1.0.zip"].is_prefix
     deep = [e.name for e in service.list(SPACE, recursive=True)]
-    assert "rel/sub/inner.zip" in deep
+    assert "sub/inner.zip" in deep and "sub/" not in deep
 
 
 def test_stats_add_up(storage: MemoryStorage, releases: list[Path]) -> None:
@@ -118,3 +127,18 @@ def test_stats_add_up(storage: MemoryStorage, releases: list[Path]) -> None:
     assert stats.stored_bytes == stored
     assert stats.reference_bytes == releases[0].stat().st_size
     assert 60 < stats.savings_percent < 100
+
+
+def test_verify_checks_the_stored_reference_not_the_cached_copy(
+    storage: MemoryStorage, releases: list[Path]
+) -> None:
+    _stored(storage, releases[:2])
+    service = make_service(storage)
+    key = ObjectKey("b", "rel/app-1.1.zip")
+    assert service.verify(key).valid  # the reference is now in this service's cache
+    data, meta = storage.raw("b", "rel/reference.bin")
+    storage.set_raw("b", "rel/reference.bin", data[:-1] + bytes([data[-1] ^ 1]), meta)
+    damaged = service.verify(key)
+    assert not damaged.valid
+    assert damaged.details is not None and "reference" in damaged.details
+    assert service.verify(key, use_cache=True).valid

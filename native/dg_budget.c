@@ -1,6 +1,6 @@
-/* See dg_alloc.h. */
+/* The decoder's memory cap (see dg_alloc.h). */
 #include "dg_alloc.h"
-#include "dg_stream.h"
+#include "dg_source.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -18,6 +18,7 @@ void dg_budget_init(dg_mem_budget *budget, uint64_t limit)
     budget->used = 0;
     budget->peak = 0;
     budget->refused = 0;
+    budget->failed = 0;
 }
 
 void *dg_budget_alloc(void *opaque, size_t items, usize_t size)
@@ -25,17 +26,26 @@ void *dg_budget_alloc(void *opaque, size_t items, usize_t size)
     dg_mem_budget *budget = &((dg_source_view *)opaque)->mem;
     dg_block_header *block;
     uint64_t bytes;
+    if (dg_fault_take()) {
+        budget->failed++;
+        return NULL;
+    }
     if (size != 0 && items > (SIZE_MAX - sizeof(dg_block_header)) / size) {
         if (budget->refused == 0) budget->refused = UINT64_MAX;
+        budget->failed++;
         return NULL;
     }
     bytes = (uint64_t)items * size;
     if (bytes > budget->limit || budget->used > budget->limit - bytes) {
         if (budget->refused == 0) budget->refused = bytes;
+        budget->failed++;
         return NULL;
     }
     block = (dg_block_header *)malloc(sizeof(dg_block_header) + (size_t)bytes);
-    if (block == NULL) return NULL;
+    if (block == NULL) {
+        budget->failed++;
+        return NULL;
+    }
     block->size = bytes;
     budget->used += bytes;
     if (budget->used > budget->peak) budget->peak = budget->used;

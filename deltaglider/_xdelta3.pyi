@@ -1,0 +1,83 @@
+# The compiled CFFI module (built from build_ffi.py and native/dg_codec.h). Only deltaglider.codec
+# imports it. C values (pointers, structs) are CFFI's untyped CData: their Any stays in codec.py,
+# which converts every one of them to Python types before returning.
+from typing import Any, TypeAlias
+
+CData: TypeAlias = Any
+
+class FFI:
+    def new(self, cdecl: str, init: object = ...) -> CData: ...
+    def string(self, cdata: CData, maxlen: int = ...) -> bytes: ...
+    def buffer(self, cdata: CData, size: int = ...) -> CData: ...
+    def from_buffer(self, python_buffer: object, require_writable: bool = ...) -> CData: ...
+
+class Lib:
+    DG_OK: int
+    DG_ERR_CODEC: int
+    DG_ERR_DECODE: int
+    DG_ERR_NOMEM: int
+    DG_ERR_TOO_LARGE: int
+    DG_ERR_EXTERNAL: int
+    DG_ERR_IO: int
+    DG_SECONDARY_NONE: int
+    DG_SECONDARY_LZMA: int
+    DG_SECONDARY_DJW: int
+    DG_SECONDARY_FGK: int
+    DG_SECONDARY_AUTO: int
+    DG_SEC_SKIP_DATA: int
+    DG_SEC_SKIP_INST: int
+    DG_SEC_SKIP_ADDR: int
+    DG_DEFAULT_MEMORY_BUDGET: int
+    def dg_auto_sec_skip(self, target: CData, target_len: int) -> int: ...
+    def dg_plan_encode(
+        self, source_len: int, target_len: int, reach: int, params: CData, plan: CData, status: CData
+    ) -> int: ...
+    def dg_probe_reach(
+        self,
+        source: CData,
+        source_len: int,
+        target: CData,
+        target_len: int,
+        reach: CData,
+        status: CData,
+    ) -> int: ...
+    def dg_encode_memory(
+        self,
+        source: CData,
+        source_len: int,
+        target: CData,
+        target_len: int,
+        params: CData,
+        out: CData,
+        status: CData,
+    ) -> int: ...
+    def dg_decode_memory(
+        self,
+        source: CData,
+        source_len: int,
+        delta: CData,
+        delta_len: int,
+        max_output: int,
+        allow_external: int,
+        out: CData,
+        status: CData,
+    ) -> int: ...
+    def dg_buffer_free(self, buf: CData) -> None: ...
+    def dg_encode_file(
+        self, source_fd: int, target_fd: int, delta_fd: int, params: CData, written: CData, status: CData
+    ) -> int: ...
+    def dg_decode_file(
+        self,
+        source_fd: int,
+        delta_fd: int,
+        output_fd: int,
+        max_output: int,
+        allow_external: int,
+        written: CData,
+        status: CData,
+    ) -> int: ...
+    def dg_fault_fail_allocation(self, nth: int) -> None: ...
+    def dg_fault_pending(self) -> int: ...
+
+ffi: FFI
+lib: Lib

@@ -1,0 +1,151 @@
+"""``deltaglider ls`` and ``deltaglider stats``: what is stored, at what size, and what it saves."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import click
+
+from deltaglider.cli.common import EXIT_FAILED, EXIT_OK, store_place
+from deltaglider.cli.output import human_size, percent
+from deltaglider.cli.places import Place
+from deltaglider.cli.session import Session
+
+_DATE_WIDTH = 19  # "2026-01-02 03:04:05"
+
+
+def _size(size: int | None, human: bool) -> str:
+    if size is None:
+        return "-"
+    return human_size(size) if human else str(size)
+
+
+def _when(moment: object) -> str:
+    if not isinstance(moment, datetime):
+        return " " * _DATE_WIDTH
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _folder_and_stem(target: Place) -> tuple[str, str]:
+    """The folder to list and the start of the names to show: as in ``aws s3 ls``, a URL not ending in
+    ``/`` is a prefix (``s3://b/app/app-1`` shows ``app-1.0.zip``, ``app-1.1.zip``...)."""
+    if target.is_folder or (target.text.lower().startswith("s3://") and "/" not in target.text[5:]):
+        return target.as_folder().text, ""
+    folder, _, stem = target.text.rpartition("/")
+    return folder + "/", stem
+
+
+def _list_buckets(session: Session) -> int:
+    list_buckets = getattr(session.client, "list_buckets", None)
+    if list_buckets is None:
+        session.out.error_line(
+            "error: listing buckets is not available yet; name one: deltaglider ls s3://BUCKET/"
+        )
+        return EXIT_FAILED
+    buckets = [
+        {
+            "name": str(getattr(b, "name", b)),
+            "created": getattr(b, "created", None) or getattr(b, "creation_date", None),
+        }
+        for b in list_buckets()
+    ]
+    for bucket in buckets:
+        session.out.data(f"{_when(bucket['created'])} {bucket['name']}")
+    session.out.document({"command": "ls", "buckets": buckets})
+    return EXIT_OK
+
+
+@click.command()
+@click.argument("url", required=False)
+@click.option("--recursive", is_flag=True, help="List every file under URL, sub-folders included.")
+@click.option("--human-readable", is_flag=True, help="Sizes in KiB, MiB, GiB...")
+@click.option("--summarize", is_flag=True, help="End with the totals: files, original and stored size.")
+@click.pass_obj
+def ls(session: Session, url: str | None, recursive: bool, human_readable: bool, summarize: bool) -> int:
+    """List stored files with their original size, stored size and savings (no URL: the buckets).
+
+    Sub-folders show as 'PRE name/'.
+    """
+    if url is None:
+        return _list_buckets(session)
+    target = store_place(url)
+    folder, stem = _folder_and_stem(target)
+    out = session.out
+    entries: list[dict[str, Any]] = []
+    files = original = stored = 0
+    for entry in session.client.list(folder, recursive=recursive):
+        if not entry.name.startswith(stem):
+            continue
+        if getattr(entry, "is_prefix", False):
+            out.data(f"{'PRE':>{_DATE_WIDTH + 27}} {entry.name}")
+            entries.append({"name": entry.name, "is_prefix": True})
+            continue
+        saved = percent(entry.original_size, entry.stored_size)
+        files += 1
+        original += entry.original_size if entry.original_size is not None else entry.stored_size
+        stored += entry.stored_size
+        saved_text = f"{saved:5.1f}%" if saved is not None else "     -"
+        out.data(
+            f"{_when(entry.last_modified)} {_size(entry.original_size, human_readable):>12} "
+            f"{_size(entry.stored_size, human_readable):>12} {saved_text}  {entry.name}"
+        )
+        entries.append(
+            {
+                "name": entry.name,
+                "is_prefix": False,
+                "original_size": entry.original_size,
+                "stored_size": entry.stored_size,
+                "is_delta": entry.is_delta,
+                "savings_percent": saved,
+                "last_modified": entry.last_modified.isoformat() if entry.last_modified else None,
+            }
+        )
+    totals = {
+        "files": files,
+        "original_bytes": original,
+        "stored_bytes": stored,
+        "savings_percent": percent(original, stored),
+    }
+    if summarize:
+        out.data("")
+        out.data(f"Total Objects: {files}")
+        out.data(f"   Total Size: {_size(original, human_readable)}")
+        out.data(f"  Stored Size: {_size(stored, human_readable)}")
+        saved_total = totals["savings_percent"]
+        out.data(f"      Savings: {saved_total if saved_total is not None else 0.0:.1f}%")
+    out.document({"command": "ls", "url": target.text, "entries": entries, "summary": totals})
+    return EXIT_OK
+
+
+@click.command()
+@click.argument("url")
+@click.option("--human-readable", is_flag=True, help="Sizes in KiB, MiB, GiB...")
+@click.pass_obj
+def stats(session: Session, url: str, human_readable: bool) -> int:
+    """Totals for a bucket or folder: files, original bytes, stored bytes (references included), savings."""
+    target = store_place(url)
+    summary = session.client.stats(target.as_folder().text)
+    doc = {
+        "command": "stats",
+        "url": target.as_folder().text,
+        "files": summary.file_count,
+        "deltas": summary.delta_count,
+        "whole": summary.whole_count,
+        "references": summary.reference_count,
+        "original_bytes": summary.original_bytes,
+        "stored_bytes": summary.stored_bytes,
+        "saved_bytes": summary.saved_bytes,
+        "savings_percent": round(summary.savings_percent, 1),
+    }
+    out = session.out
+    out.data(f"{doc['url']}")
+    out.data(
+        f"  files:      {summary.file_count} ({summary.delta_count} deltas, {summary.whole_count} whole)"
+    )
+    out.data(f"  references: {summary.reference_count}")
+    out.data(f"  original:   {_size(summary.original_bytes, human_readable)}")
+    out.data(f"  stored:     {_size(summary.stored_bytes, human_readable)}")
+    out.data(f"  saved:      {_size(summary.saved_bytes, human_readable)} ({summary.savings_percent:.1f}%)")
+    out.document(doc)
+    return EXIT_OK

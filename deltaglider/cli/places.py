@@ -1,0 +1,125 @@
+"""What a command-line location names, and what is read from each kind.
+
+As with ``aws s3``, a plain path is the user's own file or folder; a store is named only by URL:
+``s3://bucket/prefix/`` or ``file:///srv/store/prefix/``. A location ending in ``/`` is a folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, unquote
+
+from deltaglider.batch import Item
+from deltaglider.urls import parse_url
+
+if TYPE_CHECKING:
+    from deltaglider.client import DeltaGliderClient
+
+_HASH_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Place:
+    text: str  # as given
+    is_store: bool
+
+    @property
+    def is_folder(self) -> bool:
+        return self.text.endswith("/")
+
+    def as_folder(self) -> Place:
+        return self if self.is_folder else Place(self.text + "/", self.is_store)
+
+    def child(self, name: str) -> str:
+        """The location of ``name`` (relative, ``/``-separated) inside this folder."""
+        folder = self.as_folder().text
+        if self.text.lower().startswith("file:"):
+            return folder + quote(name)  # file:// URLs are percent-decoded when parsed
+        return folder + name
+
+    @property
+    def name(self) -> str:
+        """The last component, as the file is named (``file://`` URLs are percent-decoded)."""
+        last = self.text.rstrip("/").rpartition("/")[2]
+        return unquote(last) if self.text.lower().startswith("file:") else last
+
+
+def sibling(url: str, key: str) -> str:
+    """The location of the stored ``key`` that lives in the same folder as ``url`` (the reference
+    removed with a delta, for the report)."""
+    name = key.rpartition("/")[2]
+    return url.rpartition("/")[0] + "/" + (quote(name) if url.lower().startswith("file:") else name)
+
+
+def place(text: str) -> Place:
+    """Classifies a location, refusing a malformed URL now (a usage error) rather than mid-batch."""
+    lowered = text.lower()
+    if lowered.startswith(("s3://", "file://")):
+        parse_url(text)
+        return Place(text, is_store=True)
+    if "://" in text:
+        parse_url(text)  # raises InvalidURLError naming the accepted forms
+    return Place(text, is_store=False)
+
+
+def local_items(folder: Path) -> list[Item]:
+    """Every file under ``folder`` (symbolic links to files followed, to folders not), by relative name."""
+    items = []
+    for root, _dirs, files in os.walk(folder):
+        for filename in files:
+            path = Path(root) / filename
+            try:
+                stat = path.stat()
+            except OSError:
+                continue  # a dangling link: nothing to copy
+            if not path.is_file():
+                continue
+            items.append(Item(path.relative_to(folder).as_posix(), stat.st_size))
+    return sorted(items, key=lambda item: item.name)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def store_items(client: DeltaGliderClient, folder: Place) -> list[Item]:
+    """The files stored under a folder, recursively, by name relative to it."""
+    items = []
+    for entry in client.list(folder.as_folder().text, recursive=True):
+        if getattr(entry, "is_prefix", False):
+            continue
+        items.append(Item(entry.name, entry.original_size, is_delta=entry.is_delta))
+    return sorted(items, key=lambda item: item.name)
+
+
+def stored_sha256(client: DeltaGliderClient, url: str) -> str | None:
+    """The SHA-256 recorded for a stored file, or None when it has none."""
+    head = getattr(client, "head", None)
+    if head is not None:
+        info = head(url)
+        value = getattr(info, "sha256", None) if info is not None else None
+        return str(value) if value else None
+    return _stored_sha256_via_service(client, url)
+
+
+def _stored_sha256_via_service(client: Any, url: str) -> str | None:
+    # Until the client offers head(): read the metadata through the service that serves the URL.
+    from deltaglider.core.layout import lookup_keys
+    from deltaglider.core.metadata import read_field
+
+    loc = parse_url(url)
+    service = client._service_for(loc)
+    for key in lookup_keys(loc.key):
+        found = service.storage.head(loc.bucket, key)
+        if found is not None:
+            value = read_field(found.metadata, "file_sha256")
+            return value.lower() if value else None
+    return None

@@ -1,0 +1,100 @@
+"""The global options of one run, and the client they describe (built on first use: ``--help`` and
+usage errors never import boto3 or the codec)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from deltaglider.cli.output import Output
+
+if TYPE_CHECKING:
+    from deltaglider.client import DeltaGliderClient
+
+LOGGER_NAME = "deltaglider"
+
+
+class _CliFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}"
+
+
+def install_log_handler(*, debug: bool, quiet: bool) -> None:
+    """The library's log records go to stderr through this one handler, as ``warning: ...`` lines
+    (``--debug``: everything; ``--quiet``: errors only)."""
+    logger = logging.getLogger(LOGGER_NAME)
+    for handler in list(logger.handlers):
+        if getattr(handler, "_deltaglider_cli", False):
+            logger.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_CliFormatter())
+    handler._deltaglider_cli = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if debug else logging.ERROR if quiet else logging.WARNING)
+    logger.propagate = False
+
+
+@dataclass
+class Session:
+    endpoint_url: str | None = None
+    profile: str | None = None
+    region: str | None = None
+    debug: bool = False
+    quiet: bool = False
+    no_progress: bool = False
+    json: bool = False
+    max_ratio: float | None = None
+    no_delta: bool = False
+    cache_dir: str | None = None
+    workers: int = 4
+    _client: DeltaGliderClient | None = field(default=None, repr=False)
+    _output: Output | None = field(default=None, repr=False)
+    # Workers may be the first to ask for the client: build it once.
+    _client_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def out(self) -> Output:
+        if self._output is None:
+            self._output = Output(json_mode=self.json, quiet=self.quiet, progress=not self.no_progress)
+        return self._output
+
+    @property
+    def upload_ratio(self) -> float | None:
+        """The ``max_ratio`` for uploads: ``--no-delta`` refuses every delta (the file is stored whole)."""
+        return 0.0 if self.no_delta else self.max_ratio
+
+    @property
+    def client(self) -> DeltaGliderClient:
+        with self._client_lock:
+            return self._client_once()
+
+    def _client_once(self) -> DeltaGliderClient:
+        if self._client is None:
+            from deltaglider.client import create_client
+
+            install_log_handler(debug=self.debug, quiet=self.quiet)
+            options: dict[str, Any] = {}
+            if self.max_ratio is not None:
+                options["max_ratio"] = self.max_ratio
+            if self.profile or self.region:
+                options["s3_client"] = self._s3_client()
+            self._client = create_client(
+                endpoint_url=self.endpoint_url,
+                log_level="DEBUG" if self.debug else "ERROR" if self.quiet else "WARNING",
+                cache_dir=self.cache_dir,
+                **options,
+            )
+        return self._client
+
+    def _s3_client(self) -> Any:
+        # create_client takes no profile or region: a ready boto3 client carries them.
+        import boto3
+
+        endpoint = (
+            self.endpoint_url if self.endpoint_url and not self.endpoint_url.startswith("file:") else None
+        )
+        session = boto3.session.Session(profile_name=self.profile, region_name=self.region)
+        return session.client("s3", endpoint_url=endpoint)

@@ -1,0 +1,84 @@
+"""One name, one form: the last upload of a name wins, and one of its forms always survives.
+
+A name is stored whole (``<name>``) or as a delta (``<name>.delta``); a new upload in one form makes
+the other stale, and readers try one form first, so the other must go. Two uploads of one name in
+different forms at once must not each remove the other's object. Every upload therefore records a
+*write stamp* (``dg-write-stamp``: microseconds since the epoch, at least one more than the other
+form's, and a random token, ordered as that pair); after writing, the upload heads the other form and
+
+- removes it when it is older (or carries no stamp: written before stamps, or by the original);
+- when it is newer, removes its *own* object instead, if that still carries its stamp;
+- then checks that its own object is still there, and writes it again if another upload removed it
+  as stale in the window between that upload's head and delete (a store has no conditional delete).
+
+So the newest stamp's object is never removed by an older upload for long, and whenever both forms
+are gone the last upload to notice puts its own back.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+
+from deltaglider.core.context import Context
+from deltaglider.core.metadata import read_field
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ROUNDS = 3
+
+
+def new_stamp(ctx: Context, bucket: str, other: str | None) -> str:
+    """A stamp later than the clock and than the other form's, so that an upload that follows another
+    wins even when the clocks of their machines disagree."""
+    micros = (ctx.clock.now().astimezone(UTC) - _EPOCH) // timedelta(microseconds=1)
+    if other is not None:
+        theirs = ctx.storage.head(bucket, other)
+        if theirs is not None:
+            micros = max(micros, _order(stamp_of(theirs.metadata))[0] + 1)
+    return f"{micros:017d}-{secrets.token_hex(8)}"
+
+
+def _order(stamp: str | None) -> tuple[int, str]:
+    """Stamps sort by time, then token; an object without one sorts before every stamped one."""
+    if not stamp:
+        return (-1, "")
+    micros, _, token = stamp.partition("-")
+    try:
+        return (int(micros), token)
+    except ValueError:
+        return (-1, "")
+
+
+def stamp_of(metadata: Mapping[str, str]) -> str | None:
+    return read_field(metadata, "write_stamp")
+
+
+def settle(
+    ctx: Context, bucket: str, written: str, *, other: str | None, stamp: str, rewrite: Callable[[], None]
+) -> bool:
+    """Called after ``written`` was stored with ``stamp``: resolves the other form ``other`` (None when
+    both forms share one key). False when a newer upload of the name superseded this one."""
+    if other is None:
+        return True
+    ours = _order(stamp)
+    for _ in range(_ROUNDS):
+        theirs = ctx.storage.head(bucket, other)
+        if theirs is not None:
+            if _order(stamp_of(theirs.metadata)) > ours:
+                _remove_if_ours(ctx, bucket, written, stamp)
+                ctx.logger.info("a newer upload of the same name superseded this one", key=other)
+                return False
+            ctx.storage.delete(bucket, other)
+            ctx.logger.info("removed the stale other form of the same name", key=other)
+        if ctx.storage.head(bucket, written) is not None:
+            return True
+        ctx.logger.warning("another upload removed this one's object as stale; writing it again", key=written)
+        rewrite()
+    return True
+
+
+def _remove_if_ours(ctx: Context, bucket: str, key: str, stamp: str) -> None:
+    mine = ctx.storage.head(bucket, key)
+    if mine is not None and stamp_of(mine.metadata) == stamp:
+        ctx.storage.delete(bucket, key)

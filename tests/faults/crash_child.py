@@ -1,0 +1,78 @@
+"""The process that gets killed: uploads, downloads and deletes in a loop, journalling each step.
+
+Run by ``faults.crash`` as ``python crash_child.py CONFIG_JSON``. Before an operation it appends
+``begin <op> <url> [<sha256>|<dest>]`` to the journal, after it ``ok ...`` or ``fail ...``, each line
+fsynced, so whoever kills it knows what was in flight. It never stops by itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+from pathlib import Path
+from typing import TextIO
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for faults.workload
+
+from deltaglider import create_client
+from deltaglider.errors import DeltaGliderError
+from faults.workload import Contents, digest
+
+NAMES = ("app-0.zip", "app-1.zip", "app-2.zip", "notes.txt")
+
+
+def _note(journal: TextIO, *words: str) -> None:
+    journal.write(" ".join(words) + "\n")
+    journal.flush()
+    os.fsync(journal.fileno())
+
+
+def main(config_path: str) -> None:
+    config = json.loads(Path(config_path).read_text())
+    client = create_client(
+        endpoint_url=config["endpoint_url"], cache_dir=config["cache_dir"], log_level="ERROR"
+    )
+    rng = random.Random(config["seed"])
+    # One base per space for every round: later versions stay deltas against the first reference.
+    contents = Contents(random.Random(config["seed"] + 1), config["file_size"], base_seed=0)
+    spaces: list[str] = config["spaces"]
+    work = Path(config["work"])
+    downloads = Path(config["downloads"])
+    stored: list[str] = list(config.get("known", []))
+    with open(config["journal"], "a") as journal:
+        _note(journal, "ready", str(os.getpid()))
+        for step in range(1_000_000):
+            space = rng.choice(spaces)
+            name = rng.choice(NAMES)
+            roll = rng.random()
+            op, url = "upload", space + name
+            try:
+                if roll < 0.6 or not stored:
+                    data = contents.make(space, name)
+                    folder = work / f"{os.getpid()}-{step}"
+                    folder.mkdir(parents=True)
+                    (folder / name).write_bytes(data)
+                    sha = digest(data)
+                    _note(journal, "begin", "upload", url, sha)
+                    client.upload(folder / name, space)
+                    _note(journal, "ok", "upload", url, sha)
+                    stored.append(url)
+                elif roll < 0.9:
+                    op, url = "download", rng.choice(stored)
+                    dest = downloads / f"{os.getpid()}-{step}-{url.rsplit('/', 1)[1]}"
+                    _note(journal, "begin", "download", url, str(dest))
+                    client.download(url, dest)
+                    _note(journal, "ok", "download", url, str(dest))
+                else:
+                    op, url = "delete", rng.choice(stored)
+                    _note(journal, "begin", "delete", url)
+                    client.delete(url)
+                    _note(journal, "ok", "delete", url)
+            except DeltaGliderError as exc:
+                _note(journal, "fail", op, url, type(exc).__name__)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

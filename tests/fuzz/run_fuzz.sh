@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Coverage-guided fuzzing of the decoder (fuzz_decode.c) with libFuzzer, ASan and UBSan.
+#
+# usage: tests/fuzz/run_fuzz.sh [SECONDS] [libFuzzer options...]
+#   SECONDS defaults to 60 (the CI run); a long run by hand: tests/fuzz/run_fuzz.sh 3600 -jobs=2
+# Builds with clang into $DG_FUZZ_WORK (default: a fresh temporary folder), fuzzes a copy of the
+# committed seed corpus, and exits non-zero on any crash, leak, sanitizer report or timeout; the input
+# that caused it is left in the work folder (crash-*, leak-*, timeout-*), replay it with
+#   $DG_FUZZ_WORK/fuzz_decode CRASH_FILE
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+seconds="${1:-60}"
+shift || true
+cc="${CC_FUZZ:-clang}"
+work="${DG_FUZZ_WORK:-$(mktemp -d "${TMPDIR:-/tmp}/dg-fuzz.XXXXXX")}"
+mkdir -p "$work/corpus"
+
+# The sources the extension is built from, as build_ffi.py lists them.
+mapfile -t sources < <(cd "$root" && python3 - <<'PY'
+import ast
+lists = {}
+for node in ast.parse(open("build_ffi.py").read()).body:
+    if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+        if node.targets[0].id in ("GLUE_SOURCES", "LIBLZMA_SOURCES"):
+            lists[node.targets[0].id] = ast.literal_eval(node.value)
+for name in lists["GLUE_SOURCES"]:
+    print(f"native/{name}")
+for name in lists["LIBLZMA_SOURCES"]:
+    print(f"vendor/xz/src/liblzma/{name}")
+PY
+)
+includes=(-I"$root/native" -I"$root/vendor/xdelta3" -I"$root/vendor/xz/src/common")
+for d in api common check lz lzma rangecoder simple delta; do
+  includes+=(-I"$root/vendor/xz/src/liblzma/$d")
+done
+
+binary="$work/fuzz_decode"
+if [ ! -x "$binary" ] || [ -n "${DG_FUZZ_REBUILD:-}" ]; then
+  echo "building $binary with $cc"
+  (cd "$root" && "$cc" -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+    -DHAVE_CONFIG_H=1 -DDG_FUZZ_SOURCE_DIR="\"$here/sources\"" "${includes[@]}" \
+    "$here/fuzz_decode.c" "${sources[@]}" -o "$binary" -lpthread 2>&1 | grep -v "xdelta3-djw.h" || true)
+  [ -x "$binary" ] || { echo "build failed" >&2; exit 1; }
+fi
+
+cp -n "$here"/corpus/* "$work/corpus/" 2>/dev/null || true
+export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:fast_unwind_on_malloc=0"
+export LSAN_OPTIONS="suppressions=$root/tests/native/lsan.supp"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$root/tests/native/ubsan.supp"
+echo "fuzzing for ${seconds}s in $work"
+cd "$work"
+# -rss_limit_mb: the decoder caps a stream at 256 MiB and the harness the output at 16 MiB.
+"$binary" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 \
+  -artifact_prefix="$work/" "$@" "$work/corpus"
+echo "corpus: $(ls "$work/corpus" | wc -l) inputs, $(du -sk "$work/corpus" | cut -f1) KiB in $work/corpus"
