@@ -28,14 +28,12 @@ def _is_glue(source: str) -> bool:
     return os.path.basename(folder) == "native" and name.startswith("dg_") and name.endswith(".c")
 
 
-class BuildExt(build_ext):
+class BuildExt(build_ext):  # type: ignore[misc]  # setuptools is untyped here
     """Compiles the glue and the rest with their own flags, then links them into one extension."""
-
-    _probe_cache: dict[tuple[str, ...], bool]
 
     def _accepts(self, flags: list[str], link: bool = False) -> bool:
         """Whether the compiler (and, with ``link``, the linker) takes ``flags`` without complaint."""
-        cache = self.__dict__.setdefault("_probe_cache", {})
+        cache: dict[tuple[str, ...], bool] = self.__dict__.setdefault("_probe_cache", {})
         key = (*flags, "link" if link else "compile")
         if key in cache:
             return cache[key]

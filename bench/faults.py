@@ -28,7 +28,7 @@ sys.path.insert(0, str(TESTS))
 
 import boto3  # noqa: E402
 from faults.clients import STALL_S, Endpoint  # noqa: E402
-from faults.crash import CrashSite, crash_round  # noqa: E402
+from faults.crash import CrashSite, crash_round, leftovers  # noqa: E402
 from faults.workload import Report, Workload  # noqa: E402
 from support.fault_proxy import FAULT_KINDS, FaultPlan, Rule  # noqa: E402
 from support.moto_server import fake_aws_env, run_moto_server  # noqa: E402
@@ -117,11 +117,19 @@ def crashes(server_url: str, work: Path, rounds: int, seed: int) -> dict[str, An
             before.update(result.before_cleanup.counts())
             if result.after_cleanup is not None:
                 after.update(result.after_cleanup.counts())
+        # Scratch folders are nobody's to clean: they pile up over the rounds, so count them at the end.
+        final = leftovers(site)
+        before.pop("scratch", None)
+        after.pop("scratch", None)
         results[kind] = {
             "kills": site.kills,
+            "killed_during": dict(site.killed_during),
+            "child_ops": dict(site.child_ops),
             "journal_lines": site.journal_lines,
-            "leftovers_seen_before_cleanup": dict(before),
-            "leftovers_after_cleanup": dict(after),
+            "leftovers_seen_before_cleanup_summed_over_rounds": dict(before),
+            "leftovers_after_cleanup_summed_over_rounds": dict(after),
+            "scratch_folders_left_at_end": len(final.scratch),
+            "scratch_bytes_left_at_end": final.scratch_bytes,
             **total.as_dict(),
         }
     return results

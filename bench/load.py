@@ -43,6 +43,9 @@ def main() -> int:
     parser.add_argument(
         "--fault-rate", type=float, default=0.0, help="route the workers through the fault proxy (0..1)"
     )
+    parser.add_argument(
+        "--shared-names", action="store_true", help="every thread writes the same names (no deletes)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     os.environ.update(fake_aws_env())
@@ -69,6 +72,7 @@ def main() -> int:
                 seconds=args.seconds,
                 file_size=args.file_size,
                 seed=run,
+                shared_names=args.shared_names,
             )
             pinned = None if args.no_pin else pin_references(config)
             result = run_load(config, pinned=pinned)
@@ -77,6 +81,7 @@ def main() -> int:
                 "processes": args.processes,
                 "threads": args.threads,
                 "pinned": not args.no_pin,
+                "shared_names": args.shared_names,
                 "proxy": proxy.stats.as_dict() if proxy else None,
                 "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
             }

@@ -1,4 +1,5 @@
-"""The SDK's front door: ``create_client``, ``DeltaGliderClient`` and ``UploadSummary``.
+"""The SDK's front door: ``DeltaGliderClient`` and ``UploadSummary`` (``create_client``, the
+composition root, lives in ``deltaglider.factory`` and is re-exported here).
 
 URLs are ``s3://bucket/prefix/[name]``, or a local location (``file:///abs/path`` or a plain path): a
 store rooted at ``/`` whose first path component plays the bucket, with the same layout (see
@@ -13,17 +14,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-from deltaglider import config
-from deltaglider.adapters.clock_utc import UtcClock
-from deltaglider.adapters.diff_xdelta3 import XDelta3Diff
-from deltaglider.adapters.hash_sha256 import Sha256Hasher
-from deltaglider.adapters.logger_std import StdLogger
-from deltaglider.adapters.metrics_logging import LoggingMetrics
-from deltaglider.adapters.metrics_noop import NoopMetrics
-from deltaglider.adapters.storage_lazy import LazyStorage
 from deltaglider.adapters.storage_local import LocalStorage
+from deltaglider.adapters.storage_options import FILE_TAG, OptionsStorage, check_options
 from deltaglider.core.models import (
     DeleteResult,
     DeltaSpace,
@@ -33,11 +26,12 @@ from deltaglider.core.models import (
     StatsSummary,
 )
 from deltaglider.core.service import DeltaService
-from deltaglider.errors import InvalidURLError, StorageError
-from deltaglider.ports.cache import CachePort
-from deltaglider.ports.logger import LoggerPort
-from deltaglider.ports.storage import ProgressCallback, StoragePort
+from deltaglider.errors import InvalidURLError
+from deltaglider.factory import create_client
+from deltaglider.ports.storage import LifecycleRule, ProgressCallback, PutOptions, StoragePort
 from deltaglider.urls import Location, Scheme, check_relative_key, parse_url
+
+__all__ = ["DEFAULT_CLEANUP_AGE", "DeltaGliderClient", "UploadSummary", "create_client"]
 
 _MB = 1024 * 1024
 
@@ -83,10 +77,48 @@ def _object(url: str) -> Location:
     return loc
 
 
+def _lifecycle_rule(
+    prefix: str, days_before_archive: int | None, days_before_delete: int | None, archive_class: str
+) -> LifecycleRule:
+    """The rule ``lifecycle_policy`` sets, refusing what S3 would (``ValueError``)."""
+    for name, days in (
+        ("days_before_archive", days_before_archive),
+        ("days_before_delete", days_before_delete),
+    ):
+        if days is not None and (isinstance(days, bool) or not isinstance(days, int) or days < 1):
+            raise ValueError(f"{name} must be a whole number of days from 1, or None; not {days!r}")
+    if days_before_archive is None and days_before_delete is None:
+        raise ValueError(
+            "days_before_archive and days_before_delete are both None: the rule would do nothing"
+        )
+    if (
+        days_before_archive is not None
+        and days_before_delete is not None
+        and days_before_delete <= days_before_archive
+    ):
+        raise ValueError(
+            f"days_before_delete ({days_before_delete}) must come after days_before_archive "
+            f"({days_before_archive}), as S3 requires"
+        )
+    return LifecycleRule(
+        rule_id=f"deltaglider:{prefix or '(bucket)'}"[:255],
+        prefix=prefix,
+        tags={FILE_TAG[0]: FILE_TAG[1]},
+        archive_after_days=days_before_archive,
+        expire_after_days=days_before_delete,
+        archive_class=archive_class.upper(),
+    )
+
+
 class DeltaGliderClient:
     """Use ``create_client()`` to build one."""
 
-    def __init__(self, service: DeltaService, endpoint_url: str | None = None) -> None:
+    def __init__(
+        self, service: DeltaService, endpoint_url: str | None = None, *, put_options: PutOptions | None = None
+    ) -> None:
+        self._put_options = put_options or PutOptions()
+        if not isinstance(service.storage, OptionsStorage):
+            service = service.with_storage(OptionsStorage(service.storage, self._put_options))
         self.service = service
         self.endpoint_url = endpoint_url
         self._services: dict[Scheme, DeltaService] = {"s3": service}
@@ -96,7 +128,8 @@ class DeltaGliderClient:
         with self._lock:
             service = self._services.get(loc.scheme)
             if service is None:
-                service = self._services[loc.scheme] = self.service.with_storage(_STORES[loc.scheme]())
+                store = OptionsStorage(_STORES[loc.scheme](), self._put_options)
+                service = self._services[loc.scheme] = self.service.with_storage(store)
             return service
 
     def upload(
@@ -107,17 +140,30 @@ class DeltaGliderClient:
         max_ratio: float | None = None,
         *,
         progress: ProgressCallback | None = None,
+        metadata: dict[str, str] | None = None,
+        content_type: str | None = None,
+        storage_class: str | None = None,
     ) -> UploadSummary:
         """Stores the file at ``s3_url``: into that folder if it ends in ``/`` (keeping the file's name),
-        else under the URL's last component. ``max_ratio`` None means the client's setting."""
-        if tags:
-            raise NotImplementedError(
-                "object tags are not supported yet: the storage port has no tagging call"
-            )
+        else under the URL's last component. ``max_ratio`` None means the client's setting.
+
+        ``tags`` become object tags (on a local store, kept in the metadata sidecar), ``metadata`` user
+        metadata beside deltaglider's ``dg-*`` keys (which it may not use), both added to the
+        client's; ``content_type`` (default: guessed from the name) applies to a file stored whole, a
+        delta being sent as ``application/octet-stream``; ``storage_class`` overrides the client's.
+        None of them touch the DeltaSpace's ``reference.bin``, which no upload owns."""
+        extra = check_options(
+            tags=tags, metadata=metadata, content_type=content_type, storage_class=storage_class
+        )
         loc = parse_url(s3_url)
         if loc.prefix:
             check_relative_key(loc.prefix, f"{s3_url}: destination folder")
-        summary = self._service_for(loc).put(
+        service = self._service_for(loc)
+        if extra != PutOptions():
+            store = service.storage
+            assert isinstance(store, OptionsStorage)  # every service here is built over one
+            service = service.with_storage(store.with_options(extra))
+        summary = service.put(
             Path(file_path), DeltaSpace(loc.bucket, loc.prefix), max_ratio, name=loc.name, progress=progress
         )
         return UploadSummary(
@@ -178,85 +224,20 @@ class DeltaGliderClient:
         return self._service_for(loc).storage.cleanup(loc.bucket, loc.key, older_than)
 
     def lifecycle_policy(
-        self, s3_prefix: str, days_before_archive: int = 30, days_before_delete: int = 90
+        self,
+        s3_prefix: str,
+        days_before_archive: int | None = 30,
+        days_before_delete: int | None = 90,
+        *,
+        archive_class: str = "GLACIER",
     ) -> None:
-        raise NotImplementedError(
-            "lifecycle policies are not supported yet: the storage port has no lifecycle call"
-        )
+        """Sets a lifecycle rule on the bucket for the folder ``s3_prefix``: files and deltas stored
+        there (by this SDK, which tags them ``dg-kind=file``) move to ``archive_class`` after
+        ``days_before_archive`` days and are removed after ``days_before_delete`` (None: no such
+        step). The folder's ``reference.bin`` is never archived nor removed, as every delta needs it.
 
-
-def _build_cache(settings: config.Settings, logger: LoggerPort, hasher: Sha256Hasher) -> CachePort:
-    if settings.cache_backend == "memory":
-        from deltaglider.adapters.cache_memory import MemoryCache
-
-        return MemoryCache(max_bytes=settings.cache_max_bytes, hasher=hasher)
-    from deltaglider.adapters.cache_fs import FsCache, resolve_cache_dir
-
-    root = resolve_cache_dir(settings.cache_dir, logger)
-    return FsCache(root, max_bytes=settings.cache_max_bytes, hasher=hasher, logger=logger)
-
-
-def _s3_factory(endpoint_url: str | None, s3_client: Any) -> StoragePort:
-    try:
-        from deltaglider.adapters.storage_s3 import S3Storage  # type: ignore[import-not-found,unused-ignore]
-    except ImportError as exc:
-        raise StorageError(f"S3 support is not available in this installation: {exc}") from exc
-    if s3_client is None:
-        import boto3
-
-        # boto3 itself reads AWS_ENDPOINT_URL, AWS_PROFILE, AWS_DEFAULT_REGION and the credentials.
-        s3_client = boto3.session.Session().client("s3", endpoint_url=endpoint_url or None)
-    storage: StoragePort = S3Storage(s3_client)
-    return storage
-
-
-_CLIENT_OPTIONS = frozenset({"tool_version", "max_ratio", "cache_backend", "cache_max_bytes", "s3_client"})
-
-
-def create_client(
-    endpoint_url: str | None = None,
-    log_level: str | None = None,
-    cache_dir: str | None = None,
-    **kwargs: Any,
-) -> DeltaGliderClient:
-    """A client with sensible defaults.
-
-    ``log_level`` (default ``INFO``) and ``cache_dir`` (default ``/tmp/.deltaglider/cache``) fall back to
-    ``DG_LOG_LEVEL`` / ``DG_CACHE_DIR`` when not given. Keyword options: ``tool_version``, ``max_ratio``
-    (default 0.5, or ``DG_MAX_RATIO``), ``cache_backend`` (``filesystem`` or ``memory``,
-    ``DG_CACHE_BACKEND``), ``cache_max_bytes`` (``DG_CACHE_MAX_BYTES``), ``s3_client`` (a ready boto3
-    client). An ``endpoint_url`` of ``file:///some/folder`` serves ``s3://bucket/...`` URLs from
-    ``/some/folder/bucket/...`` instead of S3.
-    """
-    unknown = set(kwargs) - _CLIENT_OPTIONS
-    if unknown:
-        raise TypeError(f"create_client() got unexpected options: {', '.join(sorted(unknown))}")
-    settings = config.resolve(
-        log_level=log_level,
-        cache_dir=cache_dir,
-        cache_backend=kwargs.get("cache_backend"),
-        cache_max_bytes=kwargs.get("cache_max_bytes"),
-        max_ratio=kwargs.get("max_ratio"),
-        tool_version=kwargs.get("tool_version"),
-    )
-    logger = StdLogger(level=settings.log_level)
-    hasher = Sha256Hasher()
-    storage: StoragePort
-    if endpoint_url is not None and endpoint_url.lower().startswith("file://"):
-        root = parse_url(endpoint_url.rstrip("/") + "/")
-        storage = LocalStorage(str(root))
-    else:
-        s3_client = kwargs.get("s3_client")
-        storage = LazyStorage(lambda: _s3_factory(endpoint_url, s3_client))
-    service = DeltaService(
-        storage=storage,
-        diff=XDelta3Diff(),
-        hasher=hasher,
-        cache=_build_cache(settings, logger, hasher),
-        clock=UtcClock(),
-        logger=logger,
-        metrics=LoggingMetrics() if settings.log_level == "DEBUG" else NoopMetrics(),
-        tool_version=settings.tool_version,
-        max_ratio=settings.max_ratio,
-    )
-    return DeltaGliderClient(service, endpoint_url)
+        The bucket's other rules are kept; a rule set before for the same folder is replaced. S3
+        only: a local folder raises ``StorageError``."""
+        loc = parse_url(s3_prefix).as_folder()
+        rule = _lifecycle_rule(loc.key, days_before_archive, days_before_delete, archive_class)
+        self._service_for(loc).storage.set_lifecycle_rule(loc.bucket, rule)

@@ -11,6 +11,8 @@ environment, else the default below. ``None`` always means "not given here".
 | cache_max_bytes  | DG_CACHE_MAX_BYTES    | 256 MiB (fits Lambda's 512 MB /tmp beside the work files) |
 | max_ratio        | DG_MAX_RATIO          | 0.5                         |
 | tool_version     | (none)                | deltaglider/<version>       |
+
+The S3 options of ``create_client`` (checksum, encryption...) are checked here too, without boto3.
 """
 
 from __future__ import annotations
@@ -31,6 +33,13 @@ DEFAULT_CACHE_MAX_BYTES: Final = 256 * 1024 * 1024
 DEFAULT_MAX_RATIO: Final = 0.5
 DEFAULT_TOOL_VERSION: Final = f"deltaglider/{__version__}"
 
+#: The upload checksums S3 verifies: ``md5`` travels as ``Content-MD5`` (the one every S3-compatible
+#: store checks), the others as ``ChecksumAlgorithm`` (``x-amz-checksum-*``).
+CHECKSUMS: Final = ("md5", "crc32", "sha1", "sha256")
+DEFAULT_CHECKSUM: Final = "md5"
+#: Server-side encryption modes S3 knows (``aws:kms:dsse`` is dual-layer KMS).
+SSE_MODES: Final = ("AES256", "aws:kms", "aws:kms:dsse")
+
 LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 CACHE_BACKENDS: Final = ("filesystem", "memory")
 _SIZE_RE = re.compile(r"^\s*(\d+)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
@@ -45,6 +54,23 @@ def check_max_ratio(value: object) -> float:
     if not math.isfinite(ratio) or not 0.0 <= ratio <= 1.0:
         raise ValueError(f"max_ratio must be a number from 0 to 1, not {value!r}")
     return ratio
+
+
+def check_checksum(value: str | None) -> str | None:
+    """An upload checksum name, lowercased, or None (no checksum: only for stores refusing them all)."""
+    if value is None:
+        return None
+    name = str(value).strip().lower()
+    if name not in CHECKSUMS:
+        raise ValueError(f"checksum must be one of {', '.join(CHECKSUMS)} or None, not {value!r}")
+    return name
+
+
+def check_sse(sse: str | None, kms_key_id: str | None) -> None:
+    if sse is not None and sse not in SSE_MODES:
+        raise ValueError(f"sse must be one of {', '.join(SSE_MODES)} or None, not {sse!r}")
+    if kms_key_id is not None and not (sse or "").startswith("aws:kms"):
+        raise ValueError("sse_kms_key_id needs sse='aws:kms'")
 
 
 def check_log_level(value: str) -> str:

@@ -52,6 +52,8 @@ typedef struct {
     size_t length;  /* mapping length (mmap only) */
     uint64_t pad;
 } dg_block_header;
+/* 32 bytes on 64-bit systems, less on 32-bit ones; the block after it keeps malloc's alignment. */
+static_assert(sizeof(dg_block_header) <= DG_HEADER, "block header larger than its slot");
 
 void *dg_hugemem_alloc(void *opaque, size_t items, usize_t size)
 {

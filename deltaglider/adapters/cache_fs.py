@@ -1,10 +1,12 @@
 """A content-addressed reference cache on disk, shared safely by threads and processes.
 
 Entries are ``<root>/<sha[:2]>/<sha>``, each the file whose SHA-256 is its name. They are written to a
-temporary file and linked into place (never replaced once there), hashed before first use in a process
-(and again whenever the file changed since), and held under a shared ``flock`` while in use; eviction
-takes an exclusive non-blocking lock, so an entry in use by anyone is never removed. Least recently used
-entries go first once the size cap would be passed.
+temporary file, hashed as they are written, and linked into place (never replaced once there). An entry
+is hashed again only when this process has not yet seen it checked with its current identity (device,
+inode, size, mtime in nanoseconds): at its first use when another process stored it, or after it was
+changed in place. So a cached 1 GiB reference is not re-read by every download. Entries are held under
+a shared ``flock`` while in use; eviction takes an exclusive non-blocking lock, so an entry in use by
+anyone is never removed. Least recently used entries go first once the size cap would be passed.
 
 The folder must belong to the current user (mode 0700): a cache in a shared ``/tmp`` that someone else
 created could feed us files. ``resolve_cache_dir`` falls back to ``/tmp/.deltaglider-<uid>/cache``.
@@ -33,6 +35,32 @@ from deltaglider.ports.logger import LoggerPort
 _SHA_RE: Final = re.compile(r"^[0-9a-f]{64}$")
 _TMP_DIR: Final = "tmp"
 _STALE_TMP_SECONDS: Final = 3600
+
+_Identity = tuple[int, int, int, int]
+
+
+class _CheckedFiles:
+    """Which file identities this process has seen hash to which SHA-256: shared by every cache
+    instance, since clients are often made per call or per thread."""
+
+    def __init__(self) -> None:
+        self._known: dict[_Identity, str] = {}
+        self._lock = threading.Lock()
+
+    def matches(self, ident: _Identity, sha256: str) -> bool:
+        with self._lock:
+            return self._known.get(ident) == sha256
+
+    def remember(self, ident: _Identity, sha256: str) -> None:
+        with self._lock:
+            self._known[ident] = sha256
+
+
+_CHECKED: Final = _CheckedFiles()
+
+
+def _identity(st: os.stat_result) -> _Identity:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def _usable_private_dir(path: Path) -> bool:
@@ -84,9 +112,6 @@ class FsCache:
         self._max_bytes = max_bytes
         self._hasher = hasher
         self._logger = logger
-        # (dev, inode, size, mtime_ns) -> sha256 of files this process has hashed.
-        self._verified: dict[tuple[int, int, int, int], str] = {}
-        self._lock = threading.Lock()
         (self._root / _TMP_DIR).mkdir(mode=0o700, parents=True, exist_ok=True)
 
     @property
@@ -99,14 +124,12 @@ class FsCache:
         return self._root / sha256[:2] / sha256
 
     def _is_verified(self, path: Path, st: os.stat_result, sha256: str) -> bool:
-        ident = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
-        with self._lock:
-            if self._verified.get(ident) == sha256:
-                return True
+        ident = _identity(st)
+        if _CHECKED.matches(ident, sha256):
+            return True
         if self._hasher.sha256_file(path) != sha256:
             return False
-        with self._lock:
-            self._verified[ident] = sha256
+        _CHECKED.remember(ident, sha256)
         return True
 
     @contextmanager
@@ -167,6 +190,8 @@ class FsCache:
                 )
                 return False
             os.chmod(tmp, 0o600)
+            # Hashed just now as it was written: its first use need not read it again.
+            _CHECKED.remember(_identity(os.stat(tmp)), sha256)
             with self._writers_lock():
                 self._make_room(size)
                 path.parent.mkdir(mode=0o700, exist_ok=True)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
 
-from deltaglider.ports.storage import ObjectHead, ProgressCallback, StoragePort
+from deltaglider.ports.storage import LifecycleRule, ObjectHead, ProgressCallback, PutOptions, StoragePort
 
 
 class LazyStorage:
@@ -42,8 +42,10 @@ class LazyStorage:
     def list(self, bucket: str, prefix: str, *, recursive: bool = True) -> Iterator[ObjectHead]:
         return self._get().list(bucket, prefix, recursive=recursive)
 
-    def get_file(self, bucket: str, key: str, dest: Path, progress: ProgressCallback | None = None) -> None:
-        self._get().get_file(bucket, key, dest, progress)
+    def get_file(
+        self, bucket: str, key: str, dest: Path, progress: ProgressCallback | None = None
+    ) -> ObjectHead:
+        return self._get().get_file(bucket, key, dest, progress)
 
     def put_file(
         self,
@@ -52,8 +54,10 @@ class LazyStorage:
         src: Path,
         metadata: Mapping[str, str],
         progress: ProgressCallback | None = None,
+        *,
+        options: PutOptions | None = None,
     ) -> None:
-        self._get().put_file(bucket, key, src, metadata, progress)
+        self._get().put_file(bucket, key, src, metadata, progress, options=options)
 
     def put_file_if_absent(
         self,
@@ -62,11 +66,16 @@ class LazyStorage:
         src: Path,
         metadata: Mapping[str, str],
         progress: ProgressCallback | None = None,
+        *,
+        options: PutOptions | None = None,
     ) -> bool:
-        return self._get().put_file_if_absent(bucket, key, src, metadata, progress)
+        return self._get().put_file_if_absent(bucket, key, src, metadata, progress, options=options)
 
     def delete(self, bucket: str, key: str) -> None:
         self._get().delete(bucket, key)
 
     def cleanup(self, bucket: str, prefix: str, older_than: timedelta) -> builtins.list[str]:
         return self._get().cleanup(bucket, prefix, older_than)
+
+    def set_lifecycle_rule(self, bucket: str, rule: LifecycleRule) -> None:
+        self._get().set_lifecycle_rule(bucket, rule)

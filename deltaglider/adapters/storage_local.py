@@ -19,6 +19,10 @@ refused, listings skip links, and a folder that resolves outside ``root`` is ref
 every folder is inside: the path a user names is theirs, links and all; what is refused is a link in
 place of an object, a sidecar or the metadata folder, and walking into linked folders when listing.)
 
+Object tags (``PutOptions.tags``) are kept in the sidecar too, URL-encoded under ``x-amz-tagging`` (the
+header S3 takes them in), and left out of the metadata that ``head`` returns. A local folder has no
+storage class, content type or lifecycle rules: the first two are ignored, the last refused.
+
 Temporary files older than a day (left by a killed writer) are removed by the next write to that
 folder; ``cleanup`` removes them on demand.
 """
@@ -29,6 +33,7 @@ import builtins
 import os
 import stat
 import time
+import urllib.parse
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,10 +42,13 @@ from typing import Final
 from deltaglider.adapters import storage_local_files as files
 from deltaglider.adapters.storage_local_files import META_DIR, os_errors
 from deltaglider.errors import InvalidURLError, NotFoundError, StorageError
-from deltaglider.ports.storage import ObjectHead, ProgressCallback
+from deltaglider.ports.storage import LifecycleRule, ObjectHead, ProgressCallback, PutOptions
 from deltaglider.urls import check_component, check_relative_key
 
-__all__ = ["META_DIR", "STALE_AFTER", "LocalStorage"]
+__all__ = ["META_DIR", "STALE_AFTER", "TAGS_KEY", "LocalStorage"]
+
+#: The sidecar entry holding an object's tags (never returned as metadata).
+TAGS_KEY: Final = "x-amz-tagging"
 
 #: How old a temporary file must be before a write to its folder removes it (a live writer's copy of
 #: a large file can take minutes; a day is far beyond any).
@@ -60,6 +68,22 @@ def _entry_stat(entry: os.DirEntry[str]) -> os.stat_result | None:
         return entry.stat(follow_symlinks=False)
     except FileNotFoundError:
         return None
+
+
+def _user_metadata(meta: dict[str, str]) -> dict[str, str]:
+    meta.pop(TAGS_KEY, None)
+    return meta
+
+
+def _stored_metadata(metadata: Mapping[str, str], options: PutOptions | None) -> dict[str, str]:
+    """The sidecar's content: user metadata beside ours (ours winning a clash), and the tags."""
+    if options is None:
+        return dict(metadata)
+    stored = {**{k.lower(): v for k, v in options.metadata.items()}, **metadata}
+    stored.pop(TAGS_KEY, None)
+    if options.tags:
+        stored[TAGS_KEY] = urllib.parse.urlencode(dict(options.tags))
+    return stored
 
 
 def _remove_if_older(entry: os.DirEntry[str], cutoff: float) -> bool:
@@ -120,24 +144,33 @@ class LocalStorage:
                     raise files.refuse_link(f"head {path}", path)
                 if not stat.S_ISREG(st.st_mode):
                     return None
-                meta = files.read_meta(folder, path.name)
+                meta = _user_metadata(files.read_meta(folder, path.name))
         return ObjectHead(bucket, key, st.st_size, meta, None, _mtime(st))
 
-    def get_file(self, bucket: str, key: str, dest: Path, progress: ProgressCallback | None = None) -> None:
+    def get_file(
+        self, bucket: str, key: str, dest: Path, progress: ProgressCallback | None = None
+    ) -> ObjectHead:
         path = self._path(bucket, key)
         with os_errors(f"get {path}"):
             files.check_inside(self._root_real, path.parent, f"get {path}")
             self._recover_if_needed(path.parent, path.name)
-            # Opened under the lock: a committed object. A later replace makes a new inode, so the
-            # copy outside the lock still reads these bytes.
+            # Opened (and its metadata read) under the lock: a committed object. A later replace
+            # makes a new inode, so the copy outside the lock still reads these bytes.
             with files.locked(path.parent, exclusive=False):
                 fd = files.open_object(path)
+                try:
+                    meta = _user_metadata(files.read_meta(path.parent, path.name))
+                except BaseException:
+                    os.close(fd)
+                    raise
             try:
-                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                st = os.fstat(fd)
+                if not stat.S_ISREG(st.st_mode):
                     raise NotFoundError(f"get {path}: not a file")
                 files.copy_into(fd, Path(dest), progress, new=False)
             finally:
                 os.close(fd)
+        return ObjectHead(bucket, key, st.st_size, meta, None, _mtime(st))
 
     def list(self, bucket: str, prefix: str, *, recursive: bool = True) -> Iterator[ObjectHead]:
         base = self._bucket_dir(bucket)
@@ -195,6 +228,7 @@ class LocalStorage:
         progress: ProgressCallback | None,
         *,
         if_absent: bool,
+        options: PutOptions | None,
     ) -> bool:
         path = self._path(bucket, key)
         folder = path.parent
@@ -202,7 +236,7 @@ class LocalStorage:
             files.check_inside(self._root_real, folder, f"put {path}")
             meta = files.meta_dir(folder, create=True)
             self._sweep_if_due(folder)
-            with files.staged(meta, metadata) as (data_tmp, meta_tmp):
+            with files.staged(meta, _stored_metadata(metadata, options)) as (data_tmp, meta_tmp):
                 fin = os.open(src, os.O_RDONLY | os.O_CLOEXEC)
                 try:
                     files.copy_into(fin, data_tmp, progress, new=True)
@@ -219,8 +253,10 @@ class LocalStorage:
         src: Path,
         metadata: Mapping[str, str],
         progress: ProgressCallback | None = None,
+        *,
+        options: PutOptions | None = None,
     ) -> None:
-        self._write(bucket, key, Path(src), metadata, progress, if_absent=False)
+        self._write(bucket, key, Path(src), metadata, progress, if_absent=False, options=options)
 
     def put_file_if_absent(
         self,
@@ -229,8 +265,10 @@ class LocalStorage:
         src: Path,
         metadata: Mapping[str, str],
         progress: ProgressCallback | None = None,
+        *,
+        options: PutOptions | None = None,
     ) -> bool:
-        return self._write(bucket, key, Path(src), metadata, progress, if_absent=True)
+        return self._write(bucket, key, Path(src), metadata, progress, if_absent=True, options=options)
 
     def delete(self, bucket: str, key: str) -> None:
         path = self._path(bucket, key)
@@ -310,3 +348,9 @@ class LocalStorage:
                 dirs[:] = [d for d in dirs if d != META_DIR]
                 removed.extend(self._sweep(Path(folder), older_than, now))
         return removed
+
+    def set_lifecycle_rule(self, bucket: str, rule: LifecycleRule) -> None:
+        raise StorageError(
+            f"{self.url(bucket, rule.prefix)}: lifecycle rules are an S3 feature; a local folder has "
+            "no storage classes or expiry (use s3:// URLs)"
+        )

@@ -5,12 +5,12 @@ from __future__ import annotations
 import builtins
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from deltaglider.errors import NotFoundError
-from deltaglider.ports.storage import ObjectHead, ProgressCallback
+from deltaglider.ports.storage import LifecycleRule, ObjectHead, ProgressCallback, PutOptions
 
 
 @dataclass
@@ -18,6 +18,13 @@ class _Object:
     data: bytes
     metadata: dict[str, str]
     last_modified: datetime
+    options: PutOptions = field(default_factory=PutOptions)
+
+
+def _merged(metadata: Mapping[str, str], options: PutOptions | None) -> dict[str, str]:
+    # As on S3: user metadata beside ours, ours winning a clash.
+    extra = options.metadata if options is not None else {}
+    return {**{k.lower(): v for k, v in extra.items()}, **metadata}
 
 
 class MemoryStorage:
@@ -28,6 +35,7 @@ class MemoryStorage:
         self._objects: dict[tuple[str, str], _Object] = {}
         self._lock = threading.Lock()
         self.calls: list[tuple[str, str, str]] = []
+        self.lifecycle: dict[str, dict[str, LifecycleRule]] = {}
 
     def _record(self, operation: str, bucket: str, key: str) -> None:
         self.calls.append((operation, bucket, key))
@@ -72,11 +80,14 @@ class MemoryStorage:
             raise NotFoundError(f"no such object: s3://{bucket}/{key}")
         return obj
 
-    def get_file(self, bucket: str, key: str, dest: Path, progress: ProgressCallback | None = None) -> None:
+    def get_file(
+        self, bucket: str, key: str, dest: Path, progress: ProgressCallback | None = None
+    ) -> ObjectHead:
         obj = self._get(bucket, key, "get")
         Path(dest).write_bytes(obj.data)
         if progress is not None:
             progress(len(obj.data))
+        return self._head_of(bucket, key, obj)
 
     def put_file(
         self,
@@ -85,11 +96,15 @@ class MemoryStorage:
         src: Path,
         metadata: Mapping[str, str],
         progress: ProgressCallback | None = None,
+        *,
+        options: PutOptions | None = None,
     ) -> None:
         data = Path(src).read_bytes()
         with self._lock:
             self._record("put", bucket, key)
-            self._objects[(bucket, key)] = _Object(data, dict(metadata), datetime.now(UTC))
+            self._objects[(bucket, key)] = _Object(
+                data, _merged(metadata, options), datetime.now(UTC), options or PutOptions()
+            )
         if progress is not None:
             progress(len(data))
 
@@ -100,6 +115,8 @@ class MemoryStorage:
         src: Path,
         metadata: Mapping[str, str],
         progress: ProgressCallback | None = None,
+        *,
+        options: PutOptions | None = None,
     ) -> bool:
         data = Path(src).read_bytes()
         if progress is not None:
@@ -108,7 +125,9 @@ class MemoryStorage:
             self._record("put_if_absent", bucket, key)
             if (bucket, key) in self._objects:
                 return False
-            self._objects[(bucket, key)] = _Object(data, dict(metadata), datetime.now(UTC))
+            self._objects[(bucket, key)] = _Object(
+                data, _merged(metadata, options), datetime.now(UTC), options or PutOptions()
+            )
             return True
 
     def delete(self, bucket: str, key: str) -> None:
@@ -119,6 +138,14 @@ class MemoryStorage:
     def cleanup(self, bucket: str, prefix: str, older_than: timedelta) -> builtins.list[str]:
         # Writes here are single dict assignments: nothing is ever left half-done.
         return []
+
+    def set_lifecycle_rule(self, bucket: str, rule: LifecycleRule) -> None:
+        with self._lock:
+            self.lifecycle.setdefault(bucket, {})[rule.rule_id] = rule
+
+    def options(self, bucket: str, key: str) -> PutOptions:
+        """How the object was stored (tags, storage class...): a test helper."""
+        return self._objects[(bucket, key)].options
 
     # Test helpers: reach past the port to plant or damage objects.
     def raw(self, bucket: str, key: str) -> tuple[bytes, dict[str, str]]:

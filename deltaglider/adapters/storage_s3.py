@@ -1,13 +1,21 @@
 """The S3 storage adapter: ``StoragePort`` over a boto3 S3 client.
 
-Large files go through boto3's managed transfers (multipart above ``multipart_threshold``, parts read
-from disk as they are sent), so there is no 5 GB single-PUT limit and no file is held in memory. The
-one operation boto3's transfer manager cannot do is a *conditional* create, so ``put_file_if_absent``
-drives the multipart upload itself and completes it with ``If-None-Match: *``.
+Uploads above ``multipart_threshold`` are multipart (parts read from disk as they are sent, a few at a
+time), so there is no 5 GB single-PUT limit and no file is held in memory. The adapter drives the
+multipart upload itself rather than through boto3's transfer manager: a conditional create must
+complete it with ``If-None-Match: *``, and each part must carry the checksum chosen below, which the
+transfer manager cannot compute for ``Content-MD5``.
 
-Every upload carries a checksum that S3 verifies before it stores the body (``ChecksumAlgorithm``,
-CRC32 by default, on PutObject and on each UploadPart, whatever ``request_checksum_calculation`` the
-client was configured with), so a body corrupted in flight is refused rather than stored.
+Every upload carries a checksum that S3 verifies before it stores the body, whatever
+``request_checksum_calculation`` the client was configured with, so a body corrupted in flight is
+refused rather than stored. The default is ``Content-MD5``: every S3-compatible store verifies it,
+while the CRC32/SHA-256 headers (and the aws-chunked trailers boto3 >= 1.36 sends them in) are
+refused by some (Hetzner, R2, older MinIO). ``checksum="crc32"`` (or ``"sha256"``...) selects
+``ChecksumAlgorithm`` instead.
+
+A download is one GET: the response carries the size, metadata and ETag, so no HEAD precedes it.
+Objects larger than ``multipart_threshold`` continue with ranged GETs in parallel, each pinned to the
+first response's ETag (``If-Match``) so that a replaced object cannot be stitched from two versions.
 
 Every boto3/botocore failure is translated once, by ``_ERROR_TABLE``, into the errors of
 ``deltaglider.errors``; the botocore exception stays reachable as ``__cause__``.
@@ -15,9 +23,15 @@ Every boto3/botocore failure is translated once, by ``_ERROR_TABLE``, into the e
 
 from __future__ import annotations
 
+import base64
 import builtins
+import hashlib
 import logging
+import os
+import re
+import threading
 import time
+import urllib.parse
 from collections.abc import Iterator, Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -27,10 +41,17 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.exceptions import Boto3Error
 from boto3.s3.transfer import TransferConfig
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    IncompleteReadError,
+    ReadTimeoutError,
+    ResponseStreamingError,
+)
 
+from deltaglider.config import DEFAULT_CHECKSUM, check_checksum, check_sse
 from deltaglider.errors import AccessDeniedError, DeltaGliderError, NotFoundError, StorageError
-from deltaglider.ports.storage import ObjectHead, ProgressCallback
+from deltaglider.ports.storage import LifecycleRule, ObjectHead, ProgressCallback, PutOptions
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -40,8 +61,30 @@ __all__ = ["CONTENT_TYPE", "S3Storage"]
 
 log = logging.getLogger(__name__)
 
-#: Every object is opaque bytes to us, as it was to the original.
+#: What an object is sent as unless told otherwise: opaque bytes, as it was to the original.
 CONTENT_TYPE = "application/octet-stream"
+
+#: A GET body is read (and a single PUT's MD5 computed) this much at a time.
+_CHUNK = 1024 * 1024
+#: A GET whose body broke off (reset, truncated, timed out) is tried this many times in all: botocore
+#: retries a failed request, but not a response body that fails while it is read.
+_GET_ATTEMPTS = 3
+#: An ETag that may be the MD5 of the object (a multipart one ends in ``-<parts>``).
+_MD5_HEX = re.compile(r"^[0-9a-f]{32}$")
+_BROKEN_BODY = (ResponseStreamingError, IncompleteReadError, ReadTimeoutError)
+
+#: The IAM action each operation needs: named in access-denied messages.
+_IAM_ACTIONS = {
+    "HeadObject": "s3:GetObject (and s3:ListBucket, without which a missing object is a 403)",
+    "GetObject": "s3:GetObject",
+    "PutObject": "s3:PutObject (and s3:PutObjectTagging for tags)",
+    "DeleteObject": "s3:DeleteObject",
+    "ListObjectsV2": "s3:ListBucket",
+    "HeadBucket": "s3:ListBucket",
+    "ListMultipartUploads": "s3:ListBucketMultipartUploads and s3:AbortMultipartUpload",
+    "GetBucketLifecycleConfiguration": "s3:GetLifecycleConfiguration",
+    "PutBucketLifecycleConfiguration": "s3:PutLifecycleConfiguration",
+}
 
 # S3's multipart limits: parts of at least 5 MiB (except the last), at most 5 GiB, at most 10,000.
 _MIN_PART_SIZE = 5 * 1024 * 1024
@@ -117,7 +160,17 @@ def _translate(exc: BaseException, operation: str, bucket: str, key: str) -> Del
         code = _error_code(cause)
         message = str(cause.response.get("Error", {}).get("Message") or "")
         error_class = _ERROR_TABLE.get(code, StorageError)
-        return error_class(f"{where}: {code}" + (f" ({message})" if message else ""))
+        text = f"{where}: {code}" + (f" ({message})" if message else "")
+        if code == "NoSuchBucket":
+            text += f": the bucket {bucket!r} does not exist"
+        elif error_class is AccessDeniedError:
+            action = _IAM_ACTIONS.get(operation, f"s3:{operation}")
+            text += (
+                f": access denied; check the credentials in use (AWS_PROFILE or --profile, "
+                f"AWS_ACCESS_KEY_ID...) and that the IAM or bucket policy allows {action} on "
+                f"arn:aws:s3:::{bucket}/{key}"
+            )
+        return error_class(text)
     # Connection refused, timeouts, missing credentials...: botocore's own message says which.
     return StorageError(f"{where}: {cause}")
 
@@ -161,14 +214,65 @@ def _part_size(configured: int, file_size: int) -> int:
     return min(size, _MAX_PART_SIZE)
 
 
+def _md5_b64(data: bytes) -> str:
+    return base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode("ascii")
+
+
+def _md5_file_b64(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as f:
+        while chunk := f.read(_CHUNK):
+            digest.update(chunk)
+    return base64.b64encode(digest.digest()).decode("ascii")
+
+
+def _head_from_response(bucket: str, key: str, response: Mapping[str, Any], size: int) -> ObjectHead:
+    return ObjectHead(
+        bucket=bucket,
+        key=key,
+        size=size,
+        metadata={name.lower(): value for name, value in response.get("Metadata", {}).items()},
+        etag=_strip_etag(response.get("ETag")),
+        last_modified=response.get("LastModified"),
+    )
+
+
+def _total_size(response: Mapping[str, Any]) -> int:
+    """The whole object's size from a GET response (``Content-Range: bytes a-b/total`` for a ranged one)."""
+    content_range = str(response.get("ContentRange") or "")
+    if "/" in content_range and not content_range.endswith("/*"):
+        return int(content_range.rsplit("/", 1)[1])
+    return int(response["ContentLength"])
+
+
+def _lifecycle_filter(rule: LifecycleRule) -> dict[str, Any]:
+    tags = [{"Key": name, "Value": value} for name, value in sorted(rule.tags.items())]
+    if not tags:
+        return {"Prefix": rule.prefix}
+    if len(tags) == 1 and not rule.prefix:
+        return {"Tag": tags[0]}
+    return {"And": {"Prefix": rule.prefix, "Tags": tags}}
+
+
+def _lifecycle_rule(rule: LifecycleRule) -> dict[str, Any]:
+    s3_rule: dict[str, Any] = {"ID": rule.rule_id, "Status": "Enabled", "Filter": _lifecycle_filter(rule)}
+    if rule.archive_after_days is not None:
+        s3_rule["Transitions"] = [{"Days": rule.archive_after_days, "StorageClass": rule.archive_class}]
+    if rule.expire_after_days is not None:
+        s3_rule["Expiration"] = {"Days": rule.expire_after_days}
+    return s3_rule
+
+
 class S3Storage:
     """``StoragePort`` on S3 (or any S3-compatible store boto3 can talk to).
 
-    ``s3_client`` is a boto3 S3 client (its endpoint, credentials and retry settings are the caller's);
-    ``transfer_config`` a ``boto3.s3.transfer.TransferConfig`` for the managed transfers (default:
-    boto3's, which is 8 MiB multipart threshold and part size, 10 threads); ``checksum_algorithm`` the
-    checksum every upload carries (``CRC32``, ``CRC32C``, ``SHA1``, ``SHA256``; None only for a store
-    that rejects checksum headers).
+    ``s3_client`` is a boto3 S3 client (its endpoint, credentials, retry and checksum settings are
+    the caller's; ``deltaglider.factory`` builds one suited to S3-compatible stores);
+    ``transfer_config`` a ``boto3.s3.transfer.TransferConfig`` whose ``multipart_threshold``,
+    ``multipart_chunksize`` and ``max_concurrency`` size the multipart uploads and ranged downloads
+    (default: boto3's, 8 MiB and 10 threads); ``checksum`` the checksum every upload carries (one of
+    ``config.CHECKSUMS``; None only for a store that rejects them all); ``sse`` the server-side encryption of
+    every object written (``AES256``, ``aws:kms`` with an optional ``sse_kms_key_id``).
     """
 
     def __init__(
@@ -176,13 +280,29 @@ class S3Storage:
         s3_client: S3Client,
         *,
         transfer_config: TransferConfig | None = None,
-        checksum_algorithm: str | None = "CRC32",
+        checksum: str | None = DEFAULT_CHECKSUM,
+        sse: str | None = None,
+        sse_kms_key_id: str | None = None,
     ) -> None:
         self._client = s3_client
         self._config: Any = transfer_config if transfer_config is not None else TransferConfig()
+        checksum = check_checksum(checksum)
+        check_sse(sse, sse_kms_key_id)
+        self._md5 = checksum == "md5"
         self._checksum: dict[str, Any] = (
-            {"ChecksumAlgorithm": checksum_algorithm} if checksum_algorithm else {}
+            {"ChecksumAlgorithm": checksum.upper()} if checksum is not None and not self._md5 else {}
         )
+        self._sse: dict[str, Any] = {}
+        if sse is not None:
+            self._sse["ServerSideEncryption"] = sse
+        if sse_kms_key_id is not None:
+            self._sse["SSEKMSKeyId"] = sse_kms_key_id
+        # Buckets seen to exist: a 404 from a HEAD (which has no error body) in one of them is a
+        # missing object; elsewhere one HeadBucket tells a missing bucket apart, once per bucket.
+        self._buckets_seen: set[str] = set()
+        # Cleared for good once a store shows ETags that are not MD5s (see get_file).
+        self._etags_are_md5 = True
+        self._buckets_lock = threading.Lock()
         # botocore learned If-None-Match on PutObject/CompleteMultipartUpload in 1.35.2 (August 2024);
         # an older one rejects the parameter client-side. Checked once so the error can say why.
         model = s3_client.meta.service_model
@@ -196,24 +316,41 @@ class S3Storage:
     def url(self, bucket: str, key: str) -> str:
         return f"s3://{bucket}/{key}"
 
+    def _bucket_exists(self, bucket: str) -> None:
+        with self._buckets_lock:
+            self._buckets_seen.add(bucket)
+
+    def _check_bucket(self, bucket: str, key: str, operation: str) -> None:
+        """After a bodiless 404: raises ``NotFoundError`` if it was the bucket that is missing."""
+        with self._buckets_lock:
+            if bucket in self._buckets_seen:
+                return
+        try:
+            self._client.head_bucket(Bucket=bucket)
+        except ClientError as exc:
+            if _ERROR_TABLE.get(_error_code(exc)) is NotFoundError:
+                raise NotFoundError(
+                    f"{operation} s3://{bucket}/{key}: NoSuchBucket: the bucket {bucket!r} does not exist"
+                ) from exc
+            # Denied or failing: the object's 404 stands; the bucket's state is unknown.
+            return
+        except _BOTO_ERRORS:
+            return
+        self._bucket_exists(bucket)
+
     def head(self, bucket: str, key: str) -> ObjectHead | None:
         try:
             response = self._client.head_object(Bucket=bucket, Key=key)
         except ClientError as exc:
             # HEAD has no error body: a missing key (or bucket) is just a 404.
             if _ERROR_TABLE.get(_error_code(exc)) is NotFoundError:
+                self._check_bucket(bucket, key, "HeadObject")
                 return None
             raise _translate(exc, "HeadObject", bucket, key) from exc
         except _BOTO_ERRORS as exc:
             raise _translate(exc, "HeadObject", bucket, key) from _botocore_cause(exc)
-        return ObjectHead(
-            bucket=bucket,
-            key=key,
-            size=response["ContentLength"],
-            metadata={name.lower(): value for name, value in response.get("Metadata", {}).items()},
-            etag=_strip_etag(response.get("ETag")),
-            last_modified=response.get("LastModified"),
-        )
+        self._bucket_exists(bucket)
+        return _head_from_response(bucket, key, response, response["ContentLength"])
 
     def list(self, bucket: str, prefix: str, *, recursive: bool = True) -> Iterator[ObjectHead]:
         # The paginator follows continuation tokens to the end: no cap on the number of keys.
@@ -242,13 +379,169 @@ class S3Storage:
                 # S3 pages are consecutive key ranges: ordering each page orders the whole listing.
                 yield from sorted(found, key=lambda head: head.key)
 
-    def get_file(self, bucket: str, key: str, dest: Path, progress: ProgressCallback | None = None) -> None:
-        # download_file writes to a temporary sibling and renames it into place when complete, so a
-        # failed transfer leaves nothing at ``dest``.
-        with _s3_errors("GetObject", bucket, key):
-            self._client.download_file(bucket, key, str(dest), Callback=progress, Config=self._config)
+    def get_file(
+        self, bucket: str, key: str, dest: Path, progress: ProgressCallback | None = None
+    ) -> ObjectHead:
+        dest = Path(dest)
+        digests: builtins.list[str] = []
+        try:
+            for attempt in range(1, _GET_ATTEMPTS + 1):
+                try:
+                    with _s3_errors("GetObject", bucket, key):
+                        head, digest = self._get_once(bucket, key, dest, progress)
+                except StorageError as exc:
+                    # Only a body that broke off is worth another GET; an error response is final.
+                    if attempt == _GET_ATTEMPTS or not isinstance(exc.__cause__, _BROKEN_BODY):
+                        raise
+                    log.debug("GET s3://%s/%s broke off (%s); trying again", bucket, key, exc)
+                    continue
+                if digest is None or digest == head.etag:
+                    return head
+                if digest in digests:
+                    # The same bytes twice, both unlike the ETag: this store's ETags are not MD5s of
+                    # the content. The bytes stand (the caller checks their SHA-256).
+                    log.info("ETags of %s are not MD5 digests; no longer compared", self.url(bucket, ""))
+                    self._etags_are_md5 = False
+                    return head
+                digests.append(digest)
+                log.warning("GET s3://%s/%s: body does not match its ETag; fetching it again", bucket, key)
+            raise StorageError(
+                f"GetObject s3://{bucket}/{key}: the body differed from its ETag ({head.etag}) on each "
+                f"of {_GET_ATTEMPTS} reads: corrupted on the way"
+            )
+        except BaseException:
+            # Nothing half-written stays at the caller's path.
+            dest.unlink(missing_ok=True)
+            raise
+
+    def _get_once(
+        self, bucket: str, key: str, dest: Path, progress: ProgressCallback | None
+    ) -> tuple[ObjectHead, str | None]:
+        """One GET (plus ranges for a large object); returns the head and, for a single-part object
+        whose ETag is its MD5, the MD5 of the bytes received (None when there is nothing to compare)."""
+        response = self._client.get_object(Bucket=bucket, Key=key)
+        self._bucket_exists(bucket)
+        size = _total_size(response)
+        head = _head_from_response(bucket, key, response, size)
+        body = response["Body"]
+        first = (
+            size
+            if size <= self._config.multipart_threshold
+            else _part_size(self._config.multipart_chunksize, size)
+        )
+        digest = hashlib.md5(usedforsecurity=False) if first == size and self._md5_etag(response) else None
+        try:
+            with dest.open("wb") as out:
+                remaining = first
+                while remaining > 0:
+                    chunk = body.read(min(_CHUNK, remaining))
+                    if not chunk:
+                        raise StorageError(
+                            f"GetObject s3://{bucket}/{key}: the body ended after {first - remaining} "
+                            f"of {first} bytes"
+                        )
+                    out.write(chunk)
+                    if digest is not None:
+                        digest.update(chunk)
+                    remaining -= len(chunk)
+                    if progress is not None:
+                        progress(len(chunk))
+        finally:
+            # Past ``first`` the rest is fetched in ranges: closing drops the rest of this stream.
+            body.close()
+        if first < size:
+            self._get_ranges(bucket, key, dest, head, start=first, progress=progress)
+        return head, digest.hexdigest() if digest is not None else None
+
+    def _md5_etag(self, response: Mapping[str, Any]) -> bool:
+        """Whether the response's ETag should be the MD5 of its body: on S3 (and the compatible stores
+        seen) it is for an object uploaded in one part, unless KMS or a customer key encrypted it.
+        A body flipped on the way is then caught here and fetched again, rather than failing the
+        caller's SHA-256 check with nothing wrong in the store."""
+        etag = _strip_etag(response.get("ETag")) or ""
+        return (
+            self._etags_are_md5
+            and _MD5_HEX.match(etag) is not None
+            and not str(response.get("ServerSideEncryption") or "").startswith("aws:kms")
+            and not response.get("SSECustomerAlgorithm")
+        )
+
+    def _get_ranges(
+        self,
+        bucket: str,
+        key: str,
+        dest: Path,
+        head: ObjectHead,
+        *,
+        start: int,
+        progress: ProgressCallback | None,
+    ) -> None:
+        """The bytes from ``start`` on, in ranged GETs run in parallel, written in place."""
+        part = start  # the first GET's share is the part size
+        ranges = [(offset, min(offset + part, head.size)) for offset in range(start, head.size, part)]
+        match: dict[str, Any] = {"IfMatch": f'"{head.etag}"'} if head.etag else {}
+        fd = os.open(dest, os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            os.ftruncate(fd, head.size)
+
+            def fetch(span: tuple[int, int]) -> None:
+                begin, end = span
+                response = self._client.get_object(
+                    Bucket=bucket, Key=key, Range=f"bytes={begin}-{end - 1}", **match
+                )
+                body = response["Body"]
+                offset = begin
+                try:
+                    while offset < end:
+                        chunk = body.read(min(_CHUNK, end - offset))
+                        if not chunk:
+                            raise StorageError(
+                                f"GetObject s3://{bucket}/{key}: range {begin}-{end - 1} ended at {offset}"
+                            )
+                        os.pwrite(fd, chunk, offset)
+                        offset += len(chunk)
+                        if progress is not None:
+                            progress(len(chunk))
+                finally:
+                    body.close()
+
+            self._run_parallel(fetch, ranges)
+        finally:
+            os.close(fd)
+
+    def _run_parallel(self, work: Any, items: builtins.list[Any]) -> builtins.list[Any]:
+        """``work(item)`` for every item on up to ``max_concurrency`` threads, results in order; the
+        first failure cancels what has not started and is raised."""
+        workers = self._config.max_concurrency if self._config.use_threads else 1
+        pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(items))), thread_name_prefix="dg-s3")
+        try:
+            futures: builtins.list[Future[Any]] = [pool.submit(work, item) for item in items]
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            for future in done:
+                future.result()  # raises the failure that ended the wait, if any
+            return [future.result() for future in futures]
+        finally:
+            # On a failure (or Ctrl-C) the work not yet started is dropped, not done for nothing.
+            pool.shutdown(wait=True, cancel_futures=True)
 
     # -- writes --------------------------------------------------------------------------------
+
+    def _object_args(
+        self, bucket: str, key: str, metadata: Mapping[str, str], options: PutOptions | None
+    ) -> dict[str, Any]:
+        """What PutObject and CreateMultipartUpload share: metadata, type, class, tags, encryption."""
+        options = options or PutOptions()
+        args: dict[str, Any] = {
+            # Our dg-* keys win over a user's key of the same name (the client refuses those).
+            "Metadata": _s3_metadata(bucket, key, {**options.metadata, **metadata}),
+            "ContentType": options.content_type or CONTENT_TYPE,
+            **self._sse,
+        }
+        if options.storage_class:
+            args["StorageClass"] = options.storage_class
+        if options.tags:
+            args["Tagging"] = urllib.parse.urlencode(dict(options.tags))
+        return args
 
     def put_file(
         self,
@@ -257,18 +550,14 @@ class S3Storage:
         src: Path,
         metadata: Mapping[str, str],
         progress: ProgressCallback | None = None,
+        *,
+        options: PutOptions | None = None,
     ) -> None:
-        extra = {
-            "Metadata": _s3_metadata(bucket, key, metadata),
-            "ContentType": CONTENT_TYPE,
-            **self._checksum,
-        }
-        # A single PUT is atomic; a multipart upload becomes visible only on completion, and the
-        # transfer manager aborts it on failure. Either way no partial object is ever visible.
+        # A single PUT is atomic; a multipart upload becomes visible only on completion, and it is
+        # aborted on failure. Either way no partial object is ever visible.
+        args = self._object_args(bucket, key, metadata, options)
         with _s3_errors("PutObject", bucket, key):
-            self._client.upload_file(
-                str(src), bucket, key, ExtraArgs=extra, Callback=progress, Config=self._config
-            )
+            self._put(bucket, key, Path(src), args, progress, if_absent=False)
 
     def put_file_if_absent(
         self,
@@ -277,6 +566,8 @@ class S3Storage:
         src: Path,
         metadata: Mapping[str, str],
         progress: ProgressCallback | None = None,
+        *,
+        options: PutOptions | None = None,
     ) -> bool:
         """Creates ``key`` with ``If-None-Match: *`` (PutObject, or CompleteMultipartUpload for a
         file at or above ``multipart_threshold``): S3 decides atomically, 412 means another writer's
@@ -284,9 +575,6 @@ class S3Storage:
 
         A store that ignores the header would let a racing writer replace our object; the ETag
         check after the write catches the case where that writer finished first.
-
-        ``progress`` (beyond the port, which has none here yet) is told each part as it is sent, or
-        the whole size once a single PUT succeeded.
         """
         if not self._conditional_writes:
             raise StorageError(
@@ -294,26 +582,10 @@ class S3Storage:
                 "PutObject/CompleteMultipartUpload; conditional create needs botocore >= 1.35.2 "
                 "(boto3 >= 1.35.2)"
             )
-        meta = _s3_metadata(bucket, key, metadata)
-        size = src.stat().st_size
+        args = self._object_args(bucket, key, metadata, options)
         for attempt in range(1, _CONFLICT_ATTEMPTS + 1):
             try:
-                if size >= self._config.multipart_threshold:
-                    etag = self._multipart_create(bucket, key, src, size, meta, progress=progress)
-                else:
-                    with src.open("rb") as body:
-                        response = self._client.put_object(
-                            Bucket=bucket,
-                            Key=key,
-                            Body=body,
-                            Metadata=meta,
-                            ContentType=CONTENT_TYPE,
-                            IfNoneMatch="*",
-                            **self._checksum,
-                        )
-                    etag = response.get("ETag")
-                    if progress is not None:
-                        progress(size)
+                etag = self._put(bucket, key, Path(src), args, progress, if_absent=True)
             except ClientError as exc:
                 code = _error_code(exc)
                 if code in _PRECONDITION_FAILED:
@@ -330,6 +602,33 @@ class S3Storage:
                 raise _translate(exc, "PutObject", bucket, key) from _botocore_cause(exc)
             return self._still_ours(bucket, key, etag)
         raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+
+    def _put(
+        self,
+        bucket: str,
+        key: str,
+        src: Path,
+        args: dict[str, Any],
+        progress: ProgressCallback | None,
+        *,
+        if_absent: bool,
+    ) -> str | None:
+        """One upload, single or multipart; returns the new object's ETag. Raises botocore's error."""
+        size = src.stat().st_size
+        if size >= self._config.multipart_threshold:
+            return self._multipart(bucket, key, src, size, args, progress=progress, if_absent=if_absent)
+        checksum: dict[str, Any] = dict(self._checksum)
+        if self._md5:
+            checksum["ContentMD5"] = _md5_file_b64(src)
+        condition: dict[str, Any] = {"IfNoneMatch": "*"} if if_absent else {}
+        with src.open("rb") as body:
+            response = self._client.put_object(
+                Bucket=bucket, Key=key, Body=body, **args, **checksum, **condition
+            )
+        self._bucket_exists(bucket)
+        if progress is not None:
+            progress(size)
+        return response.get("ETag")
 
     def delete(self, bucket: str, key: str) -> None:
         try:
@@ -365,6 +664,30 @@ class S3Storage:
                     )
         return removed
 
+    def set_lifecycle_rule(self, bucket: str, rule: LifecycleRule) -> None:
+        """Reads the bucket's rules, replaces the one with ``rule.rule_id`` (or adds it) and writes them
+        all back: S3 has one lifecycle document per bucket, and PutBucketLifecycleConfiguration
+        replaces the whole of it. (Two writers doing this at once can lose one's rule: S3 offers no
+        conditional write for it.)"""
+        where = rule.prefix or "(whole bucket)"
+        try:
+            current = self._client.get_bucket_lifecycle_configuration(Bucket=bucket)
+        except ClientError as exc:
+            if _error_code(exc) != "NoSuchLifecycleConfiguration":
+                raise _translate(exc, "GetBucketLifecycleConfiguration", bucket, where) from exc
+            current = {}  # type: ignore[typeddict-item]
+        except _BOTO_ERRORS as exc:
+            raise _translate(exc, "GetBucketLifecycleConfiguration", bucket, where) from _botocore_cause(exc)
+        rules: builtins.list[Any] = [r for r in current.get("Rules", []) if r.get("ID") != rule.rule_id]
+        rules.append(_lifecycle_rule(rule))
+        extra: dict[str, Any] = {}
+        if current.get("TransitionDefaultMinimumObjectSize"):
+            extra["TransitionDefaultMinimumObjectSize"] = current["TransitionDefaultMinimumObjectSize"]
+        with _s3_errors("PutBucketLifecycleConfiguration", bucket, where):
+            self._client.put_bucket_lifecycle_configuration(
+                Bucket=bucket, LifecycleConfiguration={"Rules": rules}, **extra
+            )
+
     # -- conditional create internals ----------------------------------------------------------
 
     def _still_ours(self, bucket: str, key: str, etag: str | None) -> bool:
@@ -393,29 +716,31 @@ class S3Storage:
             )
         return ours
 
-    def _multipart_create(
+    def _multipart(
         self,
         bucket: str,
         key: str,
         src: Path,
         size: int,
-        metadata: dict[str, str],
+        args: dict[str, Any],
         *,
         progress: ProgressCallback | None,
+        if_absent: bool,
     ) -> str | None:
-        """A multipart upload completed with If-None-Match: nothing is visible until the complete
-        call succeeds, and on any failure (a lost race included) the upload is aborted so no parts
-        linger. Returns the new object's ETag; raises the ClientError of a failed call."""
+        """A multipart upload, completed with If-None-Match when ``if_absent``: nothing is visible
+        until the complete call succeeds, and on any failure (a lost race included) the upload is
+        aborted so no parts linger. Returns the new object's ETag; raises the ClientError of a
+        failed call."""
         part_size = _part_size(self._config.multipart_chunksize, size)
         part_count = max(1, -(-size // part_size))
-        # As the transfer manager does for put_file: each part carries the checksum, which
-        # completion must repeat.
+        # Each part carries the checksum; with ChecksumAlgorithm, completion must repeat them.
         checksum = self._checksum
         part_checksum = f"Checksum{checksum['ChecksumAlgorithm'].upper()}" if checksum else ""
 
-        upload_id = self._client.create_multipart_upload(
-            Bucket=bucket, Key=key, Metadata=metadata, ContentType=CONTENT_TYPE, **checksum
-        )["UploadId"]
+        upload_id = self._client.create_multipart_upload(Bucket=bucket, Key=key, **args, **checksum)[
+            "UploadId"
+        ]
+        self._bucket_exists(bucket)
         try:
 
             def send_part(number: int) -> CompletedPartTypeDef:
@@ -423,8 +748,9 @@ class S3Storage:
                 with src.open("rb") as fh:
                     fh.seek((number - 1) * part_size)
                     body = fh.read(part_size)
+                extra = {"ContentMD5": _md5_b64(body)} if self._md5 else checksum
                 response = self._client.upload_part(
-                    Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body, **checksum
+                    Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body, **extra
                 )
                 part: CompletedPartTypeDef = {"PartNumber": number, "ETag": response["ETag"]}
                 if part_checksum and part_checksum in response:
@@ -433,27 +759,10 @@ class S3Storage:
                     progress(len(body))
                 return part
 
-            workers = self._config.max_concurrency if self._config.use_threads else 1
-            pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="dg-s3-part")
-            try:
-                futures: list[Future[CompletedPartTypeDef]] = [
-                    pool.submit(send_part, number) for number in range(1, part_count + 1)
-                ]
-                done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-                for future in done:
-                    future.result()  # raises the failure that ended the wait, if any
-                parts = [future.result() for future in futures]
-            finally:
-                # On a failure (or Ctrl-C) the parts not yet sent are dropped, not uploaded for
-                # nothing: the upload is about to be aborted.
-                pool.shutdown(wait=True, cancel_futures=True)
-
+            parts = self._run_parallel(send_part, list(range(1, part_count + 1)))
+            condition: dict[str, Any] = {"IfNoneMatch": "*"} if if_absent else {}
             response = self._client.complete_multipart_upload(
-                Bucket=bucket,
-                Key=key,
-                UploadId=upload_id,
-                MultipartUpload={"Parts": parts},
-                IfNoneMatch="*",
+                Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}, **condition
             )
         except BaseException:
             self._abort_quietly(bucket, key, upload_id)

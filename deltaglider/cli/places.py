@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,14 +56,16 @@ def sibling(url: str, key: str) -> str:
     return url.rpartition("/")[0] + "/" + (quote(name) if url.lower().startswith("file:") else name)
 
 
+#: What is meant as a URL, well-formed or not: ``s3://b/``, ``S3:b/``, ``file:/x``, ``http://...``. A
+#: plain name with a colon (``a:b.zip``) stays a local path, as in ``aws s3``.
+_URL_LIKE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*:/|(?:s3|file|https?):)", re.IGNORECASE)
+
+
 def place(text: str) -> Place:
     """Classifies a location, refusing a malformed URL now (a usage error) rather than mid-batch."""
-    lowered = text.lower()
-    if lowered.startswith(("s3://", "file://")):
-        parse_url(text)
+    if _URL_LIKE.match(text):
+        parse_url(text)  # anything but s3:// and file:// raises InvalidURLError, naming the accepted forms
         return Place(text, is_store=True)
-    if "://" in text:
-        parse_url(text)  # raises InvalidURLError naming the accepted forms
     return Place(text, is_store=False)
 
 

@@ -21,6 +21,9 @@ class Job:
     size: int | None
     #: Does the work; returns the line to print and the fields for the JSON record.
     work: Callable[[Tick], tuple[str, dict[str, Any]]]
+    #: The folder a write goes into. The first job of each folder runs before the others of that folder,
+    #: so a new DeltaSpace's reference is the first file in the batch's order, not whichever thread won.
+    folder: str | None = None
 
 
 @dataclass
@@ -48,6 +51,39 @@ def _one(job: Job, progress: Progress, out: Output) -> Outcome:
     return Outcome(job, {"source": job.source, "destination": job.destination, **fields})
 
 
+def _seeds_first(jobs: list[Job]) -> tuple[list[int], list[int]]:
+    """Indexes of the first job of each folder, and of all the others."""
+    seen: set[str] = set()
+    seeds: list[int] = []
+    rest: list[int] = []
+    for index, job in enumerate(jobs):
+        if job.folder is not None and job.folder not in seen:
+            seen.add(job.folder)
+            seeds.append(index)
+        else:
+            rest.append(index)
+    return seeds, rest
+
+
+def _run_parallel(
+    pool: ThreadPoolExecutor,
+    jobs: list[Job],
+    indexes: list[int],
+    outcomes: list[Outcome | None],
+    *,
+    progress: Progress,
+    out: Output,
+) -> None:
+    futures = {pool.submit(_one, jobs[index], progress, out): index for index in indexes}
+    try:
+        for future in as_completed(futures):
+            outcomes[futures[future]] = future.result()
+    except BaseException:
+        # Interrupted: let the running transfers finish (no partial file is ever left), start no new one.
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+
+
 def run_jobs(jobs: list[Job], *, workers: int, out: Output, label: str) -> list[Outcome]:
     """Every job, ``workers`` at a time; the outcomes in the jobs' order."""
     total = sum(job.size or 0 for job in jobs)
@@ -55,18 +91,11 @@ def run_jobs(jobs: list[Job], *, workers: int, out: Output, label: str) -> list[
     try:
         if workers <= 1 or len(jobs) <= 1:
             return [_one(job, progress, out) for job in jobs]
+        outcomes: list[Outcome | None] = [None] * len(jobs)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deltaglider") as pool:
-            futures = {pool.submit(_one, job, progress, out): index for index, job in enumerate(jobs)}
-            outcomes: list[Outcome | None] = [None] * len(jobs)
-            try:
-                for future in as_completed(futures):
-                    outcomes[futures[future]] = future.result()
-            except BaseException:
-                # Interrupted: let the running transfers finish (no partial file is ever left), start
-                # no new one.
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
-            return [o for o in outcomes if o is not None]
+            for indexes in _seeds_first(jobs):
+                _run_parallel(pool, jobs, indexes, outcomes, progress=progress, out=out)
+        return [o for o in outcomes if o is not None]
     finally:
         progress.close()
 

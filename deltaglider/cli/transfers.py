@@ -16,6 +16,10 @@ from deltaglider.errors import InvalidURLError
 from deltaglider.urls import safe_join
 
 
+def _folder_of(dest_url: str) -> str:
+    return dest_url if dest_url.endswith("/") else dest_url.rpartition("/")[0] + "/"
+
+
 def _upload(session: Session, path: Path, dest_url: str, tick: Tick) -> dict[str, Any]:
     summary = session.client.upload(path, dest_url, max_ratio=session.upload_ratio, progress=tick)
     return {
@@ -44,7 +48,7 @@ def upload_job(session: Session, path: Path, dest_url: str, size: int | None) ->
         fields = _upload(session, path, dest_url, tick)
         return f"upload: {path} to {dest_url}{_stored_note(fields)}", fields
 
-    return Job(str(path), dest_url, size, work)
+    return Job(str(path), dest_url, size, work, folder=_folder_of(dest_url))
 
 
 def download_job(session: Session, src_url: str, dest: Path, size: int | None) -> Job:
@@ -82,4 +86,4 @@ def copy_job(session: Session, src_url: str, dest_url: str, size: int | None) ->
             fields = _upload(session, local, dest_url, tick)
         return f"copy: {src_url} to {dest_url}{_stored_note(fields)}", fields
 
-    return Job(src_url, dest_url, size, work)
+    return Job(src_url, dest_url, size, work, folder=_folder_of(dest_url))

@@ -9,7 +9,15 @@ one appeared meanwhile.
 from __future__ import annotations
 
 from deltaglider.core.context import Context
-from deltaglider.core.layout import DELTA_SUFFIX, REFERENCE_NAME, join_key, reference_key, split_key
+from deltaglider.core.layout import (
+    DELTA_SUFFIX,
+    REFERENCE_NAME,
+    display_name,
+    join_key,
+    other_form_key,
+    reference_key,
+    split_key,
+)
 from deltaglider.core.locate import locate
 from deltaglider.core.metadata import Kind, parse, read_field
 from deltaglider.core.models import DeleteResult, ObjectKey
@@ -48,9 +56,38 @@ def delete(ctx: Context, obj: ObjectKey, *, force: bool = False) -> DeleteResult
     info = parse(head.metadata, head.key)
     ctx.storage.delete(obj.bucket, head.key)
     result = DeleteResult(bucket=obj.bucket, key=head.key, deleted=[head.key])
+    # An upload that failed between writing a name's new form and removing the old one leaves both:
+    # deleting the name removes both, or the name would stay readable with the other form's bytes.
+    stale = _other_form(head.key, info.kind is Kind.DELTA)
+    if stale is not None and _is_other_form(ctx, obj.bucket, stale, of_delta=info.kind is Kind.DELTA):
+        ctx.storage.delete(obj.bucket, stale)
+        result.deleted.append(stale)
     if info.kind is Kind.DELTA:
         _note_unused_reference(ctx, obj.bucket, prefix, info.ref_sha256, result)
     return result
+
+
+def _other_form(key: str, is_delta: bool) -> str | None:
+    """The key of the other form of the name stored at ``key`` (None for names that have one form)."""
+    if key.endswith(DELTA_SUFFIX) and not is_delta:
+        return None  # a whole file under a .delta key (a reserved name, or the original's): one form
+    prefix, _ = split_key(key)
+    name = split_key(display_name(key) or key)[1]
+    return other_form_key(prefix, name, stored_whole=not is_delta)
+
+
+def _is_other_form(ctx: Context, bucket: str, key: str, *, of_delta: bool) -> bool:
+    """Whether ``key`` holds the same name in the other form: a whole file beside a delta, or a delta
+    (by its metadata) beside a whole file; never an unrelated file whose name ends in .delta."""
+    head = ctx.storage.head(bucket, key)
+    if head is None:
+        return False
+    if of_delta:
+        return True
+    try:
+        return parse(head.metadata, key).kind is Kind.DELTA
+    except MetadataError:
+        return False
 
 
 def _note_unused_reference(

@@ -1,8 +1,16 @@
 """Downloading a file: whole objects are copied, deltas rebuilt against their reference; either way the
-bytes reach the destination only after their SHA-256 matched."""
+bytes reach the destination only after their SHA-256 matched.
+
+A download GETs the stored object straight away (``locate.get_located``: the likely form first, the
+metadata coming with the bytes), into the temporary file beside the destination, so a file stored
+whole is never copied again; a delta is copied aside and the file rebuilt into it.
+"""
 
 from __future__ import annotations
 
+import errno
+import os
+import shutil
 import time
 from pathlib import Path
 from typing import Final
@@ -10,26 +18,26 @@ from typing import Final
 from deltaglider.core import legacy
 from deltaglider.core.context import Context
 from deltaglider.core.layout import DELTA_SUFFIX, display_name, split_key
-from deltaglider.core.locate import locate
+from deltaglider.core.locate import get_located, likely_keys
 from deltaglider.core.metadata import Kind, StoredInfo, parse
 from deltaglider.core.models import GetSummary, ObjectKey
 from deltaglider.core.output import atomic_output, resolve_output
 from deltaglider.core.references import candidate_keys, reference_file
-from deltaglider.errors import DecodeError, IntegrityError, MetadataError, NotFoundError
+from deltaglider.errors import DecodeError, IntegrityError, MetadataError
 from deltaglider.ports.storage import ObjectHead, ProgressCallback
 
 _VCDIFF_MAGIC: Final = b"\xd6\xc3\xc4"
 
 
-class _VanishedError(NotFoundError):
-    """The object itself went between its lookup and its download (not its reference)."""
-
-
-def _download(ctx: Context, bucket: str, key: str, dest: Path, progress: ProgressCallback | None) -> None:
+def _place(src: Path, dest: Path) -> None:
+    """Moves a file; across filesystems (scratch in TMPDIR, the destination elsewhere) by copying."""
     try:
-        ctx.storage.get_file(bucket, key, dest, progress)
-    except NotFoundError as exc:
-        raise _VanishedError(str(exc)) from exc
+        os.replace(src, dest)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        shutil.copyfile(src, dest)
+        src.unlink()
 
 
 def _refuse_bare_delta(url: str, key: str, path: Path | None) -> None:
@@ -59,15 +67,21 @@ def fetch(
     *,
     progress: ProgressCallback | None = None,
     use_cache: bool = True,
+    stored: Path | None = None,
 ) -> str:
     """Writes the file stored at ``key`` into ``dest`` (a scratch path) and returns its SHA-256.
     Does not compare it with the recorded one: callers decide what a mismatch means. Without
-    ``use_cache``, a delta's reference is downloaded and checked rather than taken from the cache."""
+    ``use_cache``, a delta's reference is downloaded and checked rather than taken from the cache.
+    ``stored`` is where the object's bytes already are, if they were fetched (``dest`` itself for
+    a whole object, a path of the caller's for a delta)."""
     url = ctx.storage.url(bucket, key)
     if info.kind is Kind.PLAIN:
         _refuse_bare_delta(url, key, None)
     if info.kind is not Kind.DELTA:
-        _download(ctx, bucket, key, dest, progress)
+        if stored is None:
+            ctx.storage.get_file(bucket, key, dest, progress)
+        elif stored != dest:
+            _place(stored, dest)
         if info.kind is Kind.PLAIN:
             _refuse_bare_delta(url, key, dest)
         return ctx.hasher.sha256_file(dest)
@@ -75,8 +89,9 @@ def fetch(
         raise MetadataError(f"{url}: delta without the SHA-256 of its reference (dg-ref-sha256)")
     assert info.file_sha256 is not None  # a DELTA always has one (see metadata.parse)
     with ctx.scratch() as scratch:
-        delta = scratch / "delta"
-        _download(ctx, bucket, key, delta, progress)
+        delta = stored if stored is not None else scratch / "delta"
+        if stored is None:
+            ctx.storage.get_file(bucket, key, delta, progress)
         keys = candidate_keys(key, info.ref_key)
         try:
             header = ctx.diff.inspect(delta)
@@ -106,12 +121,8 @@ def get(
     ctx: Context, obj: ObjectKey, output_path: Path, progress: ProgressCallback | None = None
 ) -> GetSummary:
     started = time.monotonic()
-    try:
-        head, info, dest, actual = _get_once(ctx, obj, Path(output_path), progress)
-    except _VanishedError:
-        # The object found a moment ago is gone: an upload changed the name's form (whole <-> delta)
-        # in between, writing the new form first. A second lookup finds that.
-        head, info, dest, actual = _get_once(ctx, obj, Path(output_path), progress)
+    # Finding the object and reading it are one GET: no upload can change the name's form in between.
+    head, info, dest, actual = _get_once(ctx, obj, Path(output_path), progress)
     reconstructed = info.kind is Kind.DELTA
     size = dest.stat().st_size
     ctx.metrics.timing("get.seconds", time.monotonic() - started, delta=str(reconstructed))
@@ -127,21 +138,52 @@ def get(
     )
 
 
+def _stored_name(key: str) -> str:
+    # Into a folder, the file goes under the name it was stored as (app.zip, not app.zip.delta).
+    return split_key(display_name(key) or key)[1]
+
+
 def _get_once(
     ctx: Context, obj: ObjectKey, output_path: Path, progress: ProgressCallback | None
 ) -> tuple[ObjectHead, StoredInfo, Path, str]:
-    head = locate(ctx, obj)
-    info = parse(head.metadata, head.key)
-    # Into a folder, the file goes under the name it was stored as (app.zip, not app.zip.delta).
-    _, stored_name = split_key(display_name(head.key) or head.key)
-    dest = resolve_output(output_path, stored_name)
-    url = ctx.storage.url(obj.bucket, head.key)
-    with atomic_output(dest) as tmp:
-        actual = fetch(ctx, obj.bucket, head.key, info, tmp, progress=progress)
-        if info.kind is Kind.PLAIN:
-            ctx.logger.warning("object has no SHA-256 recorded; served unverified", key=head.key)
-        elif actual != info.file_sha256:
-            raise IntegrityError(
-                f"{url}: SHA-256 mismatch: expected {info.file_sha256}, got {actual}; nothing written"
-            )
+    names = {_stored_name(key) for key in likely_keys(obj.key)}
+    if len(names) == 1:
+        # Either form lands at the same destination: GET straight into its temporary file.
+        dest = resolve_output(output_path, names.pop())
+        with atomic_output(dest) as tmp:
+            head = get_located(ctx, obj, tmp, progress)
+            info, actual = _rebuild_in_place(ctx, obj, head, tmp, progress)
+        return head, info, dest, actual
+    # A name like the layout's own (``x.delta``): where it goes depends on the form found.
+    with ctx.scratch() as scratch:
+        fetched = scratch / "object"
+        head = get_located(ctx, obj, fetched, progress)
+        dest = resolve_output(output_path, _stored_name(head.key))
+        with atomic_output(dest) as tmp:
+            _place(fetched, tmp)
+            info, actual = _rebuild_in_place(ctx, obj, head, tmp, progress)
     return head, info, dest, actual
+
+
+def _rebuild_in_place(
+    ctx: Context, obj: ObjectKey, head: ObjectHead, path: Path, progress: ProgressCallback | None
+) -> tuple[StoredInfo, str]:
+    """``path`` holds the stored object's bytes; leaves the file's there, checked against its SHA-256."""
+    info = parse(head.metadata, head.key)
+    url = ctx.storage.url(obj.bucket, head.key)
+    if info.kind is Kind.DELTA:
+        with ctx.scratch() as scratch:
+            # Copied, not moved: ``path`` keeps its name reserved (and shows a download in progress)
+            # while the file is rebuilt into it. A delta is small beside its file.
+            delta = scratch / "delta"
+            shutil.copyfile(path, delta)
+            actual = fetch(ctx, obj.bucket, head.key, info, path, progress=progress, stored=delta)
+    else:
+        actual = fetch(ctx, obj.bucket, head.key, info, path, progress=progress, stored=path)
+    if info.kind is Kind.PLAIN:
+        ctx.logger.warning("object has no SHA-256 recorded; served unverified", key=head.key)
+    elif actual != info.file_sha256:
+        raise IntegrityError(
+            f"{url}: SHA-256 mismatch: expected {info.file_sha256}, got {actual}; nothing written"
+        )
+    return info, actual

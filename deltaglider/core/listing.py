@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from deltaglider.core.context import Context
 from deltaglider.core.layout import DELTA_SUFFIX, REFERENCE_NAME, display_name, split_key
+from deltaglider.core.locate import likely_keys
 from deltaglider.core.metadata import Kind, parse
 from deltaglider.core.models import ListEntry, StatsSummary
 from deltaglider.errors import MetadataError
@@ -57,7 +58,21 @@ def _visible(ctx: Context, bucket: str, folder: str, recursive: bool) -> list[tu
             shown.append((name, obj))
     # Stripping .delta can move a name before keys that sorted ahead of its stored key.
     shown.sort(key=lambda item: item[0])
-    return shown
+    return _one_per_name(shown)
+
+
+def _one_per_name(shown: list[tuple[str, ObjectHead]]) -> list[tuple[str, ObjectHead]]:
+    """A name left in both forms (an upload that died between writing one and removing the other) is
+    listed once, as the form a download of it reads first."""
+    kept: list[tuple[str, ObjectHead]] = []
+    for name, obj in shown:
+        if kept and kept[-1][0] == name and not obj.is_prefix:
+            first = likely_keys(obj.key.removesuffix(DELTA_SUFFIX))[0]
+            if obj.key == first:
+                kept[-1] = (name, obj)
+            continue
+        kept.append((name, obj))
+    return kept
 
 
 def list_entries(ctx: Context, bucket: str, prefix: str, *, recursive: bool = False) -> Iterator[ListEntry]:

@@ -1,27 +1,73 @@
-"""Finding the stored object behind a user's key (``key`` or ``key.delta``)."""
+"""Finding the stored object behind a user's key (``key`` or ``key.delta``).
+
+``locate`` asks with HEADs (for verify and delete, which need the metadata first); ``get_located``
+downloads with GETs, trying first the form the name makes likely, so that a download is one request
+in the common case: the GET brings the metadata with the bytes.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Final
+
 from deltaglider.core.context import Context
-from deltaglider.core.layout import lookup_keys
+from deltaglider.core.layout import is_delta_candidate, is_reserved_name, lookup_keys, split_key
 from deltaglider.core.models import ObjectKey
 from deltaglider.errors import InvalidURLError, NotFoundError
-from deltaglider.ports.storage import ObjectHead
+from deltaglider.ports.storage import ObjectHead, ProgressCallback
 
 #: An upload that changes a name's form writes the new form before removing the old, so a lookup
 #: that missed both had its heads straddle that change; the second pass sees the new form.
 _PASSES = 2
 
+#: Delta candidates that are stored whole all the same: their content is compressed (see put).
+_COMPRESSED_SUFFIXES: Final = (".gz", ".tgz", ".bz2", ".xz")
 
-def locate(ctx: Context, obj: ObjectKey) -> ObjectHead:
+
+def _check_object_key(ctx: Context, obj: ObjectKey) -> None:
     if not obj.key or obj.key.endswith("/"):
         raise InvalidURLError(f"{ctx.storage.url(obj.bucket, obj.key)}: names a folder, not an object")
+
+
+def _not_found(ctx: Context, obj: ObjectKey, tried: list[str]) -> NotFoundError:
+    return NotFoundError(
+        f"no object at {ctx.storage.url(obj.bucket, tried[0])} nor {ctx.storage.url(obj.bucket, tried[1])}"
+    )
+
+
+def likely_keys(key: str) -> list[str]:
+    """``lookup_keys`` in the order the name makes likely: a delta candidate is usually stored as
+    ``<name>.delta`` (the first file of a DeltaSpace too, beside the reference)."""
+    keys = lookup_keys(key)
+    _, name = split_key(key)
+    if is_reserved_name(name) or not is_delta_candidate(name) or name.lower().endswith(_COMPRESSED_SUFFIXES):
+        return keys
+    return [keys[1], keys[0]]
+
+
+def locate(ctx: Context, obj: ObjectKey) -> ObjectHead:
+    _check_object_key(ctx, obj)
     tried = lookup_keys(obj.key)
     for _ in range(_PASSES):
         for key in tried:
             head = ctx.storage.head(obj.bucket, key)
             if head is not None:
                 return head
-    raise NotFoundError(
-        f"no object at {ctx.storage.url(obj.bucket, tried[0])} nor {ctx.storage.url(obj.bucket, tried[1])}"
-    )
+    raise _not_found(ctx, obj, tried)
+
+
+def get_located(ctx: Context, obj: ObjectKey, dest: Path, progress: ProgressCallback | None) -> ObjectHead:
+    """Downloads the stored object behind ``obj`` into ``dest`` and returns its head: one GET when the
+    likely form is there, two when it is the other."""
+    _check_object_key(ctx, obj)
+    tried = likely_keys(obj.key)
+    for _ in range(_PASSES):
+        for key in tried:
+            try:
+                return ctx.storage.get_file(obj.bucket, key, dest, progress)
+            except NotFoundError:
+                continue
+    # Neither form, twice. A HEAD raises what a GET's miss cannot tell apart on every store: that the
+    # bucket itself is missing (the S3 adapter checks once per bucket).
+    ctx.storage.head(obj.bucket, tried[0])
+    raise _not_found(ctx, obj, tried)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -9,10 +10,9 @@ from pathlib import Path
 from deltaglider.config import DEFAULT_TOOL_VERSION, check_max_ratio
 from deltaglider.core import delete as delete_flow
 from deltaglider.core import get as get_flow
-from deltaglider.core import listing
+from deltaglider.core import listing, transfer
 from deltaglider.core import put as put_flow
 from deltaglider.core import verify as verify_flow
-from deltaglider.core import transfer
 from deltaglider.core.context import Context
 from deltaglider.core.encode_limit import ENCODE_GATE, MemoryGate
 from deltaglider.core.models import (
@@ -129,7 +129,7 @@ class DeltaService:
         workers: int = transfer.DEFAULT_WORKERS,
         progress: ProgressCallback | None = None,
         max_ratio: float | None = None,
-    ) -> list[transfer.Outcome[PutSummary]]:
+    ) -> builtins.list[transfer.Outcome[PutSummary]]:
         """Uploads ``(file, delta_space, name)`` items (``name`` None: the file's own) on ``workers``
         threads; returns one outcome per item, in input order. A failed item does not stop the rest.
         ``progress`` gets the bytes each transfer moves, one call at a time (from worker threads)."""
@@ -142,6 +142,6 @@ class DeltaService:
         *,
         workers: int = transfer.DEFAULT_WORKERS,
         progress: ProgressCallback | None = None,
-    ) -> list[transfer.Outcome[GetSummary]]:
+    ) -> builtins.list[transfer.Outcome[GetSummary]]:
         """Downloads ``(object_key, output_path)`` items on ``workers`` threads, as :meth:`upload_many`."""
         return transfer.download_many(self._ctx, items, workers=workers, progress=progress)

@@ -30,6 +30,34 @@ class ObjectHead:
     is_prefix: bool = False
 
 
+@dataclass(frozen=True)
+class PutOptions:
+    """How an object is stored, beyond its bytes and deltaglider metadata. Empty fields mean the
+    store's defaults. Stores without a notion of one (a local folder has no storage class) ignore it.
+
+    ``metadata`` is user metadata stored beside the ``dg-*`` keys; ``tags`` become object tags.
+    """
+
+    content_type: str | None = None
+    storage_class: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LifecycleRule:
+    """One bucket lifecycle rule: objects under ``prefix`` carrying every tag in ``tags`` move to
+    ``archive_class`` after ``archive_after_days`` and are removed after ``expire_after_days`` (either
+    may be None: no such step). ``rule_id`` names the rule, so that setting it again replaces it."""
+
+    rule_id: str
+    prefix: str
+    tags: Mapping[str, str]
+    archive_after_days: int | None
+    expire_after_days: int | None
+    archive_class: str = "GLACIER"
+
+
 class StoragePort(Protocol):
     """Objects addressed by (bucket, key). Every method raises the errors of ``deltaglider.errors``:
     ``NotFoundError`` for a missing bucket or object (except ``head``, which returns None for a
@@ -52,8 +80,12 @@ class StoragePort(Protocol):
         """
         ...
 
-    def get_file(self, bucket: str, key: str, dest: Path, progress: ProgressCallback | None = None) -> None:
-        """Writes the object's bytes to ``dest`` (which the caller owns: a temporary path)."""
+    def get_file(
+        self, bucket: str, key: str, dest: Path, progress: ProgressCallback | None = None
+    ) -> ObjectHead:
+        """Writes the object's bytes to ``dest`` (which the caller owns: a temporary path) and returns
+        what the read said about the object (size, metadata, ETag): no ``head`` is needed before it.
+        Raises ``NotFoundError`` for a missing object (or bucket)."""
         ...
 
     def put_file(
@@ -63,6 +95,8 @@ class StoragePort(Protocol):
         src: Path,
         metadata: Mapping[str, str],
         progress: ProgressCallback | None = None,
+        *,
+        options: PutOptions | None = None,
     ) -> None:
         """Stores the file under ``key``, replacing any object there; never leaves a partial object."""
         ...
@@ -74,6 +108,8 @@ class StoragePort(Protocol):
         src: Path,
         metadata: Mapping[str, str],
         progress: ProgressCallback | None = None,
+        *,
+        options: PutOptions | None = None,
     ) -> bool:
         """Atomically creates ``key`` only if no object is there. True if this call created it,
         False if another writer's object was already there (which is left untouched)."""
@@ -86,4 +122,9 @@ class StoragePort(Protocol):
     def cleanup(self, bucket: str, prefix: str, older_than: timedelta) -> builtins.list[str]:
         """Removes what interrupted writes left under ``prefix`` more than ``older_than`` ago
         (temporary files, pending multipart uploads) and returns a line naming each thing removed."""
+        ...
+
+    def set_lifecycle_rule(self, bucket: str, rule: LifecycleRule) -> None:
+        """Adds ``rule`` to the bucket's lifecycle configuration, replacing a rule of the same ID and
+        keeping every other rule. ``StorageError`` on a store without lifecycle rules."""
         ...

@@ -101,12 +101,7 @@ class Store:
         )
 
 
-@pytest.fixture(params=["folder", "s3"])
-def store(request: pytest.FixtureRequest, cli: Cli, tmp_path: Path) -> Store:
-    if request.param == "folder":
-        root = tmp_path / "store"
-        return Store("folder", f"file://{root}/", cli, root=root)
-    server: MotoServer = request.getfixturevalue("moto_server")
+def _s3_store(server: MotoServer, cli: Cli) -> Store:
     s3 = boto3.client(
         "s3",
         region_name=REGION,
@@ -119,6 +114,20 @@ def store(request: pytest.FixtureRequest, cli: Cli, tmp_path: Path) -> Store:
     # Given after the command, as `aws s3 cp a s3://b/ --endpoint-url X` accepts it.
     cli.extra = ["--endpoint-url", server.url]
     return Store("s3", f"s3://{bucket}/", cli, s3=s3, bucket=bucket)
+
+
+@pytest.fixture(params=["folder", "s3"])
+def store(request: pytest.FixtureRequest, cli: Cli, tmp_path: Path) -> Store:
+    if request.param == "folder":
+        root = tmp_path / "store"
+        return Store("folder", f"file://{root}/", cli, root=root)
+    return _s3_store(request.getfixturevalue("moto_server"), cli)
+
+
+@pytest.fixture
+def s3_store(moto_server: MotoServer, cli: Cli) -> Store:
+    """A bucket on moto's server, for what only S3 has (buckets, credentials, '..' in keys)."""
+    return _s3_store(moto_server, cli)
 
 
 @pytest.fixture

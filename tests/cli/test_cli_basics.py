@@ -4,9 +4,12 @@ one-line errors, logging and progress on stderr."""
 from __future__ import annotations
 
 import io
+import json
 import logging
+import shutil
 import subprocess
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -92,9 +95,12 @@ def test_usage_errors_exit_2(cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "a.zip").write_bytes(b"x")
     both_local = cli("cp", "a.zip", "b.zip")
     assert both_local.code == 2 and "must be a store" in both_local.stderr
-    bad_url = cli("cp", "a.zip", "http://example.com/x/")
-    assert bad_url.code == 2
-    assert bad_url.stderr.startswith("error: ") and "Traceback" not in bad_url.stderr
+    for bad in ("http://example.com/x/", "s3:/releases/", "S3:releases/up/", "file:/srv/x/"):
+        bad_url = cli("cp", "a.zip", bad)
+        assert bad_url.code == 2, bad
+        assert bad_url.stderr.startswith("error: ") and "Traceback" not in bad_url.stderr
+        assert bad_url.stderr.count("\n") == 1
+    assert not any(p.name.startswith(("s3:", "S3:", "file:")) for p in tmp_path.rglob("*"))
     plain = cli("ls", "some/folder/")
     assert plain.code == 2 and "file://" in plain.stderr
     assert cli("--max-ratio", "2", "ls", "s3://b/").code == 2
@@ -120,12 +126,13 @@ def test_a_missing_object_with_json_reports_on_both_streams(cli: Cli, tmp_path: 
     assert not (tmp_path / "out.zip").exists()
 
 
-def test_s3_errors_are_one_line(store: Any, tmp_path: Path) -> None:
-    if store.kind != "s3":
-        pytest.skip("S3 only")
-    cli = store.cli
+def test_s3_errors_are_one_line(s3_store: Any, moto_server: Any, tmp_path: Path) -> None:
+    cli = s3_store.cli
     missing = cli("ls", "s3://no-such-bucket-dg/")
     assert missing.code == 1 and missing.stderr.startswith("error: ") and "Traceback" not in missing.stderr
+    with moto_server.iam_auth():  # the fake credentials belong to no IAM user
+        denied = cli("ls", s3_store.base)
+    assert denied.code == 1 and denied.stderr.count("\n") == 1 and "Traceback" not in denied.stderr
     env = {
         k: v
         for k, v in cli.env.items()
@@ -133,7 +140,7 @@ def test_s3_errors_are_one_line(store: Any, tmp_path: Path) -> None:
         or k in ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_DEFAULT_REGION")
     }
     no_creds = subprocess.run(
-        [sys.executable, "-m", "deltaglider", "ls", store.base, *cli.extra],
+        [sys.executable, "-m", "deltaglider", "ls", s3_store.base, *cli.extra],
         capture_output=True,
         text=True,
         env=env,
@@ -144,15 +151,13 @@ def test_s3_errors_are_one_line(store: Any, tmp_path: Path) -> None:
     assert "credentials" in no_creds.stderr.lower() and no_creds.stderr.count("\n") == 1
 
 
-def test_ls_without_url_lists_buckets(store: Any) -> None:
-    if store.kind != "s3":
-        pytest.skip("S3 only")
+def test_ls_without_url_lists_buckets(s3_store: Any) -> None:
     from deltaglider.client import DeltaGliderClient
 
     if not hasattr(DeltaGliderClient, "list_buckets"):
         pytest.skip("needs DeltaGliderClient.list_buckets()")
-    result = store.cli.ok("--json", "ls")
-    assert store.bucket in [b["name"] for b in result.json()["buckets"]]
+    result = s3_store.cli.ok("--json", "ls")
+    assert s3_store.bucket in [b["name"] for b in result.json()["buckets"]]
 
 
 def test_interrupt_exits_130(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -199,3 +204,21 @@ def test_an_unknown_profile_is_one_line(cli: Cli) -> None:
     result = cli("ls", "s3://some-bucket/", "--profile", "no-such-profile")
     assert result.code == 1
     assert result.stderr.count("\n") == 1 and "no-such-profile" in result.stderr
+
+
+def test_the_installed_command_runs(cli_env: dict[str, str], tmp_path: Path) -> None:
+    found = entry_points(group="console_scripts", name="deltaglider")
+    assert [ep.value for ep in found] == ["deltaglider.cli:main"]
+    script = shutil.which("deltaglider", path=str(Path(sys.executable).parent)) or shutil.which("deltaglider")
+    assert script is not None
+    (tmp_path / "a.txt").write_text("hello")
+    done = subprocess.run(
+        [script, "cp", "a.txt", f"file://{tmp_path}/store/", "--json"],
+        capture_output=True,
+        text=True,
+        env=cli_env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["ok"] is True

@@ -205,9 +205,8 @@ def test_no_delta_stores_files_whole(store: Store, releases: list[Path]) -> None
 
 
 @pytest.mark.slow
-def test_ls_follows_every_page(store: Store) -> None:
-    if store.s3 is None:
-        pytest.skip("S3 pages listings by 1000 keys")
+def test_ls_follows_every_page(s3_store: Store) -> None:
+    store = s3_store  # S3 pages listings by 1000 keys
     count = 1_050
     for index in range(count):
         store.s3.put_object(Bucket=store.bucket, Key=f"many/f{index:05d}.txt", Body=b"x")
@@ -261,9 +260,8 @@ def test_rm_recursive_leaves_nothing_behind(store: Store, releases: list[Path]) 
     assert store.stored() == []
 
 
-def test_a_stored_name_escaping_the_download_folder_fails_alone(store: Store, tmp_path: Path) -> None:
-    if store.s3 is None:
-        pytest.skip("S3 keys may hold '..'; a folder store cannot")
+def test_a_stored_name_escaping_the_download_folder_fails_alone(s3_store: Store, tmp_path: Path) -> None:
+    store = s3_store  # S3 keys may hold '..'; a folder store cannot
     store.s3.put_object(Bucket=store.bucket, Key="dl/fine.txt", Body=b"fine")
     store.s3.put_object(Bucket=store.bucket, Key="dl/../../escape.txt", Body=b"evil")
     out = tmp_path / "deep" / "out"
@@ -275,3 +273,16 @@ def test_a_stored_name_escaping_the_download_folder_fails_alone(store: Store, tm
         assert "escape.txt" in result.stderr and "Traceback" not in result.stderr
         assert (out / "fine.txt").read_bytes() == b"fine"
         assert not (tmp_path / "escape.txt").exists() and not (tmp_path / "deep" / "escape.txt").exists()
+
+
+def test_cp_recursive_makes_the_first_file_the_reference_whatever_the_workers(
+    store: Store, releases: list[Path]
+) -> None:
+    # Threads must not race for a new folder's reference: the first file in name order becomes it.
+    doc = store.cli.ok(
+        "--json", "cp", "--recursive", "--workers", "8", releases[0].parent, store.base + "app/"
+    )
+    by_source = {Path(t["source"]).name: t for t in doc.json()["transfers"]}
+    first = sorted(by_source)[0]
+    assert by_source[first]["key"].endswith("reference.bin")
+    assert all(t["is_delta"] for name, t in by_source.items() if name != first)

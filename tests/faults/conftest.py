@@ -4,7 +4,6 @@ in front of it, and clients through the proxy and straight to the server."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from support.moto_server import MotoServer, run_moto_server, use_fake_aws_env
@@ -28,8 +27,3 @@ def fault_moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Moto
 def endpoint(fault_moto_server: MotoServer, _fake_aws_credentials: None) -> Iterator[Endpoint]:
     with Endpoint.start(fault_moto_server.url) as ep:
         yield ep
-
-
-@pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    return tmp_path

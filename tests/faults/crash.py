@@ -9,6 +9,7 @@ files, pending multipart uploads) are listed, and removed by ``client.cleanup`` 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -16,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -37,12 +39,10 @@ class Leftovers:
     scratch: list[str] = field(default_factory=list)
     part_files: list[str] = field(default_factory=list)
     multipart: list[str] = field(default_factory=list)
-
-    def total(self) -> int:
-        return sum(len(v) for v in vars(self).values())
+    scratch_bytes: int = 0
 
     def counts(self) -> dict[str, int]:
-        return {name: len(items) for name, items in vars(self).items()}
+        return {name: len(items) for name, items in vars(self).items() if isinstance(items, list)}
 
 
 @dataclass
@@ -60,6 +60,9 @@ class CrashSite:
     rounds: int = 0
     kills: int = 0
     journal_lines: int = 0
+    #: Operations the killed processes finished ("ok upload"...), and what each kill interrupted.
+    child_ops: Counter[str] = field(default_factory=Counter)
+    killed_during: Counter[str] = field(default_factory=Counter)
 
     @property
     def cache_dir(self) -> Path:
@@ -92,11 +95,13 @@ def _apply_journal(site: CrashSite, lines: list[str]) -> list[tuple[str, str]]:
                 downloads.append((url, words[3]))
             continue
         ok = state == "ok"
+        site.child_ops[f"{state} {op}"] += 1
         if op == "upload" and pending is not None:
             site.model.uploaded(url, pending[3], ok=ok)
         elif op == "delete":
             site.model.deleted(url, ok=ok)
         pending = None
+    site.killed_during[pending[1] if pending is not None else "between operations"] += 1
     if pending is not None:  # in flight when the kill came
         if pending[1] == "upload":
             site.model.uploaded(pending[2], pending[3], ok=False)
@@ -132,6 +137,12 @@ def leftovers(site: CrashSite) -> Leftovers:
         result.cache = sorted(p.name for p in cache_tmp.iterdir() if not p.name.endswith(".lock"))
     if site.tmp_dir.exists():
         result.scratch = sorted(p.name for p in site.tmp_dir.iterdir() if p.name.startswith("deltaglider-"))
+        result.scratch_bytes = sum(
+            f.stat().st_size
+            for name in result.scratch
+            for f in (site.tmp_dir / name).rglob("*")
+            if f.is_file()
+        )
     if site.downloads.exists():
         result.part_files = sorted(p.name for p in site.downloads.glob(".*.dg-part"))
     if site.s3_client is not None and site.bucket is not None:
@@ -140,8 +151,9 @@ def leftovers(site: CrashSite) -> Leftovers:
     return result
 
 
-def run_child(site: CrashSite, seed: int, kill_after_s: float, file_size: int) -> list[str]:
-    """One child run, killed ``kill_after_s`` after it is ready; returns its journal lines."""
+def run_child(site: CrashSite, seed: int, kill_after_s: float, file_size: int, **script: Any) -> list[str]:
+    """One child run, killed ``kill_after_s`` after it is ready (unless it killed itself first, see
+    ``die_in`` and ``first`` in crash_child); returns its journal lines."""
     for folder in (site.tmp_dir, site.downloads, site.root / "src"):
         folder.mkdir(parents=True, exist_ok=True)
     journal = site.root / f"journal-{site.rounds}.txt"
@@ -159,6 +171,7 @@ def run_child(site: CrashSite, seed: int, kill_after_s: float, file_size: int) -
                 "downloads": str(site.downloads),
                 "journal": str(journal),
                 "known": known,
+                **script,
             }
         )
     )
@@ -177,12 +190,13 @@ def run_child(site: CrashSite, seed: int, kill_after_s: float, file_size: int) -
                 err = (site.root / f"child-{site.rounds}.err").read_text()
                 raise RuntimeError(f"crash child did not start: {err}")
             time.sleep(0.02)
-        time.sleep(kill_after_s)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=kill_after_s)
     finally:
         if child.poll() is None:
             os.kill(child.pid, signal.SIGKILL)
-            site.kills += 1
         child.wait()
+        site.kills += child.returncode == -signal.SIGKILL
     site.rounds += 1
     return journal.read_text().splitlines()
 
@@ -202,10 +216,7 @@ def _cleanup(client: DeltaGliderClient, url: str) -> bool:
     cleanup = getattr(client, "cleanup", None)
     if cleanup is None:
         return False
-    try:
-        cleanup(url, older_than=timedelta(0))
-    except TypeError:
-        cleanup(url, older_than=0)
+    cleanup(url, older_than=timedelta(0))
     return True
 
 
@@ -216,8 +227,10 @@ class CrashRound:
     after_cleanup: Leftovers | None
 
 
-def crash_round(site: CrashSite, rng: random.Random, *, max_kill_s: float, file_size: int) -> CrashRound:
-    lines = run_child(site, rng.randrange(1 << 30), rng.uniform(0.0, max_kill_s), file_size)
+def crash_round(
+    site: CrashSite, rng: random.Random, *, max_kill_s: float, file_size: int, **script: Any
+) -> CrashRound:
+    lines = run_child(site, rng.randrange(1 << 30), rng.uniform(0.0, max_kill_s), file_size, **script)
     site.journal_lines += len(lines)
     begun = _apply_journal(site, lines)
     found = leftovers(site)

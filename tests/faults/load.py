@@ -46,6 +46,10 @@ class LoadConfig:
     check_endpoint_url: str | None = None
     #: Through faults a failed download is expected; only wrong bytes count then.
     faulty: bool = False
+    #: Every thread writes the same names (no deletes): the last writer must win and one form of
+    #: each name must survive, whole or delta (issue 8, finding 2). The final read accepts any
+    #: version anyone uploaded.
+    shared_names: bool = False
 
 
 @dataclass
@@ -73,7 +77,8 @@ class _Thread:
         self.contents = Contents(random.Random(seed + 1), config.file_size, base_seed=config.seed)
         self.model = Model()
         self.result = WorkerResult()
-        self.names = [f"{worker}-{k}.zip" for k in range(config.names_per_thread)] + [f"{worker}.txt"]
+        owner = "shared" if config.shared_names else worker
+        self.names = [f"{owner}-{k}.zip" for k in range(config.names_per_thread)] + [f"{owner}.txt"]
         self.scratch = Path(config.workdir) / worker
         self.scratch.mkdir(parents=True, exist_ok=True)
 
@@ -85,7 +90,7 @@ class _Thread:
             present = [u for u, states in self.model.allowed.items() if states != {None}]
             if roll < 0.5 or not present:
                 self.upload(space, name)
-            elif roll < 0.85:
+            elif roll < 0.85 or self.config.shared_names:
                 self.download(self.rng.choice(present))
             else:
                 self.delete(self.rng.choice(present))
@@ -123,7 +128,8 @@ class _Thread:
             self.result.ops["download"] += 1
             data = dest.read_bytes()
             self.result.bytes_down += len(data)
-            if digest(data) not in self.model.allowed[url]:
+            # Shared names hold other threads' versions too: only the final read can judge them.
+            if not self.config.shared_names and digest(data) not in self.model.allowed[url]:
                 self.result.problems.append(f"download {url}: wrong bytes")
         dest.unlink(missing_ok=True)
 
@@ -139,6 +145,21 @@ class _Thread:
         else:
             self.result.ops["delete"] += 1
             self.model.deleted(url, ok=True)
+
+
+def _merge_models(into: WorkerResult, other: WorkerResult) -> None:
+    """Own names: disjoint, copied. Shared names: any version anyone stored may be the survivor
+    (absent only if nobody's upload succeeded)."""
+    for url, states in other.allowed.items():
+        if url not in into.allowed:
+            into.allowed[url] = set(states)
+            continue
+        union = into.allowed[url] | states | into.history.get(url, set()) | other.history.get(url, set())
+        if None not in into.allowed[url] or None not in states:
+            union.discard(None)
+        into.allowed[url] = union
+    for url, versions in other.history.items():
+        into.history.setdefault(url, set()).update(versions)
 
 
 def _process_body(config: LoadConfig, index: int) -> WorkerResult:
@@ -167,8 +188,7 @@ def _process_body(config: LoadConfig, index: int) -> WorkerResult:
         total.ops.update(outcome.ops)
         total.errors.update(outcome.errors)
         total.problems.extend(outcome.problems)
-        total.allowed.update(outcome.allowed)
-        total.history.update(outcome.history)
+        _merge_models(total, outcome)
         total.bytes_up += outcome.bytes_up
         total.bytes_down += outcome.bytes_down
     return total
@@ -231,8 +251,7 @@ def run_load(config: LoadConfig, *, pinned: list[str] | None = None) -> LoadResu
         worker.ops.update(part.ops)
         worker.errors.update(part.errors)
         worker.problems.extend(part.problems)
-        worker.allowed.update(part.allowed)
-        worker.history.update(part.history)
+        _merge_models(worker, part)
         worker.bytes_up += part.bytes_up
         worker.bytes_down += part.bytes_down
     # The final read: a fresh client and a fresh cache, so nothing cached hides a broken store.

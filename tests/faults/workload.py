@@ -24,6 +24,9 @@ from typing import Any
 from deltaglider import DeltaGliderClient
 from deltaglider.errors import DeltaGliderError, NotFoundError
 
+#: What a download destination holds before a download over an existing file.
+_SENTINEL = b"the user's own file, not to be touched by a failed download\n"
+
 #: How many violations are kept verbatim in a report (all are counted).
 _KEEP = 50
 
@@ -223,13 +226,20 @@ class Workload:
     def download(self, url: str, client: DeltaGliderClient | None = None) -> None:
         self.report.ops["download"] += 1
         dest = self.downloads / f"{uuid.uuid4().hex}-{url.rsplit('/', 1)[1]}"
+        # Half the time over an existing file, which a failed download must leave as it was.
+        existing = _SENTINEL if self.rng.random() < 0.5 else None
+        if existing is not None:
+            dest.write_bytes(existing)
         allowed = self.model.states(url)
         try:
             (client or self.client).download(url, dest)
         except Exception as exc:
             self._failed("download", exc, url)
-            if dest.exists():
-                self.report.problem("written_on_failure", f"{url}: {dest.name} exists after {exc!r}")
+            now = dest.read_bytes() if dest.exists() else None
+            if now != existing:
+                self.report.problem(
+                    "written_on_failure", f"{url}: {dest.name} changed by a failed download ({exc!r})"
+                )
         else:
             got = digest(dest.read_bytes())
             if got not in allowed:

@@ -51,7 +51,7 @@ export LSAN_OPTIONS="suppressions=$root/tests/native/lsan.supp"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$root/tests/native/ubsan.supp"
 echo "fuzzing for ${seconds}s in $work"
 cd "$work"
-# -rss_limit_mb: the decoder caps a stream at 256 MiB and the harness the output at 16 MiB.
+# -rss_limit_mb: the decoder caps a stream at 256 MiB and the harness the output at 1 MiB.
 "$binary" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 \
   -artifact_prefix="$work/" "$@" "$work/corpus"
 echo "corpus: $(ls "$work/corpus" | wc -l) inputs, $(du -sk "$work/corpus" | cut -f1) KiB in $work/corpus"

@@ -394,12 +394,13 @@ def test_missing_bucket_is_not_found(storage: S3Storage, small_file: Path, tmp_p
         lambda: storage.put_file_if_absent(bucket, "k", small_file, {}),
         lambda: storage.delete(bucket, "k"),
     ):
-        with pytest.raises(NotFoundError) as raised:
+        with pytest.raises(NotFoundError, match=f"the bucket '{bucket}' does not exist") as raised:
             call()
         assert isinstance(raised.value.__cause__, ClientError)
         assert isinstance(raised.value, FileNotFoundError)
-    # HEAD carries no error body, so a missing bucket reads as a missing object.
-    assert storage.head(bucket, "k") is None
+    # HEAD carries no error body; one HeadBucket tells the missing bucket from a missing object.
+    with pytest.raises(NotFoundError, match=f"the bucket '{bucket}' does not exist"):
+        storage.head(bucket, "k")
     assert not (tmp_path / "out").exists()
 
 
@@ -407,8 +408,8 @@ def test_missing_key_is_not_found(storage: S3Storage, bucket: str, tmp_path: Pat
     with pytest.raises(NotFoundError, match=f"s3://{bucket}/nope") as raised:
         get_bytes(storage, bucket, "nope")
     assert raised.value.__cause__ is not None
-    # The managed download asks HEAD first, which has no error body: a bare 404.
-    assert raised.value.__cause__.response["Error"]["Code"] in ("NoSuchKey", "404")  # type: ignore[attr-defined]
+    # One GET, no HEAD first: the error body names the missing key.
+    assert raised.value.__cause__.response["Error"]["Code"] == "NoSuchKey"  # type: ignore[attr-defined]
 
     dest = tmp_path / "out.bin"
     with pytest.raises(NotFoundError):

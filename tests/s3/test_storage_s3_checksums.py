@@ -1,4 +1,5 @@
-"""Every upload carries a checksum S3 verifies, so a body corrupted in flight is refused, not stored.
+"""Every upload carries a checksum S3 verifies, so a body corrupted in flight is refused, not stored:
+``Content-MD5`` by default (every S3-compatible store checks it), or ``x-amz-checksum-crc32``.
 
 moto does not verify checksums itself; the fixtures make it (``support/moto_checksums.py``), and
 ``test_moto_alone_stores_a_corrupted_body`` shows what happens without.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +32,9 @@ WHEN_REQUIRED = Config(
     request_checksum_calculation="when_required", retries={"total_max_attempts": 1, "mode": "standard"}
 )
 
+#: The checksum modes tested, and the header each one travels in.
+CHECKSUM_MODES = ["md5", "crc32"]
+
 Upload = Callable[[S3Storage, str, Path], object]
 UPLOADS: dict[str, Upload] = {
     "put_file": lambda st, bucket, src: st.put_file(bucket, "k", src, {"m": "1"}),
@@ -44,7 +49,12 @@ def _sent_checksums(client: Any) -> list[tuple[str, str]]:
     def record(request: Any, event_name: str, **_: Any) -> None:
         headers = {k.lower(): v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
         operation = event_name.rsplit(".", 1)[-1]
-        if "x-amz-checksum-crc32" in headers:
+        if "content-md5" in headers:
+            body = request.body if isinstance(request.body, bytes) else None
+            if body is not None:
+                assert headers["content-md5"] == base64.b64encode(hashlib.md5(body).digest()).decode()
+            seen.append((operation, "md5"))
+        elif "x-amz-checksum-crc32" in headers:
             body = request.body if isinstance(request.body, bytes) else None
             if body is not None:  # a header computed over exactly this body
                 assert headers["x-amz-checksum-crc32"] in (
@@ -61,19 +71,21 @@ def _sent_checksums(client: Any) -> list[tuple[str, str]]:
     return seen
 
 
+@pytest.mark.parametrize("checksum", CHECKSUM_MODES)
 @pytest.mark.parametrize("size", [1000, 11 * MiB], ids=["single-put", "multipart"])
 @pytest.mark.parametrize("upload", sorted(UPLOADS))
 def test_every_upload_and_part_carries_a_checksum(
-    s3: S3Backend, bucket: str, tmp_path: Path, size: int, upload: str
+    s3: S3Backend, bucket: str, tmp_path: Path, *, size: int, upload: str, checksum: str
 ) -> None:
     client = s3.new_client(config=WHEN_REQUIRED)
     seen = _sent_checksums(client)
     src = tmp_path / "src"
     src.write_bytes(os.urandom(size))
-    UPLOADS[upload](S3Storage(client, transfer_config=SMALL_MULTIPART), bucket, src)
+    UPLOADS[upload](S3Storage(client, transfer_config=SMALL_MULTIPART, checksum=checksum), bucket, src)
     expected_op = "UploadPart" if size > 5 * MiB else "PutObject"
     assert seen and {op for op, _ in seen} == {expected_op}, seen
-    assert all(where != "none" for _, where in seen), seen
+    wanted = {"md5"} if checksum == "md5" else {"header", "trailer"}
+    assert all(where in wanted for _, where in seen), seen
     if size > 5 * MiB:
         assert len(seen) == 3
     back = s3.client.get_object(Bucket=bucket, Key="k", ChecksumMode="ENABLED")
@@ -97,17 +109,18 @@ def _corrupt_in_flight(client: Any) -> list[str]:
     return flipped
 
 
+@pytest.mark.parametrize("checksum", CHECKSUM_MODES)
 @pytest.mark.parametrize("size", [1000, 11 * MiB], ids=["single-put", "multipart"])
 @pytest.mark.parametrize("upload", sorted(UPLOADS))
 def test_a_body_corrupted_in_flight_is_refused(
-    s3: S3Backend, bucket: str, tmp_path: Path, size: int, upload: str
+    s3: S3Backend, bucket: str, tmp_path: Path, *, size: int, upload: str, checksum: str
 ) -> None:
     client = s3.new_client(config=WHEN_REQUIRED)
     flipped = _corrupt_in_flight(client)
     src = tmp_path / "src"
     src.write_bytes(os.urandom(size))
     with pytest.raises(StorageError, match="BadDigest"):
-        UPLOADS[upload](S3Storage(client, transfer_config=SMALL_MULTIPART), bucket, src)
+        UPLOADS[upload](S3Storage(client, transfer_config=SMALL_MULTIPART, checksum=checksum), bucket, src)
     assert flipped
     assert s3.client.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
     assert s3.client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []

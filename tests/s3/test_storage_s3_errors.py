@@ -82,7 +82,7 @@ def _put_args(key: str = "ref") -> dict[str, Any]:
         "Metadata": {},
         "ContentType": "application/octet-stream",
         "IfNoneMatch": "*",
-        "ChecksumAlgorithm": "CRC32",
+        "ContentMD5": ANY,
     }
 
 

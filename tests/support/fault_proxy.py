@@ -58,6 +58,10 @@ FAULT_KINDS: tuple[str, ...] = (
     "throttle",
 )
 
+#: Rule-only: ``hold`` keeps the request (before it reaches the server) until ``proxy.release()``,
+#: so a test can act in between, e.g. replace the object a reader has just looked up.
+RULE_ONLY_KINDS: tuple[str, ...] = ("hold",)
+
 #: Faults that need a request body (a PUT of data, a part, a multipart completion).
 _NEEDS_REQUEST_BODY = frozenset({"reset_mid_request", "corrupt_request"})
 #: Faults that need a response body (GET of data, listings); a HEAD or an empty 204 has none.
@@ -91,6 +95,9 @@ class Rule:
     path: str | None = None
     query: str | None = None
     count: int = 1
+    #: For a corrupt_* kind: flip the last byte of this regex's first match in the body (else a
+    #: random byte), to break a chosen field: ``<LastModified>\d`` spoils a listing's timestamp.
+    at: str | None = None
 
     def matches(self, method: str, path: str, query: str) -> bool:
         return (
@@ -141,7 +148,9 @@ class FaultPlan:
     throttle_pause_s: float = 0.002
 
     def __post_init__(self) -> None:
-        unknown = (set(self.kinds) | {rule.kind for rule in self.rules}) - set(FAULT_KINDS)
+        unknown = (set(self.kinds) - set(FAULT_KINDS)) | (
+            {rule.kind for rule in self.rules} - set(FAULT_KINDS) - set(RULE_ONLY_KINDS)
+        )
         if unknown:
             raise ValueError(f"unknown fault kinds: {sorted(unknown)}")
 
@@ -165,10 +174,30 @@ class FaultProxy:
         self.stats = FaultStats()
         self._lock = threading.Lock()
         self._server: http.server.ThreadingHTTPServer | None = None
+        self._gate = threading.Event()
         self._thread: threading.Thread | None = None
         self.set_plan(plan or FaultPlan())
 
+    def release(self) -> None:
+        """Lets every held request (and any later one) go on."""
+        self._gate.set()
+
+    def hold(self) -> None:
+        """Called by a held request: blocks until ``release`` (a minute at most)."""
+        self._gate.wait(timeout=60)
+
+    def wait_held(self, timeout_s: float = 30.0) -> bool:
+        """Waits until a request is being held."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self.stats.faults["hold"]:
+                    return True
+            time.sleep(0.01)
+        return False
+
     def set_plan(self, plan: FaultPlan) -> None:
+        self._gate.clear()
         with self._lock:
             self.plan = plan
             self._rng = random.Random(plan.seed)
@@ -205,30 +234,35 @@ class FaultProxy:
         finally:
             self.enabled = before
 
-    def choose(self, method: str, path: str, query: str, has_body: bool) -> str | None:
-        """The fault for this request (counted as a request either way), or None."""
+    def choose(self, method: str, path: str, query: str, has_body: bool) -> tuple[str | None, str | None]:
+        """The fault for this request and the rule's ``at`` (counted as a request either way)."""
         with self._lock:
             self.stats.requests += 1
             self.stats.by_method[method] += 1
             if not self.enabled:
-                return None
+                return None, None
             plan = self.plan
             for index, rule in enumerate(plan.rules):
                 if self._rule_left[index] > 0 and rule.matches(method, path, query):
                     self._rule_left[index] -= 1
-                    return rule.kind
+                    return rule.kind, rule.at
             if plan.rate <= 0 or self._rng.random() >= plan.rate:
-                return None
+                return None, None
             kinds = list(plan.kinds)
             weights = [plan.weights.get(kind, 0.0) for kind in kinds] if plan.weights else None
             kind = self._rng.choices(kinds, weights=weights)[0]
             if kind in _NEEDS_REQUEST_BODY and not has_body:
-                return None
-            return kind
+                return None, None
+            return kind, None
 
-    def flip_position(self, length: int) -> int:
+    def flip_position(self, data: bytes, at: str | None = None) -> int:
+        """Where to flip a byte: the end of ``at``'s first match, else a seeded random place."""
+        if at is not None:
+            match = re.search(at.encode(), data)
+            if match is not None:
+                return match.end() - 1
         with self._lock:
-            return self._rng.randrange(length)
+            return self._rng.randrange(len(data))
 
     def count_rejected(self) -> None:
         with self._lock:
@@ -309,6 +343,7 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
     # Keep-alive, as S3 offers: boto3 reuses connections, and a reset then hits a pooled one.
     protocol_version = "HTTP/1.1"
     _upstream: http.client.HTTPConnection | None = None
+    _flip_at: str | None = None
 
     def log_message(self, format: str, *args: object) -> None:
         pass  # quiet: the stats say what happened
@@ -350,7 +385,7 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
         split = urllib.parse.urlsplit(self.path)
         method, path, query = self.command, split.path, split.query
         length = self._body_length()
-        kind = self.owner.choose(method, path, query, length is None or length > 0)
+        kind, self._flip_at = self.owner.choose(method, path, query, length is None or length > 0)
         record = (method, path, query)
         body = self._request_side(kind, record, length)
         if body is None:
@@ -369,6 +404,9 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
             self._reset()
             return None
         body = self._read_chunked() if length is None else self.rfile.read(length)
+        if kind == "hold":
+            self.owner.record(*record, kind)
+            self.owner.hold()
         if kind in ("error_500", "slowdown_503", "reset_before"):
             self.owner.record(*record, kind)
             if kind == "error_500":
@@ -380,7 +418,7 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
             return None
         if kind == "corrupt_request" and body:
             self.owner.record(*record, kind)
-            body = _flip(body, self.owner.flip_position(len(body)))
+            body = _flip(body, self.owner.flip_position(body, self._flip_at))
         if self.owner.s3_checks:
             mismatch = _digest_mismatch(self.headers, body)
             if mismatch is not None:
@@ -406,7 +444,7 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
         if kind in ("delay", "stall"):
             time.sleep(self.owner.plan.delay_s if kind == "delay" else self.owner.plan.stall_s)
         if kind == "corrupt_response":
-            payload = _flip(payload, self.owner.flip_position(len(payload)))
+            payload = _flip(payload, self.owner.flip_position(payload, self._flip_at))
         self._send_head(answer.status, answer.reason, answer.headers, len(payload), record[0])
         if record[0] == "HEAD":
             return

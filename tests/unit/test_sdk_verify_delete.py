@@ -142,3 +142,51 @@ def test_verify_checks_the_stored_reference_not_the_cached_copy(
     assert not damaged.valid
     assert damaged.details is not None and "reference" in damaged.details
     assert service.verify(key, use_cache=True).valid
+
+
+def _both_forms(storage: MemoryStorage, releases: list[Path], tmp_path: Path) -> None:
+    """rel/app-1.1.zip left in both forms, as an upload that died between writing the new form and
+    removing the old one leaves it."""
+    _stored(storage, releases[:2])
+    delta = storage.raw("b", "rel/app-1.1.zip.delta")
+    other = tmp_path / "app-1.1.zip"
+    other.write_bytes(b"not like the others" * 100)
+    make_service(storage).put(other, SPACE, max_ratio=0.0)  # whole; removes the delta form
+    storage.set_raw("b", "rel/app-1.1.zip.delta", *delta)
+    assert {"rel/app-1.1.zip", "rel/app-1.1.zip.delta"} <= set(storage.keys("b"))
+
+
+@pytest.mark.parametrize("asked", ["rel/app-1.1.zip", "rel/app-1.1.zip.delta"])
+def test_deleting_a_name_left_in_both_forms_removes_both(
+    storage: MemoryStorage, releases: list[Path], tmp_path: Path, asked: str
+) -> None:
+    _both_forms(storage, releases, tmp_path)
+    result = make_service(storage).delete(ObjectKey("b", asked))
+    assert sorted(result.deleted) == ["rel/app-1.1.zip", "rel/app-1.1.zip.delta"]
+    assert "rel/reference.bin" in storage.keys("b")
+    assert not {"rel/app-1.1.zip", "rel/app-1.1.zip.delta"} & set(storage.keys("b"))
+
+
+def test_deleting_a_whole_file_leaves_an_unrelated_name_ending_in_delta(
+    storage: MemoryStorage, tmp_path: Path
+) -> None:
+    # The original stored a file literally named "notes.delta" whole under that key: not a form of
+    # "notes", which must survive when "notes" is deleted.
+    service = make_service(storage)
+    notes = tmp_path / "notes"
+    notes.write_text("mine")
+    service.put(notes, SPACE)
+    storage.set_raw("b", "rel/notes.delta", b"theirs", {"dg-compression": "none"})
+    assert make_service(storage).delete(ObjectKey("b", "rel/notes")).deleted == ["rel/notes"]
+    assert "rel/notes.delta" in storage.keys("b")
+
+
+def test_a_name_left_in_both_forms_is_listed_once_as_a_download_reads_it(
+    storage: MemoryStorage, releases: list[Path], tmp_path: Path
+) -> None:
+    _both_forms(storage, releases, tmp_path)
+    service = make_service(storage)
+    entries = [e for e in service.list(SPACE) if e.name == "app-1.1.zip"]
+    assert len(entries) == 1
+    got = service.get(ObjectKey("b", "rel/app-1.1.zip"), tmp_path / "got.zip")
+    assert entries[0].key == got.key

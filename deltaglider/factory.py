@@ -1,0 +1,243 @@
+"""The composition root: ``create_client`` builds the settings, the boto3 client and the adapters.
+
+``deltaglider.client`` holds the facade; this module only wires. boto3 is imported when S3 is first
+used, never here at import time or while building a client (``import deltaglider`` stays cheap, and a
+client used only with local folders never needs credentials).
+
+The S3 client made here suits S3-compatible stores as well as AWS: botocore >= 1.36 computes and
+validates CRC32 checksums on every request by default, sending them in aws-chunked trailers that
+Hetzner, Cloudflare R2 and others reject; it is told to do so only where an operation requires it
+(``when_required``), while every upload still carries the checksum the store verifies (``checksum``,
+``Content-MD5`` by default; see ``adapters.storage_s3``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from deltaglider import config
+from deltaglider.adapters.clock_utc import UtcClock
+from deltaglider.adapters.diff_xdelta3 import XDelta3Diff
+from deltaglider.adapters.hash_sha256 import Sha256Hasher
+from deltaglider.adapters.logger_std import StdLogger
+from deltaglider.adapters.metrics_logging import LoggingMetrics
+from deltaglider.adapters.metrics_noop import NoopMetrics
+from deltaglider.adapters.storage_lazy import LazyStorage
+from deltaglider.adapters.storage_local import LocalStorage
+from deltaglider.adapters.storage_options import OptionsStorage, check_options
+from deltaglider.core.service import DeltaService
+from deltaglider.errors import StorageError
+from deltaglider.ports.cache import CachePort
+from deltaglider.ports.logger import LoggerPort
+from deltaglider.ports.storage import StoragePort
+from deltaglider.urls import parse_url
+
+if TYPE_CHECKING:
+    from deltaglider.client import DeltaGliderClient
+
+__all__ = ["S3Options", "create_client"]
+
+_ADDRESSING_STYLES = ("auto", "path", "virtual")
+
+
+@dataclass(frozen=True)
+class S3Options:
+    """How the S3 client is built and what every object written gets. See ``create_client``."""
+
+    s3_client: Any = None
+    session: Any = None
+    profile: str | None = None
+    region: str | None = None
+    boto_config: Any = None
+    addressing_style: str | None = None
+    max_attempts: int | None = None
+    connect_timeout: float | None = None
+    read_timeout: float | None = None
+    checksum: str | None = config.DEFAULT_CHECKSUM
+    sse: str | None = None
+    sse_kms_key_id: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "checksum", config.check_checksum(self.checksum))
+        config.check_sse(self.sse, self.sse_kms_key_id)
+        builds = {
+            "session": self.session,
+            "profile": self.profile,
+            "region": self.region,
+            "boto_config": self.boto_config,
+            "addressing_style": self.addressing_style,
+            "max_attempts": self.max_attempts,
+            "connect_timeout": self.connect_timeout,
+            "read_timeout": self.read_timeout,
+        }
+        given = sorted(name for name, value in builds.items() if value is not None)
+        if self.s3_client is not None and given:
+            raise TypeError(f"s3_client is a ready client: {', '.join(given)} cannot apply to it")
+        if self.session is not None and self.profile is not None:
+            raise TypeError("profile selects a session: pass session or profile, not both")
+        if self.addressing_style is not None and self.addressing_style not in _ADDRESSING_STYLES:
+            raise ValueError(
+                f"addressing_style must be one of {', '.join(_ADDRESSING_STYLES)}, "
+                f"not {self.addressing_style!r}"
+            )
+        if self.max_attempts is not None and (isinstance(self.max_attempts, bool) or self.max_attempts < 1):
+            raise ValueError(f"max_attempts must be at least 1, not {self.max_attempts!r}")
+        for name in ("connect_timeout", "read_timeout"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
+
+    def botocore_config(self) -> Any:
+        """Our defaults, under the caller's ``boto_config``, under the explicit options."""
+        from botocore.config import Config
+
+        config = Config(
+            request_checksum_calculation="when_required", response_checksum_validation="when_required"
+        )
+        if self.boto_config is not None:
+            config = config.merge(self.boto_config)
+        explicit: dict[str, Any] = {}
+        if self.max_attempts is not None:
+            explicit["retries"] = {"total_max_attempts": self.max_attempts, "mode": "standard"}
+        if self.connect_timeout is not None:
+            explicit["connect_timeout"] = self.connect_timeout
+        if self.read_timeout is not None:
+            explicit["read_timeout"] = self.read_timeout
+        if self.addressing_style is not None:
+            explicit["s3"] = {**(config.s3 or {}), "addressing_style": self.addressing_style}
+        return config.merge(Config(**explicit)) if explicit else config
+
+    def client(self, endpoint_url: str | None) -> Any:
+        if self.s3_client is not None:
+            return self.s3_client
+        import boto3
+
+        # boto3 itself reads AWS_ENDPOINT_URL(_S3), AWS_PROFILE, AWS_DEFAULT_REGION and the credentials.
+        session = self.session or boto3.session.Session(profile_name=self.profile)
+        return session.client(
+            "s3", endpoint_url=endpoint_url or None, region_name=self.region, config=self.botocore_config()
+        )
+
+
+def _build_cache(settings: config.Settings, logger: LoggerPort, hasher: Sha256Hasher) -> CachePort:
+    if settings.cache_backend == "memory":
+        from deltaglider.adapters.cache_memory import MemoryCache
+
+        return MemoryCache(max_bytes=settings.cache_max_bytes, hasher=hasher)
+    from deltaglider.adapters.cache_fs import FsCache, resolve_cache_dir
+
+    root = resolve_cache_dir(settings.cache_dir, logger)
+    return FsCache(root, max_bytes=settings.cache_max_bytes, hasher=hasher, logger=logger)
+
+
+def _s3_storage(endpoint_url: str | None, options: S3Options) -> StoragePort:
+    try:
+        from deltaglider.adapters.storage_s3 import S3Storage  # type: ignore[import-not-found,unused-ignore]
+    except ImportError as exc:
+        raise StorageError(f"S3 support is not available in this installation: {exc}") from exc
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        s3_client = options.client(endpoint_url)
+    except BotoCoreError as exc:
+        # An unknown profile, a malformed config file...: botocore's message says which.
+        raise StorageError(f"cannot set up the S3 client: {exc}") from exc
+    storage: StoragePort = S3Storage(
+        s3_client,
+        checksum=options.checksum,
+        sse=options.sse,
+        sse_kms_key_id=options.sse_kms_key_id,
+    )
+    return storage
+
+
+def create_client(
+    endpoint_url: str | None = None,
+    log_level: str | None = None,
+    cache_dir: str | None = None,
+    *,
+    tool_version: str | None = None,
+    max_ratio: float | None = None,
+    cache_backend: str | None = None,
+    cache_max_bytes: int | str | None = None,
+    s3_client: Any = None,
+    session: Any = None,
+    profile: str | None = None,
+    region: str | None = None,
+    boto_config: Any = None,
+    addressing_style: str | None = None,
+    max_attempts: int | None = None,
+    connect_timeout: float | None = None,
+    read_timeout: float | None = None,
+    checksum: str | None = config.DEFAULT_CHECKSUM,
+    sse: str | None = None,
+    sse_kms_key_id: str | None = None,
+    storage_class: str | None = None,
+    tags: dict[str, str] | None = None,
+    metadata: dict[str, str] | None = None,
+) -> DeltaGliderClient:
+    """A client with sensible defaults.
+
+    ``log_level`` (default ``INFO``) and ``cache_dir`` (default ``/tmp/.deltaglider/cache``) fall back
+    to ``DG_LOG_LEVEL`` / ``DG_CACHE_DIR`` when not given; ``max_ratio`` (0.5, ``DG_MAX_RATIO``),
+    ``cache_backend`` (``filesystem`` or ``memory``, ``DG_CACHE_BACKEND``), ``cache_max_bytes``
+    (``DG_CACHE_MAX_BYTES``) likewise. An ``endpoint_url`` of ``file:///some/folder`` serves
+    ``s3://bucket/...`` URLs from ``/some/folder/bucket/...`` instead of S3.
+
+    The S3 client: ``endpoint_url`` (else ``AWS_ENDPOINT_URL``, which boto3 reads), ``profile``,
+    ``region``, ``addressing_style`` (``path`` for most S3-compatible stores), ``max_attempts``
+    (total, retries included), ``connect_timeout``/``read_timeout`` (seconds); or a boto3
+    ``session``, a botocore ``boto_config`` (merged under the options above), or a ready
+    ``s3_client`` (used as it is).
+
+    Every object written: ``checksum`` (``md5`` — ``Content-MD5``, verified by every S3-compatible
+    store — or ``crc32``, ``sha1``, ``sha256``; None for none), ``sse`` (``AES256``,
+    ``aws:kms`` with ``sse_kms_key_id``), ``storage_class`` (never applied to a reference if it is
+    an archive class), ``tags`` and user ``metadata`` on every upload (an upload's own add to them).
+    """
+    from deltaglider.client import DeltaGliderClient
+
+    settings = config.resolve(
+        log_level=log_level,
+        cache_dir=cache_dir,
+        cache_backend=cache_backend,
+        cache_max_bytes=cache_max_bytes,
+        max_ratio=max_ratio,
+        tool_version=tool_version,
+    )
+    s3 = S3Options(
+        s3_client=s3_client,
+        session=session,
+        profile=profile,
+        region=region,
+        boto_config=boto_config,
+        addressing_style=addressing_style,
+        max_attempts=max_attempts,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        checksum=checksum,
+        sse=sse,
+        sse_kms_key_id=sse_kms_key_id,
+    )
+    options = check_options(tags=tags, metadata=metadata, storage_class=storage_class)
+    logger = StdLogger(level=settings.log_level)
+    hasher = Sha256Hasher()
+    storage: StoragePort
+    if endpoint_url is not None and endpoint_url.lower().startswith("file://"):
+        root = parse_url(endpoint_url.rstrip("/") + "/")
+        storage = LocalStorage(str(root))
+    else:
+        storage = LazyStorage(lambda: _s3_storage(endpoint_url, s3))
+    service = DeltaService(
+        storage=OptionsStorage(storage, options),
+        diff=XDelta3Diff(),
+        hasher=hasher,
+        cache=_build_cache(settings, logger, hasher),
+        clock=UtcClock(),
+        logger=logger,
+        metrics=LoggingMetrics() if settings.log_level == "DEBUG" else NoopMetrics(),
+        tool_version=settings.tool_version,
+        max_ratio=settings.max_ratio,
+    )
+    return DeltaGliderClient(service, endpoint_url, put_options=options)

@@ -1,0 +1,193 @@
+"""Writes the decoded stream segment by segment while recording the recipe.
+
+Memory stays bounded whatever the sizes: the original is read with ``pread`` in chunks, inflation is
+capped per call, and the parameter search re-reads the decoded bytes from the file being written.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from collections.abc import Iterable, Iterator
+from typing import BinaryIO, Final
+
+from deltaglider.transforms.deflater import Compressor, DeflateParams, likely_params, other_params
+from deltaglider.transforms.recipe import Segment
+
+CHUNK: Final = 1 << 16
+_INFLATE_STEP: Final = 1 << 18
+
+
+def pread_exact(fd: int, size: int, offset: int) -> bytes:
+    """``size`` bytes at ``offset``, fewer only at the end of the file."""
+    parts = []
+    while size > 0:
+        part = os.pread(fd, min(size, 1 << 20), offset)
+        if not part:
+            break
+        parts.append(part)
+        size -= len(part)
+        offset += len(part)
+    return b"".join(parts)
+
+
+def _same_output(
+    compressor: Compressor,
+    params: DeflateParams,
+    decoded: tuple[int, int, int],
+    original: tuple[int, int, int],
+) -> bool:
+    """Whether deflating the decoded range gives the original range, stopping at the first
+    differing byte (most wrong guesses differ in the first block, a few KiB in)."""
+    dec_fd, dec_off, dec_size = decoded
+    src_fd, src_off, src_size = original
+    deflater = compressor.new(params)
+    made = 0
+
+    def agrees(out: bytes) -> bool:
+        nonlocal made
+        if not out:
+            return True
+        if made + len(out) > src_size or pread_exact(src_fd, len(out), src_off + made) != out:
+            return False
+        made += len(out)
+        return True
+
+    pos = 0
+    while pos < dec_size:
+        data = pread_exact(dec_fd, min(CHUNK, dec_size - pos), dec_off + pos)
+        if not data:
+            return False
+        pos += len(data)
+        if not agrees(deflater.compress(data)):
+            return False
+    return agrees(deflater.flush()) and made == src_size
+
+
+class Builder:
+    """Copies or inflates regions of ``src`` into ``out`` in order, remembering each as a segment.
+
+    The parameter search reads back what was decoded through ``out_reader``.
+
+    ``max_decoded`` bounds the whole decoded stream (a deflate bomb stays raw instead of filling the
+    disk); ``exhaustive`` also tries the rarer deflate settings, not only zlib's defaults per level.
+    """
+
+    def __init__(
+        self,
+        src: BinaryIO,
+        out: BinaryIO,
+        out_reader: int,
+        compressor: Compressor,
+        *,
+        max_decoded: int,
+        exhaustive: bool = True,
+    ) -> None:
+        self.src_fd = src.fileno()
+        self.out = out
+        self.out_reader = out_reader  # a descriptor open for reading on what ``out`` writes
+        self.compressor = compressor
+        self.max_decoded = max_decoded
+        self.exhaustive = exhaustive
+        self.segments: list[Segment] = []
+        self.pos = 0  # next byte of the original to account for
+        self.decoded = 0  # bytes written to the decoded stream
+        self.tries = 0
+        self.deflated = 0  # segments that reproduced
+        self.kept_raw = 0  # deflate streams that did not
+        self._last: DeflateParams | None = None
+
+    def raw(self, size: int) -> None:
+        """Copies the next ``size`` bytes as they are."""
+        if size <= 0:
+            return
+        left = size
+        while left:
+            data = pread_exact(self.src_fd, min(left, 1 << 20), self.pos)
+            if not data:
+                raise EOFError("the file ended early")
+            self.out.write(data)
+            left -= len(data)
+            self.pos += len(data)
+        self.decoded += size
+        if self.segments and self.segments[-1].params is None:
+            size += self.segments[-1].decoded_size
+            self.segments.pop()
+        self.segments.append(Segment(size))
+
+    def deflate(self, compressed_size: int | None) -> bool:
+        """Decodes the raw deflate stream that starts here if a known setting reproduces it exactly.
+
+        ``compressed_size`` is the stream's length when the container says it (zip), else the stream
+        runs to its end marker (gzip). On ``False`` nothing was consumed or written.
+        """
+        start_out, start_pos = self.decoded, self.pos
+        used = self._inflate(compressed_size)
+        if used is not None:
+            size = self.decoded - start_out
+            params = self._search((self.out_reader, start_out, size), (self.src_fd, start_pos, used))
+            if params is not None:
+                self.segments.append(Segment(size, params, used))
+                self.pos = start_pos + used
+                self.deflated += 1
+                self._last = params
+                return True
+        self.out.seek(start_out)
+        self.out.truncate()
+        self.decoded = start_out
+        self.kept_raw += 1
+        if self.kept_raw >= 4 and not self.deflated:
+            # A producer that matched nothing so far will not match the rare settings later either;
+            # keep the cost per member bounded.
+            self.exhaustive = False
+        return False
+
+    def _inflate(self, compressed_size: int | None) -> int | None:
+        """Inflates into ``out``; the compressed bytes used, or ``None`` if the stream is broken, too
+        large, or not exactly ``compressed_size`` long."""
+        inflater = zlib.decompressobj(-15)
+        fed = 0
+        try:
+            while not inflater.eof:
+                want = CHUNK if compressed_size is None else min(CHUNK, compressed_size - fed)
+                data = pread_exact(self.src_fd, want, self.pos + fed) if want > 0 else b""
+                if not data:
+                    return None
+                fed += len(data)
+                while True:
+                    out = inflater.decompress(data, _INFLATE_STEP)
+                    self.decoded += len(out)
+                    if self.decoded > self.max_decoded:
+                        return None
+                    self.out.write(out)
+                    # At the end marker the leftover input shows up in both unused_data and
+                    # unconsumed_tail, so eof ends this loop; a full output step may leave output
+                    # pending inside zlib with no input left, so drain before reading more.
+                    data = inflater.unconsumed_tail
+                    if inflater.eof or (not data and len(out) < _INFLATE_STEP):
+                        break
+        except zlib.error:
+            return None
+        used = fed - len(inflater.unused_data)
+        if compressed_size is not None and used != compressed_size:
+            return None
+        self.out.flush()
+        return used
+
+    def _candidates(self) -> Iterator[DeflateParams]:
+        seen: set[DeflateParams] = set()
+        sources: list[Iterable[DeflateParams]] = [[self._last] if self._last else [], likely_params()]
+        if self.exhaustive:
+            sources.append(other_params())
+        for source in sources:
+            for params in source:
+                if params not in seen:
+                    seen.add(params)
+                    yield params
+
+    def _search(self, decoded: tuple[int, int, int], original: tuple[int, int, int]) -> DeflateParams | None:
+        for params in self._candidates():
+            self.tries += 1
+            if _same_output(self.compressor, params, decoded, original):
+                return params
+        return None

@@ -1,0 +1,125 @@
+"""A container file to (decoded stream, recipe) and back, byte for byte."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import BinaryIO, Final
+
+from deltaglider.atomic import StrPath, write_beside
+from deltaglider.transforms import gzip_form, zip_form
+from deltaglider.transforms.builder import CHUNK, Builder
+from deltaglider.transforms.deflater import SYSTEM_ZLIB, Compressor
+from deltaglider.transforms.recipe import Recipe, RecipeError, pack, unpack
+from deltaglider.transforms.sniff import detect
+
+_LAYOUTS: Final = {"gzip": gzip_form.build, "zip": zip_form.build}
+#: A decoded stream may be this many times the original (plus a fixed allowance) before the members
+#: that would exceed it stay raw: real archives compress 2-20x, deflate bombs 1000x.
+EXPANSION_LIMIT: Final = 64
+EXPANSION_ALLOWANCE: Final = 64 << 20
+
+
+class _DeclinedError(Exception):
+    """Unwinds ``write_beside`` so that no decoded file is left behind."""
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """What :func:`encode_container` made, and how well it went."""
+
+    recipe: bytes
+    container: str
+    decoded_size: int
+    streams_decoded: int  # deflate streams (gzip member, zip members) that reproduced
+    streams_raw: int  # deflate streams kept as their raw bytes
+    tries: int  # parameter sets tried in all
+
+
+def encode_container(
+    path: StrPath,
+    decoded_path: StrPath,
+    *,
+    compressor: Compressor = SYSTEM_ZLIB,
+    exhaustive: bool = True,
+) -> Encoded | None:
+    """Writes the decoded form of the container at ``path`` to ``decoded_path``.
+
+    ``None`` when the transform has nothing to offer (not a gzip or zip file, a gzip stream that no
+    known deflate setting reproduces, a zip none of whose members does); then nothing is written. The
+    rebuild is exact by construction: every decoded member was recompressed and compared with its
+    original bytes, the rest is copied.
+    """
+    kind = detect(path)
+    if kind not in _LAYOUTS:
+        return None
+    try:
+        recipe, builder = _encode(path, decoded_path, kind, compressor, exhaustive)
+    except _DeclinedError:
+        return None
+    return Encoded(pack(recipe), kind, recipe.decoded_size, builder.deflated, builder.kept_raw, builder.tries)
+
+
+def _encode(
+    path: StrPath, decoded_path: StrPath, kind: str, compressor: Compressor, exhaustive: bool
+) -> tuple[Recipe, Builder]:
+    layout = _LAYOUTS[kind]
+    with open(path, "rb") as src, write_beside(decoded_path) as part:
+        size = os.fstat(src.fileno()).st_size
+        reader = os.open(part.path, os.O_RDONLY)
+        with os.fdopen(reader, "rb") as back, os.fdopen(part.fd, "wb", closefd=False) as out:
+            builder = Builder(
+                src,
+                out,
+                back.fileno(),
+                compressor,
+                max_decoded=size * EXPANSION_LIMIT + EXPANSION_ALLOWANCE,
+                exhaustive=exhaustive,
+            )
+            if not layout(builder, size) or not builder.deflated:
+                raise _DeclinedError
+            recipe = Recipe(kind, compressor.name, tuple(builder.segments))
+            if recipe.original_size != size:
+                raise AssertionError("layout left bytes out")  # a bug here, never bad input
+    return recipe, builder
+
+
+def rebuild(
+    decoded_path: StrPath, recipe_bytes: bytes, out_path: StrPath, *, compressor: Compressor = SYSTEM_ZLIB
+) -> int:
+    """Writes the original container to ``out_path`` from its decoded stream and recipe; returns its
+    size. :class:`RecipeError` (and nothing at ``out_path``) if the recipe is unusable, was made with
+    another compressor, or does not fit the decoded stream."""
+    recipe = unpack(recipe_bytes)
+    if recipe.compressor != compressor.name:
+        raise RecipeError(
+            f"recipe was made with {recipe.compressor}, this build recompresses with {compressor.name}"
+        )
+    with open(decoded_path, "rb") as src:
+        if os.fstat(src.fileno()).st_size != recipe.decoded_size:
+            raise RecipeError("the decoded stream is not the size its recipe expects")
+        with write_beside(out_path) as part, os.fdopen(part.fd, "wb", closefd=False) as out:
+            for seg in recipe.segments:
+                if seg.params is None:
+                    _copy(src, out, seg.decoded_size)
+                    continue
+                deflater = compressor.new(seg.params)
+                made = 0
+                left = seg.decoded_size
+                while left:
+                    data = src.read(min(CHUNK, left))
+                    left -= len(data)
+                    made += out.write(deflater.compress(data))
+                made += out.write(deflater.flush())
+                if made != seg.compressed_size:
+                    raise RecipeError("a member recompressed to another size than recorded")
+    return recipe.original_size
+
+
+def _copy(src: BinaryIO, out: BinaryIO, size: int) -> None:
+    while size:
+        data = src.read(min(CHUNK, size))
+        if not data:
+            raise RecipeError("the decoded stream ended early")
+        out.write(data)
+        size -= len(data)

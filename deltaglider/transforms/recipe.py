@@ -1,0 +1,168 @@
+"""The recipe: how the decoded stream turns back into the container's exact bytes.
+
+The decoded stream is a sequence of segments; each is either copied as is (headers, central
+directory, members kept raw) or recompressed with recorded deflate parameters. Header bytes stay in
+the decoded stream rather than here, so two similar archives give similar streams and the delta, not
+the recipe, absorbs them; the recipe costs a few bytes per member.
+
+Layout (all integers unsigned LEB128 varints unless said)::
+
+    b"DGTR" | version (1 byte) | container name | compressor name | original size | segment count
+    segment: kind (1 byte: 0 raw, 1 deflate) | decoded size
+             deflate only: compressed size | level | wbits | mem_level | strategy (1 byte each)
+
+Names are a varint length then UTF-8. A version byte lets a later layout be told apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from deltaglider.errors import DeltaGliderError
+from deltaglider.transforms.deflater import DeflateParams
+
+MAGIC: Final = b"DGTR"
+VERSION: Final = 1
+_RAW: Final = 0
+_DEFLATE: Final = 1
+
+
+class RecipeError(DeltaGliderError, ValueError):
+    """A recipe is corrupt, of an unknown version, or does not fit the decoded stream it came with."""
+
+
+@dataclass(frozen=True)
+class Segment:
+    """``decoded_size`` bytes of the decoded stream; copied as is when ``params`` is ``None``, else
+    deflated with ``params`` into exactly ``compressed_size`` bytes."""
+
+    decoded_size: int
+    params: DeflateParams | None = None
+    compressed_size: int = 0
+
+    @property
+    def original_size(self) -> int:
+        return self.decoded_size if self.params is None else self.compressed_size
+
+
+@dataclass(frozen=True)
+class Recipe:
+    container: str
+    compressor: str
+    segments: tuple[Segment, ...]
+
+    @property
+    def original_size(self) -> int:
+        return sum(s.original_size for s in self.segments)
+
+    @property
+    def decoded_size(self) -> int:
+        return sum(s.decoded_size for s in self.segments)
+
+
+def _varint(value: int) -> bytes:
+    if value < 0:
+        raise ValueError("varints are unsigned")
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _text(value: str) -> bytes:
+    raw = value.encode()
+    return _varint(len(raw)) + raw
+
+
+def pack(recipe: Recipe) -> bytes:
+    """The recipe's bytes (see the module's docstring for the layout)."""
+    out = bytearray(MAGIC)
+    out.append(VERSION)
+    out += _text(recipe.container) + _text(recipe.compressor)
+    out += _varint(recipe.original_size) + _varint(len(recipe.segments))
+    for seg in recipe.segments:
+        if seg.params is None:
+            out.append(_RAW)
+            out += _varint(seg.decoded_size)
+        else:
+            p = seg.params
+            out.append(_DEFLATE)
+            out += _varint(seg.decoded_size) + _varint(seg.compressed_size)
+            out += bytes((p.level, p.wbits, p.mem_level, p.strategy))
+    return bytes(out)
+
+
+class _Reader:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def byte(self) -> int:
+        if self.pos >= len(self.data):
+            raise RecipeError("recipe is truncated")
+        self.pos += 1
+        return self.data[self.pos - 1]
+
+    def varint(self) -> int:
+        value = shift = 0
+        while True:
+            byte = self.byte()
+            value |= (byte & 0x7F) << shift
+            if not byte & 0x80:
+                return value
+            shift += 7
+            if shift > 63:
+                raise RecipeError("recipe holds an integer too large")
+
+    def text(self) -> str:
+        size = self.varint()
+        raw = self.data[self.pos : self.pos + size]
+        if len(raw) != size:
+            raise RecipeError("recipe is truncated")
+        self.pos += size
+        try:
+            return raw.decode()
+        except UnicodeDecodeError as exc:
+            raise RecipeError("recipe holds a name that is not UTF-8") from exc
+
+
+def unpack(data: bytes) -> Recipe:
+    """The recipe in ``data``; :class:`RecipeError` if it is not one this version can follow."""
+    if not data.startswith(MAGIC):
+        raise RecipeError("not a deltaglider transform recipe")
+    r = _Reader(data)
+    r.pos = len(MAGIC)
+    version = r.byte()
+    if version != VERSION:
+        raise RecipeError(f"recipe version {version} is not supported (this version reads {VERSION})")
+    container, compressor = r.text(), r.text()
+    original_size, count = r.varint(), r.varint()
+    if count > len(data):
+        raise RecipeError("recipe claims more segments than it can hold")
+    segments = []
+    for _ in range(count):
+        kind = r.byte()
+        if kind == _RAW:
+            segments.append(Segment(r.varint()))
+        elif kind == _DEFLATE:
+            decoded, compressed = r.varint(), r.varint()
+            level, wbits, mem_level, strategy = (r.byte() for _ in range(4))
+            try:
+                params = DeflateParams(level, wbits, mem_level, strategy)
+            except ValueError as exc:
+                raise RecipeError(str(exc)) from exc
+            segments.append(Segment(decoded, params, compressed))
+        else:
+            raise RecipeError(f"unknown segment kind {kind}")
+    if r.pos != len(data):
+        raise RecipeError("recipe has bytes after its last segment")
+    recipe = Recipe(container, compressor, tuple(segments))
+    if recipe.original_size != original_size:
+        raise RecipeError("recipe's segments do not add up to its original size")
+    return recipe

@@ -1,0 +1,35 @@
+"""Shared by the transform tests: a round trip that must give back the very same bytes."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from deltaglider.transforms import Encoded, encode_container, rebuild
+
+
+def sample_text(size: int, seed: bytes = b"dg") -> bytes:
+    """Text-like bytes that compress the way source files do, the same on every machine and Python
+    (drawn from SHA-256, not from ``random``, whose streams are not promised to stay the same)."""
+    words = [b"alpha", b"beta", b"gamma", b"delta", b"glider", b"import", b"return", b"\n", b"    ", b"0x1f"]
+    out = bytearray()
+    counter = 0
+    while len(out) < size:
+        for byte in hashlib.sha256(seed + counter.to_bytes(8, "little")).digest():
+            out += words[byte % len(words)] + (b" " if byte & 0x10 else b"")
+        counter += 1
+    return bytes(out[:size])
+
+
+def round_trip(path: Path, tmp: Path) -> Encoded | None:
+    """Encodes ``path``; if it was taken, rebuilds it and asserts the bytes are identical."""
+    decoded = tmp / (path.name + ".decoded")
+    rebuilt = tmp / (path.name + ".rebuilt")
+    encoded = encode_container(path, decoded)
+    if encoded is None:
+        assert not decoded.exists()
+        return None
+    assert decoded.stat().st_size == encoded.decoded_size
+    assert rebuild(decoded, encoded.recipe, rebuilt) == path.stat().st_size
+    assert rebuilt.read_bytes() == path.read_bytes()
+    return encoded

@@ -1,0 +1,64 @@
+"""rebuild(encode(x)) == x for random trees packed as tar.gz and zip, byte for byte, always."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import tarfile
+import tempfile
+import zipfile
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.transforms.helpers import round_trip, sample_text
+
+_names = st.text(alphabet="abcdefghij_-.", min_size=1, max_size=12).filter(lambda n: n not in {".", ".."})
+_content = st.one_of(
+    st.binary(max_size=3000),
+    st.builds(lambda n, s: sample_text(n, seed=s), st.integers(0, 60_000), st.binary(max_size=4)),
+    st.builds(lambda b, n: b * n, st.binary(min_size=1, max_size=8), st.integers(0, 20_000)),
+)
+_trees = st.dictionaries(st.lists(_names, min_size=1, max_size=3).map("/".join), _content, max_size=8)
+
+
+def _check(data: bytes, suffix: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"x{suffix}"
+        path.write_bytes(data)
+        round_trip(path, Path(tmp))
+
+
+@given(_trees, st.integers(1, 9), st.integers(0, 2**32 - 1))
+def test_tar_gz(tree: dict[str, bytes], level: int, mtime: int) -> None:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, content in tree.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            tar.addfile(info, io.BytesIO(content))
+    _check(gzip.compress(buf.getvalue(), compresslevel=level, mtime=mtime), ".tar.gz")
+
+
+@given(
+    _trees,
+    st.lists(
+        st.sampled_from(
+            [
+                (zipfile.ZIP_DEFLATED, 9),
+                (zipfile.ZIP_DEFLATED, 1),
+                (zipfile.ZIP_DEFLATED, 6),
+                (zipfile.ZIP_STORED, None),
+            ]
+        ),
+        min_size=8,
+        max_size=8,
+    ),
+)
+def test_zip(tree: dict[str, bytes], methods: list[tuple[int, int | None]]) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for (name, content), (method, level) in zip(tree.items(), methods, strict=False):
+            z.writestr(name, content, compress_type=method, compresslevel=level)
+    _check(buf.getvalue(), ".zip")
