@@ -19,6 +19,32 @@ NATIVE = "native"
 XDELTA3 = os.path.join("vendor", "xdelta3")
 LIBLZMA = os.path.join("vendor", "xz", "src", "liblzma")
 XZ_COMMON = os.path.join("vendor", "xz", "src", "common")
+ZLIB = os.path.join("vendor", "zlib")
+
+# The deflate half of the pinned zlib (vendor/zlib/README.md): archive transforms recompress with it
+# so that a rebuild writes the same bytes on every machine. Built with Z_PREFIX, so its symbols are
+# z_deflate..., never the deflate... of the zlib that Python itself has loaded.
+ZLIB_SOURCES = ["adler32.c", "crc32.c", "deflate.c", "trees.c", "zutil.c"]
+
+# zlib's own API, declared here rather than in dg_codec.h: no glue, the calls go straight to zlib.
+ZLIB_CDEF = """
+typedef struct {
+    const unsigned char *next_in; unsigned int avail_in; unsigned long total_in;
+    unsigned char *next_out; unsigned int avail_out; unsigned long total_out;
+    ...;
+} z_stream;
+#define Z_OK ...
+#define Z_STREAM_END ...
+#define Z_BUF_ERROR ...
+#define Z_NO_FLUSH ...
+#define Z_FINISH ...
+#define Z_DEFLATED ...
+int deflateInit2_(z_stream *strm, int level, int method, int windowBits, int memLevel, int strategy,
+                  const char *version, int stream_size);
+int deflate(z_stream *strm, int flush);
+int deflateEnd(z_stream *strm);
+const char *zlibVersion(void);
+"""
 
 LIBLZMA_SOURCES = [
     "common/common.c",
@@ -91,6 +117,7 @@ def _require_vendored_tree() -> None:
         for path in [os.path.join(XDELTA3, "xdelta3.c")]
         + [os.path.join(LIBLZMA, s) for s in LIBLZMA_SOURCES]
         + [os.path.join(NATIVE, s) for s in GLUE_SOURCES]
+        + [os.path.join(ZLIB, s) for s in ZLIB_SOURCES]
         if not os.path.exists(os.path.join(HERE, path))
     ]
     if missing:
@@ -114,12 +141,13 @@ def _cdef() -> str:
 _require_vendored_tree()
 
 ffibuilder = FFI()
-ffibuilder.cdef(_cdef())
+ffibuilder.cdef(_cdef() + ZLIB_CDEF)
 ffibuilder.set_source(
     "deltaglider._xdelta3",
-    '#include "dg_codec.h"',
+    '#include "dg_codec.h"\n#include "zlib.h"',
     sources=[os.path.join(NATIVE, s) for s in GLUE_SOURCES]
-    + [os.path.join(LIBLZMA, s) for s in LIBLZMA_SOURCES],
+    + [os.path.join(LIBLZMA, s) for s in LIBLZMA_SOURCES]
+    + [os.path.join(ZLIB, s) for s in ZLIB_SOURCES],
     include_dirs=[
         NATIVE,
         XDELTA3,
@@ -132,7 +160,8 @@ ffibuilder.set_source(
         os.path.join(LIBLZMA, "simple"),
         os.path.join(LIBLZMA, "delta"),
         XZ_COMMON,
+        ZLIB,
     ],
-    define_macros=[("HAVE_CONFIG_H", "1")],
+    define_macros=[("HAVE_CONFIG_H", "1"), ("Z_PREFIX", "1")],
     # Compiler flags are chosen per source group by setup.py's build_ext.
 )

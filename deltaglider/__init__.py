@@ -30,7 +30,7 @@ from deltaglider.errors import (
 )
 
 if TYPE_CHECKING:
-    from deltaglider.client import DeltaGliderClient, UploadSummary, create_client
+    from deltaglider.client import DeltaGliderClient, UploadSummary
     from deltaglider.core.models import (
         DeleteResult,
         DeltaSpace,
@@ -39,12 +39,14 @@ if TYPE_CHECKING:
         ObjectKey,
         PutSummary,
         StatsSummary,
+        StoredObject,
         VerifyResult,
     )
     from deltaglider.core.service import DeltaService
+    from deltaglider.factory import create_client
 
 _LAZY = {
-    "create_client": "deltaglider.client",
+    "create_client": "deltaglider.factory",
     "DeltaGliderClient": "deltaglider.client",
     "UploadSummary": "deltaglider.client",
     "DeltaService": "deltaglider.core.service",
@@ -56,6 +58,7 @@ _LAZY = {
     "DeleteResult": "deltaglider.core.models",
     "ListEntry": "deltaglider.core.models",
     "StatsSummary": "deltaglider.core.models",
+    "StoredObject": "deltaglider.core.models",
 }
 
 
@@ -97,6 +100,7 @@ __all__ = [
     "ReferenceInUseError",
     "StatsSummary",
     "StorageError",
+    "StoredObject",
     "UnsupportedDeltaError",
     "UploadSummary",
     "VerifyResult",

@@ -1,5 +1,5 @@
 """The SDK's front door: ``DeltaGliderClient`` and ``UploadSummary`` (``create_client``, the
-composition root, lives in ``deltaglider.factory`` and is re-exported here).
+composition root that builds one, lives in ``deltaglider.factory``).
 
 URLs are ``s3://bucket/prefix/[name]``, or a local location (``file:///abs/path`` or a plain path): a
 store rooted at ``/`` whose first path component plays the bucket, with the same layout (see
@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import builtins
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 from deltaglider.adapters.storage_local import LocalStorage
 from deltaglider.adapters.storage_options import FILE_TAG, OptionsStorage, check_options
+from deltaglider.core import scratch
 from deltaglider.core.models import (
     DeleteResult,
     DeltaSpace,
@@ -24,14 +25,15 @@ from deltaglider.core.models import (
     ListEntry,
     ObjectKey,
     StatsSummary,
+    StoredObject,
 )
 from deltaglider.core.service import DeltaService
+from deltaglider.core.transfer import DEFAULT_WORKERS, Outcome, run_all, serialised
 from deltaglider.errors import InvalidURLError
-from deltaglider.factory import create_client
-from deltaglider.ports.storage import LifecycleRule, ProgressCallback, PutOptions, StoragePort
+from deltaglider.ports.storage import BucketInfo, LifecycleRule, ProgressCallback, PutOptions, StoragePort
 from deltaglider.urls import Location, Scheme, check_relative_key, parse_url
 
-__all__ = ["DEFAULT_CLEANUP_AGE", "DeltaGliderClient", "UploadSummary", "create_client"]
+__all__ = ["DEFAULT_CLEANUP_AGE", "DeltaGliderClient", "UploadSummary"]
 
 _MB = 1024 * 1024
 
@@ -208,6 +210,49 @@ class DeltaGliderClient:
         loc = parse_url(url).as_folder()
         return self._service_for(loc).list(DeltaSpace(loc.bucket, loc.prefix), recursive=recursive)
 
+    def head(self, url: str) -> StoredObject:
+        """What is recorded about a stored file, without downloading it: original and stored size,
+        SHA-256, whether it is a delta. Raises ``NotFoundError`` when there is no such file."""
+        loc = _object(url)
+        return self._service_for(loc).head(ObjectKey(loc.bucket, loc.key))
+
+    def list_buckets(self) -> builtins.list[BucketInfo]:
+        """The buckets of the S3 endpoint (or, with a ``file://`` endpoint, the folders under it)."""
+        return self.service.storage.list_buckets()
+
+    def upload_many(
+        self,
+        items: Iterable[tuple[str | Path, str]],
+        *,
+        workers: int = DEFAULT_WORKERS,
+        progress: ProgressCallback | None = None,
+        max_ratio: float | None = None,
+    ) -> builtins.list[Outcome[UploadSummary]]:
+        """Uploads ``(file, url)`` pairs (as :meth:`upload`) on ``workers`` threads and returns one
+        outcome per pair, in input order (``.ok``, ``.result``, ``.error``, ``.unwrap()``): a failed
+        file does not stop the others. One client serves any number of threads, writes included;
+        concurrent encodes share one memory budget. ``progress`` gets the bytes moved, one call at a
+        time."""
+        report = serialised(progress)
+        return run_all(
+            list(items),
+            lambda item: self.upload(item[0], item[1], max_ratio=max_ratio, progress=report),
+            workers=workers,
+        )
+
+    def download_many(
+        self,
+        items: Iterable[tuple[str, str | Path]],
+        *,
+        workers: int = DEFAULT_WORKERS,
+        progress: ProgressCallback | None = None,
+    ) -> builtins.list[Outcome[GetSummary]]:
+        """Downloads ``(url, output_path)`` pairs on ``workers`` threads, as :meth:`upload_many`."""
+        report = serialised(progress)
+        return run_all(
+            list(items), lambda item: self.download(item[0], item[1], progress=report), workers=workers
+        )
+
     def stats(self, url: str) -> StatsSummary:
         """Totals for everything under a folder (recursively): files, original and stored bytes."""
         loc = parse_url(url).as_folder()
@@ -221,7 +266,9 @@ class DeltaGliderClient:
         if older_than < timedelta(0):
             raise ValueError(f"older_than must not be negative, not {older_than}")
         loc = parse_url(url).as_folder()
-        return self._service_for(loc).storage.cleanup(loc.bucket, loc.key, older_than)
+        removed = self._service_for(loc).storage.cleanup(loc.bucket, loc.key, older_than)
+        # This machine's scratch folders of killed operations (the store cannot see them).
+        return removed + [f"scratch folder {path}" for path in scratch.sweep(older_than=older_than)]
 
     def lifecycle_policy(
         self,

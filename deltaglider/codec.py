@@ -20,7 +20,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, cast
 
 from deltaglider.atomic import Part, write_beside
 from deltaglider.errors import (
@@ -406,3 +406,80 @@ def _failing_allocation(nth: int) -> Iterator[Callable[[], bool]]:
         yield lambda: int(lib.dg_fault_pending()) == 0
     finally:
         lib.dg_fault_fail_allocation(0)
+
+
+_DEFLATE_OUT: Final = 1 << 16
+
+
+class PinnedDeflater:
+    """A raw deflate stream written by the vendored zlib (``vendor/zlib``), not the platform's.
+
+    Archive transforms rebuild members with it, so the bytes are the same on every machine. Same
+    interface as ``zlib.compressobj(...)``: :meth:`compress` then one :meth:`flush`. ``wbits`` is
+    the positive window size (9-15); the stream has no zlib or gzip wrapper.
+    """
+
+    def __init__(self, level: int, wbits: int, mem_level: int, strategy: int) -> None:
+        self._open = False
+        ffi, lib = _native()
+        # zlib's calls are declared in build_ffi.py, outside the typed glue's stub.
+        zlib: Any = lib
+        self._ffi, self._zlib = ffi, zlib
+        self._stream = ffi.new("z_stream *")
+        self._out = ffi.new("unsigned char[]", _DEFLATE_OUT)
+        rc = zlib.deflateInit2_(
+            self._stream,
+            level,
+            zlib.Z_DEFLATED,
+            -wbits,
+            mem_level,
+            strategy,
+            zlib.zlibVersion(),
+            cast(Any, ffi).sizeof("z_stream"),
+        )
+        if rc != zlib.Z_OK:
+            raise ValueError(f"unsupported deflate parameters {(level, wbits, mem_level, strategy)}")
+        self._open = True
+
+    def _run(self, data: bytes, flush: int) -> bytes:
+        if not self._open:
+            raise ValueError("the deflate stream is finished")
+        zlib, stream = self._zlib, self._stream
+        keep = self._ffi.from_buffer(data)
+        stream.next_in = keep
+        stream.avail_in = len(data)
+        parts = []
+        while True:
+            stream.next_out = self._out
+            stream.avail_out = _DEFLATE_OUT
+            rc = zlib.deflate(stream, flush)
+            if rc not in (zlib.Z_OK, zlib.Z_STREAM_END, zlib.Z_BUF_ERROR):
+                raise CodecError(f"zlib deflate failed ({rc})", name="ZLIB")
+            parts.append(bytes(self._ffi.buffer(self._out, _DEFLATE_OUT - stream.avail_out)))
+            if rc == zlib.Z_STREAM_END or (flush == zlib.Z_NO_FLUSH and stream.avail_out):
+                break
+        del keep
+        return b"".join(parts)
+
+    def compress(self, data: bytes, /) -> bytes:
+        return self._run(data, self._zlib.Z_NO_FLUSH)
+
+    def flush(self) -> bytes:
+        out = self._run(b"", self._zlib.Z_FINISH)
+        self._close()
+        return out
+
+    def _close(self) -> None:
+        if self._open:
+            self._open = False
+            self._zlib.deflateEnd(self._stream)
+
+    def __del__(self) -> None:
+        self._close()
+
+
+def pinned_zlib_version() -> str:
+    """The vendored zlib's version (``"1.2.13"``)."""
+    ffi, lib = _native()
+    zlib: Any = lib
+    return ffi.string(zlib.zlibVersion()).decode()

@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from deltaglider.client import DeltaGliderClient, UploadSummary, create_client
+from deltaglider.client import DeltaGliderClient, UploadSummary
+from deltaglider.factory import create_client
 
 
 def _mb(size: int) -> str:

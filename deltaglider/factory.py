@@ -14,7 +14,7 @@ Hetzner, Cloudflare R2 and others reject; it is told to do so only where an oper
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from deltaglider import config
 from deltaglider.adapters.clock_utc import UtcClock
@@ -26,15 +26,13 @@ from deltaglider.adapters.metrics_noop import NoopMetrics
 from deltaglider.adapters.storage_lazy import LazyStorage
 from deltaglider.adapters.storage_local import LocalStorage
 from deltaglider.adapters.storage_options import OptionsStorage, check_options
+from deltaglider.client import DeltaGliderClient
 from deltaglider.core.service import DeltaService
 from deltaglider.errors import StorageError
 from deltaglider.ports.cache import CachePort
 from deltaglider.ports.logger import LoggerPort
 from deltaglider.ports.storage import StoragePort
 from deltaglider.urls import parse_url
-
-if TYPE_CHECKING:
-    from deltaglider.client import DeltaGliderClient
 
 __all__ = ["S3Options", "create_client"]
 
@@ -196,8 +194,6 @@ def create_client(
     ``aws:kms`` with ``sse_kms_key_id``), ``storage_class`` (never applied to a reference if it is
     an archive class), ``tags`` and user ``metadata`` on every upload (an upload's own add to them).
     """
-    from deltaglider.client import DeltaGliderClient
-
     settings = config.resolve(
         log_level=log_level,
         cache_dir=cache_dir,

@@ -223,12 +223,12 @@ def _module_constants(module: ModuleType, names: Iterable[str]) -> list[str]:
 
 def generate() -> str:
     import deltaglider
-    from deltaglider import client, codec, errors
+    from deltaglider import client, codec, errors, factory
     from deltaglider.core import models, service
 
     out = [HEADER]
     out += ["## The client", ""]
-    out += _function_section("create_client", client.create_client)
+    out += _function_section("create_client", factory.create_client)
     out += _class_section(client.DeltaGliderClient)
     out += _class_section(client.UploadSummary)
 

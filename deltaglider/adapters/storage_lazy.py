@@ -12,7 +12,14 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
 
-from deltaglider.ports.storage import LifecycleRule, ObjectHead, ProgressCallback, PutOptions, StoragePort
+from deltaglider.ports.storage import (
+    BucketInfo,
+    LifecycleRule,
+    ObjectHead,
+    ProgressCallback,
+    PutOptions,
+    StoragePort,
+)
 
 
 class LazyStorage:
@@ -73,6 +80,9 @@ class LazyStorage:
 
     def delete(self, bucket: str, key: str) -> None:
         self._get().delete(bucket, key)
+
+    def list_buckets(self) -> builtins.list[BucketInfo]:
+        return self._get().list_buckets()
 
     def cleanup(self, bucket: str, prefix: str, older_than: timedelta) -> builtins.list[str]:
         return self._get().cleanup(bucket, prefix, older_than)

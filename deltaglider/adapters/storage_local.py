@@ -42,7 +42,7 @@ from typing import Final
 from deltaglider.adapters import storage_local_files as files
 from deltaglider.adapters.storage_local_files import META_DIR, os_errors
 from deltaglider.errors import InvalidURLError, NotFoundError, StorageError
-from deltaglider.ports.storage import LifecycleRule, ObjectHead, ProgressCallback, PutOptions
+from deltaglider.ports.storage import BucketInfo, LifecycleRule, ObjectHead, ProgressCallback, PutOptions
 from deltaglider.urls import check_component, check_relative_key
 
 __all__ = ["META_DIR", "STALE_AFTER", "TAGS_KEY", "LocalStorage"]
@@ -330,6 +330,15 @@ class LocalStorage:
                     os.unlink(entry.path)
                     removed.append(entry.path)
         return removed
+
+    def list_buckets(self) -> builtins.list[BucketInfo]:
+        with os_errors(f"list {self._root}"):
+            entries = sorted(os.scandir(self._root), key=lambda entry: entry.name)
+            return [
+                BucketInfo(entry.name, datetime.fromtimestamp(entry.stat().st_mtime, UTC))
+                for entry in entries
+                if entry.is_dir(follow_symlinks=False) and entry.name != META_DIR
+            ]
 
     def cleanup(self, bucket: str, prefix: str, older_than: timedelta) -> builtins.list[str]:
         base = self._bucket_dir(bucket)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from deltaglider.errors import NotFoundError
-from deltaglider.ports.storage import LifecycleRule, ObjectHead, ProgressCallback, PutOptions
+from deltaglider.ports.storage import BucketInfo, LifecycleRule, ObjectHead, ProgressCallback, PutOptions
 
 
 @dataclass
@@ -134,6 +134,10 @@ class MemoryStorage:
         with self._lock:
             self._record("delete", bucket, key)
             self._objects.pop((bucket, key), None)
+
+    def list_buckets(self) -> builtins.list[BucketInfo]:
+        with self._lock:
+            return [BucketInfo(name) for name in sorted({b for (b, _) in self._objects})]
 
     def cleanup(self, bucket: str, prefix: str, older_than: timedelta) -> builtins.list[str]:
         # Writes here are single dict assignments: nothing is ever left half-done.

@@ -30,6 +30,7 @@ from deltaglider.core.layout import split_key
 from deltaglider.core.metadata import Kind, encode_value, parse, read_field
 from deltaglider.errors import MetadataError
 from deltaglider.ports.storage import (
+    BucketInfo,
     LifecycleRule,
     ObjectHead,
     ProgressCallback,
@@ -221,6 +222,9 @@ class OptionsStorage:
 
     def delete(self, bucket: str, key: str) -> None:
         self.inner.delete(bucket, key)
+
+    def list_buckets(self) -> builtins.list[BucketInfo]:
+        return self.inner.list_buckets()
 
     def cleanup(self, bucket: str, prefix: str, older_than: timedelta) -> builtins.list[str]:
         return self.inner.cleanup(bucket, prefix, older_than)

@@ -17,13 +17,12 @@ A download is one GET: the response carries the size, metadata and ETag, so no H
 Objects larger than ``multipart_threshold`` continue with ranged GETs in parallel, each pinned to the
 first response's ETag (``If-Match``) so that a replaced object cannot be stitched from two versions.
 
-Every boto3/botocore failure is translated once, by ``_ERROR_TABLE``, into the errors of
+Every boto3/botocore failure is translated once, by ``ERROR_TABLE``, into the errors of
 ``deltaglider.errors``; the botocore exception stays reachable as ``__cause__``.
 """
 
 from __future__ import annotations
 
-import base64
 import builtins
 import hashlib
 import logging
@@ -34,24 +33,47 @@ import time
 import urllib.parse
 from collections.abc import Iterator, Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from boto3.exceptions import Boto3Error
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import (
-    BotoCoreError,
     ClientError,
     IncompleteReadError,
     ReadTimeoutError,
     ResponseStreamingError,
 )
 
+from deltaglider.adapters import s3_admin
+from deltaglider.adapters.s3_errors import (
+    BOTO_ERRORS,
+    CONDITIONAL_CONFLICT,
+    ERROR_TABLE,
+    PRECONDITION_FAILED,
+    botocore_cause,
+    error_code,
+    s3_errors,
+    translate,
+)
+from deltaglider.adapters.s3_wire import (
+    head_from_response,
+    md5_b64,
+    md5_file_b64,
+    part_size,
+    s3_metadata,
+    strip_etag,
+    total_size,
+)
 from deltaglider.config import DEFAULT_CHECKSUM, check_checksum, check_sse
-from deltaglider.errors import AccessDeniedError, DeltaGliderError, NotFoundError, StorageError
-from deltaglider.ports.storage import LifecycleRule, ObjectHead, ProgressCallback, PutOptions
+from deltaglider.errors import DeltaGliderError, NotFoundError, StorageError
+from deltaglider.ports.storage import (
+    BucketInfo,
+    LifecycleRule,
+    ObjectHead,
+    ProgressCallback,
+    PutOptions,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -73,194 +95,11 @@ _GET_ATTEMPTS = 3
 _MD5_HEX = re.compile(r"^[0-9a-f]{32}$")
 _BROKEN_BODY = (ResponseStreamingError, IncompleteReadError, ReadTimeoutError)
 
-#: The IAM action each operation needs: named in access-denied messages.
-_IAM_ACTIONS = {
-    "HeadObject": "s3:GetObject (and s3:ListBucket, without which a missing object is a 403)",
-    "GetObject": "s3:GetObject",
-    "PutObject": "s3:PutObject (and s3:PutObjectTagging for tags)",
-    "DeleteObject": "s3:DeleteObject",
-    "ListObjectsV2": "s3:ListBucket",
-    "HeadBucket": "s3:ListBucket",
-    "ListMultipartUploads": "s3:ListBucketMultipartUploads and s3:AbortMultipartUpload",
-    "GetBucketLifecycleConfiguration": "s3:GetLifecycleConfiguration",
-    "PutBucketLifecycleConfiguration": "s3:PutLifecycleConfiguration",
-}
-
-# S3's multipart limits: parts of at least 5 MiB (except the last), at most 5 GiB, at most 10,000.
-_MIN_PART_SIZE = 5 * 1024 * 1024
-_MAX_PART_SIZE = 5 * 1024 * 1024 * 1024
-_MAX_PARTS = 10_000
 
 #: S3 answers 409 ConditionalRequestConflict when another write to the key is in flight and asks the
 #: caller to retry; a few attempts are enough for the race to settle one way or the other.
 _CONFLICT_ATTEMPTS = 4
 _CONFLICT_BACKOFF_S = 0.05
-
-#: S3 error codes (or bare HTTP statuses: HEAD responses carry no error body) -> our errors.
-#: Anything not listed becomes ``StorageError``.
-_ERROR_TABLE: dict[str, type[DeltaGliderError]] = {
-    "NoSuchKey": NotFoundError,
-    "NoSuchBucket": NotFoundError,
-    "NotFound": NotFoundError,
-    "404": NotFoundError,
-    "AccessDenied": AccessDeniedError,
-    "Forbidden": AccessDeniedError,
-    "403": AccessDeniedError,
-    "InvalidAccessKeyId": AccessDeniedError,
-    "SignatureDoesNotMatch": AccessDeniedError,
-    "AllAccessDisabled": AccessDeniedError,
-    "ExpiredToken": AccessDeniedError,
-    "InvalidToken": AccessDeniedError,
-}
-
-#: A conditional create lost: the key already exists.
-_PRECONDITION_FAILED = frozenset({"PreconditionFailed", "412"})
-#: A conditional create collided with another write in flight (retry).
-_CONDITIONAL_CONFLICT = frozenset({"ConditionalRequestConflict"})
-
-#: What boto3, botocore and the transfer manager raise for a failed request.
-_BOTO_ERRORS = (ClientError, BotoCoreError, Boto3Error)
-
-
-def _error_code(exc: BaseException) -> str:
-    """The S3 error code of a ClientError, falling back to its HTTP status ("404" for a HEAD)."""
-    response: dict[str, Any] = getattr(exc, "response", None) or {}
-    code = str(response.get("Error", {}).get("Code") or "")
-    if not code:
-        code = str(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or "")
-    return code
-
-
-def _botocore_cause(exc: BaseException) -> BaseException:
-    """The botocore error behind ``exc``.
-
-    boto3's transfer helpers wrap it: ``upload_file`` raises ``S3UploadFailedError`` while handling the
-    ``ClientError`` (implicit ``__context__``), ``download_file`` raises ``RetriesExceededError`` with
-    ``last_exception``. The error table needs the S3 code, which only the inner error carries.
-    """
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, ClientError | BotoCoreError):
-            found: BaseException = current
-            return found
-        seen.add(id(current))
-        last = getattr(current, "last_exception", None)
-        current = (
-            current.__cause__ or current.__context__ or (last if isinstance(last, BaseException) else None)
-        )
-    return exc
-
-
-def _translate(exc: BaseException, operation: str, bucket: str, key: str) -> DeltaGliderError:
-    """One of our errors for a failed S3 call, with a message naming the call and the object."""
-    where = f"{operation} s3://{bucket}/{key}"
-    cause = _botocore_cause(exc)
-    if isinstance(cause, ClientError):
-        code = _error_code(cause)
-        message = str(cause.response.get("Error", {}).get("Message") or "")
-        error_class = _ERROR_TABLE.get(code, StorageError)
-        text = f"{where}: {code}" + (f" ({message})" if message else "")
-        if code == "NoSuchBucket":
-            text += f": the bucket {bucket!r} does not exist"
-        elif error_class is AccessDeniedError:
-            action = _IAM_ACTIONS.get(operation, f"s3:{operation}")
-            text += (
-                f": access denied; check the credentials in use (AWS_PROFILE or --profile, "
-                f"AWS_ACCESS_KEY_ID...) and that the IAM or bucket policy allows {action} on "
-                f"arn:aws:s3:::{bucket}/{key}"
-            )
-        return error_class(text)
-    # Connection refused, timeouts, missing credentials...: botocore's own message says which.
-    return StorageError(f"{where}: {cause}")
-
-
-@contextmanager
-def _s3_errors(operation: str, bucket: str, key: str) -> Iterator[None]:
-    try:
-        yield
-    except _BOTO_ERRORS as exc:
-        raise _translate(exc, operation, bucket, key) from _botocore_cause(exc)
-
-
-def _strip_etag(etag: str | None) -> str | None:
-    # S3 quotes ETags in headers and listings alike; callers compare them, so store them bare.
-    return etag.strip('"') if etag else None
-
-
-def _s3_metadata(bucket: str, key: str, metadata: Mapping[str, str]) -> dict[str, str]:
-    """User metadata as S3 stores it: lowercase keys, ASCII values (they travel as HTTP headers).
-
-    S3 would lowercase the keys anyway; doing it here makes what we send equal what HEAD returns.
-    Non-ASCII values are refused here with a clear message instead of failing inside the HTTP layer
-    or being mangled by the store.
-    """
-    result: dict[str, str] = {}
-    for name, value in metadata.items():
-        if not (name.isascii() and value.isascii()):
-            raise StorageError(
-                f"PutObject s3://{bucket}/{key}: metadata {name!r} must be ASCII to travel as an "
-                f"S3 header (got {value!r})"
-            )
-        result[name.lower()] = value
-    return result
-
-
-def _part_size(configured: int, file_size: int) -> int:
-    """A part size near the configured one that stays within S3's multipart limits."""
-    size = min(max(configured, _MIN_PART_SIZE), _MAX_PART_SIZE)
-    while -(-file_size // size) > _MAX_PARTS:
-        size *= 2
-    return min(size, _MAX_PART_SIZE)
-
-
-def _md5_b64(data: bytes) -> str:
-    return base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode("ascii")
-
-
-def _md5_file_b64(path: Path) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return base64.b64encode(digest.digest()).decode("ascii")
-
-
-def _head_from_response(bucket: str, key: str, response: Mapping[str, Any], size: int) -> ObjectHead:
-    return ObjectHead(
-        bucket=bucket,
-        key=key,
-        size=size,
-        metadata={name.lower(): value for name, value in response.get("Metadata", {}).items()},
-        etag=_strip_etag(response.get("ETag")),
-        last_modified=response.get("LastModified"),
-    )
-
-
-def _total_size(response: Mapping[str, Any]) -> int:
-    """The whole object's size from a GET response (``Content-Range: bytes a-b/total`` for a ranged one)."""
-    content_range = str(response.get("ContentRange") or "")
-    if "/" in content_range and not content_range.endswith("/*"):
-        return int(content_range.rsplit("/", 1)[1])
-    return int(response["ContentLength"])
-
-
-def _lifecycle_filter(rule: LifecycleRule) -> dict[str, Any]:
-    tags = [{"Key": name, "Value": value} for name, value in sorted(rule.tags.items())]
-    if not tags:
-        return {"Prefix": rule.prefix}
-    if len(tags) == 1 and not rule.prefix:
-        return {"Tag": tags[0]}
-    return {"And": {"Prefix": rule.prefix, "Tags": tags}}
-
-
-def _lifecycle_rule(rule: LifecycleRule) -> dict[str, Any]:
-    s3_rule: dict[str, Any] = {"ID": rule.rule_id, "Status": "Enabled", "Filter": _lifecycle_filter(rule)}
-    if rule.archive_after_days is not None:
-        s3_rule["Transitions"] = [{"Days": rule.archive_after_days, "StorageClass": rule.archive_class}]
-    if rule.expire_after_days is not None:
-        s3_rule["Expiration"] = {"Days": rule.expire_after_days}
-    return s3_rule
 
 
 class S3Storage:
@@ -328,13 +167,13 @@ class S3Storage:
         try:
             self._client.head_bucket(Bucket=bucket)
         except ClientError as exc:
-            if _ERROR_TABLE.get(_error_code(exc)) is NotFoundError:
+            if ERROR_TABLE.get(error_code(exc)) is NotFoundError:
                 raise NotFoundError(
                     f"{operation} s3://{bucket}/{key}: NoSuchBucket: the bucket {bucket!r} does not exist"
                 ) from exc
             # Denied or failing: the object's 404 stands; the bucket's state is unknown.
             return
-        except _BOTO_ERRORS:
+        except BOTO_ERRORS:
             return
         self._bucket_exists(bucket)
 
@@ -343,19 +182,19 @@ class S3Storage:
             response = self._client.head_object(Bucket=bucket, Key=key)
         except ClientError as exc:
             # HEAD has no error body: a missing key (or bucket) is just a 404.
-            if _ERROR_TABLE.get(_error_code(exc)) is NotFoundError:
+            if ERROR_TABLE.get(error_code(exc)) is NotFoundError:
                 self._check_bucket(bucket, key, "HeadObject")
                 return None
-            raise _translate(exc, "HeadObject", bucket, key) from exc
-        except _BOTO_ERRORS as exc:
-            raise _translate(exc, "HeadObject", bucket, key) from _botocore_cause(exc)
+            raise translate(exc, "HeadObject", bucket, key) from exc
+        except BOTO_ERRORS as exc:
+            raise translate(exc, "HeadObject", bucket, key) from botocore_cause(exc)
         self._bucket_exists(bucket)
-        return _head_from_response(bucket, key, response, response["ContentLength"])
+        return head_from_response(bucket, key, response, response["ContentLength"])
 
     def list(self, bucket: str, prefix: str, *, recursive: bool = True) -> Iterator[ObjectHead]:
         # The paginator follows continuation tokens to the end: no cap on the number of keys.
         paginator = self._client.get_paginator("list_objects_v2")
-        with _s3_errors("ListObjectsV2", bucket, prefix):
+        with s3_errors("ListObjectsV2", bucket, prefix):
             pages = (
                 paginator.paginate(Bucket=bucket, Prefix=prefix)
                 if recursive
@@ -367,7 +206,7 @@ class S3Storage:
                         bucket=bucket,
                         key=entry["Key"],
                         size=entry["Size"],
-                        etag=_strip_etag(entry.get("ETag")),
+                        etag=strip_etag(entry.get("ETag")),
                         last_modified=entry.get("LastModified"),
                     )
                     for entry in page.get("Contents", [])
@@ -387,7 +226,7 @@ class S3Storage:
         try:
             for attempt in range(1, _GET_ATTEMPTS + 1):
                 try:
-                    with _s3_errors("GetObject", bucket, key):
+                    with s3_errors("GetObject", bucket, key):
                         head, digest = self._get_once(bucket, key, dest, progress)
                 except StorageError as exc:
                     # Only a body that broke off is worth another GET; an error response is final.
@@ -421,13 +260,13 @@ class S3Storage:
         whose ETag is its MD5, the MD5 of the bytes received (None when there is nothing to compare)."""
         response = self._client.get_object(Bucket=bucket, Key=key)
         self._bucket_exists(bucket)
-        size = _total_size(response)
-        head = _head_from_response(bucket, key, response, size)
+        size = total_size(response)
+        head = head_from_response(bucket, key, response, size)
         body = response["Body"]
         first = (
             size
             if size <= self._config.multipart_threshold
-            else _part_size(self._config.multipart_chunksize, size)
+            else part_size(self._config.multipart_chunksize, size)
         )
         digest = hashlib.md5(usedforsecurity=False) if first == size and self._md5_etag(response) else None
         try:
@@ -458,7 +297,7 @@ class S3Storage:
         seen) it is for an object uploaded in one part, unless KMS or a customer key encrypted it.
         A body flipped on the way is then caught here and fetched again, rather than failing the
         caller's SHA-256 check with nothing wrong in the store."""
-        etag = _strip_etag(response.get("ETag")) or ""
+        etag = strip_etag(response.get("ETag")) or ""
         return (
             self._etags_are_md5
             and _MD5_HEX.match(etag) is not None
@@ -533,7 +372,7 @@ class S3Storage:
         options = options or PutOptions()
         args: dict[str, Any] = {
             # Our dg-* keys win over a user's key of the same name (the client refuses those).
-            "Metadata": _s3_metadata(bucket, key, {**options.metadata, **metadata}),
+            "Metadata": s3_metadata(bucket, key, {**options.metadata, **metadata}),
             "ContentType": options.content_type or CONTENT_TYPE,
             **self._sse,
         }
@@ -556,7 +395,7 @@ class S3Storage:
         # A single PUT is atomic; a multipart upload becomes visible only on completion, and it is
         # aborted on failure. Either way no partial object is ever visible.
         args = self._object_args(bucket, key, metadata, options)
-        with _s3_errors("PutObject", bucket, key):
+        with s3_errors("PutObject", bucket, key):
             self._put(bucket, key, Path(src), args, progress, if_absent=False)
 
     def put_file_if_absent(
@@ -587,19 +426,19 @@ class S3Storage:
             try:
                 etag = self._put(bucket, key, Path(src), args, progress, if_absent=True)
             except ClientError as exc:
-                code = _error_code(exc)
-                if code in _PRECONDITION_FAILED:
+                code = error_code(exc)
+                if code in PRECONDITION_FAILED:
                     return False
-                if code in _CONDITIONAL_CONFLICT and attempt < _CONFLICT_ATTEMPTS:
+                if code in CONDITIONAL_CONFLICT and attempt < _CONFLICT_ATTEMPTS:
                     # Another write to this key is in flight. If it created the object we lost;
                     # otherwise (it failed, or was a delete) try again.
                     if self.head(bucket, key) is not None:
                         return False
                     time.sleep(_CONFLICT_BACKOFF_S * attempt)
                     continue
-                raise _translate(exc, "PutObject", bucket, key) from exc
-            except _BOTO_ERRORS as exc:
-                raise _translate(exc, "PutObject", bucket, key) from _botocore_cause(exc)
+                raise translate(exc, "PutObject", bucket, key) from exc
+            except BOTO_ERRORS as exc:
+                raise translate(exc, "PutObject", bucket, key) from botocore_cause(exc)
             return self._still_ours(bucket, key, etag)
         raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
@@ -619,7 +458,7 @@ class S3Storage:
             return self._multipart(bucket, key, src, size, args, progress=progress, if_absent=if_absent)
         checksum: dict[str, Any] = dict(self._checksum)
         if self._md5:
-            checksum["ContentMD5"] = _md5_file_b64(src)
+            checksum["ContentMD5"] = md5_file_b64(src)
         condition: dict[str, Any] = {"IfNoneMatch": "*"} if if_absent else {}
         with src.open("rb") as body:
             response = self._client.put_object(
@@ -635,58 +474,20 @@ class S3Storage:
             self._client.delete_object(Bucket=bucket, Key=key)
         except ClientError as exc:
             # S3 answers 204 for a missing key; some compatible stores say NoSuchKey instead.
-            if _error_code(exc) == "NoSuchKey":
+            if error_code(exc) == "NoSuchKey":
                 return
-            raise _translate(exc, "DeleteObject", bucket, key) from exc
-        except _BOTO_ERRORS as exc:
-            raise _translate(exc, "DeleteObject", bucket, key) from _botocore_cause(exc)
+            raise translate(exc, "DeleteObject", bucket, key) from exc
+        except BOTO_ERRORS as exc:
+            raise translate(exc, "DeleteObject", bucket, key) from botocore_cause(exc)
+
+    def list_buckets(self) -> builtins.list[BucketInfo]:
+        return s3_admin.list_buckets(self._client)
 
     def cleanup(self, bucket: str, prefix: str, older_than: timedelta) -> builtins.list[str]:
-        """Aborts the multipart uploads under ``prefix`` started more than ``older_than`` ago (left by
-        a killed writer: invisible, but their parts are billed until aborted)."""
-        cutoff = datetime.now(UTC) - older_than
-        removed: builtins.list[str] = []
-        paginator = self._client.get_paginator("list_multipart_uploads")
-        with _s3_errors("ListMultipartUploads", bucket, prefix):
-            for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-                for upload in page.get("Uploads", []):
-                    key, upload_id, started = upload["Key"], upload["UploadId"], upload["Initiated"]
-                    if started > cutoff:
-                        continue
-                    try:
-                        self._client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
-                    except ClientError as exc:
-                        if _error_code(exc) == "NoSuchUpload":  # completed or aborted meanwhile
-                            continue
-                        raise
-                    removed.append(
-                        f"s3://{bucket}/{key}: multipart upload {upload_id} started {started:%Y-%m-%d %H:%M}"
-                    )
-        return removed
+        return s3_admin.abort_stale_uploads(self._client, bucket, prefix, older_than)
 
     def set_lifecycle_rule(self, bucket: str, rule: LifecycleRule) -> None:
-        """Reads the bucket's rules, replaces the one with ``rule.rule_id`` (or adds it) and writes them
-        all back: S3 has one lifecycle document per bucket, and PutBucketLifecycleConfiguration
-        replaces the whole of it. (Two writers doing this at once can lose one's rule: S3 offers no
-        conditional write for it.)"""
-        where = rule.prefix or "(whole bucket)"
-        try:
-            current = self._client.get_bucket_lifecycle_configuration(Bucket=bucket)
-        except ClientError as exc:
-            if _error_code(exc) != "NoSuchLifecycleConfiguration":
-                raise _translate(exc, "GetBucketLifecycleConfiguration", bucket, where) from exc
-            current = {}  # type: ignore[typeddict-item]
-        except _BOTO_ERRORS as exc:
-            raise _translate(exc, "GetBucketLifecycleConfiguration", bucket, where) from _botocore_cause(exc)
-        rules: builtins.list[Any] = [r for r in current.get("Rules", []) if r.get("ID") != rule.rule_id]
-        rules.append(_lifecycle_rule(rule))
-        extra: dict[str, Any] = {}
-        if current.get("TransitionDefaultMinimumObjectSize"):
-            extra["TransitionDefaultMinimumObjectSize"] = current["TransitionDefaultMinimumObjectSize"]
-        with _s3_errors("PutBucketLifecycleConfiguration", bucket, where):
-            self._client.put_bucket_lifecycle_configuration(
-                Bucket=bucket, LifecycleConfiguration={"Rules": rules}, **extra
-            )
+        s3_admin.set_lifecycle_rule(self._client, bucket, rule)
 
     # -- conditional create internals ----------------------------------------------------------
 
@@ -706,7 +507,7 @@ class S3Storage:
             return True
         if head is None or etag is None or head.etag is None:
             return True
-        ours = _strip_etag(etag) == head.etag
+        ours = strip_etag(etag) == head.etag
         if not ours:
             log.warning(
                 "s3://%s/%s was replaced right after our conditional create; the store may ignore "
@@ -731,8 +532,8 @@ class S3Storage:
         until the complete call succeeds, and on any failure (a lost race included) the upload is
         aborted so no parts linger. Returns the new object's ETag; raises the ClientError of a
         failed call."""
-        part_size = _part_size(self._config.multipart_chunksize, size)
-        part_count = max(1, -(-size // part_size))
+        size_of_part = part_size(self._config.multipart_chunksize, size)
+        part_count = max(1, -(-size // size_of_part))
         # Each part carries the checksum; with ChecksumAlgorithm, completion must repeat them.
         checksum = self._checksum
         part_checksum = f"Checksum{checksum['ChecksumAlgorithm'].upper()}" if checksum else ""
@@ -746,9 +547,9 @@ class S3Storage:
             def send_part(number: int) -> CompletedPartTypeDef:
                 # One read per part, when its thread runs: at most max_concurrency parts in memory.
                 with src.open("rb") as fh:
-                    fh.seek((number - 1) * part_size)
-                    body = fh.read(part_size)
-                extra = {"ContentMD5": _md5_b64(body)} if self._md5 else checksum
+                    fh.seek((number - 1) * size_of_part)
+                    body = fh.read(size_of_part)
+                extra = {"ContentMD5": md5_b64(body)} if self._md5 else checksum
                 response = self._client.upload_part(
                     Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body, **extra
                 )
@@ -774,5 +575,5 @@ class S3Storage:
         # (invisible, billed until a lifecycle rule removes them), so it is logged, not raised.
         try:
             self._client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
-        except _BOTO_ERRORS as exc:
+        except BOTO_ERRORS as exc:
             log.warning("could not abort multipart upload %s of s3://%s/%s: %s", upload_id, bucket, key, exc)

@@ -7,10 +7,12 @@ from typing import Any
 
 import click
 
-from deltaglider.cli.common import EXIT_FAILED, EXIT_OK, store_place
+from deltaglider.cli.common import EXIT_OK, store_place
 from deltaglider.cli.output import human_size, percent
 from deltaglider.cli.places import Place
 from deltaglider.cli.session import Session
+from deltaglider.core.layout import REFERENCE_NAME
+from deltaglider.errors import NotFoundError
 
 _DATE_WIDTH = 19  # "2026-01-02 03:04:05"
 
@@ -37,23 +39,24 @@ def _folder_and_stem(target: Place) -> tuple[str, str]:
 
 
 def _list_buckets(session: Session) -> int:
-    list_buckets = getattr(session.client, "list_buckets", None)
-    if list_buckets is None:
-        session.out.error_line(
-            "error: listing buckets is not available yet; name one: deltaglider ls s3://BUCKET/"
-        )
-        return EXIT_FAILED
-    buckets = [
-        {
-            "name": str(getattr(b, "name", b)),
-            "created": getattr(b, "created", None) or getattr(b, "creation_date", None),
-        }
-        for b in list_buckets()
-    ]
+    buckets = session.client.list_buckets()
     for bucket in buckets:
-        session.out.data(f"{_when(bucket['created'])} {bucket['name']}")
-    session.out.document({"command": "ls", "buckets": buckets})
+        session.out.data(f"{_when(bucket.created)} {bucket.name}")
+    records = [{"name": b.name, "created": b.created.isoformat() if b.created else None} for b in buckets]
+    session.out.document({"command": "ls", "buckets": records})
     return EXIT_OK
+
+
+def _reference_bytes(session: Session, folder: str, recursive: bool) -> int:
+    """What the references under the listing cost: a listing hides them, its totals must not."""
+    if recursive:
+        return session.client.stats(folder).reference_bytes
+    try:
+        found = session.client.head(folder + REFERENCE_NAME)
+    except NotFoundError:
+        return 0
+    # A user's own file named reference.bin is stored as reference.bin.delta: not a reference.
+    return found.stored_size if found.key.endswith("/" + REFERENCE_NAME) or found.key == REFERENCE_NAME else 0
 
 
 @click.command()
@@ -101,17 +104,22 @@ def ls(session: Session, url: str | None, recursive: bool, human_readable: bool,
                 "last_modified": entry.last_modified.isoformat() if entry.last_modified else None,
             }
         )
+    wanted = (summarize or session.json) and not stem
+    references = _reference_bytes(session, folder, recursive) if wanted else 0
+    stored += references
     totals = {
         "files": files,
         "original_bytes": original,
         "stored_bytes": stored,
+        "reference_bytes": references,
         "savings_percent": percent(original, stored),
     }
     if summarize:
         out.data("")
         out.data(f"Total Objects: {files}")
         out.data(f"   Total Size: {_size(original, human_readable)}")
-        out.data(f"  Stored Size: {_size(stored, human_readable)}")
+        of_which = f" (references: {_size(references, human_readable)})"
+        out.data(f"  Stored Size: {_size(stored, human_readable)}{of_which}")
         saved_total = totals["savings_percent"]
         out.data(f"      Savings: {saved_total if saved_total is not None else 0.0:.1f}%")
     out.document({"command": "ls", "url": target.text, "entries": entries, "summary": totals})

@@ -11,10 +11,11 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
 
 from deltaglider.batch import Item
+from deltaglider.errors import NotFoundError
 from deltaglider.urls import parse_url
 
 if TYPE_CHECKING:
@@ -104,25 +105,8 @@ def store_items(client: DeltaGliderClient, folder: Place) -> list[Item]:
 
 
 def stored_sha256(client: DeltaGliderClient, url: str) -> str | None:
-    """The SHA-256 recorded for a stored file, or None when it has none."""
-    head = getattr(client, "head", None)
-    if head is not None:
-        info = head(url)
-        value = getattr(info, "sha256", None) if info is not None else None
-        return str(value) if value else None
-    return _stored_sha256_via_service(client, url)
-
-
-def _stored_sha256_via_service(client: Any, url: str) -> str | None:
-    # Until the client offers head(): read the metadata through the service that serves the URL.
-    from deltaglider.core.layout import lookup_keys
-    from deltaglider.core.metadata import read_field
-
-    loc = parse_url(url)
-    service = client._service_for(loc)
-    for key in lookup_keys(loc.key):
-        found = service.storage.head(loc.bucket, key)
-        if found is not None:
-            value = read_field(found.metadata, "file_sha256")
-            return value.lower() if value else None
-    return None
+    """The SHA-256 recorded for a stored file, or None when it has none (or is not there)."""
+    try:
+        return client.head(url).sha256
+    except NotFoundError:
+        return None

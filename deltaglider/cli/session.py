@@ -73,14 +73,16 @@ class Session:
 
     def _client_once(self) -> DeltaGliderClient:
         if self._client is None:
-            from deltaglider.client import create_client
+            from deltaglider.factory import create_client
 
             install_log_handler(debug=self.debug, quiet=self.quiet)
             options: dict[str, Any] = {}
             if self.max_ratio is not None:
                 options["max_ratio"] = self.max_ratio
-            if self.profile or self.region:
-                options["s3_client"] = self._s3_client()
+            if self.profile:
+                options["profile"] = self.profile
+            if self.region:
+                options["region"] = self.region
             self._client = create_client(
                 endpoint_url=self.endpoint_url,
                 log_level="DEBUG" if self.debug else "ERROR" if self.quiet else "WARNING",
@@ -88,13 +90,3 @@ class Session:
                 **options,
             )
         return self._client
-
-    def _s3_client(self) -> Any:
-        # create_client takes no profile or region: a ready boto3 client carries them.
-        import boto3
-
-        endpoint = (
-            self.endpoint_url if self.endpoint_url and not self.endpoint_url.startswith("file:") else None
-        )
-        session = boto3.session.Session(profile_name=self.profile, region_name=self.region)
-        return session.client("s3", endpoint_url=endpoint)

@@ -3,6 +3,7 @@ temporary file). ``cp`` and ``sync`` build their batches from these."""
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,8 @@ def copy_job(session: Session, src_url: str, dest_url: str, size: int | None) ->
         name = src_url.rstrip("/").rpartition("/")[2] or "object"
         if src_url.lower().startswith("file:"):
             name = unquote(name)
-        with tempfile.TemporaryDirectory(prefix="deltaglider-copy-") as scratch:
+        # Named like the library's scratch folders, so that a killed copy's is swept as theirs are.
+        with tempfile.TemporaryDirectory(prefix=f"deltaglider-{os.getpid()}-copy-") as scratch:
             # Named as the source, so that a destination folder keeps the file's name.
             local = Path(scratch) / name
             session.client.download(src_url, local, progress=tick)

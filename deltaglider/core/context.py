@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from deltaglider.core import scratch
 from deltaglider.core.encode_limit import ENCODE_GATE, MemoryGate
 from deltaglider.ports.cache import CachePort
 from deltaglider.ports.clock import ClockPort
@@ -43,7 +43,7 @@ class Context:
     @contextmanager
     def scratch(self) -> Iterator[Path]:
         """A private folder for one operation's scratch files, removed afterwards."""
-        path = Path(tempfile.mkdtemp(prefix="deltaglider-"))
+        path = scratch.make()
         try:
             yield path
         finally:

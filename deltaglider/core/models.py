@@ -70,6 +70,19 @@ class DeleteResult:
 
 
 @dataclass(frozen=True)
+class StoredObject:
+    """What is recorded about one stored file, read without downloading it."""
+
+    bucket: str
+    key: str  # the stored key (``name.delta`` for a delta)
+    size: int | None  # the file's original size; None when not recorded
+    stored_size: int
+    sha256: str | None  # None when the object records none (written without deltaglider)
+    is_delta: bool
+    last_modified: datetime | None = None
+
+
+@dataclass(frozen=True)
 class ListEntry:
     """One user-visible file, or a sub-folder (``is_prefix``) of a non-recursive listing.
 

@@ -107,6 +107,9 @@ def _decide(ctx: Context, up: _Upload) -> PutSummary:
         )
     if up.size == 0:
         return _store_whole(ctx, up, "empty file")
+    if up.max_ratio == 0:
+        # No delta can be smaller than 0 bytes: deltas are off, so the file does not start a reference.
+        return _store_whole(ctx, up, "max_ratio is 0: deltas are off")
     ref_key = reference_key(up.space.prefix)
     head = ctx.storage.head(up.space.bucket, ref_key)
     if head is None:
@@ -253,19 +256,27 @@ def _put_delta(
         zero_diff=zero_diff,
     )
 
+    _write_settled(ctx, up, key, delta, meta, other=other, stamp=stamp)
+    return key
+
+
+def _write_settled(
+    ctx: Context,
+    up: _Upload,
+    key: str,
+    src: Path,
+    meta: Mapping[str, str],
+    *,
+    other: str | None,
+    stamp: str,
+) -> None:
+    """Stores ``src`` under ``key``, then settles which form of the name survives (``core.forms``)."""
+
     def write() -> None:
-        ctx.storage.put_file(up.space.bucket, key, delta, meta, up.progress)
+        ctx.storage.put_file(up.space.bucket, key, src, meta, up.progress)
 
     write()
-    forms.settle(
-        ctx,
-        up.space.bucket,
-        key,
-        other=other,
-        stamp=stamp,
-        rewrite=write,
-    )
-    return key
+    forms.settle(ctx, up.space.bucket, key, other=other, stamp=stamp, rewrite=write)
 
 
 def _store_whole(ctx: Context, up: _Upload, reason: str, *, delta_ratio: float | None = None) -> PutSummary:
@@ -281,18 +292,7 @@ def _store_whole(ctx: Context, up: _Upload, reason: str, *, delta_ratio: float |
         write_stamp=stamp,
     )
 
-    def write() -> None:
-        ctx.storage.put_file(up.space.bucket, key, up.file, meta, up.progress)
-
-    write()
-    forms.settle(
-        ctx,
-        up.space.bucket,
-        key,
-        other=other,
-        stamp=stamp,
-        rewrite=write,
-    )
+    _write_settled(ctx, up, key, up.file, meta, other=other, stamp=stamp)
     return PutSummary(
         operation="PUT",
         bucket=up.space.bucket,

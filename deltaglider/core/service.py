@@ -15,6 +15,8 @@ from deltaglider.core import put as put_flow
 from deltaglider.core import verify as verify_flow
 from deltaglider.core.context import Context
 from deltaglider.core.encode_limit import ENCODE_GATE, MemoryGate
+from deltaglider.core.locate import locate
+from deltaglider.core.metadata import Kind, parse
 from deltaglider.core.models import (
     DeleteResult,
     DeltaSpace,
@@ -23,6 +25,7 @@ from deltaglider.core.models import (
     ObjectKey,
     PutSummary,
     StatsSummary,
+    StoredObject,
     VerifyResult,
 )
 from deltaglider.ports.cache import CachePort
@@ -113,7 +116,27 @@ class DeltaService:
         too, unless ``use_cache`` lets a cached copy stand in for it."""
         return verify_flow.verify(self._ctx, object_key, use_cache=use_cache)
 
+    def head(self, object_key: ObjectKey) -> StoredObject:
+        """What is recorded about the stored file (found as ``key`` or ``key.delta``): sizes, SHA-256,
+        form. Raises ``NotFoundError`` when neither form is there."""
+        found = locate(self._ctx, object_key)
+        info = parse(found.metadata, found.key)
+        size = (
+            info.file_size if info.file_size is not None else None if info.kind is Kind.DELTA else found.size
+        )
+        return StoredObject(
+            bucket=object_key.bucket,
+            key=found.key,
+            size=size,
+            stored_size=found.size,
+            sha256=info.file_sha256,
+            is_delta=info.kind is Kind.DELTA,
+            last_modified=found.last_modified,
+        )
+
     def delete(self, object_key: ObjectKey, *, force: bool = False) -> DeleteResult:
+        """Deletes a stored file (both forms of its name, if an interrupted upload left two). A
+        ``reference.bin`` is deleted only by name, refused while deltas depend on it unless ``force``."""
         return delete_flow.delete(self._ctx, object_key, force=force)
 
     def list(self, delta_space: DeltaSpace, *, recursive: bool = False) -> Iterator[ListEntry]:

@@ -14,6 +14,12 @@ ProgressCallback = Callable[[int], None]
 
 
 @dataclass(frozen=True)
+class BucketInfo:
+    name: str
+    created: datetime | None = None
+
+
+@dataclass(frozen=True)
 class ObjectHead:
     """What a HEAD (or a listing entry) says about one stored object.
 
@@ -117,6 +123,11 @@ class StoragePort(Protocol):
 
     def delete(self, bucket: str, key: str) -> None:
         """Removes the object; removing a missing object is not an error."""
+        ...
+
+    def list_buckets(self) -> builtins.list[BucketInfo]:
+        """The buckets this store holds (S3: those the credentials may list; a folder store: the
+        folders under its root), by name."""
         ...
 
     def cleanup(self, bucket: str, prefix: str, older_than: timedelta) -> builtins.list[str]:

@@ -6,8 +6,16 @@ One changed byte early in a deflate stream changes everything after it, so delta
 into the original bytes, exactly, with a named compressor (see :mod:`.deflater`).
 """
 
+from deltaglider.transforms import body
 from deltaglider.transforms.container import Encoded, encode_container, rebuild
-from deltaglider.transforms.deflater import SYSTEM_ZLIB, Compressor, DeflateParams, Deflater
+from deltaglider.transforms.deflater import (
+    SYSTEM_ZLIB,
+    Compressor,
+    DeflateParams,
+    Deflater,
+    default_compressor,
+    pinned_zlib,
+)
 from deltaglider.transforms.recipe import Recipe, RecipeError, Segment, pack, unpack
 from deltaglider.transforms.sniff import Container, detect, detect_bytes
 
@@ -21,10 +29,13 @@ __all__ = [
     "Recipe",
     "RecipeError",
     "Segment",
+    "body",
+    "default_compressor",
     "detect",
     "detect_bytes",
     "encode_container",
     "pack",
+    "pinned_zlib",
     "rebuild",
     "unpack",
 ]

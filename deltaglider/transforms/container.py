@@ -9,7 +9,7 @@ from typing import BinaryIO, Final
 from deltaglider.atomic import StrPath, write_beside
 from deltaglider.transforms import gzip_form, zip_form
 from deltaglider.transforms.builder import CHUNK, Builder
-from deltaglider.transforms.deflater import SYSTEM_ZLIB, Compressor
+from deltaglider.transforms.deflater import Compressor, default_compressor
 from deltaglider.transforms.recipe import Recipe, RecipeError, pack, unpack
 from deltaglider.transforms.sniff import detect
 
@@ -40,7 +40,7 @@ def encode_container(
     path: StrPath,
     decoded_path: StrPath,
     *,
-    compressor: Compressor = SYSTEM_ZLIB,
+    compressor: Compressor | None = None,
     exhaustive: bool = True,
 ) -> Encoded | None:
     """Writes the decoded form of the container at ``path`` to ``decoded_path``.
@@ -50,6 +50,7 @@ def encode_container(
     rebuild is exact by construction: every decoded member was recompressed and compared with its
     original bytes, the rest is copied.
     """
+    compressor = compressor or default_compressor()
     kind = detect(path)
     if kind not in _LAYOUTS:
         return None
@@ -85,11 +86,12 @@ def _encode(
 
 
 def rebuild(
-    decoded_path: StrPath, recipe_bytes: bytes, out_path: StrPath, *, compressor: Compressor = SYSTEM_ZLIB
+    decoded_path: StrPath, recipe_bytes: bytes, out_path: StrPath, *, compressor: Compressor | None = None
 ) -> int:
     """Writes the original container to ``out_path`` from its decoded stream and recipe; returns its
     size. :class:`RecipeError` (and nothing at ``out_path``) if the recipe is unusable, was made with
     another compressor, or does not fit the decoded stream."""
+    compressor = compressor or default_compressor()
     recipe = unpack(recipe_bytes)
     if recipe.compressor != compressor.name:
         raise RecipeError(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import Final, Protocol
 
 LEVELS: Final = range(1, 10)
@@ -67,10 +68,34 @@ def _system_zlib(params: DeflateParams) -> Deflater:
     return zlib.compressobj(params.level, zlib.DEFLATED, -params.wbits, params.mem_level, params.strategy)
 
 
-#: The interpreter's zlib. Stands in for the vendored, pinned zlib 1.2.13 (``vendor/zlib``) until the
-#: extension compiles it; the name carries the version so a recipe made with it is never rebuilt by a
-#: zlib that would write other bytes.
+#: The interpreter's zlib: the stand-in where the extension was built without the vendored one. The
+#: name carries the version, so a recipe made with it is never rebuilt by a zlib that would write
+#: other bytes (a platform zlib-ng or a newer release).
 SYSTEM_ZLIB: Final = Compressor(f"zlib-{zlib.ZLIB_RUNTIME_VERSION}", _system_zlib)
+
+
+def _pinned_zlib(params: DeflateParams) -> Deflater:
+    from deltaglider.codec import PinnedDeflater
+
+    return PinnedDeflater(params.level, params.wbits, params.mem_level, params.strategy)
+
+
+@cache
+def pinned_zlib() -> Compressor | None:
+    """The vendored zlib compiled into the extension (``vendor/zlib``), or ``None`` in an extension
+    built before it was added. Same name as :data:`SYSTEM_ZLIB` where that is the same release: the
+    fingerprint test proves their output identical."""
+    from deltaglider.codec import pinned_zlib_version
+
+    try:
+        return Compressor(f"zlib-{pinned_zlib_version()}", _pinned_zlib)
+    except AttributeError:  # the extension lacks zlib's symbols
+        return None
+
+
+def default_compressor() -> Compressor:
+    """The pinned zlib when the extension has it, else the interpreter's."""
+    return pinned_zlib() or SYSTEM_ZLIB
 
 
 def likely_params() -> Iterator[DeflateParams]:
@@ -80,18 +105,17 @@ def likely_params() -> Iterator[DeflateParams]:
 
 
 def other_params() -> Iterator[DeflateParams]:
-    """The rarer settings, after :func:`likely_params`: other strategies, memory levels, windows."""
+    """The rarer settings, after :func:`likely_params`, about 40 of them: a bigger literal buffer
+    (memLevel 9, as in GNU gzip and Info-ZIP's own deflaters), other strategies, smaller windows and
+    memory levels. Each wrong guess costs one compressed block before it is rejected."""
     likely = set(likely_params())
     seen: set[DeflateParams] = set()
+    grid = [DeflateParams(level, 15, 9) for level in (9, 6, 1, 2, 3, 4, 5, 7, 8)]
+    grid += [DeflateParams(level, 15, 8, s) for s in (zlib.Z_FILTERED, zlib.Z_FIXED) for level in (9, 6, 1)]
     # Huffman-only and RLE ignore the level, so one level stands for all.
-    grid = [
-        DeflateParams(level, 15, mem_level, strategy)
-        for mem_level in (8, 9)
-        for strategy in STRATEGIES
-        for level in ((6,) if strategy in (zlib.Z_HUFFMAN_ONLY, zlib.Z_RLE) else (9, 6, 1, 2, 3, 4, 5, 7, 8))
-    ]
-    grid += [DeflateParams(level, wbits, 8) for wbits in range(14, 8, -1) for level in (9, 6, 1)]
-    grid += [DeflateParams(level, 15, mem_level) for mem_level in range(7, 0, -1) for level in (9, 6, 1)]
+    grid += [DeflateParams(6, 15, 8, s) for s in (zlib.Z_HUFFMAN_ONLY, zlib.Z_RLE)]
+    grid += [DeflateParams(level, wbits, 8) for wbits in range(14, 8, -1) for level in (9, 6)]
+    grid += [DeflateParams(level, 15, mem_level) for mem_level in range(7, 0, -1) for level in (9, 6)]
     for params in grid:
         if params not in likely and params not in seen:
             seen.add(params)

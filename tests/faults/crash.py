@@ -16,8 +16,10 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -220,6 +222,16 @@ def _cleanup(client: DeltaGliderClient, url: str) -> bool:
     return True
 
 
+@contextlib.contextmanager
+def _tempdir(folder: Path) -> Iterator[None]:
+    saved = tempfile.tempdir
+    tempfile.tempdir = str(folder)
+    try:
+        yield
+    finally:
+        tempfile.tempdir = saved
+
+
 @dataclass
 class CrashRound:
     report: Report
@@ -249,7 +261,9 @@ def crash_round(
     workload.check()
     after = None
     # The download folder too: cleanup removes the .dg-part files of killed downloads anywhere.
-    cleaned = [_cleanup(client, url) for url in [*site.spaces, f"{site.downloads}/"]]
+    # Run as a later process on the killed one's machine would: with the same TMPDIR.
+    with _tempdir(site.tmp_dir):
+        cleaned = [_cleanup(client, url) for url in [*site.spaces, f"{site.downloads}/"]]
     if any(cleaned):
         after = leftovers(site)
     return CrashRound(workload.report, found, after)

@@ -156,11 +156,6 @@ def test_sigkill_at_a_chosen_point(
     _assert_after_cleanup([result])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a killed upload's scratch folder (deltaglider-* in TMPDIR, holding the delta being made) "
-    "stays: neither later operations nor client.cleanup remove it",
-)
 def test_scratch_folder_of_a_killed_upload_is_removed(local_site: CrashSite, tmp_path: Path) -> None:
     result = _killed_at(local_site, "delta-encode", tmp_path)
     after = result.after_cleanup or leftovers(local_site)

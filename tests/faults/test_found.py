@@ -39,11 +39,6 @@ def _both_forms(endpoint: Endpoint, tmp_path: Path, stale: str) -> tuple[Workloa
     return workload, space
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a name left in both forms (see _both_forms): a successful delete removes one form and the "
-    "name stays readable, with the other form's bytes",
-)
 @pytest.mark.parametrize("stale", ["whole", "delta"])
 def test_delete_removes_a_name_left_in_both_forms(endpoint: Endpoint, tmp_path: Path, stale: str) -> None:
     workload, space = _both_forms(endpoint, tmp_path, stale)
@@ -52,7 +47,6 @@ def test_delete_removes_a_name_left_in_both_forms(endpoint: Endpoint, tmp_path: 
     assert not report.problems, report.violations
 
 
-@pytest.mark.xfail(strict=True, reason="a name left in both forms is listed twice")
 def test_a_name_left_in_both_forms_is_listed_once(endpoint: Endpoint, tmp_path: Path) -> None:
     workload, space = _both_forms(endpoint, tmp_path, "whole")
     names = [entry.name for entry in workload.check_client.list(space)]
@@ -75,11 +69,6 @@ def test_a_get_corrupted_in_flight_is_retried(endpoint: Endpoint, tmp_path: Path
     assert not workload.report.errors, workload.report.errors
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a listing whose XML carries a malformed timestamp makes botocore's parser raise a plain "
-    "ValueError, which the S3 adapter does not translate: it escapes list() and delete() raw",
-)
 @pytest.mark.parametrize("operation", ["list", "delete"])
 def test_a_malformed_listing_raises_a_library_error(
     endpoint: Endpoint, tmp_path: Path, operation: str

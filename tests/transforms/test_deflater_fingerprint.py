@@ -12,8 +12,8 @@ import zlib
 
 import pytest
 
-from deltaglider.transforms import SYSTEM_ZLIB, DeflateParams
-from tests.transforms.helpers import sample_text
+from deltaglider.transforms import SYSTEM_ZLIB, Compressor, DeflateParams, default_compressor, pinned_zlib
+from transforms.helpers import sample_text
 
 INPUT_SHA256 = "7fb61f0b26f2cedaa7d311c5f8c240be6ffc3d8de2509de179f972aa013fd1c3"
 
@@ -44,8 +44,21 @@ FINGERPRINTS = [
 ]
 
 
-def _deflate(params: DeflateParams, data: bytes, chunk: int) -> bytes:
-    deflater = SYSTEM_ZLIB.new(params)
+_PINNED = pinned_zlib()
+# The pinned zlib is what rebuilds use; the interpreter's stands in (and must agree) where the
+# extension predates vendor/zlib.
+_COMPRESSORS = [
+    pytest.param(SYSTEM_ZLIB, id="system"),
+    pytest.param(
+        _PINNED,
+        id="pinned",
+        marks=pytest.mark.skipif(_PINNED is None, reason="extension built without vendor/zlib: rebuild it"),
+    ),
+]
+
+
+def _deflate(params: DeflateParams, data: bytes, chunk: int, compressor: Compressor = SYSTEM_ZLIB) -> bytes:
+    deflater = compressor.new(params)
     out = [deflater.compress(data[i : i + chunk]) for i in range(0, len(data), chunk)]
     return b"".join([*out, deflater.flush()])
 
@@ -54,19 +67,38 @@ def test_the_input_itself_is_fixed() -> None:
     assert hashlib.sha256(sample_text(300_000)).hexdigest() == INPUT_SHA256
 
 
+@pytest.mark.parametrize("compressor", _COMPRESSORS)
 @pytest.mark.parametrize(("params", "size", "sha256"), FINGERPRINTS, ids=lambda v: str(v)[:40])
-def test_output_matches_the_recorded_fingerprint(params: DeflateParams, size: int, sha256: str) -> None:
-    out = _deflate(params, sample_text(300_000), 1 << 16)
+def test_output_matches_the_recorded_fingerprint(
+    compressor: Compressor, params: DeflateParams, size: int, sha256: str
+) -> None:
+    out = _deflate(params, sample_text(300_000), 1 << 16, compressor)
     assert (len(out), hashlib.sha256(out).hexdigest()) == (size, sha256)
 
 
+@pytest.mark.parametrize("compressor", _COMPRESSORS)
 @pytest.mark.parametrize("chunk", [1, 777, 4096, 300_000])
-def test_output_does_not_depend_on_how_the_input_is_cut(chunk: int) -> None:
+def test_output_does_not_depend_on_how_the_input_is_cut(compressor: Compressor, chunk: int) -> None:
     # The rebuild feeds members in its own chunk size; levels 1-9 must not care (level 0 would).
     data = sample_text(40_000) if chunk == 1 else sample_text(300_000)
     for params, _size, _sha in FINGERPRINTS[:3]:
-        assert _deflate(params, data, chunk) == _deflate(params, data, len(data))
+        assert _deflate(params, data, chunk, compressor) == _deflate(params, data, len(data), compressor)
 
 
-def test_compressor_name_pins_the_version() -> None:
+def test_compressor_names_pin_the_version() -> None:
     assert SYSTEM_ZLIB.name == f"zlib-{zlib.ZLIB_RUNTIME_VERSION}"
+    if _PINNED is not None:
+        assert _PINNED.name == "zlib-1.2.13"
+        assert default_compressor() is _PINNED
+
+
+@pytest.mark.skipif(_PINNED is None, reason="extension built without vendor/zlib: rebuild it")
+def test_pinned_deflater_refuses_what_zlib_refuses() -> None:
+    from deltaglider.codec import PinnedDeflater
+
+    with pytest.raises(ValueError, match="unsupported"):
+        PinnedDeflater(6, 15, 8, 9)
+    deflater = PinnedDeflater(6, 15, 8, 0)
+    deflater.flush()
+    with pytest.raises(ValueError, match="finished"):
+        deflater.compress(b"more")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from deltaglider.transforms import unpack
-from tests.transforms.helpers import round_trip, sample_text
+from transforms.helpers import round_trip, sample_text
 
 
 def _tree(root: Path) -> Path:
@@ -57,6 +57,7 @@ def test_gnu_gzip_small_files(tmp_path: Path, flags: list[str]) -> None:
     assert round_trip(out, tmp_path) is not None
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("gzip") is None, reason="GNU gzip not installed")
 @pytest.mark.parametrize("flags", [["-n", "-9"], ["-6"]])
 def test_gnu_gzip_large_files_rebuild_or_fall_back_cleanly(tmp_path: Path, flags: list[str]) -> None:
@@ -98,7 +99,7 @@ def test_a_stream_with_flush_points_falls_back(tmp_path: Path) -> None:
 
 
 def test_stored_blocks_fall_back(tmp_path: Path) -> None:
-    payload = sample_text(100_000)
+    payload = sample_text(40_000)
     c = zlib.compressobj(0, zlib.DEFLATED, -15)
     out = tmp_path / "stored.gz"
     out.write_bytes(_gzip_wrap(c.compress(payload) + c.flush(), payload))
@@ -121,3 +122,26 @@ def test_what_one_recipe_cannot_describe_falls_back(tmp_path: Path, damage: obje
     out = tmp_path / "x.gz"
     out.write_bytes(damage(good))  # type: ignore[operator]
     assert round_trip(out, tmp_path) is None
+
+
+@pytest.mark.parametrize(
+    ("flags", "fields"),
+    [
+        (0x04, b"\x06\x00AB\x02\x00xy"),  # FEXTRA: one subfield
+        (0x10, b"a comment\0"),  # FCOMMENT
+        (0x08 | 0x10, b"name.tar\0comment\0"),  # FNAME + FCOMMENT
+        (0x02, b"\x12\x34"),  # FHCRC (not checked by readers we mimic; kept as bytes)
+        (0x04 | 0x08 | 0x10 | 0x02, b"\x02\x00zz" + b"n\0" + b"c\0" + b"\xaa\xbb"),
+    ],
+    ids=["extra", "comment", "name-comment", "hcrc", "all"],
+)
+def test_every_optional_header_field_is_kept(tmp_path: Path, flags: int, fields: bytes) -> None:
+    payload = sample_text(60_000)
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    trailer = zlib.crc32(payload).to_bytes(4, "little") + len(payload).to_bytes(4, "little")
+    head = b"\x1f\x8b\x08" + bytes([flags]) + b"\x01\x02\x03\x04\x00\x03"
+    out = tmp_path / "fields.gz"
+    out.write_bytes(head + fields + c.compress(payload) + c.flush() + trailer)
+    encoded = round_trip(out, tmp_path)
+    assert encoded is not None and encoded.streams_decoded == 1
+    assert unpack(encoded.recipe).segments[0].decoded_size == len(head) + len(fields)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import zlib
 from pathlib import Path
 
@@ -15,12 +16,13 @@ from deltaglider.transforms import (
     Recipe,
     RecipeError,
     Segment,
+    body,
     encode_container,
     pack,
     rebuild,
     unpack,
 )
-from tests.transforms.helpers import sample_text
+from transforms.helpers import sample_text
 
 RECIPE = Recipe(
     "zip",
@@ -109,3 +111,12 @@ def test_the_injected_compressor_is_the_one_used(tmp_path: Path) -> None:
     rebuild(tmp_path / "d", result.recipe, tmp_path / "out", compressor=pinned)
     assert (tmp_path / "out").read_bytes() == src.read_bytes()
     assert DeflateParams(9) in calls
+
+
+def test_body_header_round_trip_and_refusals() -> None:
+    recipe = pack(RECIPE)
+    stream = io.BytesIO(body.header(recipe) + b"VCDIFF...")
+    assert body.read_header(stream) == recipe and stream.read() == b"VCDIFF..."
+    for bad in [b"", b"DGTB\x01", b"XXXX" + bytes(4), b"DGTB\xff\xff\xff\xff", body.header(recipe)[:-1]]:
+        with pytest.raises(RecipeError):
+            body.read_header(io.BytesIO(bad))

@@ -7,12 +7,15 @@ import io
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.transforms.helpers import round_trip, sample_text
+from deltaglider.transforms import DeflateParams
+from deltaglider.transforms.deflater import likely_params, other_params
+from transforms.helpers import round_trip, sample_text
 
 _names = st.text(alphabet="abcdefghij_-.", min_size=1, max_size=12).filter(lambda n: n not in {".", ".."})
 _content = st.one_of(
@@ -62,3 +65,20 @@ def test_zip(tree: dict[str, bytes], methods: list[tuple[int, int | None]]) -> N
         for (name, content), (method, level) in zip(tree.items(), methods, strict=False):
             z.writestr(name, content, compress_type=method, compresslevel=level)
     _check(buf.getvalue(), ".zip")
+
+
+_searched = [*likely_params(), *other_params()]
+
+
+@given(
+    st.sampled_from(_searched),
+    st.builds(lambda n, s: sample_text(n, seed=s), st.integers(1, 120_000), st.binary(max_size=4)),
+)
+def test_every_setting_searched_is_found(params: DeflateParams, payload: bytes) -> None:
+    c = zlib.compressobj(params.level, zlib.DEFLATED, -params.wbits, params.mem_level, params.strategy)
+    trailer = zlib.crc32(payload).to_bytes(4, "little") + len(payload).to_bytes(4, "little")
+    data = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03" + c.compress(payload) + c.flush() + trailer
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "x.gz"
+        path.write_bytes(data)
+        assert round_trip(path, Path(tmp)) is not None

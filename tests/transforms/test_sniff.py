@@ -41,3 +41,13 @@ def test_gzip_tar_and_unknown(tmp_path: Path) -> None:
     assert detect_bytes(b"") is None
     (tmp_path / "plain.gz").write_bytes(b"not compressed at all")
     assert detect(tmp_path / "plain.gz") is None
+
+
+def test_only_compressed_containers_are_transformed(tmp_path: Path) -> None:
+    from deltaglider.transforms import encode_container
+
+    (tmp_path / "plain.tar").write_bytes(_tar())
+    (tmp_path / "text").write_bytes(b"hello")
+    for name in ("plain.tar", "text"):
+        assert encode_container(tmp_path / name, tmp_path / f"{name}.decoded") is None
+        assert not (tmp_path / f"{name}.decoded").exists()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from deltaglider.transforms import unpack
-from tests.transforms.helpers import round_trip, sample_text
+from transforms.helpers import round_trip, sample_text
 
 
 def _write_members(z: zipfile.ZipFile, count: int = 8) -> None:
@@ -75,7 +75,7 @@ def test_info_zip(tmp_path: Path, flags: list[str]) -> None:
     tree = tmp_path / "tree"
     tree.mkdir()
     for i in range(6):
-        (tree / f"f{i}.txt").write_bytes(sample_text(1000 + 40_000 * i, seed=bytes([i])))
+        (tree / f"f{i}.txt").write_bytes(sample_text(1000 + 12_000 * i, seed=bytes([i])))
     out = tmp_path / "info.zip"
     subprocess.run(["zip", "-q", "-r", *flags, str(out), "tree"], cwd=tmp_path, check=True)
     encoded = round_trip(out, tmp_path)
@@ -167,3 +167,14 @@ def test_encrypted_flag_keeps_the_member_raw(tmp_path: Path) -> None:
     out.write_bytes(bytes(data))
     encoded = round_trip(out, tmp_path)
     assert encoded is not None and encoded.streams_decoded == 1
+
+
+def test_a_member_that_expands_a_thousandfold_is_decoded(tmp_path: Path) -> None:
+    # Its last input bytes inflate to more than one output step: the inflater must be drained.
+    out = tmp_path / "zeros.zip"
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("zeros", bytes(4 << 20))
+        # 256 KiB + 75: the end of the input is read while 75 bytes of output are still to come.
+        z.writestr("edge", bytes((1 << 18) + 75))
+    encoded = round_trip(out, tmp_path)
+    assert encoded is not None and encoded.streams_decoded == 2

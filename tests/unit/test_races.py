@@ -180,9 +180,8 @@ def test_a_reader_finds_a_name_while_it_flips_between_forms(
     writer.put(releases[0], SPACE)
     writer.put(releases[1], SPACE)
     noise = _noise(tmp_path, "app-1.1.zip")
-    # The reader misses the whole form, then the writer flips the name to whole before the reader
-    # looks for the delta.
-    hooked.after("head", "rel/app-1.1.zip", lambda: writer.put(noise, SPACE))
+    # The reader is about to GET the delta form (the likely one) when the writer flips the name to whole.
+    hooked.before("get_file", "rel/app-1.1.zip.delta", lambda: writer.put(noise, SPACE))
     out = tmp_path / "got.zip"
     reader.get(ObjectKey("b", "rel/app-1.1.zip"), out)
     assert sha256(out) == sha256(noise)
@@ -224,8 +223,8 @@ def test_a_download_follows_a_name_that_changed_form_after_it_was_found(
     writer.put(releases[0], SPACE)
     writer.put(releases[1], SPACE)
     noise = _noise(tmp_path, "app-1.1.zip")
-    # The reader found the delta; before it downloads it, the name is stored whole instead.
-    hooked.after("head", "rel/app-1.1.zip.delta", lambda: writer.put(noise, SPACE))
+    # The reader is about to download the delta when the name is stored whole instead.
+    hooked.before("get_file", "rel/app-1.1.zip.delta", lambda: writer.put(noise, SPACE))
     out = tmp_path / "got.zip"
     assert not reader.get(ObjectKey("b", "rel/app-1.1.zip"), out).reconstructed
     assert sha256(out) == sha256(noise)

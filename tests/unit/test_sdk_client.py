@@ -9,8 +9,9 @@ import pytest
 
 import deltaglider
 from deltaglider import config
-from deltaglider.client import UploadSummary, create_client
+from deltaglider.client import UploadSummary
 from deltaglider.errors import InvalidURLError, MetadataError, NotFoundError
+from deltaglider.factory import create_client
 
 
 def test_upload_summary_properties() -> None:
@@ -77,9 +78,9 @@ def test_upload_max_ratio_resolves_call_then_client_then_env(
     store = f"{tmp_path}/store/"
     clean_env.setenv("DG_MAX_RATIO", "0.0")
     from_env = create_client()
-    assert from_env.upload(releases[0], store).operation == "PUT"  # the reference
-    assert from_env.upload(releases[1], store).operation == "PUT"  # env's 0.0: nothing qualifies
-    assert from_env.upload(releases[1], store, max_ratio=0.5).operation == "PUT_DELTA"  # the call wins
+    # The environment's 0.0 turns deltas off: stored whole, and no reference is started.
+    assert from_env.upload(releases[0], store).key.endswith("/app-1.0.zip")
+    assert from_env.upload(releases[1], store, max_ratio=0.5).key.endswith("/reference.bin")  # call wins
     client = create_client(max_ratio=0.5)  # the client beats the environment
     assert client.upload(releases[2], store).operation == "PUT_DELTA"
     assert client.upload(releases[3], store, max_ratio=0.0).operation == "PUT"

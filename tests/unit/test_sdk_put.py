@@ -293,3 +293,15 @@ def test_the_services_default_max_ratio_is_the_specs() -> None:
         MemoryStorage(), XDelta3Diff(), hasher, cache, UtcClock(), StdLogger(), NoopMetrics()
     )
     assert service.max_ratio == 0.5
+
+
+def test_max_ratio_zero_stores_even_a_first_file_whole(storage: MemoryStorage, releases: list[Path]) -> None:
+    """Deltas off (the CLI's --no-delta): the first file of a folder does not become its reference."""
+    service = make_service(storage)
+    summary = service.put(releases[0], SPACE, max_ratio=0.0)
+    assert (summary.operation, summary.key) == ("PUT", "rel/app-1.0.zip")
+    assert "deltas are off" in summary.reason
+    assert storage.keys("b") == ["rel/app-1.0.zip"]
+    # With deltas on again, the next file starts the reference.
+    assert service.put(releases[1], SPACE).key == "rel/reference.bin"
+    assert service.put(releases[2], SPACE).operation == "PUT_DELTA"
