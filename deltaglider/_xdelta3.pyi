@@ -10,6 +10,7 @@ class FFI:
     def string(self, cdata: CData, maxlen: int = ...) -> bytes: ...
     def buffer(self, cdata: CData, size: int = ...) -> CData: ...
     def from_buffer(self, python_buffer: object, require_writable: bool = ...) -> CData: ...
+    def sizeof(self, cdecl: str) -> int: ...
 
 class Lib:
     DG_OK: int
@@ -78,6 +79,27 @@ class Lib:
     ) -> int: ...
     def dg_fault_fail_allocation(self, nth: int) -> None: ...
     def dg_fault_pending(self) -> int: ...
+    # The pinned zlib's deflate (vendor/zlib, built with Z_PREFIX; declared in build_ffi.py).
+    Z_OK: int
+    Z_STREAM_END: int
+    Z_BUF_ERROR: int
+    Z_NO_FLUSH: int
+    Z_FINISH: int
+    Z_DEFLATED: int
+    def deflateInit2_(  # noqa: N802 - zlib's own names
+        self,
+        strm: CData,
+        level: int,
+        method: int,
+        window_bits: int,
+        mem_level: int,
+        strategy: int,
+        version: CData,
+        stream_size: int,
+    ) -> int: ...
+    def deflate(self, strm: CData, flush: int) -> int: ...
+    def deflateEnd(self, strm: CData) -> int: ...  # noqa: N802
+    def zlibVersion(self) -> CData: ...  # noqa: N802
 
 ffi: FFI
 lib: Lib

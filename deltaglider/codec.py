@@ -20,7 +20,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
 from deltaglider.atomic import Part, write_beside
 from deltaglider.errors import (
@@ -421,9 +421,7 @@ class PinnedDeflater:
 
     def __init__(self, level: int, wbits: int, mem_level: int, strategy: int) -> None:
         self._open = False
-        ffi, lib = _native()
-        # zlib's calls are declared in build_ffi.py, outside the typed glue's stub.
-        zlib: Any = lib
+        ffi, zlib = _native()
         self._ffi, self._zlib = ffi, zlib
         self._stream = ffi.new("z_stream *")
         self._out = ffi.new("unsigned char[]", _DEFLATE_OUT)
@@ -435,7 +433,7 @@ class PinnedDeflater:
             mem_level,
             strategy,
             zlib.zlibVersion(),
-            cast(Any, ffi).sizeof("z_stream"),
+            ffi.sizeof("z_stream"),
         )
         if rc != zlib.Z_OK:
             raise ValueError(f"unsupported deflate parameters {(level, wbits, mem_level, strategy)}")

@@ -103,3 +103,8 @@ class NotVerifiableError(DeltaGliderError, ValueError):
 
 class CacheError(DeltaGliderError, OSError):
     """The reference cache folder cannot be used safely (not ours, not a folder, not writable)."""
+
+
+class RecipeError(DeltaGliderError, ValueError):
+    """An archive recipe is corrupt, of an unknown version, or does not fit the decoded stream it came
+    with."""

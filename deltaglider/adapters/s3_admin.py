@@ -25,9 +25,7 @@ def list_buckets(client: S3Client) -> list[BucketInfo]:
     )
 
 
-def abort_stale_uploads(
-    client: S3Client, bucket: str, prefix: str, older_than: timedelta
-) -> list[str]:
+def abort_stale_uploads(client: S3Client, bucket: str, prefix: str, older_than: timedelta) -> list[str]:
     """Aborts the multipart uploads under ``prefix`` started more than ``older_than`` ago (left by
     a killed writer: invisible, but their parts are billed until aborted)."""
     cutoff = datetime.now(UTC) - older_than

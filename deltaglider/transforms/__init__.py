@@ -6,6 +6,7 @@ One changed byte early in a deflate stream changes everything after it, so delta
 into the original bytes, exactly, with a named compressor (see :mod:`.deflater`).
 """
 
+from deltaglider.errors import RecipeError
 from deltaglider.transforms import body
 from deltaglider.transforms.container import Encoded, encode_container, rebuild
 from deltaglider.transforms.deflater import (
@@ -16,7 +17,7 @@ from deltaglider.transforms.deflater import (
     default_compressor,
     pinned_zlib,
 )
-from deltaglider.transforms.recipe import Recipe, RecipeError, Segment, pack, unpack
+from deltaglider.transforms.recipe import Recipe, Segment, pack, unpack
 from deltaglider.transforms.sniff import Container, detect, detect_bytes
 
 __all__ = [

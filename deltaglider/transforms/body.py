@@ -10,7 +10,7 @@ from __future__ import annotations
 import struct
 from typing import BinaryIO, Final
 
-from deltaglider.transforms.recipe import RecipeError
+from deltaglider.errors import RecipeError
 
 MAGIC: Final = b"DGTB"
 #: Far above any real recipe (a few bytes per member); a larger length means a corrupt body.

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from typing import BinaryIO, Final
 
 from deltaglider.atomic import StrPath, write_beside
+from deltaglider.errors import RecipeError
 from deltaglider.transforms import gzip_form, zip_form
 from deltaglider.transforms.builder import CHUNK, Builder
 from deltaglider.transforms.deflater import Compressor, default_compressor
-from deltaglider.transforms.recipe import Recipe, RecipeError, pack, unpack
+from deltaglider.transforms.recipe import Recipe, pack, unpack
 from deltaglider.transforms.sniff import detect
 
 _LAYOUTS: Final = {"gzip": gzip_form.build, "zip": zip_form.build}

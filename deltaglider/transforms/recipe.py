@@ -19,17 +19,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from deltaglider.errors import DeltaGliderError
+from deltaglider.errors import RecipeError
 from deltaglider.transforms.deflater import DeflateParams
 
 MAGIC: Final = b"DGTR"
 VERSION: Final = 1
 _RAW: Final = 0
 _DEFLATE: Final = 1
-
-
-class RecipeError(DeltaGliderError, ValueError):
-    """A recipe is corrupt, of an unknown version, or does not fit the decoded stream it came with."""
 
 
 @dataclass(frozen=True)

@@ -31,20 +31,21 @@ def _lists() -> dict[str, list[str]]:
     for node in ast.parse((ROOT / "build_ffi.py").read_text()).body:
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
             name = node.targets[0].id
-            if name in ("GLUE_SOURCES", "LIBLZMA_SOURCES"):
+            if name in ("GLUE_SOURCES", "LIBLZMA_SOURCES", "ZLIB_SOURCES"):
                 lists[name] = ast.literal_eval(node.value)
     return lists
 
 
 def codec_sources() -> list[Path]:
-    """Every C file of the extension but CFFI's wrapper: our glue, xdelta3's unit, liblzma."""
+    """Every C file of the extension but CFFI's wrapper: our glue, xdelta3's unit, liblzma, zlib."""
     lists = _lists()
     glue = [ROOT / "native" / name for name in lists["GLUE_SOURCES"]]
-    return glue + [LZMA / name for name in lists["LIBLZMA_SOURCES"]]
+    zlib = [ROOT / "vendor/zlib" / name for name in lists.get("ZLIB_SOURCES", [])]
+    return glue + [LZMA / name for name in lists["LIBLZMA_SOURCES"]] + zlib
 
 
 def include_flags() -> list[str]:
-    dirs = [ROOT / "native", ROOT / "vendor/xdelta3", ROOT / "vendor/xz/src/common"]
+    dirs = [ROOT / "native", ROOT / "vendor/xdelta3", ROOT / "vendor/xz/src/common", ROOT / "vendor/zlib"]
     dirs += [LZMA / d for d in ("api", "common", "check", "lz", "lzma", "rangecoder", "simple", "delta")]
     return [f"-I{d}" for d in dirs]
 
@@ -110,7 +111,17 @@ def sanitized_package(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, d
     builder = runpy.run_path(str(ROOT / "build_ffi.py"))["ffibuilder"]
     builder.emit_c_code(str(wrapper))
     module = package / f"_xdelta3{sysconfig.get_config_var('EXT_SUFFIX')}"
-    cmd = [gcc, "-shared", "-fPIC", "-O1", "-g", *SANITIZE, "-DHAVE_CONFIG_H=1", *include_flags()]
+    cmd = [
+        gcc,
+        "-shared",
+        "-fPIC",
+        "-O1",
+        "-g",
+        *SANITIZE,
+        "-DHAVE_CONFIG_H=1",
+        "-DZ_PREFIX=1",
+        *include_flags(),
+    ]
     cmd += [f"-I{sysconfig.get_paths()['include']}", str(wrapper), *map(str, codec_sources())]
     cmd += ["-o", str(module), "-lpthread"]
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=1200)
