@@ -12,7 +12,12 @@ memory of one phase do not leak into the next; the clock runs around the SDK cal
 counted from the server's request log: the worker reads how far the log has grown after each call, so
 each call's requests are its own. Peak memory is the worker's whole process tree (the original's
 ``xdelta3`` children included), summed from ``/proc`` every few milliseconds by this process, RSS and
-anonymous RSS; the worker also reports its own and its largest child's ``ru_maxrss``.
+anonymous RSS; the worker also reports its own ``ru_maxrss`` and its RSS right after
+``create_client``. Every downloaded file is compared byte for byte with its source; a mismatch stops
+the run.
+
+Needs the original in its cached venv (``tests/support/original.py`` installs it on first use) and
+the stock ``xdelta3`` on PATH.
 
 Usage: ``python bench/s3_vs_original.py [--files 22] [--out DIR]`` from this repo's venv. It prints a
 Markdown section; ``--out`` (default ``bench/_work/s3_vs_original``) keeps the server log, the raw

@@ -9,14 +9,17 @@ store rooted at ``/`` whose first path component plays the bucket, with the same
 from __future__ import annotations
 
 import builtins
+import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from deltaglider import sync as sync_flow
 from deltaglider.adapters.storage_local import LocalStorage
 from deltaglider.adapters.storage_options import FILE_TAG, OptionsStorage, check_options
+from deltaglider.batch import FilterRule
 from deltaglider.core import scratch
 from deltaglider.core.models import (
     DeleteResult,
@@ -31,6 +34,7 @@ from deltaglider.core.service import DeltaService
 from deltaglider.core.transfer import DEFAULT_WORKERS, Outcome, run_all, serialised
 from deltaglider.errors import InvalidURLError
 from deltaglider.ports.storage import BucketInfo, LifecycleRule, ProgressCallback, PutOptions, StoragePort
+from deltaglider.sync import SyncResult
 from deltaglider.urls import Location, Scheme, check_relative_key, parse_url
 
 __all__ = ["DEFAULT_CLEANUP_AGE", "DeltaGliderClient", "UploadSummary"]
@@ -251,6 +255,36 @@ class DeltaGliderClient:
         report = serialised(progress)
         return run_all(
             list(items), lambda item: self.download(item[0], item[1], progress=report), workers=workers
+        )
+
+    def sync(
+        self,
+        source: str | os.PathLike[str],
+        destination: str | os.PathLike[str],
+        *,
+        delete: bool = False,
+        size_only: bool = False,
+        rules: Sequence[FilterRule] = (),
+        dryrun: bool = False,
+        workers: int = DEFAULT_WORKERS,
+        progress: ProgressCallback | None = None,
+    ) -> SyncResult:
+        """Makes ``destination`` hold what ``source`` holds, copying only what differs (by size, then
+        by the SHA-256 recorded in each stored object), as ``aws s3 sync``. Here a location that is
+        not an ``s3://`` or ``file://`` URL is your own folder; at least one side must be a store.
+        ``delete`` removes what only the destination has (and then a folder's ``reference.bin`` that
+        nothing needs any more); ``rules`` are ordered ``FilterRule("include"|"exclude", pattern)``,
+        the last match winning; ``dryrun`` only plans. Failures are collected, not raised."""
+        return sync_flow.sync(
+            self,
+            source,
+            destination,
+            delete=delete,
+            size_only=size_only,
+            rules=rules,
+            dryrun=dryrun,
+            workers=workers,
+            progress=progress,
         )
 
     def stats(self, url: str) -> StatsSummary:

@@ -9,10 +9,11 @@ import click
 from deltaglider.batch import select
 from deltaglider.cli.argv import FilteredCommand, filters
 from deltaglider.cli.common import exit_status, filter_options
-from deltaglider.cli.places import Place, local_items, place, store_items
+from deltaglider.cli.places import Place, place, store_items
 from deltaglider.cli.runner import Job, record, run_jobs
 from deltaglider.cli.session import Session
 from deltaglider.cli.transfers import copy_job, download_into_job, download_job, upload_job
+from deltaglider.sync import local_items
 from deltaglider.urls import safe_join
 
 

@@ -20,13 +20,14 @@ from deltaglider.batch import (
 )
 from deltaglider.cli.argv import FilteredCommand, filters
 from deltaglider.cli.common import EXIT_FAILED, EXIT_OK, filter_options
-from deltaglider.cli.places import Place, local_items, place, sha256_file, store_items, stored_sha256
+from deltaglider.cli.places import Place, place, store_items
 from deltaglider.cli.removal import Removal, remove, remove_reference_if_unused
 from deltaglider.cli.runner import Job, record, run_jobs
 from deltaglider.cli.session import Session
 from deltaglider.cli.transfers import copy_job, download_into_job, upload_job
 from deltaglider.core.layout import REFERENCE_NAME
 from deltaglider.errors import DeltaGliderError, NotFoundError
+from deltaglider.sync import local_items, sha256_file, stored_sha256
 from deltaglider.urls import safe_join
 
 

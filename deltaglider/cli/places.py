@@ -6,16 +6,13 @@ As with ``aws s3``, a plain path is the user's own file or folder; a store is na
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
 
+from deltaglider import sync
 from deltaglider.batch import Item
-from deltaglider.errors import NotFoundError
 from deltaglider.urls import parse_url
 
 if TYPE_CHECKING:
@@ -70,43 +67,6 @@ def place(text: str) -> Place:
     return Place(text, is_store=False)
 
 
-def local_items(folder: Path) -> list[Item]:
-    """Every file under ``folder`` (symbolic links to files followed, to folders not), by relative name."""
-    items = []
-    for root, _dirs, files in os.walk(folder):
-        for filename in files:
-            path = Path(root) / filename
-            try:
-                stat = path.stat()
-            except OSError:
-                continue  # a dangling link: nothing to copy
-            if not path.is_file():
-                continue
-            items.append(Item(path.relative_to(folder).as_posix(), stat.st_size))
-    return sorted(items, key=lambda item: item.name)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def store_items(client: DeltaGliderClient, folder: Place) -> list[Item]:
     """The files stored under a folder, recursively, by name relative to it."""
-    items = []
-    for entry in client.list(folder.as_folder().text, recursive=True):
-        if getattr(entry, "is_prefix", False):
-            continue
-        items.append(Item(entry.name, entry.original_size, is_delta=entry.is_delta))
-    return sorted(items, key=lambda item: item.name)
-
-
-def stored_sha256(client: DeltaGliderClient, url: str) -> str | None:
-    """The SHA-256 recorded for a stored file, or None when it has none (or is not there)."""
-    try:
-        return client.head(url).sha256
-    except NotFoundError:
-        return None
+    return sync.store_items(client, folder.as_folder().text)
