@@ -7,6 +7,7 @@ is hidden, and the server listens on 127.0.0.1 only.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from support.moto_server import (
     use_fake_aws_env,
 )
 from support.s3_backend import REGION, S3Backend
+
+from deltaglider import DeltaGliderClient, create_client
 
 
 @pytest.fixture(autouse=True)
@@ -76,3 +79,16 @@ def small_file(tmp_path: Path) -> Path:
     path = tmp_path / "small.bin"
     path.write_bytes(b"deltaglider " * 1000)
     return path
+
+
+@pytest.fixture(params=["folder", "s3"])
+def client_and_folder(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[DeltaGliderClient, str]:
+    """A client and an empty store folder URL: a folder store, or a new bucket on moto's HTTP server
+    (the parametrized ``s3`` fixture cannot be asked for from inside this one)."""
+    cache = str(tmp_path / "cache")
+    if request.param == "folder":
+        return create_client(cache_dir=cache, log_level="WARNING"), f"file://{tmp_path}/store/app/"
+    server: MotoServer = request.getfixturevalue("moto_server")
+    bucket = f"dg-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", region_name=REGION, endpoint_url=server.url).create_bucket(Bucket=bucket)
+    return create_client(endpoint_url=server.url, cache_dir=cache, log_level="WARNING"), f"s3://{bucket}/app/"

@@ -4,13 +4,10 @@ and on a folder store: the same answers on both."""
 from __future__ import annotations
 
 import hashlib
-import uuid
 from pathlib import Path
 
-import boto3
 import pytest
 from support.artifacts import release_zips
-from support.moto_server import MotoServer
 from support.s3_backend import S3Backend
 
 from deltaglider import DeltaGliderClient, create_client
@@ -21,22 +18,10 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.fixture(params=["s3", "folder"])
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[DeltaGliderClient, str]:
-    cache = str(tmp_path / "cache")
-    if request.param == "folder":
-        return create_client(cache_dir=cache, log_level="WARNING"), f"file://{tmp_path}/store/app/"
-    # moto's HTTP server (the parametrized s3 fixture cannot be asked for from inside this one).
-    server: MotoServer = request.getfixturevalue("moto_server")
-    bucket = f"batch-{uuid.uuid4().hex[:12]}"
-    boto3.client("s3", region_name="us-east-1", endpoint_url=server.url).create_bucket(Bucket=bucket)
-    return create_client(endpoint_url=server.url, cache_dir=cache, log_level="WARNING"), f"s3://{bucket}/app/"
-
-
 def test_upload_many_and_download_many_round_trip_in_order(
-    target: tuple[DeltaGliderClient, str], tmp_path: Path
+    client_and_folder: tuple[DeltaGliderClient, str], tmp_path: Path
 ) -> None:
-    client, base = target
+    client, base = client_and_folder
     files = release_zips(tmp_path, "app", 4, size=120_000)
     moved: list[int] = []
     ups = client.upload_many([(f, base) for f in files], workers=4, progress=moved.append)
@@ -60,9 +45,9 @@ def test_upload_many_and_download_many_round_trip_in_order(
 
 
 def test_head_tells_size_sha_and_form_without_downloading(
-    target: tuple[DeltaGliderClient, str], tmp_path: Path
+    client_and_folder: tuple[DeltaGliderClient, str], tmp_path: Path
 ) -> None:
-    client, base = target
+    client, base = client_and_folder
     files = release_zips(tmp_path, "app", 2, size=120_000)
     client.upload(files[0], base)
     client.upload(files[1], base)

@@ -3,28 +3,13 @@ what differs moves; an identical re-sync transfers nothing; --delete empties a f
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
-import boto3
 import pytest
 from support.artifacts import release_zips
-from support.moto_server import MotoServer
 
 from deltaglider import DeltaGliderClient, create_client
 from deltaglider.batch import FilterRule, SyncAction
-
-
-@pytest.fixture(params=["folder", "s3"])
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[DeltaGliderClient, str]:
-    cache = str(tmp_path / "cache")
-    if request.param == "folder":
-        return create_client(cache_dir=cache, log_level="WARNING"), f"file://{tmp_path}/store/app/"
-    server: MotoServer = request.getfixturevalue("moto_server")
-    bucket = f"sync-{uuid.uuid4().hex[:12]}"
-    boto3.client("s3", region_name="us-east-1", endpoint_url=server.url).create_bucket(Bucket=bucket)
-    client = create_client(endpoint_url=server.url, cache_dir=cache, log_level="WARNING")
-    return client, f"s3://{bucket}/app/"
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
@@ -32,9 +17,9 @@ def _tree(folder: Path) -> dict[str, bytes]:
 
 
 def test_sync_up_moves_only_what_differs_and_back_down_exactly(
-    target: tuple[DeltaGliderClient, str], tmp_path: Path
+    client_and_folder: tuple[DeltaGliderClient, str], tmp_path: Path
 ) -> None:
-    client, base = target
+    client, base = client_and_folder
     src = tmp_path / "src"
     (src / "sub").mkdir(parents=True)
     files = release_zips(src, "app", 3, size=100_000)
@@ -62,8 +47,8 @@ def test_sync_up_moves_only_what_differs_and_back_down_exactly(
     assert _tree(down) == expected
 
 
-def test_sync_delete_and_dryrun(target: tuple[DeltaGliderClient, str], tmp_path: Path) -> None:
-    client, base = target
+def test_sync_delete_and_dryrun(client_and_folder: tuple[DeltaGliderClient, str], tmp_path: Path) -> None:
+    client, base = client_and_folder
     src = tmp_path / "src"
     src.mkdir()
     files = release_zips(src, "app", 3, size=100_000)
