@@ -154,11 +154,6 @@ def test_upload_download_verify_with_only_tmp_writable_and_no_home() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="XDelta3Diff.decode with expected_size (upload's self-check, download, verify) rebuilds the "
-    "file in memory, twice: ~414 MiB of anonymous memory for 192 MiB files; codec.decode_file streams",
-    strict=True,
-)
 def test_memory_stays_bounded_for_a_file_larger_than_the_function_memory() -> None:
     # A 128 MB function storing 192 MiB releases: the files go through /tmp, not through memory.
     size_mib = 192
