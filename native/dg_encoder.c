@@ -96,6 +96,39 @@ int dg_encoder_open(xd3_stream *stream, xd3_config *config, xd3_source *source,
     return DG_OK;
 }
 
+/* xd3_encode_secondary takes the first page of each compressed section from xd3_alloc_output and
+ * writes through it unchecked, so a failed allocation there would be a NULL write (LZMA, DJW, FGK
+ * alike). xd3_alloc_output serves stream->enc_free first: keeping one spare page per section on that
+ * list before every step means that call never allocates. The spares are allocated here, checked,
+ * with the stream's own hooks, and xd3_free_stream frees what is left of the list. */
+#define DG_SPARE_OUTPUT_PAGES 3
+
+static int dg_keep_spare_output(xd3_stream *stream, dg_status *st)
+{
+    int have = 0;
+    const xd3_output *page;
+    for (page = stream->enc_free; page != NULL && have < DG_SPARE_OUTPUT_PAGES; page = page->next_page) {
+        have++;
+    }
+    while (have < DG_SPARE_OUTPUT_PAGES) {
+        xd3_output *spare = (xd3_output *)stream->alloc(stream->opaque, 1, (usize_t)sizeof(xd3_output));
+        uint8_t *base;
+        if (spare == NULL) return dg_fail(st, DG_ERR_NOMEM, "ENOMEM", "cannot allocate an output page");
+        base = (uint8_t *)stream->alloc(stream->opaque, XD3_ALLOCSIZE, 1);
+        if (base == NULL) {
+            stream->free(stream->opaque, spare);
+            return dg_fail(st, DG_ERR_NOMEM, "ENOMEM", "cannot allocate an output page");
+        }
+        spare->base = base;
+        spare->next = 0;
+        spare->avail = XD3_ALLOCSIZE;
+        spare->next_page = stream->enc_free;
+        stream->enc_free = spare;
+        have++;
+    }
+    return DG_OK;
+}
+
 int dg_run_encoder(xd3_stream *stream, dg_reader *input, dg_sink *output, dg_status *st)
 {
     const uint8_t *chunk = NULL;
@@ -108,7 +141,9 @@ int dg_run_encoder(xd3_stream *stream, dg_reader *input, dg_sink *output, dg_sta
     xd3_avail_input(stream, chunk, (usize_t)got);
 
     for (;;) {
-        int ret = xd3_encode_input(stream);
+        int ret;
+        if ((rc = dg_keep_spare_output(stream, st)) != DG_OK) return rc;
+        ret = xd3_encode_input(stream);
         switch (ret) {
         case XD3_INPUT:
             if (eof) goto done;

@@ -267,11 +267,6 @@ xd3_encode_secondary (xd3_stream      *stream,
 
   tmp_head = xd3_alloc_output (stream, NULL);
 
-  if (tmp_head == NULL)
-    {
-      return ENOMEM;
-    }
-
   /* Encode the size, encode the data.  Encoding the size makes it
    * simpler, but is a little gross.  Should not need the entire
    * section in contiguous memory, but it is much easier this way. */
