@@ -21,6 +21,7 @@ from deltaglider.adapters.storage_local import LocalStorage
 from deltaglider.adapters.storage_options import FILE_TAG, OptionsStorage, check_options
 from deltaglider.batch import FilterRule
 from deltaglider.core import scratch
+from deltaglider.core.layout import REFERENCE_NAME
 from deltaglider.core.models import (
     DeleteResult,
     DeltaSpace,
@@ -32,7 +33,7 @@ from deltaglider.core.models import (
 )
 from deltaglider.core.service import DeltaService
 from deltaglider.core.transfer import DEFAULT_WORKERS, Outcome, run_all, serialised
-from deltaglider.errors import InvalidURLError
+from deltaglider.errors import InvalidURLError, NotFoundError
 from deltaglider.ports.storage import BucketInfo, LifecycleRule, ProgressCallback, PutOptions, StoragePort
 from deltaglider.sync import SyncResult
 from deltaglider.urls import Location, Scheme, check_relative_key, parse_url
@@ -74,6 +75,10 @@ _STORES: dict[Scheme, Callable[[], StoragePort]] = {"file": lambda: LocalStorage
 
 #: What ``cleanup`` removes by default: leftovers older than any live transfer.
 DEFAULT_CLEANUP_AGE = timedelta(days=1)
+
+
+def _folder_url(url: str) -> str:
+    return url if url.endswith("/") else url + "/"
 
 
 def _object(url: str) -> Location:
@@ -213,6 +218,21 @@ class DeltaGliderClient:
         entry with ``is_prefix`` and a name ending in ``/`` (as ``aws s3 ls`` shows ``PRE sub/``)."""
         loc = parse_url(url).as_folder()
         return self._service_for(loc).list(DeltaSpace(loc.bucket, loc.prefix), recursive=recursive)
+
+    def delete_reference_if_unused(self, folder_url: str) -> DeleteResult | None:
+        """Removes the folder's ``reference.bin`` when no delta is left in it (deleting files never
+        does: an upload may be encoding against it). None when the folder has no reference, or
+        still holds deltas, or a file of its own named ``reference.bin`` (which a lookup of that name
+        would find first). ``ReferenceInUseError`` if a delta against it appeared meanwhile (the
+        reference is then put back)."""
+        folder = _folder_url(folder_url)
+        left = [entry for entry in self.list(folder) if not entry.is_prefix]
+        if any(entry.is_delta or entry.name == REFERENCE_NAME for entry in left):
+            return None
+        try:
+            return self.delete(folder + REFERENCE_NAME)
+        except NotFoundError:
+            return None
 
     def head(self, url: str) -> StoredObject:
         """What is recorded about a stored file, without downloading it: original and stored size,

@@ -26,7 +26,6 @@ from deltaglider.batch import (
     folder_of,
     plan_sync,
 )
-from deltaglider.core.layout import REFERENCE_NAME
 from deltaglider.errors import DeltaGliderError, NotFoundError, ReferenceInUseError
 from deltaglider.ports.storage import ProgressCallback
 from deltaglider.urls import safe_join
@@ -175,15 +174,12 @@ def _remove_unused_references(client: DeltaGliderClient, dst: Side, folders: set
     folder of deltas removes that folder's ``reference.bin`` itself, if nothing depends on it."""
     removed: list[str] = []
     for folder in sorted(folders):
-        url = dst.child(f"{folder}/{REFERENCE_NAME}" if folder else REFERENCE_NAME)
         try:
-            found = client.head(url)
-            # A user's own file named reference.bin is stored as reference.bin.delta: leave it.
-            if found.key.rpartition("/")[2] != REFERENCE_NAME:
-                continue
-            removed += client.delete(url).deleted
-        except (NotFoundError, ReferenceInUseError):
+            result = client.delete_reference_if_unused(dst.child(folder + "/") if folder else dst.location)
+        except ReferenceInUseError:
             continue
+        if result is not None:
+            removed += result.deleted
     return removed
 
 
@@ -230,6 +226,5 @@ def sync(
         except (DeltaGliderError, OSError) as exc:
             result.failed[decision.name] = str(exc)
     if dst.is_store and emptied and not result.failed:
-        still_used = {folder_of(item.name) for item in _items(client, dst, missing_ok=True) if item.is_delta}
-        result.deleted += _remove_unused_references(client, dst, emptied - still_used)
+        result.deleted += _remove_unused_references(client, dst, emptied)
     return result

@@ -52,8 +52,14 @@ def remove_reference(session: Session, url: str, removal: Removal) -> None:
 
 
 def remove_reference_if_unused(session: Session, folder: Place, removal: Removal) -> None:
-    """The folder's reference, when no delta is left in it."""
-    left = [e for e in session.client.list(folder.as_folder().text) if not getattr(e, "is_prefix", False)]
-    # A user's own file named reference.bin is what a lookup of that name finds first: leave it be.
-    if not any(e.is_delta or e.name == REFERENCE_NAME for e in left):
-        remove_reference(session, reference_url(folder.as_folder(), ""), removal)
+    """The folder's reference, when no delta is left in it and the store agrees nothing depends on it."""
+    url = reference_url(folder.as_folder(), "")
+    try:
+        result = session.client.delete_reference_if_unused(folder.as_folder().text)
+    except ReferenceInUseError as exc:
+        removal.warnings.append(f"kept {url}: {exc}")
+        return
+    if result is not None:
+        removal.shown.extend([url] + [sibling(url, key) for key in result.deleted[1:]])
+        removal.keys.extend(result.deleted)
+        removal.warnings.extend(result.warnings)
