@@ -15,7 +15,6 @@ created could feed us files. ``resolve_cache_dir`` falls back to ``/tmp/.deltagl
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
 import re
 import secrets
@@ -179,12 +178,7 @@ class FsCache:
                 return True
         tmp = self._root / _TMP_DIR / f"{sha256}.{secrets.token_hex(6)}"
         try:
-            with open(src, "rb") as fin, open(tmp, "xb") as fout:
-                digest = hashlib.sha256()
-                while chunk := fin.read(1 << 20):
-                    digest.update(chunk)
-                    fout.write(chunk)
-            if digest.hexdigest() != sha256:
+            if self._hasher.copy_file(src, tmp) != sha256:
                 self._logger.warning(
                     "not caching a file whose content does not match its SHA-256", src=str(src)
                 )
