@@ -53,6 +53,7 @@ class UploadSummary:
     is_delta: bool
     delta_ratio: float = 0.0  # delta size / original size; also set when a delta was refused for max_ratio
     reason: str = ""  # why the file was stored as it was
+    transform: str | None = None  # "zip"/"gzip": stored as the delta of the decoded content
 
     @property
     def original_size_mb(self) -> float:
@@ -186,6 +187,7 @@ class DeltaGliderClient:
             is_delta=summary.operation == "PUT_DELTA",
             delta_ratio=summary.delta_ratio or 0.0,
             reason=summary.reason,
+            transform=summary.transform,
         )
 
     def download(

@@ -114,6 +114,7 @@ class Settings:
     cache_max_bytes: int = DEFAULT_CACHE_MAX_BYTES
     max_ratio: float = DEFAULT_MAX_RATIO
     tool_version: str = DEFAULT_TOOL_VERSION
+    original_compatible: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "log_level", check_log_level(self.log_level))
@@ -137,6 +138,7 @@ def resolve(
     cache_max_bytes: int | str | None = None,
     max_ratio: float | None = None,
     tool_version: str | None = None,
+    original_compatible: bool | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Settings:
     """The client's settings: each given argument, else its ``DG_*`` variable, else the default."""
@@ -160,4 +162,21 @@ def resolve(
         if env_ratio is not None
         else DEFAULT_MAX_RATIO,
         tool_version=tool_version or DEFAULT_TOOL_VERSION,
+        original_compatible=original_compatible
+        if original_compatible is not None
+        else env_flag(env, "DG_ORIGINAL_COMPATIBLE"),
     )
+
+
+_TRUE: Final = ("1", "true", "yes", "on")
+_FALSE: Final = ("", "0", "false", "no", "off")
+
+
+def env_flag(env: Mapping[str, str], name: str) -> bool:
+    """A yes/no variable; a value that is neither is an error rather than a guess."""
+    value = env.get(name, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"{name} must be 1 or 0 (or true/false, yes/no, on/off), not {env[name]!r}")

@@ -174,6 +174,7 @@ def create_client(
     storage_class: str | None = None,
     tags: dict[str, str] | None = None,
     metadata: dict[str, str] | None = None,
+    original_compatible: bool | None = None,
 ) -> DeltaGliderClient:
     """A client with sensible defaults.
 
@@ -193,6 +194,11 @@ def create_client(
     store — or ``crc32``, ``sha1``, ``sha256``; None for none), ``sse`` (``AES256``,
     ``aws:kms`` with ``sse_kms_key_id``), ``storage_class`` (never applied to a reference if it is
     an archive class), ``tags`` and user ``metadata`` on every upload (an upload's own add to them).
+
+    ``original_compatible`` (``DG_ORIGINAL_COMPATIBLE``; default off) writes only what the original
+    DeltaGlider 6.2.0 reads: no archive-aware deltas (zip and gzip content stored as the delta of its
+    decoded form), and only the original's extensions and uncompressed content go down the delta path.
+    Either way, everything the original wrote is read.
     """
     settings = config.resolve(
         log_level=log_level,
@@ -201,6 +207,7 @@ def create_client(
         cache_max_bytes=cache_max_bytes,
         max_ratio=max_ratio,
         tool_version=tool_version,
+        original_compatible=original_compatible,
     )
     s3 = S3Options(
         s3_client=s3_client,
@@ -235,5 +242,6 @@ def create_client(
         metrics=LoggingMetrics() if settings.log_level == "DEBUG" else NoopMetrics(),
         tool_version=settings.tool_version,
         max_ratio=settings.max_ratio,
+        transforms=not settings.original_compatible,
     )
     return DeltaGliderClient(service, endpoint_url, put_options=options)

@@ -39,6 +39,11 @@ int dg_fail_xd3(dg_status *st, const xd3_stream *stream, int ret, int failure)
     const char *name = xd3_strerror(ret);
     const char *msg = stream->msg;
     st->xd3_code = ret;
+    /* The decoder reports one malformed header field (a code table size of 2 or less) as ENOMEM
+     * with an "invalid ..." message: that is bad input, not a lack of memory. */
+    if (ret == ENOMEM && msg != NULL && strncmp(msg, "invalid", 7) == 0) {
+        return dg_fail(st, failure, "XD3_INVALID_INPUT", msg);
+    }
     if (ret == ENOMEM) {
         return dg_fail(st, DG_ERR_NOMEM, "ENOMEM", msg ? msg : "out of memory");
     }

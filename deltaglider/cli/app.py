@@ -56,6 +56,13 @@ class _Group(click.Group):
     help="Store whole past this delta/file ratio (default 0.5).",
 )
 @click.option("--no-delta", is_flag=True, help="Store files whole, never as deltas.")
+@click.option(
+    "--original-compatible",
+    is_flag=True,
+    default=None,
+    help="Write only what the original DeltaGlider reads: no deltas of zip/gzip content "
+    "(env DG_ORIGINAL_COMPATIBLE=1).",
+)
 @click.option("--cache-dir", metavar="DIR", help="Reference cache folder.")
 @click.option(
     "--workers", type=click.IntRange(1, 64), default=4, show_default=True, help="Files transferred at once."
@@ -73,6 +80,7 @@ def cli(
     json_output: bool,
     max_ratio: float | None,
     no_delta: bool,
+    original_compatible: bool | None,
     cache_dir: str | None,
     workers: int,
 ) -> None:
@@ -91,6 +99,7 @@ def cli(
         json=json_output,
         max_ratio=max_ratio,
         no_delta=no_delta,
+        original_compatible=original_compatible,
         cache_dir=cache_dir,
         workers=workers,
     )

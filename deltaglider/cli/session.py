@@ -48,6 +48,7 @@ class Session:
     json: bool = False
     max_ratio: float | None = None
     no_delta: bool = False
+    original_compatible: bool | None = None  # None: DG_ORIGINAL_COMPATIBLE decides
     cache_dir: str | None = None
     workers: int = 4
     _client: DeltaGliderClient | None = field(default=None, repr=False)
@@ -83,6 +84,8 @@ class Session:
                 options["profile"] = self.profile
             if self.region:
                 options["region"] = self.region
+            if self.original_compatible:
+                options["original_compatible"] = True
             self._client = create_client(
                 endpoint_url=self.endpoint_url,
                 log_level="DEBUG" if self.debug else "ERROR" if self.quiet else "WARNING",

@@ -30,6 +30,9 @@ class Context:
     metrics: MetricsPort
     tool_version: str
     max_ratio: float
+    #: Archive-aware deltas (zip and gzip content stored as deltas of its decoded form). Off for buckets
+    #: that the original DeltaGlider must still read.
+    transforms: bool = True
     #: Shared by every service of the process unless one is given its own.
     encode_gate: MemoryGate = ENCODE_GATE
 

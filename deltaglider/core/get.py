@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Final
 
-from deltaglider.core import legacy
+from deltaglider.core import legacy, transformed
 from deltaglider.core.context import Context
 from deltaglider.core.layout import DELTA_SUFFIX, display_name, split_key
 from deltaglider.core.locate import get_located, likely_keys
@@ -25,8 +25,11 @@ from deltaglider.core.output import atomic_output, resolve_output
 from deltaglider.core.references import candidate_keys, reference_file
 from deltaglider.errors import DecodeError, IntegrityError, MetadataError
 from deltaglider.ports.storage import ObjectHead, ProgressCallback
+from deltaglider.transforms import body
 
 _VCDIFF_MAGIC: Final = b"\xd6\xc3\xc4"
+#: What a delta's body starts with: VCDIFF, or the transform header of a delta of decoded content.
+_DELTA_MAGICS: Final = (_VCDIFF_MAGIC, body.MAGIC)
 
 
 def _place(src: Path, dest: Path) -> None:
@@ -47,9 +50,9 @@ def _refuse_bare_delta(url: str, key: str, path: Path | None) -> None:
         reason = "its name ends in .delta"
     elif path is not None:
         with open(path, "rb") as f:
-            if f.read(len(_VCDIFF_MAGIC)) != _VCDIFF_MAGIC:
+            if not f.read(len(body.MAGIC)).startswith(_DELTA_MAGICS):
                 return
-        reason = "its content is a VCDIFF delta"
+        reason = "its content is a delta"
     else:
         return
     raise MetadataError(
@@ -94,9 +97,20 @@ def fetch(
             ctx.storage.get_file(bucket, key, delta, progress)
         keys = candidate_keys(key, info.ref_key)
         try:
-            header = ctx.diff.inspect(delta)
+            header = None if info.transform else ctx.diff.inspect(delta)
             with reference_file(ctx, bucket, keys, info.ref_sha256, use_cache=use_cache) as reference:
-                if header.external is None:
+                if info.transform is not None:
+                    transformed.decode(
+                        ctx,
+                        reference,
+                        delta,
+                        dest,
+                        url=url,
+                        ref_sha256=info.ref_sha256,
+                        transform=info.transform,
+                        use_cache=use_cache,
+                    )
+                elif header is None or header.external is None:
                     ctx.diff.decode(reference, delta, dest, expected_size=info.file_size)
                 else:
                     ctx.logger.info("rebuilding a delta made over externally compressed data", key=key)
@@ -146,7 +160,7 @@ def _stored_name(key: str) -> str:
 def _get_once(
     ctx: Context, obj: ObjectKey, output_path: Path, progress: ProgressCallback | None
 ) -> tuple[ObjectHead, StoredInfo, Path, str]:
-    names = {_stored_name(key) for key in likely_keys(obj.key)}
+    names = {_stored_name(key) for key in likely_keys(obj.key, transforms=ctx.transforms)}
     if len(names) == 1:
         # Either form lands at the same destination: GET straight into its temporary file.
         dest = resolve_output(output_path, names.pop())

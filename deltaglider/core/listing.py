@@ -58,16 +58,16 @@ def _visible(ctx: Context, bucket: str, folder: str, recursive: bool) -> list[tu
             shown.append((name, obj))
     # Stripping .delta can move a name before keys that sorted ahead of its stored key.
     shown.sort(key=lambda item: item[0])
-    return _one_per_name(shown)
+    return _one_per_name(shown, transforms=ctx.transforms)
 
 
-def _one_per_name(shown: list[tuple[str, ObjectHead]]) -> list[tuple[str, ObjectHead]]:
+def _one_per_name(shown: list[tuple[str, ObjectHead]], *, transforms: bool) -> list[tuple[str, ObjectHead]]:
     """A name left in both forms (an upload that died between writing one and removing the other) is
     listed once, as the form a download of it reads first."""
     kept: list[tuple[str, ObjectHead]] = []
     for name, obj in shown:
         if kept and kept[-1][0] == name and not obj.is_prefix:
-            first = likely_keys(obj.key.removesuffix(DELTA_SUFFIX))[0]
+            first = likely_keys(obj.key.removesuffix(DELTA_SUFFIX), transforms=transforms)[0]
             if obj.key == first:
                 kept[-1] = (name, obj)
             continue

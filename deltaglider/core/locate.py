@@ -20,8 +20,10 @@ from deltaglider.ports.storage import ObjectHead, ProgressCallback
 #: that missed both had its heads straddle that change; the second pass sees the new form.
 _PASSES = 2
 
-#: Delta candidates that are stored whole all the same: their content is compressed (see put).
+#: Delta candidates that are stored whole all the same: their content is compressed (see put). With
+#: archive transforms on, gzip content makes deltas too.
 _COMPRESSED_SUFFIXES: Final = (".gz", ".tgz", ".bz2", ".xz")
+_UNDECODED_SUFFIXES: Final = (".bz2", ".xz")
 
 
 def _check_object_key(ctx: Context, obj: ObjectKey) -> None:
@@ -35,12 +37,13 @@ def _not_found(ctx: Context, obj: ObjectKey, tried: list[str]) -> NotFoundError:
     )
 
 
-def likely_keys(key: str) -> list[str]:
+def likely_keys(key: str, *, transforms: bool) -> list[str]:
     """``lookup_keys`` in the order the name makes likely: a delta candidate is usually stored as
     ``<name>.delta`` (the first file of a DeltaSpace too, beside the reference)."""
     keys = lookup_keys(key)
     _, name = split_key(key)
-    if is_reserved_name(name) or not is_delta_candidate(name) or name.lower().endswith(_COMPRESSED_SUFFIXES):
+    whole_anyway = _UNDECODED_SUFFIXES if transforms else _COMPRESSED_SUFFIXES
+    if is_reserved_name(name) or not is_delta_candidate(name) or name.lower().endswith(whole_anyway):
         return keys
     return [keys[1], keys[0]]
 
@@ -60,7 +63,7 @@ def get_located(ctx: Context, obj: ObjectKey, dest: Path, progress: ProgressCall
     """Downloads the stored object behind ``obj`` into ``dest`` and returns its head: one GET when the
     likely form is there, two when it is the other."""
     _check_object_key(ctx, obj)
-    tried = likely_keys(obj.key)
+    tried = likely_keys(obj.key, transforms=ctx.transforms)
     for _ in range(_PASSES):
         for key in tried:
             try:

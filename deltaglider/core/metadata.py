@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import enum
 import posixpath
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from typing import Final
 from deltaglider.core.layout import REFERENCE_NAME, split_key
 from deltaglider.errors import MetadataError
 
+_SHA256_RE: Final = re.compile(r"^[0-9a-f]{64}$")
 ZERO_DIFF_NOTE: Final = "zero-diff (reference identical)"
 REFERENCE_NOTE: Final = "reference"
 
@@ -69,6 +71,16 @@ class Kind(enum.Enum):
 
 
 @dataclass(frozen=True)
+class Transform:
+    """How a transformed delta's body is read: ``container`` (``zip``/``gzip``) decoded, against the
+    reference's base of ``base_format`` whose SHA-256 is ``base_sha256``."""
+
+    container: str
+    base_format: str
+    base_sha256: str
+
+
+@dataclass(frozen=True)
 class StoredInfo:
     """What an object's metadata says about it."""
 
@@ -81,6 +93,8 @@ class StoredInfo:
     delta_size: int | None = None
     note: str | None = None
     tool: str | None = None
+    #: Set for a delta of decoded content (ours only): the container, and the base it was made against.
+    transform: Transform | None = None
 
 
 def _int_field(metadata: Mapping[str, str], field: str, key: str) -> int | None:
@@ -129,6 +143,16 @@ def parse(metadata: Mapping[str, str], key: str) -> StoredInfo:
         kind = Kind.REFERENCE if note == REFERENCE_NOTE or name == REFERENCE_NAME else Kind.WHOLE
         return StoredInfo(kind, sha, size, original_name, note=note, tool=tool)
     ref_sha = read_field(metadata, "ref_sha256")
+    container = read_field(metadata, "transform")
+    transform = None
+    if container is not None:
+        base_format = read_field(metadata, "base_format")
+        base_sha = read_field(metadata, "base_sha256")
+        if not base_format or not base_sha:
+            raise MetadataError(f"{key}: dg-transform without dg-base-format and dg-base-sha256")
+        if not _SHA256_RE.match(base_sha.lower()):
+            raise MetadataError(f"{key}: dg-base-sha256={base_sha!r} is not a SHA-256")
+        transform = Transform(container, base_format, base_sha.lower())
     return StoredInfo(
         Kind.DELTA,
         sha,
@@ -139,6 +163,7 @@ def parse(metadata: Mapping[str, str], key: str) -> StoredInfo:
         delta_size=_int_field(metadata, "delta_size", key),
         note=note,
         tool=tool,
+        transform=transform,
     )
 
 
@@ -173,6 +198,7 @@ def delta_metadata(
     delta_size: int,
     write_stamp: str,
     zero_diff: bool = False,
+    transform: Transform | None = None,
 ) -> dict[str, str]:
     meta = {
         "dg-tool": tool,
@@ -190,6 +216,12 @@ def delta_metadata(
     }
     if zero_diff:
         meta["dg-note"] = ZERO_DIFF_NOTE
+    if transform is not None:
+        # Ours only. The original 6.2.0 ignores these keys, and its xdelta3 then refuses the body
+        # (it does not start with VCDIFF's magic): an error, never a wrong file.
+        meta["dg-transform"] = transform.container
+        meta["dg-base-format"] = transform.base_format
+        meta["dg-base-sha256"] = transform.base_sha256
     return _encoded(meta)
 
 

@@ -23,8 +23,9 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
-from deltaglider.core import forms, snapshot
+from deltaglider.core import forms, snapshot, transformed
 from deltaglider.core.context import Context
 from deltaglider.core.layout import (
     delta_key,
@@ -34,12 +35,23 @@ from deltaglider.core.layout import (
     whole_key,
 )
 from deltaglider.core.magic import sniff_file
-from deltaglider.core.metadata import delta_metadata, read_field, reference_metadata, whole_metadata
+from deltaglider.core.metadata import (
+    Transform,
+    delta_metadata,
+    read_field,
+    reference_metadata,
+    whole_metadata,
+)
 from deltaglider.core.models import DeltaSpace, PutSummary
 from deltaglider.core.references import reference_file
 from deltaglider.errors import CodecError, InvalidURLError, StorageError
 from deltaglider.ports.storage import ProgressCallback
+from deltaglider.transforms.sniff import detect
 from deltaglider.urls import check_component
+
+#: Below this, a file that is no archive is stored whole rather than start a reference: the most a
+#: delta could save on it is small, and a poor reference costs every later upload.
+FOUNDING_MIN_SIZE: Final = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -95,16 +107,9 @@ def put(
 
 
 def _decide(ctx: Context, up: _Upload) -> PutSummary:
-    if not is_delta_candidate(up.name):
-        return _store_whole(ctx, up, f"{up.name!r} is not a delta candidate by its extension")
-    compressor = sniff_file(up.file)
-    if compressor is not None:
-        return _store_whole(
-            ctx,
-            up,
-            f"content is {compressor}-compressed, so stored whole: the original's xdelta3 would misread a "
-            "delta against it",
-        )
+    whole_reason = _whole_by_content(ctx, up)
+    if whole_reason is not None:
+        return _store_whole(ctx, up, whole_reason)
     if up.size == 0:
         return _store_whole(ctx, up, "empty file")
     if up.max_ratio == 0:
@@ -112,6 +117,10 @@ def _decide(ctx: Context, up: _Upload) -> PutSummary:
         return _store_whole(ctx, up, "max_ratio is 0: deltas are off")
     ref_key = reference_key(up.space.prefix)
     head = ctx.storage.head(up.space.bucket, ref_key)
+    if head is None and not _may_found(ctx, up):
+        return _store_whole(
+            ctx, up, "a small file that is no archive does not start a DeltaSpace's reference"
+        )
     if head is None:
         first = _try_first_file(ctx, up, ref_key)
         if first is not None:
@@ -126,6 +135,36 @@ def _decide(ctx: Context, up: _Upload) -> PutSummary:
     if not ref_sha:
         return _store_whole(ctx, up, f"{ref_key} carries no SHA-256, so it cannot serve as a reference")
     return _against_reference(ctx, up, _Reference(ref_key, ref_sha.lower(), head.metadata))
+
+
+def _whole_by_content(ctx: Context, up: _Upload) -> str | None:
+    """Why the file is stored whole whatever the DeltaSpace holds, or None if it may make a delta.
+
+    The original picks by extension and stores compressed content whole (its xdelta3 would misread a
+    delta against it). With archive transforms on, content decides: gzip and zip are decoded, and
+    anything else a delta does not pay for is stored whole by the ratio cap.
+    """
+    compressor = sniff_file(up.file)
+    if not ctx.transforms:
+        if not is_delta_candidate(up.name):
+            return f"{up.name!r} is not a delta candidate by its extension"
+        if compressor is not None:
+            return (
+                f"content is {compressor}-compressed, so stored whole: the original's xdelta3 would misread "
+                "a delta against it"
+            )
+    elif compressor is not None and compressor != "gzip":
+        return f"content is {compressor}-compressed, which no delta can see into"
+    return None
+
+
+def _may_found(ctx: Context, up: _Upload) -> bool:
+    """Whether the file may become the reference of a DeltaSpace that has none. With transforms on,
+    any uncompressed file may be diffed against a reference, but only an archive (by name or content)
+    or a large file starts one: a README that came first would serve none of the releases after it."""
+    if not ctx.transforms or is_delta_candidate(up.name):
+        return True
+    return detect(up.file) is not None or up.size >= FOUNDING_MIN_SIZE
 
 
 def _try_first_file(ctx: Context, up: _Upload, ref_key: str) -> PutSummary | None:
@@ -164,7 +203,7 @@ def _try_first_file(ctx: Context, up: _Upload, ref_key: str) -> PutSummary | Non
 def _against_reference(ctx: Context, up: _Upload, ref: _Reference) -> PutSummary:
     with reference_file(ctx, up.space.bucket, [ref.key], ref.sha256) as reference:
         compressor = sniff_file(reference)
-        if compressor is not None:
+        if compressor is not None and not ctx.transforms:
             return _store_whole(
                 ctx,
                 up,
@@ -172,19 +211,21 @@ def _against_reference(ctx: Context, up: _Upload, ref: _Reference) -> PutSummary
                 "would decompress when decoding: no delta is made against it",
             )
         with ctx.scratch() as scratch:
-            delta = scratch / "delta"
-            delta_size = ctx.encode(reference, up.file, delta)
-            ratio = delta_size / up.size
-            if ratio > up.max_ratio:
+            transformed_delta = (
+                _transformed_delta(ctx, up, ref, reference, scratch) if ctx.transforms else None
+            )
+            made = transformed_delta or _plain_delta(ctx, up, reference, scratch)
+            if isinstance(made, float):
                 return _store_whole(
                     ctx,
                     up,
-                    f"delta/file ratio {ratio:.3f} exceeds max_ratio {up.max_ratio:.3f}",
-                    delta_ratio=ratio,
+                    f"delta/file ratio {made:.3f} exceeds max_ratio {up.max_ratio:.3f}",
+                    delta_ratio=made,
                 )
-            _self_check(ctx, reference, delta, scratch, up)
-            delta_hash = ctx.hasher.sha256_file(delta)
-            key = _put_delta(ctx, up, delta, delta_size=delta_size, ref=ref, zero_diff=False)
+            key = _put_delta(
+                ctx, up, made.path, delta_size=made.size, ref=ref, zero_diff=False, transform=made.transform
+            )
+            ratio = made.size / up.size
             if not _keep_reference(ctx, up, ref, reference):
                 return _store_whole(
                     ctx,
@@ -192,19 +233,62 @@ def _against_reference(ctx: Context, up: _Upload, ref: _Reference) -> PutSummary
                     f"{ref.key} was replaced while this file was encoded against it",
                     delta_ratio=ratio,
                 )
+    container = made.transform.container if made.transform else None
     return PutSummary(
         operation="PUT_DELTA",
         bucket=up.space.bucket,
         key=key,
         file_size=up.size,
         file_hash=up.sha256,
-        delta_size=delta_size,
-        delta_hash=delta_hash,
+        delta_size=made.size,
+        delta_hash=made.sha256,
         delta_ratio=ratio,
         reference_hash=ref.sha256,
-        stored_size=delta_size,
-        reason=f"delta against {ref.key}",
+        stored_size=made.size,
+        reason=f"delta of the decoded {container} content against {ref.key}"
+        if container
+        else f"delta against {ref.key}",
+        transform=container,
     )
+
+
+@dataclass(frozen=True)
+class _Delta:
+    """A delta checked to rebuild the file, ready to store."""
+
+    path: Path
+    size: int
+    sha256: str
+    transform: Transform | None = None
+
+
+def _plain_delta(ctx: Context, up: _Upload, reference: Path, scratch: Path) -> _Delta | float:
+    """The delta of the raw bytes, or its ratio when that passes ``max_ratio``."""
+    delta = scratch / "delta"
+    delta_size = ctx.encode(reference, up.file, delta)
+    ratio = delta_size / up.size
+    if ratio > up.max_ratio:
+        return ratio
+    _self_check(ctx, reference, delta, scratch, up)
+    return _Delta(delta, delta_size, ctx.hasher.sha256_file(delta))
+
+
+def _transformed_delta(
+    ctx: Context, up: _Upload, ref: _Reference, reference: Path, scratch: Path
+) -> _Delta | None:
+    """The delta of the decoded content when the file is a container that reproduces and the delta
+    pays; None means try the plain delta."""
+    if detect(up.file) not in ("zip", "gzip"):
+        return None
+    room = scratch / "transformed"
+    room.mkdir()
+    made = transformed.encode(ctx, reference, up.file, ref_sha256=ref.sha256, sha256=up.sha256, scratch=room)
+    if made is None:
+        ctx.logger.info("container not reproducible; trying a plain delta", name=up.name)
+        return None
+    if made.size / up.size > up.max_ratio:
+        return None
+    return _Delta(made.path, made.size, ctx.hasher.sha256_file(made.path), made.transform)
 
 
 def _self_check(ctx: Context, reference: Path, delta: Path, scratch: Path, up: _Upload) -> None:
@@ -238,7 +322,14 @@ def _keep_reference(ctx: Context, up: _Upload, ref: _Reference, local: Path) -> 
 
 
 def _put_delta(
-    ctx: Context, up: _Upload, delta: Path, *, delta_size: int, ref: _Reference, zero_diff: bool
+    ctx: Context,
+    up: _Upload,
+    delta: Path,
+    *,
+    delta_size: int,
+    ref: _Reference,
+    zero_diff: bool,
+    transform: Transform | None = None,
 ) -> str:
     key = delta_key(up.space.prefix, up.name)
     other = other_form_key(up.space.prefix, up.name, stored_whole=False)
@@ -254,6 +345,7 @@ def _put_delta(
         delta_size=delta_size,
         write_stamp=stamp,
         zero_diff=zero_diff,
+        transform=transform,
     )
 
     _write_settled(ctx, up, key, delta, meta, other=other, stamp=stamp)

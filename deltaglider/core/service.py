@@ -53,9 +53,12 @@ class DeltaService:
         max_ratio: float = 0.5,
         *,
         encode_gate: MemoryGate | None = None,
+        transforms: bool = True,
     ) -> None:
         """``encode_gate`` limits the memory that concurrent encodes hold together; by default one
-        gate is shared by the whole process (:data:`deltaglider.core.encode_limit.ENCODE_GATE`)."""
+        gate is shared by the whole process (:data:`deltaglider.core.encode_limit.ENCODE_GATE`).
+        ``transforms`` stores zip and gzip content as deltas of its decoded form (readable by this
+        project only); off, everything written is readable by the original DeltaGlider."""
         self._ctx = Context(
             storage=storage,
             diff=diff,
@@ -67,6 +70,7 @@ class DeltaService:
             tool_version=tool_version,
             max_ratio=check_max_ratio(max_ratio),
             encode_gate=ENCODE_GATE if encode_gate is None else encode_gate,
+            transforms=transforms,
         )
 
     @property
@@ -76,6 +80,10 @@ class DeltaService:
     @property
     def max_ratio(self) -> float:
         return self._ctx.max_ratio
+
+    @property
+    def transforms(self) -> bool:
+        return self._ctx.transforms
 
     @property
     def tool_version(self) -> str:

@@ -9,15 +9,19 @@ from __future__ import annotations
 from deltaglider.core.context import Context
 from deltaglider.core.get import fetch
 from deltaglider.core.locate import locate
-from deltaglider.core.metadata import Kind, parse
+from deltaglider.core.metadata import Kind, parse, read_field
 from deltaglider.core.models import ObjectKey, VerifyResult
 from deltaglider.errors import CodecError, IntegrityError, MetadataError, NotFoundError, NotVerifiableError
 
 
 def verify(ctx: Context, obj: ObjectKey, *, use_cache: bool = False) -> VerifyResult:
     head = locate(ctx, obj)
-    info = parse(head.metadata, head.key)
     url = ctx.storage.url(obj.bucket, head.key)
+    try:
+        info = parse(head.metadata, head.key)
+    except MetadataError as exc:
+        recorded = read_field(head.metadata, "file_sha256") or ""
+        return VerifyResult(False, "VERIFY", recorded.lower(), None, str(exc), key=head.key)
     if info.kind is Kind.PLAIN or info.file_sha256 is None:
         raise NotVerifiableError(
             f"{url} has no SHA-256 recorded (stored by another tool, or without metadata), "

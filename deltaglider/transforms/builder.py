@@ -71,6 +71,8 @@ class Builder:
 
     ``max_decoded`` bounds the whole decoded stream (a deflate bomb stays raw instead of filling the
     disk); ``exhaustive`` also tries the rarer deflate settings, not only zlib's defaults per level.
+    Without ``reproduce`` every stream that inflates is decoded and no recipe is kept: the stream is
+    only ever read, never rebuilt (a reference's base, see :mod:`.base`).
     """
 
     def __init__(
@@ -82,6 +84,7 @@ class Builder:
         *,
         max_decoded: int,
         exhaustive: bool = True,
+        reproduce: bool = True,
     ) -> None:
         self.src_fd = src.fileno()
         self.out = out
@@ -89,6 +92,7 @@ class Builder:
         self.compressor = compressor
         self.max_decoded = max_decoded
         self.exhaustive = exhaustive
+        self.reproduce = reproduce
         self.segments: list[Segment] = []
         self.pos = 0  # next byte of the original to account for
         self.decoded = 0  # bytes written to the decoded stream
@@ -123,6 +127,10 @@ class Builder:
         """
         start_out, start_pos = self.decoded, self.pos
         used = self._inflate(compressed_size)
+        if used is not None and not self.reproduce:
+            self.pos = start_pos + used
+            self.deflated += 1
+            return True
         if used is not None:
             size = self.decoded - start_out
             params = self._search((self.out_reader, start_out, size), (self.src_fd, start_pos, used))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO, Final
+from typing import BinaryIO, Final, TypeAlias
 
 from deltaglider.atomic import StrPath, write_beside
 from deltaglider.errors import RecipeError
@@ -14,11 +15,17 @@ from deltaglider.transforms.deflater import Compressor, default_compressor
 from deltaglider.transforms.recipe import Recipe, pack, unpack
 from deltaglider.transforms.sniff import detect
 
-_LAYOUTS: Final = {"gzip": gzip_form.build, "zip": zip_form.build}
+Layout: TypeAlias = Callable[[Builder, int], bool]
+_LAYOUTS: Final[dict[str, Layout]] = {"gzip": gzip_form.build, "zip": zip_form.build}
 #: A decoded stream may be this many times the original (plus a fixed allowance) before the members
 #: that would exceed it stay raw: real archives compress 2-20x, deflate bombs 1000x.
 EXPANSION_LIMIT: Final = 64
 EXPANSION_ALLOWANCE: Final = 64 << 20
+
+
+def layout_for(kind: str | None) -> Layout | None:
+    """How a container of ``kind`` is walked, or None for kinds the transform does not decode."""
+    return _LAYOUTS.get(kind) if kind is not None else None
 
 
 class _DeclinedError(Exception):
@@ -53,7 +60,7 @@ def encode_container(
     """
     compressor = compressor or default_compressor()
     kind = detect(path)
-    if kind not in _LAYOUTS:
+    if kind is None or layout_for(kind) is None:
         return None
     try:
         recipe, builder = _encode(path, decoded_path, kind, compressor, exhaustive)

@@ -143,3 +143,13 @@ def test_errors_are_in_the_family() -> None:
     assert issubclass(DecodeError, CodecError)
     assert issubclass(DecodeError, ValueError)
     assert issubclass(CodecError, RuntimeError)
+
+
+def test_a_code_table_size_of_two_is_bad_input_not_lack_of_memory() -> None:
+    """Found by the property above: xdelta3 reports this header field as ENOMEM."""
+    source, target = _pair()
+    delta = bytearray(codec.encode(source, target, secondary=None))
+    # Header indicator (byte 4): VCD_CODETABLE (0x02) set, then its size (a varint) of 2.
+    damaged = bytes(delta[:4]) + bytes([0x02, 0x02]) + bytes(delta[5:])
+    with pytest.raises(DecodeError, match="invalid code table size"):
+        codec.decode(source, damaged, expected_size=len(target))

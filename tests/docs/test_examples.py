@@ -77,9 +77,11 @@ def test_ci_publish_takes_a_dist_folder(tmp_path: Path) -> None:
     dist.mkdir()
     (dist / "tool.tar").write_bytes(random.Random(1).randbytes(50_000))
     (dist / "NOTES.txt").write_text("release notes\n")
-    (dist / "src.tar.gz").write_bytes(gzip.compress(b"source " * 1000))  # compressed: stored whole
+    (dist / "src.tar.gz").write_bytes(gzip.compress(b"source " * 1000))
     run_example("ci_publish.py", tmp_path / "store", "--dist", dist, "--build", "7", cwd=tmp_path)
-    assert stored(tmp_path / "store") == ["NOTES-7.txt", "reference.bin", "src-7.tar.gz", "tool-7.tar.delta"]
+    # In name order: small notes stay whole, the first archive starts the reference, and random bytes
+    # gain nothing from a delta against it.
+    assert stored(tmp_path / "store") == ["NOTES-7.txt", "reference.bin", "src-7.tar.gz.delta", "tool-7.tar"]
 
 
 def test_nightly_backup_keeps_only_recent_nights(tmp_path: Path) -> None:

@@ -171,7 +171,9 @@ def test_we_read_every_metadata_generation(version: str, tmp_path: Path) -> None
 def test_original_reads_what_we_wrote(moto_server: MotoServer, bucket: str, tmp_path: Path) -> None:
     original = install_original("6.2.0")
     family = _family(tmp_path / "src")
-    client = create_client(endpoint_url=moto_server.url, cache_dir=str(tmp_path / "our-cache"))
+    client = create_client(
+        endpoint_url=moto_server.url, cache_dir=str(tmp_path / "our-cache"), original_compatible=True
+    )
 
     operations = {}
     for prefix, files in family.items():
@@ -204,3 +206,30 @@ def test_original_reads_what_we_wrote(moto_server: MotoServer, bucket: str, tmp_
                 cache_dir=tmp_path / "original-cache",
             )
             assert _sha256(target) == _sha256(path), f"6.2.0 read {prefix}/{path.name}"
+
+
+def test_the_original_refuses_a_delta_of_decoded_content(
+    moto_server: MotoServer, bucket: str, tmp_path: Path
+) -> None:
+    """Without ``original_compatible``, a zip release is stored as the delta of its decoded members.
+    The original cannot rebuild it; what matters is that it says so and writes no wrong file."""
+    original = install_original("6.2.0")
+    src = tmp_path / "src"
+    src.mkdir()
+    app = release_zips(src, "app", 2)
+    client = create_client(endpoint_url=moto_server.url, cache_dir=str(tmp_path / "our-cache"))
+    client.upload(app[0], _url(bucket, "releases"))
+    assert client.upload(app[1], _url(bucket, "releases")).transform == "zip"
+
+    target = tmp_path / "out" / app[1].name
+    target.parent.mkdir()
+    result = original.run_cp(
+        _url(bucket, "releases", app[1].name),
+        str(target),
+        endpoint_url=moto_server.url,
+        cache_dir=tmp_path / "original-cache",
+    )
+
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert "not a VCDIFF input" in result.stdout + result.stderr  # its xdelta3 stops at our header
+    assert not target.exists()

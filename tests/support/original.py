@@ -75,8 +75,20 @@ class OriginalDeltaGlider:
 
     def cp(self, src: str, dest: str, *, endpoint_url: str, cache_dir: Path) -> str:
         """``deltaglider cp SRC DEST``; returns its output, fails the test (with the output) on error."""
+        result = self.run_cp(src, dest, endpoint_url=endpoint_url, cache_dir=cache_dir)
+        output = result.stdout + result.stderr
+        if result.returncode != 0:
+            pytest.fail(
+                f"original deltaglider {self.version} `cp {src} {dest}` exited {result.returncode}:\n{output}"
+            )
+        return output
+
+    def run_cp(
+        self, src: str, dest: str, *, endpoint_url: str, cache_dir: Path
+    ) -> subprocess.CompletedProcess[str]:
+        """``deltaglider cp SRC DEST`` however it ends."""
         cache_dir.mkdir(parents=True, exist_ok=True)
-        result = subprocess.run(
+        return subprocess.run(
             [str(self.cli), "cp", src, dest, "--endpoint-url", endpoint_url],
             env=self.env(cache_dir, endpoint_url),
             capture_output=True,
@@ -84,12 +96,6 @@ class OriginalDeltaGlider:
             timeout=120,
             check=False,
         )
-        output = result.stdout + result.stderr
-        if result.returncode != 0:
-            pytest.fail(
-                f"original deltaglider {self.version} `cp {src} {dest}` exited {result.returncode}:\n{output}"
-            )
-        return output
 
     def write_in_process(self, bucket: str, uploads: list[tuple[Path, str]], export: Path) -> None:
         """Its ``cp`` of each ``(file, s3 url)`` into moto's *in-process* S3 inside its own venv; the

@@ -30,15 +30,21 @@ def _noise(tmp_path: Path, name: str) -> Path:
 
 
 def test_likely_keys() -> None:
-    assert likely_keys("p/app.zip") == ["p/app.zip.delta", "p/app.zip"]
-    assert likely_keys("p/notes.txt") == ["p/notes.txt", "p/notes.txt.delta"]
-    assert likely_keys("p/app.tar.gz") == ["p/app.tar.gz", "p/app.tar.gz.delta"]  # compressed: whole
-    assert likely_keys("p/reference.bin") == ["p/reference.bin.delta", "p/reference.bin"]
+    for transforms in (True, False):
+        assert likely_keys("p/app.zip", transforms=transforms) == ["p/app.zip.delta", "p/app.zip"]
+        assert likely_keys("p/notes.txt", transforms=transforms) == ["p/notes.txt", "p/notes.txt.delta"]
+        reference = likely_keys("p/reference.bin", transforms=transforms)
+        assert reference == ["p/reference.bin.delta", "p/reference.bin"]
+        assert likely_keys("p/app.tar.xz", transforms=transforms) == ["p/app.tar.xz", "p/app.tar.xz.delta"]
+    # gzip content is stored whole for the original's sake, and as a delta of its content otherwise.
+    assert likely_keys("p/app.tar.gz", transforms=False) == ["p/app.tar.gz", "p/app.tar.gz.delta"]
+    assert likely_keys("p/app.tar.gz", transforms=True) == ["p/app.tar.gz.delta", "p/app.tar.gz"]
 
 
 def test_a_delta_with_its_reference_cached_is_one_get(releases: list[Path], tmp_path: Path) -> None:
     store = MemoryStorage()
-    service = make_service(store)
+    # In the original's format, where gzip content is always stored whole (as its name says).
+    service = make_service(store, transforms=False)
     for path in releases[:2]:
         service.put(path, SPACE)
     notes = tmp_path / "notes.txt"

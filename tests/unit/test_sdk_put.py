@@ -54,7 +54,7 @@ def test_later_files_are_deltas(storage: MemoryStorage, releases: list[Path]) ->
 def test_non_candidates_are_stored_whole_with_their_sha(storage: MemoryStorage, tmp_path: Path) -> None:
     notes = tmp_path / "notes.txt"
     notes.write_text("hello\n" * 1000)
-    summary = make_service(storage).put(notes, SPACE)
+    summary = make_service(storage, transforms=False).put(notes, SPACE)  # the original's rule
     assert (summary.operation, summary.key) == ("PUT", "rel/notes.txt")
     assert "not a delta candidate" in summary.reason
     _, meta = storage.raw("b", "rel/notes.txt")
@@ -70,7 +70,7 @@ def test_gzip_minus_9_tar_gz_is_stored_whole_and_round_trips(storage: MemoryStor
     # gzip -9 with a name and an mtime in the header: what `gzip -9 -k` writes.
     with open(archive, "wb") as raw, gzip.GzipFile("backup.tar", "wb", 9, raw, mtime=1_700_000_000) as gz:
         gz.write(payload)
-    service = make_service(storage)
+    service = make_service(storage, transforms=False)  # as the original stores it
     summary = service.put(archive, SPACE)
     assert summary.operation == "PUT"
     assert summary.key == "rel/backup.tar.gz"
@@ -88,7 +88,7 @@ def test_no_delta_against_a_compressed_reference(storage: MemoryStorage, tmp_pat
     storage.set_raw("b", "rel/reference.bin", first.read_bytes(), {"dg-file-sha256": sha256(first)})
     second = tmp_path / "b.zip"
     second.write_bytes(b"PK\x03\x04" + first.read_bytes())
-    summary = make_service(storage).put(second, SPACE)
+    summary = make_service(storage, transforms=False).put(second, SPACE)
     assert summary.operation == "PUT"
     assert "reference is gzip-compressed" in summary.reason
     assert storage.raw("b", "rel/b.zip")[0] == second.read_bytes()
@@ -212,7 +212,7 @@ WHOLE_KEYS = {
 def test_uploads_write_exactly_the_originals_keys(
     storage: MemoryStorage, releases: list[Path], tmp_path: Path
 ) -> None:
-    service = make_service(storage)
+    service = make_service(storage, transforms=False)  # transformed deltas add keys of ours
     service.put(releases[0], SPACE)
     service.put(releases[1], SPACE)
     notes = tmp_path / "notes.txt"
@@ -305,3 +305,23 @@ def test_max_ratio_zero_stores_even_a_first_file_whole(storage: MemoryStorage, r
     # With deltas on again, the next file starts the reference.
     assert service.put(releases[1], SPACE).key == "rel/reference.bin"
     assert service.put(releases[2], SPACE).operation == "PUT_DELTA"
+
+
+def test_small_files_that_are_no_archive_do_not_start_a_reference(
+    storage: MemoryStorage, releases: list[Path], tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello\n" * 1000)
+    service = make_service(storage)
+    summary = service.put(notes, SPACE)
+    assert (summary.operation, summary.key) == ("PUT", "rel/notes.txt")
+    assert "does not start" in summary.reason
+    assert "rel/reference.bin" not in storage.keys("b")
+
+    # An archive does, by its content whatever its name; a large file of unknown kind does too.
+    renamed = tmp_path / "app.bin"
+    renamed.write_bytes(releases[0].read_bytes())
+    assert service.put(renamed, SPACE).key == "rel/reference.bin"
+    big = tmp_path / "disk.img"
+    big.write_bytes(bytes(range(256)) * 4096 + b"tail")  # 1 MiB and a bit
+    assert service.put(big, DeltaSpace("b", "images")).key == "images/reference.bin"

@@ -42,7 +42,7 @@ def _whole_file_readers_fail(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(codec, "decode", refuse)
 
 
-def _local_service(tmp_path: Path, hasher: Sha256Hasher) -> DeltaService:
+def _local_service(tmp_path: Path, hasher: Sha256Hasher, *, transforms: bool = True) -> DeltaService:
     (tmp_path / "store" / "b").mkdir(parents=True)
     logger = StdLogger("deltaglider.tests")
     return DeltaService(
@@ -54,6 +54,7 @@ def _local_service(tmp_path: Path, hasher: Sha256Hasher) -> DeltaService:
         logger=logger,
         metrics=NoopMetrics(),
         tool_version=TOOL,
+        transforms=transforms,
     )
 
 
@@ -74,7 +75,7 @@ def test_upload_and_download_never_hold_a_whole_file(tmp_path: Path, monkeypatch
 def test_the_uploaded_file_is_hashed_as_it_is_copied_not_read_again(tmp_path: Path) -> None:
     files = release_zips(tmp_path, "app", 2, size=200_000)
     hasher = _RecordingHasher()
-    service = _local_service(tmp_path, hasher)
+    service = _local_service(tmp_path, hasher, transforms=False)
     service.put(files[0], SPACE)
     hasher.hashed.clear()
     summary = service.put(files[1], SPACE)
@@ -82,6 +83,15 @@ def test_the_uploaded_file_is_hashed_as_it_is_copied_not_read_again(tmp_path: Pa
     # Hashed separately: the delta (its recorded hash) and the self-check's rebuilt file; never the
     # user's file or its private copy.
     assert sorted(p.name for p in hasher.hashed) == ["delta", "rebuilt"]
+
+    # Decoded: the reference's base (once), the body (its recorded hash) and the proof's rebuilt file.
+    hasher = _RecordingHasher()
+    service = _local_service(tmp_path / "transformed", hasher)
+    service.put(files[0], SPACE)
+    hasher.hashed.clear()
+    summary = service.put(files[1], SPACE)
+    assert summary.transform == "zip"
+    assert sorted(p.name for p in hasher.hashed) == ["base", "check.rebuilt", "transformed.body"]
     assert summary.file_hash == hashlib.sha256(files[1].read_bytes()).hexdigest()
 
 

@@ -1,0 +1,172 @@
+"""Deltas of decoded content: a zip or gzip file stored as the delta of its decoded stream against
+its reference's base (:mod:`deltaglider.transforms.base`), plus the recipe that recompresses it.
+
+The stored body is the transform header (the recipe) followed by the VCDIFF delta
+(:mod:`deltaglider.transforms.body`); the metadata names the container, the base's format and the
+base's SHA-256. An upload proves the rebuild before anything is stored: decode, recompress and compare
+the SHA-256 with the file's.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from deltaglider.core.context import Context
+from deltaglider.core.metadata import Transform
+from deltaglider.errors import CodecError, DecodeError, IntegrityError, MetadataError, RecipeError
+from deltaglider.transforms import body, encode_container, rebuild, unpack
+from deltaglider.transforms.base import BASE_FORMAT, derive_base
+
+
+class _BaseShas:
+    """The SHA-256 of each reference's base, once this process derived it: a cached base is then
+    found without decoding the reference again."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def get(self, ref_sha256: str) -> str | None:
+        with self._lock:
+            return self._known.get(ref_sha256)
+
+    def remember(self, ref_sha256: str, base_sha256: str) -> None:
+        with self._lock:
+            self._known[ref_sha256] = base_sha256
+
+
+_BASES: Final = _BaseShas()
+
+
+@contextmanager
+def base_file(
+    ctx: Context, reference: Path, ref_sha256: str, *, expected: str | None = None, use_cache: bool = True
+) -> Iterator[tuple[Path, str]]:
+    """Yields (path, SHA-256) of the base of ``reference``: from the cache when this process knows its
+    SHA-256 (or ``expected`` names it), else derived and cached. A reference that is no container is
+    its own base. :class:`IntegrityError` if the base is not ``expected``."""
+    known = expected or _BASES.get(ref_sha256)
+    if use_cache and known is not None and known != ref_sha256:
+        with ctx.cache.use(known) as cached:
+            if cached is not None:
+                yield cached, known
+                return
+    with ctx.scratch() as scratch:
+        derived = scratch / "base"
+        if derive_base(reference, derived):
+            path, sha = derived, ctx.hasher.sha256_file(derived)
+        else:
+            path, sha = reference, ref_sha256
+        if expected is not None and sha != expected:
+            raise IntegrityError(
+                f"the reference's decoded base has SHA-256 {sha}, the delta was made against {expected}"
+            )
+        _BASES.remember(ref_sha256, sha)
+        if path is derived:
+            ctx.cache.store(sha, derived)
+        yield path, sha
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A transformed body ready to store."""
+
+    path: Path
+    size: int
+    transform: Transform
+
+
+def encode(
+    ctx: Context, reference: Path, file: Path, *, ref_sha256: str, sha256: str, scratch: Path
+) -> Stored | None:
+    """The body for ``file`` against ``reference``, proven to rebuild ``file``; None when the file's
+    container cannot be reproduced (then a plain delta is the way)."""
+    decoded = scratch / "decoded"
+    encoded = encode_container(file, decoded)
+    if encoded is None:
+        return None
+    delta = scratch / "transformed.delta"
+    with base_file(ctx, reference, ref_sha256) as (base, base_sha):
+        ctx.encode(base, decoded, delta)
+        decoded.unlink()
+        out = scratch / "transformed.body"
+        with open(out, "wb") as sink, open(delta, "rb") as src:
+            sink.write(body.header(encoded.recipe))
+            shutil.copyfileobj(src, sink)
+        _prove(ctx, base, delta, encoded.recipe, scratch=scratch, sha256=sha256, file=file)
+    delta.unlink()
+    return Stored(out, out.stat().st_size, Transform(encoded.container, BASE_FORMAT, base_sha))
+
+
+def _prove(
+    ctx: Context, base: Path, delta: Path, recipe: bytes, *, scratch: Path, sha256: str, file: Path
+) -> None:
+    decoded = scratch / "check.decoded"
+    rebuilt = scratch / "check.rebuilt"
+    ctx.diff.decode(base, delta, decoded, expected_size=unpack(recipe).decoded_size)
+    rebuild(decoded, recipe, rebuilt)
+    decoded.unlink()
+    same = ctx.hasher.sha256_file(rebuilt) == sha256
+    rebuilt.unlink()
+    if not same:
+        raise CodecError(
+            f"the transformed delta for {file} does not rebuild it; it was not stored", name="SELF_CHECK"
+        )
+
+
+def decode(
+    ctx: Context,
+    reference: Path,
+    stored: Path,
+    dest: Path,
+    *,
+    url: str,
+    ref_sha256: str,
+    transform: Transform,
+    use_cache: bool = True,
+) -> None:
+    """Rebuilds into ``dest`` the file whose transformed body (stored at ``url``) is ``stored``."""
+    if transform.base_format != BASE_FORMAT or transform.container not in ("zip", "gzip"):
+        raise MetadataError(
+            f"{url}: delta of decoded {transform.container!r} content against a "
+            f"{transform.base_format!r} base: written by a newer deltaglider; upgrade to read it"
+        )
+    try:
+        _decode(ctx, reference, stored, dest, ref_sha256=ref_sha256, transform=transform, use_cache=use_cache)
+    except RecipeError as exc:
+        raise IntegrityError(f"{url}: the stored transform does not rebuild the file: {exc}") from exc
+    except DecodeError as exc:
+        raise IntegrityError(f"{url}: the stored delta does not decode against its base: {exc}") from exc
+    except IntegrityError as exc:
+        raise IntegrityError(f"{url}: {exc}") from exc
+
+
+def _decode(
+    ctx: Context,
+    reference: Path,
+    stored: Path,
+    dest: Path,
+    *,
+    ref_sha256: str,
+    transform: Transform,
+    use_cache: bool,
+) -> None:
+    with ctx.scratch() as scratch:
+        delta = scratch / "delta"
+        with open(stored, "rb") as src:
+            recipe = body.read_header(src)
+            with open(delta, "wb") as sink:
+                shutil.copyfileobj(src, sink)
+        decoded = scratch / "decoded"
+        with base_file(ctx, reference, ref_sha256, expected=transform.base_sha256, use_cache=use_cache) as (
+            base,
+            _,
+        ):
+            ctx.diff.decode(base, delta, decoded, expected_size=unpack(recipe).decoded_size)
+        rebuild(decoded, recipe, dest)

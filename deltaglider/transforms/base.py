@@ -1,0 +1,68 @@
+"""The base a transformed delta is made against: a reference's content, decoded for matching only.
+
+A base is never rebuilt into the reference (the reference itself is stored), so it needs no recipe
+and no parameter search: every deflate stream that inflates is decoded. What matters is that the same
+reference always gives the same base, on every machine and in every later release, because deltas
+stored years ago were made against it. So the rules are fixed under a format name
+(:data:`BASE_FORMAT`) recorded with each delta, and the base's SHA-256 is recorded too: a change here
+is found at once rather than decoding into a wrong file. Changing the rules means a new format name,
+with the old one still readable.
+
+``inflated-v1``: the reference's layout (gzip: one member; zip: the members its central directory
+lists) with each deflate stream inflated in place. For a zip, the raw file follows the decoded
+stream: members that a target keeps raw (its producer could not be reproduced) still find their
+unchanged bytes there.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import BinaryIO, Final
+
+from deltaglider.atomic import StrPath, write_beside
+from deltaglider.transforms.builder import Builder
+from deltaglider.transforms.container import EXPANSION_ALLOWANCE, EXPANSION_LIMIT, layout_for
+from deltaglider.transforms.deflater import SYSTEM_ZLIB
+from deltaglider.transforms.sniff import detect
+
+BASE_FORMAT: Final = "inflated-v1"
+_COPY: Final = 1 << 20
+
+
+class _NoBaseError(Exception):
+    """Unwinds ``write_beside`` so that nothing is left at the destination."""
+
+
+def derive_base(reference: StrPath, out: StrPath) -> bool:
+    """Writes the ``inflated-v1`` base of ``reference`` to ``out``. False (nothing written) when the
+    reference is no container this format decodes: its base is then the reference itself."""
+    kind = detect(reference)
+    layout = layout_for(kind)
+    if layout is None:
+        return False
+    try:
+        with open(reference, "rb") as src, write_beside(out) as part:
+            size = os.fstat(src.fileno()).st_size
+            with os.fdopen(part.fd, "wb", closefd=False) as sink:
+                builder = Builder(
+                    src,
+                    sink,
+                    -1,  # only the parameter search reads back, and a base has none
+                    SYSTEM_ZLIB,
+                    max_decoded=size * EXPANSION_LIMIT + EXPANSION_ALLOWANCE,
+                    reproduce=False,
+                )
+                if not layout(builder, size) or not builder.deflated:
+                    raise _NoBaseError
+                if kind == "zip":
+                    _append(src, sink)
+    except _NoBaseError:
+        return False
+    return True
+
+
+def _append(src: BinaryIO, sink: BinaryIO) -> None:
+    offset = 0
+    while block := os.pread(src.fileno(), _COPY, offset):
+        sink.write(block)
+        offset += len(block)

@@ -1,0 +1,224 @@
+"""Archive-aware deltas inside the service: the stored form, the base and its cache, the checks.
+
+Producers and random trees are covered end to end in ``tests/transforms/test_sdk_*``; here is the
+protocol: what is written, when the base is derived, and what a damaged or foreign object does.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.sdk import make_service, sha256
+
+from deltaglider.adapters.cache_memory import MemoryCache
+from deltaglider.adapters.hash_sha256 import Sha256Hasher
+from deltaglider.adapters.storage_memory import MemoryStorage
+from deltaglider.config import resolve
+from deltaglider.core import transformed
+from deltaglider.core.models import DeltaSpace, ObjectKey
+from deltaglider.errors import CodecError, IntegrityError, MetadataError
+
+SPACE = DeltaSpace("b", "rel")
+
+
+def _tar_gz(path: Path, files: dict[str, bytes]) -> Path:
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = 0
+            tar.addfile(info, io.BytesIO(data))
+    path.write_bytes(gzip.compress(raw.getvalue(), compresslevel=9, mtime=0))
+    return path
+
+
+def _text(seed: int, size: int) -> bytes:
+    lines = [f"def function_{seed}_{i}(x):\n    return x * {i} + {seed}\n" for i in range(size // 40)]
+    return "".join(lines).encode()[:size]
+
+
+@pytest.fixture
+def counting(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Every base derivation, by the reference it decoded."""
+    calls: list[Path] = []
+    real = transformed.derive_base
+
+    def spy(reference: Any, out: Any) -> bool:
+        calls.append(Path(reference))
+        return real(reference, out)
+
+    monkeypatch.setattr(transformed, "derive_base", spy)
+    monkeypatch.setattr(transformed, "_BASES", transformed._BaseShas())
+    return calls
+
+
+def test_a_zip_release_is_stored_as_the_delta_of_its_content(releases: list[Path], tmp_path: Path) -> None:
+    store = MemoryStorage()
+    service = make_service(store)
+    service.put(releases[0], SPACE)
+    summary = service.put(releases[1], SPACE)
+
+    assert summary.operation == "PUT_DELTA"
+    assert summary.transform == "zip"
+    body, meta = store.raw("b", summary.key)
+    assert body.startswith(b"DGTB")
+    assert meta["dg-transform"] == "zip"
+    assert meta["dg-base-format"] == "inflated-v1"
+    assert len(meta["dg-base-sha256"]) == 64
+    assert meta["dg-delta-size"] == str(len(body))
+
+    got = service.get(ObjectKey("b", f"rel/{releases[1].name}"), tmp_path / "out")
+    assert got.reconstructed
+    assert sha256(tmp_path / "out") == sha256(releases[1])
+    assert service.verify(ObjectKey("b", f"rel/{releases[1].name}")).valid
+
+
+def test_transforms_off_writes_what_the_original_reads(releases: list[Path], tmp_path: Path) -> None:
+    store = MemoryStorage()
+    service = make_service(store, transforms=False)
+    for path in releases[:3]:
+        service.put(path, SPACE)
+    gz = service.put(_tar_gz(tmp_path / "src.tar.gz", {"a.py": _text(1, 50_000)}), SPACE)
+
+    assert gz.operation == "PUT" and gz.key == "rel/src.tar.gz"  # gzip content: whole, as before
+    for key in store.keys("b"):
+        body, meta = store.raw("b", key)
+        assert "dg-transform" not in meta, key
+        assert not body.startswith(b"DGTB"), key
+
+
+def test_gzip_files_make_a_family_of_their_own(tmp_path: Path) -> None:
+    """A gzip file may be a reference when transforms are on; later ones are deltas of the tar."""
+    service = make_service(MemoryStorage())
+    files = {f"pkg/mod{i}.py": _text(i, 40_000) for i in range(5)}
+    first = _tar_gz(tmp_path / "pkg-1.0.tar.gz", files)
+    files["pkg/mod2.py"] = _text(99, 40_000)
+    second = _tar_gz(tmp_path / "pkg-1.1.tar.gz", files)
+
+    assert service.put(first, SPACE).key == "rel/reference.bin"
+    summary = service.put(second, SPACE)
+
+    assert summary.transform == "gzip"
+    assert summary.stored_size < second.stat().st_size // 10
+    service.get(ObjectKey("b", "rel/pkg-1.1.tar.gz"), tmp_path / "out")
+    assert (tmp_path / "out").read_bytes() == second.read_bytes()
+
+
+def test_a_file_that_is_no_container_gets_a_plain_delta(releases: list[Path], tmp_path: Path) -> None:
+    service = make_service(MemoryStorage())
+    service.put(releases[0], SPACE)
+    plain = tmp_path / "app-1.9.bin"
+    plain.write_bytes(releases[0].read_bytes()[:-100] + b"x" * 100)  # a zip no more: no directory
+
+    summary = service.put(plain, SPACE)
+
+    assert summary.operation == "PUT_DELTA"
+    assert summary.transform is None
+
+
+def test_the_base_is_derived_once_and_then_read_from_the_cache(
+    releases: list[Path], tmp_path: Path, counting: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hasher = Sha256Hasher()
+    cache = MemoryCache(max_bytes=1 << 30, hasher=hasher)
+    service = make_service(MemoryStorage(), cache=cache)
+    for path in releases:
+        service.put(path, SPACE)
+    assert len(counting) == 1  # the three later releases share one base
+
+    # As a new process would: nothing remembered but what the cache holds; the delta names its base.
+    monkeypatch.setattr(transformed, "_BASES", transformed._BaseShas())
+    for path in releases[1:]:
+        service.get(ObjectKey("b", f"rel/{path.name}"), tmp_path / path.name)
+        assert (tmp_path / path.name).read_bytes() == path.read_bytes()
+    assert len(counting) == 1
+
+    # verify without the cache checks the stored reference, so it derives the base from it again.
+    assert service.verify(ObjectKey("b", f"rel/{releases[2].name}"), use_cache=False).valid
+    assert len(counting) == 2
+
+
+def _damage_meta(store: MemoryStorage, key: str, **changes: str) -> None:
+    body, meta = store.raw("b", key)
+    meta.update(changes)
+    store.set_raw("b", key, body, meta)
+
+
+def test_a_wrong_base_is_an_integrity_error_and_nothing_is_written(
+    releases: list[Path], tmp_path: Path
+) -> None:
+    store = MemoryStorage()
+    service = make_service(store)
+    service.put(releases[0], SPACE)
+    key = service.put(releases[1], SPACE).key
+    _damage_meta(store, key, **{"dg-base-sha256": "0" * 64})
+    out = tmp_path / "out"
+
+    with pytest.raises(IntegrityError, match="base"):
+        service.get(ObjectKey("b", f"rel/{releases[1].name}"), out)
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == [tmp_path / "releases"]
+    result = service.verify(ObjectKey("b", f"rel/{releases[1].name}"))
+    assert not result.valid and "base" in (result.details or "")
+
+
+def test_a_damaged_recipe_is_an_integrity_error(releases: list[Path], tmp_path: Path) -> None:
+    store = MemoryStorage()
+    service = make_service(store)
+    service.put(releases[0], SPACE)
+    key = service.put(releases[1], SPACE).key
+    body, meta = store.raw("b", key)
+    store.set_raw("b", key, body[:4] + b"\xff\xff\xff\x7f" + body[8:], meta)  # an absurd recipe length
+
+    with pytest.raises(IntegrityError):
+        service.get(ObjectKey("b", f"rel/{releases[1].name}"), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    assert not service.verify(ObjectKey("b", f"rel/{releases[1].name}")).valid
+
+
+def test_a_base_format_from_a_newer_release_asks_for_an_upgrade(releases: list[Path], tmp_path: Path) -> None:
+    store = MemoryStorage()
+    service = make_service(store)
+    service.put(releases[0], SPACE)
+    key = service.put(releases[1], SPACE).key
+    _damage_meta(store, key, **{"dg-base-format": "inflated-v9"})
+
+    with pytest.raises(MetadataError, match="newer deltaglider"):
+        service.get(ObjectKey("b", f"rel/{releases[1].name}"), tmp_path / "out")
+
+
+def test_a_transform_that_does_not_rebuild_is_never_stored(
+    releases: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = MemoryStorage()
+    service = make_service(store)
+    service.put(releases[0], SPACE)
+    before = store.keys("b")
+
+    def wrong(decoded: Any, recipe: bytes, out: Any) -> int:
+        Path(out).write_bytes(b"not the file")
+        return 12
+
+    monkeypatch.setattr(transformed, "rebuild", wrong)
+    with pytest.raises(CodecError, match="does not rebuild"):
+        service.put(releases[1], SPACE)
+    assert store.keys("b") == before
+
+
+@pytest.mark.parametrize(("value", "expected"), [("1", True), ("true", True), ("0", False), ("", False)])
+def test_original_compatible_from_the_environment(value: str, expected: bool) -> None:
+    assert resolve(env={"DG_ORIGINAL_COMPATIBLE": value}).original_compatible is expected
+    assert (
+        resolve(env={"DG_ORIGINAL_COMPATIBLE": value}, original_compatible=False).original_compatible is False
+    )
+
+
+def test_a_bad_original_compatible_value_is_an_error() -> None:
+    with pytest.raises(ValueError, match="DG_ORIGINAL_COMPATIBLE"):
+        resolve(env={"DG_ORIGINAL_COMPATIBLE": "maybe"})
