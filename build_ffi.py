@@ -101,6 +101,7 @@ GLUE_SOURCES = [
     "dg_files.c",
     "dg_hugemem.c",
     "dg_init.c",
+    "dg_lzma2.c",
     "dg_memio.c",
     "dg_memory.c",
     "dg_plan.c",

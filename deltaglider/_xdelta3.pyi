@@ -1,7 +1,7 @@
 # The compiled CFFI module (built from build_ffi.py and native/dg_codec.h). Only deltaglider.codec
 # imports it. C values (pointers, structs) are CFFI's untyped CData: their Any stays in codec.py,
 # which converts every one of them to Python types before returning.
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, overload
 
 CData: TypeAlias = Any
 
@@ -9,7 +9,11 @@ class FFI:
     def new(self, cdecl: str, init: object = ...) -> CData: ...
     def string(self, cdata: CData, maxlen: int = ...) -> bytes: ...
     def buffer(self, cdata: CData, size: int = ...) -> CData: ...
+    NULL: CData
+    @overload
     def from_buffer(self, python_buffer: object, require_writable: bool = ...) -> CData: ...
+    @overload
+    def from_buffer(self, cdecl: str, python_buffer: object, require_writable: bool = ...) -> CData: ...
     def sizeof(self, cdecl: str) -> int: ...
 
 class Lib:
@@ -79,6 +83,22 @@ class Lib:
     ) -> int: ...
     def dg_fault_fail_allocation(self, nth: int) -> None: ...
     def dg_fault_pending(self) -> int: ...
+    def dg_lzma2_new(self, preset: int, dict_size: int, status: Any) -> Any: ...
+    def dg_lzma2_code(
+        self,
+        enc: Any,
+        data: Any,
+        size: int,
+        out: Any,
+        out_cap: int,
+        finish: int,
+        in_used: Any,
+        out_made: Any,
+        done: Any,
+        status: Any,
+    ) -> int: ...
+    def dg_lzma2_free(self, enc: Any) -> None: ...
+    def dg_lzma2_version(self) -> Any: ...
     # The pinned zlib's deflate (vendor/zlib, built with Z_PREFIX; declared in build_ffi.py).
     Z_OK: int
     Z_STREAM_END: int

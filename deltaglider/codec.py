@@ -481,3 +481,80 @@ def pinned_zlib_version() -> str:
     ffi, lib = _native()
     zlib: Any = lib
     return ffi.string(zlib.zlibVersion()).decode()
+
+
+#: liblzma's flag for the slower "extreme" variant of a preset (``xz -6e``).
+LZMA_PRESET_EXTREME: Final = 0x80000000
+
+
+class PinnedLzma2:
+    """A raw LZMA2 stream (no .xz container) written by the vendored liblzma, not the platform's.
+
+    Archive transforms rebuild .xz blocks with it. Same interface as :class:`PinnedDeflater`:
+    :meth:`compress` then one :meth:`flush`. ``preset`` is 0-9, or'ed with
+    :data:`LZMA_PRESET_EXTREME`; ``dict_size`` overrides the preset's, as a block header records it.
+    """
+
+    def __init__(self, preset: int, dict_size: int) -> None:
+        ffi, lib = _native()
+        self._ffi, self._lib = ffi, lib
+        self._status = ffi.new("dg_status *")
+        self._out = ffi.new("uint8_t[]", _DEFLATE_OUT)
+        self._used = ffi.new("size_t *")
+        self._made = ffi.new("size_t *")
+        self._done = ffi.new("int *")
+        enc = lib.dg_lzma2_new(preset, dict_size, self._status)
+        if enc == ffi.NULL:
+            _raise_for_status(ffi, lib, self._status)
+        self._enc: Any = enc
+
+    def _run(self, data: bytes, finish: bool) -> bytes:
+        if self._enc is None:
+            raise ValueError("the LZMA2 stream is finished")
+        ffi, lib = self._ffi, self._lib
+        keep = ffi.from_buffer("uint8_t[]", data)
+        offset = 0
+        parts = []
+        while True:
+            rc = lib.dg_lzma2_code(
+                self._enc,
+                keep + offset,
+                len(data) - offset,
+                self._out,
+                _DEFLATE_OUT,
+                int(finish),
+                self._used,
+                self._made,
+                self._done,
+                self._status,
+            )
+            if rc != lib.DG_OK:
+                _raise_for_status(ffi, lib, self._status)
+            offset += self._used[0]
+            parts.append(bytes(ffi.buffer(self._out, self._made[0])))
+            if self._done[0] or (not finish and offset == len(data) and self._made[0] < _DEFLATE_OUT):
+                break
+        del keep
+        return b"".join(parts)
+
+    def compress(self, data: bytes, /) -> bytes:
+        return self._run(data, finish=False)
+
+    def flush(self) -> bytes:
+        out = self._run(b"", finish=True)
+        self._close()
+        return out
+
+    def _close(self) -> None:
+        if self._enc is not None:
+            self._lib.dg_lzma2_free(self._enc)
+            self._enc = None
+
+    def __del__(self) -> None:
+        self._close()
+
+
+def pinned_liblzma_version() -> str:
+    """The vendored liblzma's version (``"5.4.1"``)."""
+    ffi, lib = _native()
+    return ffi.string(lib.dg_lzma2_version()).decode()

@@ -128,6 +128,15 @@ int dg_decode_file(int source_fd, int delta_fd, int output_fd, uint64_t max_outp
  * countdown: nonzero after a call means the call made fewer than nth allocations. */
 void dg_fault_fail_allocation(uint64_t nth);
 uint64_t dg_fault_pending(void);
+/* A raw LZMA2 encoder of the vendored liblzma, for rebuilding .xz blocks byte for byte (see
+ * native/dg_lzma2.c). preset: 0..9, | 0x80000000 for extreme; dict_size: as the block header says.
+ * dg_lzma2_code returns DG_OK or a DG_ERR_*; *done turns 1 once finish has flushed everything. */
+typedef struct dg_lzma2 dg_lzma2;
+dg_lzma2 *dg_lzma2_new(uint32_t preset, uint32_t dict_size, dg_status *status);
+int dg_lzma2_code(dg_lzma2 *enc, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                  int finish, size_t *in_used, size_t *out_made, int *done, dg_status *status);
+void dg_lzma2_free(dg_lzma2 *enc);
+const char *dg_lzma2_version(void);
 /* DG_CDEF_END */
 
 #endif /* DG_CODEC_H */

@@ -46,6 +46,7 @@ from deltaglider.core.models import DeltaSpace, PutSummary
 from deltaglider.core.references import reference_file
 from deltaglider.errors import CodecError, InvalidURLError, StorageError
 from deltaglider.ports.storage import ProgressCallback
+from deltaglider.transforms.container import CONTAINERS
 from deltaglider.transforms.sniff import detect
 from deltaglider.urls import check_component
 
@@ -153,7 +154,7 @@ def _whole_by_content(ctx: Context, up: _Upload) -> str | None:
                 f"content is {compressor}-compressed, so stored whole: the original's xdelta3 would misread "
                 "a delta against it"
             )
-    elif compressor is not None and compressor != "gzip":
+    elif compressor is not None and compressor not in CONTAINERS:
         return f"content is {compressor}-compressed, which no delta can see into"
     return None
 
@@ -278,7 +279,7 @@ def _transformed_delta(
 ) -> _Delta | None:
     """The delta of the decoded content when the file is a container that reproduces and the delta
     pays; None means try the plain delta."""
-    if detect(up.file) not in ("zip", "gzip"):
+    if detect(up.file) not in CONTAINERS:
         return None
     room = scratch / "transformed"
     room.mkdir()

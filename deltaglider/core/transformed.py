@@ -22,6 +22,7 @@ from deltaglider.core.metadata import Transform
 from deltaglider.errors import CodecError, DecodeError, IntegrityError, MetadataError, RecipeError
 from deltaglider.transforms import body, encode_container, rebuild, unpack
 from deltaglider.transforms.base import BASE_FORMAT, derive_base
+from deltaglider.transforms.container import CONTAINERS
 
 
 class _BaseShas:
@@ -51,6 +52,9 @@ def base_file(
     """Yields (path, SHA-256) of the base of ``reference``: from the cache when this process knows its
     SHA-256 (or ``expected`` names it), else derived and cached. A reference that is no container is
     its own base. :class:`IntegrityError` if the base is not ``expected``."""
+    if expected == ref_sha256:  # the reference is no container: its own base, nothing to derive
+        yield reference, ref_sha256
+        return
     known = expected or _BASES.get(ref_sha256)
     if use_cache and known is not None and known != ref_sha256:
         with ctx.cache.use(known) as cached:
@@ -132,7 +136,7 @@ def decode(
     use_cache: bool = True,
 ) -> None:
     """Rebuilds into ``dest`` the file whose transformed body (stored at ``url``) is ``stored``."""
-    if transform.base_format != BASE_FORMAT or transform.container not in ("zip", "gzip"):
+    if transform.base_format != BASE_FORMAT or transform.container not in CONTAINERS:
         raise MetadataError(
             f"{url}: delta of decoded {transform.container!r} content against a "
             f"{transform.base_format!r} base: written by a newer deltaglider; upgrade to read it"

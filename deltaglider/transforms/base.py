@@ -9,7 +9,8 @@ is found at once rather than decoding into a wrong file. Changing the rules mean
 with the old one still readable.
 
 ``inflated-v1``: the reference's layout (gzip: one member; zip: the members its central directory
-lists) with each deflate stream inflated in place. For a zip, the raw file follows the decoded
+lists; xz: the blocks its index lists; ar: its gzip and xz members) with each deflate and LZMA2
+stream decoded in place. For a zip, the raw file follows the decoded
 stream: members that a target keeps raw (its producer could not be reproduced) still find their
 unchanged bytes there.
 """

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from typing import BinaryIO, Final
 
-from deltaglider.transforms.deflater import Compressor, DeflateParams, likely_params, other_params
+from deltaglider.transforms import lzma2
+from deltaglider.transforms.deflater import Compressor, DeflateParams, Deflater, likely_params, other_params
 from deltaglider.transforms.recipe import Segment
 
 CHUNK: Final = 1 << 16
@@ -32,16 +34,15 @@ def pread_exact(fd: int, size: int, offset: int) -> bytes:
 
 
 def _same_output(
-    compressor: Compressor,
-    params: DeflateParams,
+    new: Callable[[], Deflater],
     decoded: tuple[int, int, int],
     original: tuple[int, int, int],
 ) -> bool:
-    """Whether deflating the decoded range gives the original range, stopping at the first
+    """Whether compressing the decoded range gives the original range, stopping at the first
     differing byte (most wrong guesses differ in the first block, a few KiB in)."""
     dec_fd, dec_off, dec_size = decoded
     src_fd, src_off, src_size = original
-    deflater = compressor.new(params)
+    deflater = new()
     made = 0
 
     def agrees(out: bytes) -> bool:
@@ -100,6 +101,8 @@ class Builder:
         self.deflated = 0  # segments that reproduced
         self.kept_raw = 0  # deflate streams that did not
         self._last: DeflateParams | None = None
+        self._last_lzma2: lzma2.Lzma2Params | None = None
+        self.kinds: set[str] = set()  # "deflate", "lzma2": what the recipe's segments use
 
     def raw(self, size: int) -> None:
         """Copies the next ``size`` bytes as they are."""
@@ -138,17 +141,78 @@ class Builder:
                 self.segments.append(Segment(size, params, used))
                 self.pos = start_pos + used
                 self.deflated += 1
+                self.kinds.add("deflate")
                 self._last = params
                 return True
-        self.out.seek(start_out)
-        self.out.truncate()
-        self.decoded = start_out
-        self.kept_raw += 1
+        self._undo(start_out)
         if self.kept_raw >= 4 and not self.deflated:
             # A producer that matched nothing so far will not match the rare settings later either;
             # keep the cost per member bounded.
             self.exhaustive = False
         return False
+
+    def _undo(self, start_out: int) -> None:
+        self.out.seek(start_out)
+        self.out.truncate()
+        self.decoded = start_out
+        self.kept_raw += 1
+
+    def lzma2(self, compressed_size: int, dict_size: int, decoded_size: int) -> bool:
+        """Decodes the raw LZMA2 stream of an .xz block that starts here (``compressed_size`` bytes,
+        ``decoded_size`` once decoded, as the stream's index says) if a preset of the pinned liblzma
+        reproduces it exactly. On ``False`` nothing was consumed or written."""
+        start_out, start_pos = self.decoded, self.pos
+        if self._unlzma(compressed_size, dict_size, decoded_size):
+            if not self.reproduce:
+                self.pos = start_pos + compressed_size
+                self.deflated += 1
+                return True
+            decoded = (self.out_reader, start_out, decoded_size)
+            original = (self.src_fd, start_pos, compressed_size)
+            compressor = lzma2.pinned_liblzma()
+            for params in lzma2.candidates(dict_size, self._last_lzma2):
+                self.tries += 1
+                if _same_output(partial(compressor.new, params), decoded, original):
+                    self.segments.append(Segment(decoded_size, params, compressed_size))
+                    self.pos = start_pos + compressed_size
+                    self.deflated += 1
+                    self.kinds.add("lzma2")
+                    self._last_lzma2 = params
+                    return True
+        self._undo(start_out)
+        return False
+
+    def _unlzma(self, compressed_size: int, dict_size: int, decoded_size: int) -> bool:
+        start = self.decoded
+        if start + decoded_size > self.max_decoded:
+            return False
+        try:
+            import lzma  # an interpreter built without liblzma simply keeps .xz blocks raw
+        except ImportError:
+            return False
+        try:
+            decoder = lzma.LZMADecompressor(
+                format=lzma.FORMAT_RAW, filters=[{"id": lzma.FILTER_LZMA2, "dict_size": dict_size}]
+            )
+            fed = 0
+            while not decoder.eof:
+                data = b""
+                if decoder.needs_input:
+                    want = min(CHUNK, compressed_size - fed)
+                    data = pread_exact(self.src_fd, want, self.pos + fed) if want > 0 else b""
+                    if not data:
+                        return False
+                    fed += len(data)
+                out = decoder.decompress(data, _INFLATE_STEP)
+                self.decoded += len(out)
+                if self.decoded - start > decoded_size:
+                    return False
+                self.out.write(out)
+        except (lzma.LZMAError, MemoryError):
+            return False
+        self.out.flush()
+        # The index's sizes must hold exactly: nothing left over, nothing missing.
+        return fed == compressed_size and not decoder.unused_data and self.decoded - start == decoded_size
 
     def _inflate(self, compressed_size: int | None) -> int | None:
         """Inflates into ``out``; the compressed bytes used, or ``None`` if the stream is broken, too
@@ -196,6 +260,6 @@ class Builder:
     def _search(self, decoded: tuple[int, int, int], original: tuple[int, int, int]) -> DeflateParams | None:
         for params in self._candidates():
             self.tries += 1
-            if _same_output(self.compressor, params, decoded, original):
+            if _same_output(partial(self.compressor.new, params), decoded, original):
                 return params
         return None

@@ -9,14 +9,22 @@ from typing import BinaryIO, Final, TypeAlias
 
 from deltaglider.atomic import StrPath, write_beside
 from deltaglider.errors import RecipeError
-from deltaglider.transforms import gzip_form, zip_form
+from deltaglider.transforms import ar_form, gzip_form, xz_form, zip_form
 from deltaglider.transforms.builder import CHUNK, Builder
 from deltaglider.transforms.deflater import Compressor, default_compressor
+from deltaglider.transforms.lzma2 import Lzma2Params, pinned_liblzma
 from deltaglider.transforms.recipe import Recipe, pack, unpack
 from deltaglider.transforms.sniff import detect
 
 Layout: TypeAlias = Callable[[Builder, int], bool]
-_LAYOUTS: Final[dict[str, Layout]] = {"gzip": gzip_form.build, "zip": zip_form.build}
+_LAYOUTS: Final[dict[str, Layout]] = {
+    "gzip": gzip_form.build,
+    "zip": zip_form.build,
+    "xz": xz_form.build,
+    "ar": ar_form.build,
+}
+#: The containers :func:`encode_container` decodes.
+CONTAINERS: Final = frozenset(_LAYOUTS)
 #: A decoded stream may be this many times the original (plus a fixed allowance) before the members
 #: that would exceed it stay raw: real archives compress 2-20x, deflate bombs 1000x.
 EXPANSION_LIMIT: Final = 64
@@ -87,10 +95,20 @@ def _encode(
             )
             if not layout(builder, size) or not builder.deflated:
                 raise _DeclinedError
-            recipe = Recipe(kind, compressor.name, tuple(builder.segments))
+            recipe = Recipe(kind, compressor_names(builder.kinds, compressor), tuple(builder.segments))
             if recipe.original_size != size:
                 raise AssertionError("layout left bytes out")  # a bug here, never bad input
     return recipe, builder
+
+
+def compressor_names(kinds: set[str], compressor: Compressor) -> str:
+    """What a recipe records of the compressors its segments need: their names joined by ``+``."""
+    names = []
+    if "deflate" in kinds:
+        names.append(compressor.name)
+    if "lzma2" in kinds:
+        names.append(pinned_liblzma().name)
+    return "+".join(names)
 
 
 def rebuild(
@@ -101,10 +119,13 @@ def rebuild(
     another compressor, or does not fit the decoded stream."""
     compressor = compressor or default_compressor()
     recipe = unpack(recipe_bytes)
-    if recipe.compressor != compressor.name:
+    kinds = {"lzma2" if isinstance(s.params, Lzma2Params) else "deflate" for s in recipe.segments if s.params}
+    expected = compressor_names(kinds, compressor)
+    if recipe.compressor != expected:
         raise RecipeError(
-            f"recipe was made with {recipe.compressor}, this build recompresses with {compressor.name}"
+            f"recipe was made with {recipe.compressor}, this build recompresses with {expected}"
         )
+    lzma = pinned_liblzma() if "lzma2" in kinds else None
     with open(decoded_path, "rb") as src:
         if os.fstat(src.fileno()).st_size != recipe.decoded_size:
             raise RecipeError("the decoded stream is not the size its recipe expects")
@@ -113,14 +134,20 @@ def rebuild(
                 if seg.params is None:
                     _copy(src, out, seg.decoded_size)
                     continue
-                deflater = compressor.new(seg.params)
+                if isinstance(seg.params, Lzma2Params):
+                    assert lzma is not None
+                    encoder = lzma.new(seg.params)
+                else:
+                    encoder = compressor.new(seg.params)
                 made = 0
                 left = seg.decoded_size
                 while left:
                     data = src.read(min(CHUNK, left))
+                    if not data:
+                        raise RecipeError("the decoded stream ended early")
                     left -= len(data)
-                    made += out.write(deflater.compress(data))
-                made += out.write(deflater.flush())
+                    made += out.write(encoder.compress(data))
+                made += out.write(encoder.flush())
                 if made != seg.compressed_size:
                     raise RecipeError("a member recompressed to another size than recorded")
     return recipe.original_size

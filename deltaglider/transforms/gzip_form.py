@@ -28,18 +28,23 @@ def _zero_terminated_end(fd: int, offset: int) -> int | None:
         offset += len(block)
 
 
-def header_size(fd: int) -> int | None:
-    """The length of the gzip header at the start of the file, or ``None`` if it is not one we know."""
-    fixed = pread_exact(fd, 10, 0)
+def header_size(fd: int, start: int = 0) -> int | None:
+    """The length of the gzip header at ``start``, or ``None`` if it is not one we know."""
+    end = _header_end(fd, start)
+    return None if end is None else end - start
+
+
+def _header_end(fd: int, start: int) -> int | None:
+    fixed = pread_exact(fd, 10, start)
     if len(fixed) < 10 or fixed[:3] != b"\x1f\x8b\x08" or fixed[3] & _RESERVED:
         return None
     flags = fixed[3]
-    end: int | None = 10
+    end: int | None = start + 10
     if flags & _FEXTRA:
-        xlen = pread_exact(fd, 2, 10)
+        xlen = pread_exact(fd, 2, start + 10)
         if len(xlen) < 2:
             return None
-        end = 12 + struct.unpack("<H", xlen)[0]
+        end = start + 12 + struct.unpack("<H", xlen)[0]
     for flag in (_FNAME, _FCOMMENT):
         if end is not None and flags & flag:
             end = _zero_terminated_end(fd, end)
@@ -48,17 +53,23 @@ def header_size(fd: int) -> int | None:
     return end
 
 
-def build(builder: Builder, size: int) -> bool:
-    """Lays out a single-member gzip file; ``False`` if it cannot be transformed (broken, several
-    members, bytes after the trailer, or a deflate stream that no known setting reproduces)."""
-    head = header_size(builder.src_fd)
-    if head is None or head + _TRAILER > size:
+def build_range(builder: Builder, start: int, end: int) -> bool:
+    """Lays out the single-member gzip stream filling ``[start, end)``; ``False`` if it cannot be
+    transformed (broken, several members, bytes after the trailer, or a deflate stream that no known
+    setting reproduces). What was laid out before a ``False`` stays valid."""
+    head = header_size(builder.src_fd, start)
+    if head is None or builder.pos != start or start + head + _TRAILER > end:
         return False
     builder.raw(head)
     if not builder.deflate(None):
         return False
     # Anything after the trailer (another member, padding) would need a second recipe: not worth it.
-    if builder.pos + _TRAILER != size:
+    if builder.pos + _TRAILER != end:
         return False
     builder.raw(_TRAILER)
     return True
+
+
+def build(builder: Builder, size: int) -> bool:
+    """Lays out a file that is one gzip member."""
+    return build_range(builder, 0, size)

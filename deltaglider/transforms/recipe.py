@@ -7,11 +7,14 @@ the recipe, absorbs them; the recipe costs a few bytes per member.
 
 Layout (all integers unsigned LEB128 varints unless said)::
 
-    b"DGTR" | version (1 byte) | container name | compressor name | original size | segment count
-    segment: kind (1 byte: 0 raw, 1 deflate) | decoded size
+    b"DGTR" | version (1 byte) | container name | compressor names | original size | segment count
+    segment: kind (1 byte: 0 raw, 1 deflate, 2 LZMA2) | decoded size
              deflate only: compressed size | level | wbits | mem_level | strategy (1 byte each)
+             LZMA2 only: compressed size | preset (1 byte, +0x80 for extreme) | dictionary size
 
-Names are a varint length then UTF-8. A version byte lets a later layout be told apart.
+Names are a varint length then UTF-8; the compressor names are those of the kinds the segments use,
+joined by ``+`` (``zlib-1.2.13``, ``liblzma-5.4.1``). A version byte lets a later layout be told
+apart; a reader that meets a segment kind it does not know refuses the recipe.
 """
 
 from __future__ import annotations
@@ -21,20 +24,23 @@ from typing import Final
 
 from deltaglider.errors import RecipeError
 from deltaglider.transforms.deflater import DeflateParams
+from deltaglider.transforms.lzma2 import Lzma2Params
 
 MAGIC: Final = b"DGTR"
 VERSION: Final = 1
 _RAW: Final = 0
 _DEFLATE: Final = 1
+_LZMA2: Final = 2
+_EXTREME: Final = 0x80
 
 
 @dataclass(frozen=True)
 class Segment:
     """``decoded_size`` bytes of the decoded stream; copied as is when ``params`` is ``None``, else
-    deflated with ``params`` into exactly ``compressed_size`` bytes."""
+    compressed with ``params`` (deflate or LZMA2) into exactly ``compressed_size`` bytes."""
 
     decoded_size: int
-    params: DeflateParams | None = None
+    params: DeflateParams | Lzma2Params | None = None
     compressed_size: int = 0
 
     @property
@@ -83,11 +89,16 @@ def pack(recipe: Recipe) -> bytes:
     out += _text(recipe.container) + _text(recipe.compressor)
     out += _varint(recipe.original_size) + _varint(len(recipe.segments))
     for seg in recipe.segments:
-        if seg.params is None:
+        p = seg.params
+        if p is None:
             out.append(_RAW)
             out += _varint(seg.decoded_size)
+        elif isinstance(p, Lzma2Params):
+            out.append(_LZMA2)
+            out += _varint(seg.decoded_size) + _varint(seg.compressed_size)
+            out.append(p.preset | (_EXTREME if p.extreme else 0))
+            out += _varint(p.dict_size)
         else:
-            p = seg.params
             out.append(_DEFLATE)
             out += _varint(seg.decoded_size) + _varint(seg.compressed_size)
             out += bytes((p.level, p.wbits, p.mem_level, p.strategy))
@@ -154,6 +165,15 @@ def unpack(data: bytes) -> Recipe:
             except ValueError as exc:
                 raise RecipeError(str(exc)) from exc
             segments.append(Segment(decoded, params, compressed))
+        elif kind == _LZMA2:
+            decoded, compressed = r.varint(), r.varint()
+            preset = r.byte()
+            dict_size = r.varint()
+            try:
+                lzma = Lzma2Params(preset & ~_EXTREME, bool(preset & _EXTREME), dict_size)
+            except ValueError as exc:
+                raise RecipeError(str(exc)) from exc
+            segments.append(Segment(decoded, lzma, compressed))
         else:
             raise RecipeError(f"unknown segment kind {kind}")
     if r.pos != len(data):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import lzma
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from deltaglider.errors import CodecError, IntegrityError, MetadataError
 SPACE = DeltaSpace("b", "rel")
 
 
-def _tar_gz(path: Path, files: dict[str, bytes]) -> Path:
+def _tar(files: dict[str, bytes]) -> bytes:
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
         for name, data in files.items():
@@ -34,7 +35,11 @@ def _tar_gz(path: Path, files: dict[str, bytes]) -> Path:
             info.size = len(data)
             info.mtime = 0
             tar.addfile(info, io.BytesIO(data))
-    path.write_bytes(gzip.compress(raw.getvalue(), compresslevel=9, mtime=0))
+    return raw.getvalue()
+
+
+def _tar_gz(path: Path, files: dict[str, bytes]) -> Path:
+    path.write_bytes(gzip.compress(_tar(files), compresslevel=9, mtime=0))
     return path
 
 
@@ -222,3 +227,24 @@ def test_original_compatible_from_the_environment(value: str, expected: bool) ->
 def test_a_bad_original_compatible_value_is_an_error() -> None:
     with pytest.raises(ValueError, match="DG_ORIGINAL_COMPATIBLE"):
         resolve(env={"DG_ORIGINAL_COMPATIBLE": "maybe"})
+
+
+def test_tar_xz_releases_are_stored_as_deltas_of_the_tar(tmp_path: Path) -> None:
+    service = make_service(MemoryStorage())
+    files = {f"pkg/mod{i}.py": _text(i, 40_000) for i in range(5)}
+    first = tmp_path / "pkg-1.0.tar.xz"
+    first.write_bytes(lzma.compress(_tar(files)))
+    files["pkg/mod3.py"] = _text(77, 40_000)
+    second = tmp_path / "pkg-1.1.tar.xz"
+    second.write_bytes(lzma.compress(_tar(files)))
+
+    assert service.put(first, SPACE).key == "rel/reference.bin"
+    summary = service.put(second, SPACE)
+
+    assert summary.transform == "xz"
+    assert summary.stored_size < second.stat().st_size // 5
+    service.get(ObjectKey("b", "rel/pkg-1.1.tar.xz"), tmp_path / "out")
+    assert (tmp_path / "out").read_bytes() == second.read_bytes()
+    # In the original's format xz content is stored whole, as before.
+    compat = make_service(MemoryStorage(), transforms=False)
+    assert compat.put(second, SPACE).key == "rel/pkg-1.1.tar.xz"
