@@ -50,6 +50,9 @@ from deltaglider.transforms.container import CONTAINERS
 from deltaglider.transforms.sniff import detect
 from deltaglider.urls import check_component
 
+#: A delta of decoded content is stored only when at most this share of the plain delta's size.
+TRANSFORM_GAIN: Final = 0.75
+
 #: Below this, a file that is no archive is stored whole rather than start a reference: the most a
 #: delta could save on it is small, and a poor reference costs every later upload.
 FOUNDING_MIN_SIZE: Final = 1 << 20
@@ -212,10 +215,7 @@ def _against_reference(ctx: Context, up: _Upload, ref: _Reference) -> PutSummary
                 "would decompress when decoding: no delta is made against it",
             )
         with ctx.scratch() as scratch:
-            transformed_delta = (
-                _transformed_delta(ctx, up, ref, reference, scratch) if ctx.transforms else None
-            )
-            made = transformed_delta or _plain_delta(ctx, up, reference, scratch)
+            made = _choose_delta(ctx, up, ref, reference, scratch)
             if isinstance(made, float):
                 return _store_whole(
                     ctx,
@@ -263,15 +263,22 @@ class _Delta:
     transform: Transform | None = None
 
 
-def _plain_delta(ctx: Context, up: _Upload, reference: Path, scratch: Path) -> _Delta | float:
-    """The delta of the raw bytes, or its ratio when that passes ``max_ratio``."""
-    delta = scratch / "delta"
-    delta_size = ctx.encode(reference, up.file, delta)
-    ratio = delta_size / up.size
+def _choose_delta(
+    ctx: Context, up: _Upload, ref: _Reference, reference: Path, scratch: Path
+) -> _Delta | float:
+    """The smaller of the plain delta and the delta of the decoded content, checked to rebuild the
+    file; the plain delta's ratio when neither fits ``max_ratio``. The decoded one must be clearly
+    smaller (:data:`TRANSFORM_GAIN`): every download of it pays a recompression."""
+    plain = scratch / "delta"
+    plain_size = ctx.encode(reference, up.file, plain)
+    decoded = _transformed_delta(ctx, up, ref, reference, scratch) if ctx.transforms else None
+    if decoded is not None and decoded.size <= TRANSFORM_GAIN * plain_size:
+        return decoded
+    ratio = plain_size / up.size
     if ratio > up.max_ratio:
-        return ratio
-    _self_check(ctx, reference, delta, scratch, up)
-    return _Delta(delta, delta_size, ctx.hasher.sha256_file(delta))
+        return decoded if decoded is not None else ratio
+    _self_check(ctx, reference, plain, scratch, up)
+    return _Delta(plain, plain_size, ctx.hasher.sha256_file(plain))
 
 
 def _transformed_delta(

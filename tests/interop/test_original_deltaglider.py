@@ -21,7 +21,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from support.artifacts import release_zips, tar_gz, unrelated_file
+from support.artifacts import release_zips, tar_gz, unrelated_file, wheel_like_zips
 from support.moto_server import MotoServer
 from support.original import install_original
 
@@ -211,12 +211,12 @@ def test_original_reads_what_we_wrote(moto_server: MotoServer, bucket: str, tmp_
 def test_the_original_refuses_a_delta_of_decoded_content(
     moto_server: MotoServer, bucket: str, tmp_path: Path
 ) -> None:
-    """Without ``original_compatible``, a zip release is stored as the delta of its decoded members.
+    """Without ``original_compatible``, a wheel-like release is stored as the delta of its decoded members.
     The original cannot rebuild it; what matters is that it says so and writes no wrong file."""
     original = install_original("6.2.0")
     src = tmp_path / "src"
     src.mkdir()
-    app = release_zips(src, "app", 2)
+    app = wheel_like_zips(src, "app", 2)
     client = create_client(endpoint_url=moto_server.url, cache_dir=str(tmp_path / "our-cache"))
     client.upload(app[0], _url(bucket, "releases"))
     assert client.upload(app[1], _url(bucket, "releases")).transform == "zip"

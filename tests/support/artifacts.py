@@ -58,6 +58,35 @@ def release_zips(
     return paths
 
 
+def wheel_like_zips(directory: Path, name: str, count: int, *, members: int = 4, seed: int = 3) -> list[Path]:
+    """``count`` releases ``<name>-1.N.zip`` of deflated source files, as wheels are: each release
+    edits a few lines of one member, so each member's deflate stream changes from the edit on."""
+    rng = random.Random(seed)
+    files = {
+        f"pkg/mod{m}.py": "".join(
+            f"def f_{m}_{i}(x):\n    return x * {rng.randint(1, 999)}\n" for i in range(1500)
+        )
+        for m in range(members)
+    }
+    paths = []
+    for release in range(count):
+        if release:
+            member = f"pkg/mod{release % members}.py"
+            lines = files[member].splitlines(keepends=True)
+            for _ in range(3):
+                at = rng.randrange(len(lines))
+                lines[at] = f"    # changed in 1.{release}\n" + lines[at]
+            files[member] = "".join(lines)
+        path = directory / f"{name}-1.{release}.zip"
+        with zipfile.ZipFile(path, "w") as archive:
+            for member, text in files.items():
+                info = zipfile.ZipInfo(member, date_time=_EPOCH)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, text)
+        paths.append(path)
+    return paths
+
+
 def unrelated_file(path: Path, size: int = 400_000, seed: int = 99) -> Path:
     """Random bytes sharing nothing with any release: its delta is as large as the file."""
     path.write_bytes(random.Random(seed).randbytes(size))

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.artifacts import release_zips, wheel_like_zips
 from support.sdk import make_service, sha256
 
 from deltaglider.adapters.cache_memory import MemoryCache
@@ -25,6 +26,14 @@ from deltaglider.core.models import DeltaSpace, ObjectKey
 from deltaglider.errors import CodecError, IntegrityError, MetadataError
 
 SPACE = DeltaSpace("b", "rel")
+
+
+@pytest.fixture
+def releases(tmp_path: Path) -> list[Path]:
+    """Releases whose members are deflated (as in wheels), where the decoded delta clearly pays."""
+    folder = tmp_path / "releases"
+    folder.mkdir()
+    return wheel_like_zips(folder, "app", 4)
 
 
 def _tar(files: dict[str, bytes]) -> bytes:
@@ -248,3 +257,14 @@ def test_tar_xz_releases_are_stored_as_deltas_of_the_tar(tmp_path: Path) -> None
     # In the original's format xz content is stored whole, as before.
     compat = make_service(MemoryStorage(), transforms=False)
     assert compat.put(second, SPACE).key == "rel/pkg-1.1.tar.xz"
+
+
+def test_the_plain_delta_is_kept_when_decoding_gains_little(tmp_path: Path) -> None:
+    """Releases whose big member is stored (not deflated): decoding saves a few bytes at most, not
+    worth a recompression at every download."""
+    service = make_service(MemoryStorage())
+    zips = release_zips(tmp_path, "bin", 2)
+    service.put(zips[0], SPACE)
+    summary = service.put(zips[1], SPACE)
+    assert summary.operation == "PUT_DELTA"
+    assert summary.transform is None

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
-from support.artifacts import release_zips
+from support.artifacts import release_zips, wheel_like_zips
 from support.sdk import TOOL, FixedClock
 
 from deltaglider import codec
@@ -85,6 +85,7 @@ def test_the_uploaded_file_is_hashed_as_it_is_copied_not_read_again(tmp_path: Pa
     assert sorted(p.name for p in hasher.hashed) == ["delta", "rebuilt"]
 
     # Decoded: the reference's base (once), the body (its recorded hash) and the proof's rebuilt file.
+    files = wheel_like_zips(tmp_path, "lib", 2)
     hasher = _RecordingHasher()
     service = _local_service(tmp_path / "transformed", hasher)
     service.put(files[0], SPACE)
