@@ -233,3 +233,54 @@ def test_the_original_refuses_a_delta_of_decoded_content(
     assert result.returncode != 0, result.stdout + result.stderr
     assert "not a VCDIFF input" in result.stdout + result.stderr  # its xdelta3 stops at our header
     assert not target.exists()
+
+
+def test_the_original_reads_no_base_but_reference_bin(
+    moto_server: MotoServer, bucket: str, tmp_path: Path
+) -> None:
+    """Issue 13 asks whether deltas against a base other than ``reference.bin`` stay readable by the
+    original 6.2.0. Made here by hand: the reference moved to another key of the same folder, the
+    delta's ``dg-ref-key`` pointing at it, no ``reference.bin`` left. Found: the original ignores
+    ``dg-ref-key`` and always fetches its folder's ``reference.bin``, so such bases can only be
+    written outside ``original_compatible`` mode."""
+    original = install_original("6.2.0")
+    src = tmp_path / "src"
+    src.mkdir()
+    app = release_zips(src, "app", 2)
+    client = create_client(
+        endpoint_url=moto_server.url, cache_dir=str(tmp_path / "our-cache"), original_compatible=True
+    )
+    for path in app:
+        client.upload(path, _url(bucket, "releases"))
+    s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=moto_server.url)
+    base_key = "releases/reference-0123456789abcdef.bin"
+    s3.copy_object(
+        Bucket=bucket, Key=base_key, CopySource={"Bucket": bucket, "Key": "releases/reference.bin"}
+    )
+    delta_key = f"releases/{app[1].name}.delta"
+    meta = s3.head_object(Bucket=bucket, Key=delta_key)["Metadata"]
+    s3.copy_object(
+        Bucket=bucket,
+        Key=delta_key,
+        CopySource={"Bucket": bucket, "Key": delta_key},
+        Metadata={**meta, "dg-ref-key": base_key},
+        MetadataDirective="REPLACE",
+    )
+    s3.delete_object(Bucket=bucket, Key="releases/reference.bin")
+
+    target = tmp_path / "out" / app[1].name
+    target.parent.mkdir()
+    result = original.run_cp(
+        _url(bucket, "releases", app[1].name),
+        str(target),
+        endpoint_url=moto_server.url,
+        cache_dir=tmp_path / "original-cache",
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "releases/reference.bin" in output and "not found" in output.lower()
+    assert not target.exists()
+    # Ours follows dg-ref-key.
+    ours = tmp_path / "ours" / app[1].name
+    client.download(_url(bucket, "releases", app[1].name), ours)
+    assert _sha256(ours) == _sha256(app[1])
