@@ -231,10 +231,23 @@ class DeltaGliderClient:
         left = [entry for entry in self.list(folder) if not entry.is_prefix]
         if any(entry.is_delta or entry.name == REFERENCE_NAME for entry in left):
             return None
-        try:
-            return self.delete(folder + REFERENCE_NAME)
-        except NotFoundError:
-            return None
+        loc = parse_url(folder).as_folder()
+        names = self._service_for(loc).base_names(DeltaSpace(loc.bucket, loc.prefix))
+        done: DeleteResult | None = None
+        for name in names:  # dependents first: a base goes only once nothing needs it
+            try:
+                result = self.delete(folder + name)
+            except NotFoundError:
+                continue
+            if done is None:
+                done = result
+            else:
+                done.deleted.extend(result.deleted)
+                done.warnings.extend(result.warnings)
+        if done is not None:
+            # Callers name the folder's reference first.
+            done.deleted.sort(key=lambda key: key.rpartition("/")[2] != REFERENCE_NAME)
+        return done
 
     def head(self, url: str) -> StoredObject:
         """What is recorded about a stored file, without downloading it: original and stored size,

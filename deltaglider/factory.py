@@ -242,6 +242,6 @@ def create_client(
         metrics=LoggingMetrics() if settings.log_level == "DEBUG" else NoopMetrics(),
         tool_version=settings.tool_version,
         max_ratio=settings.max_ratio,
-        transforms=not settings.original_compatible,
+        original_compatible=settings.original_compatible,
     )
     return DeltaGliderClient(service, endpoint_url, put_options=options)

@@ -12,7 +12,7 @@ from urllib.parse import unquote
 from deltaglider.cli.output import human_size, percent
 from deltaglider.cli.runner import Job, Tick
 from deltaglider.cli.session import Session
-from deltaglider.core.layout import REFERENCE_NAME
+from deltaglider.core.layout import is_base_name
 from deltaglider.errors import InvalidURLError
 from deltaglider.urls import safe_join
 
@@ -36,7 +36,7 @@ def _upload(session: Session, path: Path, dest_url: str, tick: Tick) -> dict[str
 
 def _stored_note(fields: dict[str, Any]) -> str:
     # The first file of a folder is stored whole as its reference (plus an empty delta).
-    became_reference = fields["key"].rpartition("/")[2] == REFERENCE_NAME
+    became_reference = is_base_name(fields["key"].rpartition("/")[2])
     how = "delta" if fields["is_delta"] else "reference" if became_reference else "whole"
     saved = fields["savings_percent"]
     saved_text = f", {saved:.1f}% saved" if saved is not None else ""

@@ -30,9 +30,9 @@ class Context:
     metrics: MetricsPort
     tool_version: str
     max_ratio: float
-    #: Archive-aware deltas (zip and gzip content stored as deltas of its decoded form). Off for buckets
-    #: that the original DeltaGlider must still read.
-    transforms: bool = True
+    #: Write only what the original DeltaGlider 6.2.0 reads: no deltas of decoded archives, no bases but
+    #: reference.bin, the original's extension list. What it wrote is read either way.
+    original_compatible: bool = False
     #: Shared by every service of the process unless one is given its own.
     encode_gate: MemoryGate = ENCODE_GATE
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from deltaglider.core.context import Context
 from deltaglider.core.layout import (
     DELTA_SUFFIX,
-    REFERENCE_NAME,
     display_name,
+    is_base_name,
     join_key,
     other_form_key,
     reference_key,
@@ -51,7 +51,8 @@ def _sha_of(head: ObjectHead) -> str | None:
 def delete(ctx: Context, obj: ObjectKey, *, force: bool = False) -> DeleteResult:
     head = locate(ctx, obj)
     prefix, name = split_key(head.key)
-    if name == REFERENCE_NAME:
+    if is_base_name(name):
+        # reference.bin, and the further bases of core.bases: what deltas are rebuilt from.
         return _delete_reference(ctx, obj.bucket, head, force=force)
     info = parse(head.metadata, head.key)
     ctx.storage.delete(obj.bucket, head.key)

@@ -12,6 +12,7 @@ import errno
 import os
 import shutil
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
@@ -22,7 +23,7 @@ from deltaglider.core.locate import get_located, likely_keys
 from deltaglider.core.metadata import Kind, StoredInfo, parse
 from deltaglider.core.models import GetSummary, ObjectKey
 from deltaglider.core.output import atomic_output, resolve_output
-from deltaglider.core.references import candidate_keys, reference_file
+from deltaglider.core.references import Rebuild, candidate_keys, reference_file
 from deltaglider.errors import DecodeError, IntegrityError, MetadataError
 from deltaglider.ports.storage import ObjectHead, ProgressCallback
 from deltaglider.transforms import body
@@ -71,12 +72,14 @@ def fetch(
     progress: ProgressCallback | None = None,
     use_cache: bool = True,
     stored: Path | None = None,
+    snapshot_base: bool = True,
 ) -> str:
     """Writes the file stored at ``key`` into ``dest`` (a scratch path) and returns its SHA-256.
     Does not compare it with the recorded one: callers decide what a mismatch means. Without
     ``use_cache``, a delta's reference is downloaded and checked rather than taken from the cache.
     ``stored`` is where the object's bytes already are, if they were fetched (``dest`` itself for
-    a whole object, a path of the caller's for a delta)."""
+    a whole object, a path of the caller's for a delta). With ``snapshot_base`` a delta's base may
+    itself be stored as a delta against a full reference (core.bases): two decodes at most."""
     url = ctx.storage.url(bucket, key)
     if info.kind is Kind.PLAIN:
         _refuse_bare_delta(url, key, None)
@@ -98,7 +101,10 @@ def fetch(
         keys = candidate_keys(key, info.ref_key)
         try:
             header = None if info.transform else ctx.diff.inspect(delta)
-            with reference_file(ctx, bucket, keys, info.ref_sha256, use_cache=use_cache) as reference:
+            rebuild = snapshot_rebuilder(ctx, bucket, use_cache) if snapshot_base else None
+            with reference_file(
+                ctx, bucket, keys, info.ref_sha256, use_cache=use_cache, rebuild=rebuild
+            ) as reference:
                 if info.transform is not None:
                     transformed.decode(
                         ctx,
@@ -131,6 +137,21 @@ def fetch(
     return ctx.hasher.sha256_file(dest)
 
 
+def snapshot_rebuilder(ctx: Context, bucket: str, use_cache: bool) -> Rebuild:
+    """How ``reference_file`` rebuilds a base stored as a delta (a snapshot, see core.bases)."""
+
+    def rebuild(key: str, metadata: Mapping[str, str], stored: Path, out: Path) -> None:
+        info = parse(metadata, key)
+        if info.kind is not Kind.DELTA:
+            raise MetadataError(
+                f"{ctx.storage.url(bucket, key)}: a base that names a reference but is no delta"
+            )
+        # The snapshot's own base must be a full reference: no file is more than two decodes away.
+        fetch(ctx, bucket, key, info, out, use_cache=use_cache, stored=stored, snapshot_base=False)
+
+    return rebuild
+
+
 def get(
     ctx: Context, obj: ObjectKey, output_path: Path, progress: ProgressCallback | None = None
 ) -> GetSummary:
@@ -160,7 +181,7 @@ def _stored_name(key: str) -> str:
 def _get_once(
     ctx: Context, obj: ObjectKey, output_path: Path, progress: ProgressCallback | None
 ) -> tuple[ObjectHead, StoredInfo, Path, str]:
-    names = {_stored_name(key) for key in likely_keys(obj.key, transforms=ctx.transforms)}
+    names = {_stored_name(key) for key in likely_keys(obj.key, original_compatible=ctx.original_compatible)}
     if len(names) == 1:
         # Either form lands at the same destination: GET straight into its temporary file.
         dest = resolve_output(output_path, names.pop())

@@ -16,10 +16,16 @@ and ``<name>`` first for the others, then the other one: so ``app.zip.delta`` st
 from __future__ import annotations
 
 import posixpath
+import re
 from typing import Final
 
 REFERENCE_NAME: Final = "reference.bin"
 DELTA_SUFFIX: Final = ".delta"
+
+#: Bases besides ``reference.bin`` (ours only, issue 13): ``reference-<16 hex of the SHA-256>.bin``
+#: holds a newer full reference; the same name plus ``.delta`` a snapshot, stored as a delta against a
+#: full reference. Named by content, so concurrent writers of the same base agree on its key.
+_BASE_RE: Final = re.compile(r"^reference-[0-9a-f]{16}\.bin(\.delta)?$")
 
 #: The original's delta candidates, matched on the lowercased name; the rest is stored whole.
 _COMPOUND_SUFFIXES: Final = (".tar.gz", ".tar.bz2", ".tar.xz")
@@ -60,6 +66,16 @@ def reference_key(prefix: str) -> str:
     return join_key(prefix, REFERENCE_NAME)
 
 
+def is_base_name(name: str) -> bool:
+    """Whether ``name`` (a key's last part) is a DeltaSpace's base: ``reference.bin`` or one of ours."""
+    return name == REFERENCE_NAME or _BASE_RE.match(name) is not None
+
+
+def base_key(prefix: str, sha256: str, *, snapshot: bool) -> str:
+    name = f"reference-{sha256[:16]}.bin"
+    return join_key(prefix, name + DELTA_SUFFIX if snapshot else name)
+
+
 def is_reserved_name(name: str) -> bool:
     return name == REFERENCE_NAME or name.endswith(DELTA_SUFFIX)
 
@@ -90,9 +106,9 @@ def lookup_keys(key: str) -> list[str]:
 
 
 def display_name(key: str) -> str | None:
-    """The key as the user knows it, or None for objects a listing hides (references)."""
+    """The key as the user knows it, or None for objects a listing hides (references and other bases)."""
     _, name = split_key(key)
-    if name == REFERENCE_NAME:
+    if is_base_name(name):
         return None
     return key.removesuffix(DELTA_SUFFIX)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deltaglider.core.context import Context
-from deltaglider.core.layout import DELTA_SUFFIX, REFERENCE_NAME, display_name, split_key
+from deltaglider.core.layout import DELTA_SUFFIX, display_name, is_base_name, split_key
 from deltaglider.core.locate import likely_keys
 from deltaglider.core.metadata import Kind, parse
 from deltaglider.core.models import ListEntry, StatsSummary
@@ -58,16 +58,20 @@ def _visible(ctx: Context, bucket: str, folder: str, recursive: bool) -> list[tu
             shown.append((name, obj))
     # Stripping .delta can move a name before keys that sorted ahead of its stored key.
     shown.sort(key=lambda item: item[0])
-    return _one_per_name(shown, transforms=ctx.transforms)
+    return _one_per_name(shown, original_compatible=ctx.original_compatible)
 
 
-def _one_per_name(shown: list[tuple[str, ObjectHead]], *, transforms: bool) -> list[tuple[str, ObjectHead]]:
+def _one_per_name(
+    shown: list[tuple[str, ObjectHead]], *, original_compatible: bool
+) -> list[tuple[str, ObjectHead]]:
     """A name left in both forms (an upload that died between writing one and removing the other) is
     listed once, as the form a download of it reads first."""
     kept: list[tuple[str, ObjectHead]] = []
     for name, obj in shown:
         if kept and kept[-1][0] == name and not obj.is_prefix:
-            first = likely_keys(obj.key.removesuffix(DELTA_SUFFIX), transforms=transforms)[0]
+            first = likely_keys(obj.key.removesuffix(DELTA_SUFFIX), original_compatible=original_compatible)[
+                0
+            ]
             if obj.key == first:
                 kept[-1] = (name, obj)
             continue
@@ -92,7 +96,7 @@ def stats(ctx: Context, bucket: str, prefix: str) -> StatsSummary:
         if _is_helper(obj.key, folder):
             continue
         summary.stored_bytes += obj.size
-        if split_key(obj.key)[1] == REFERENCE_NAME:
+        if is_base_name(split_key(obj.key)[1]):
             summary.reference_count += 1
             summary.reference_bytes += obj.size
             continue

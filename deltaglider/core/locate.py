@@ -37,12 +37,12 @@ def _not_found(ctx: Context, obj: ObjectKey, tried: list[str]) -> NotFoundError:
     )
 
 
-def likely_keys(key: str, *, transforms: bool) -> list[str]:
+def likely_keys(key: str, *, original_compatible: bool) -> list[str]:
     """``lookup_keys`` in the order the name makes likely: a delta candidate is usually stored as
     ``<name>.delta`` (the first file of a DeltaSpace too, beside the reference)."""
     keys = lookup_keys(key)
     _, name = split_key(key)
-    whole_anyway = _UNDECODED_SUFFIXES if transforms else _COMPRESSED_SUFFIXES
+    whole_anyway = _COMPRESSED_SUFFIXES if original_compatible else _UNDECODED_SUFFIXES
     if is_reserved_name(name) or not is_delta_candidate(name) or name.lower().endswith(whole_anyway):
         return keys
     return [keys[1], keys[0]]
@@ -63,7 +63,7 @@ def get_located(ctx: Context, obj: ObjectKey, dest: Path, progress: ProgressCall
     """Downloads the stored object behind ``obj`` into ``dest`` and returns its head: one GET when the
     likely form is there, two when it is the other."""
     _check_object_key(ctx, obj)
-    tried = likely_keys(obj.key, transforms=ctx.transforms)
+    tried = likely_keys(obj.key, original_compatible=ctx.original_compatible)
     for _ in range(_PASSES):
         for key in tried:
             try:

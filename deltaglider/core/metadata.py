@@ -22,6 +22,8 @@ from deltaglider.errors import MetadataError
 _SHA256_RE: Final = re.compile(r"^[0-9a-f]{64}$")
 ZERO_DIFF_NOTE: Final = "zero-diff (reference identical)"
 REFERENCE_NOTE: Final = "reference"
+#: A base stored as a delta against a full reference (ours only, issue 13).
+SNAPSHOT_NOTE: Final = "snapshot"
 
 
 def aliases(field: str) -> tuple[str, ...]:
@@ -174,16 +176,20 @@ def format_created_at(moment: datetime) -> str:
     return moment.isoformat() + "Z"
 
 
-def reference_metadata(*, tool: str, source_name: str, sha256: str, created_at: datetime) -> dict[str, str]:
-    return _encoded(
-        {
-            "dg-tool": tool,
-            "dg-source-name": source_name,
-            "dg-file-sha256": sha256,
-            "dg-created-at": format_created_at(created_at),
-            "dg-note": REFERENCE_NOTE,
-        }
-    )
+def reference_metadata(
+    *, tool: str, source_name: str, sha256: str, created_at: datetime, fingerprint: str | None = None
+) -> dict[str, str]:
+    meta = {
+        "dg-tool": tool,
+        "dg-source-name": source_name,
+        "dg-file-sha256": sha256,
+        "dg-created-at": format_created_at(created_at),
+        "dg-note": REFERENCE_NOTE,
+    }
+    if fingerprint is not None:
+        # Ours: lets an upload pick among several bases without fetching them (core.bases).
+        meta["dg-fingerprint"] = fingerprint
+    return _encoded(meta)
 
 
 def delta_metadata(
@@ -199,7 +205,9 @@ def delta_metadata(
     write_stamp: str,
     zero_diff: bool = False,
     transform: Transform | None = None,
+    snapshot_fingerprint: str | None = None,
 ) -> dict[str, str]:
+    """A delta's metadata; with ``snapshot_fingerprint``, a snapshot base's (core.bases)."""
     meta = {
         "dg-tool": tool,
         "dg-original-name": original_name,
@@ -216,6 +224,12 @@ def delta_metadata(
     }
     if zero_diff:
         meta["dg-note"] = ZERO_DIFF_NOTE
+    if snapshot_fingerprint is not None:
+        # S3 user metadata is capped at 2 KB and the fingerprint takes about 1 KB: the informational
+        # command line goes.
+        del meta["dg-delta-cmd"]
+        meta["dg-note"] = SNAPSHOT_NOTE
+        meta["dg-fingerprint"] = snapshot_fingerprint
     if transform is not None:
         # Ours only. The original 6.2.0 ignores these keys, and its xdelta3 then refuses the body
         # (it does not start with VCDIFF's magic): an error, never a wrong file.

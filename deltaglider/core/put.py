@@ -25,10 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from deltaglider.core import forms, snapshot, transformed
+from deltaglider.core import bases, forms, snapshot, transformed
 from deltaglider.core.context import Context
+from deltaglider.core.fingerprint import Fingerprint, fingerprint
+from deltaglider.core.get import snapshot_rebuilder
 from deltaglider.core.layout import (
+    REFERENCE_NAME,
+    base_key,
     delta_key,
+    is_base_name,
     is_delta_candidate,
     other_form_key,
     reference_key,
@@ -45,7 +50,7 @@ from deltaglider.core.metadata import (
 from deltaglider.core.models import DeltaSpace, PutSummary
 from deltaglider.core.references import reference_file
 from deltaglider.errors import CodecError, InvalidURLError, StorageError
-from deltaglider.ports.storage import ProgressCallback
+from deltaglider.ports.storage import ObjectHead, ProgressCallback
 from deltaglider.transforms.container import CONTAINERS
 from deltaglider.transforms.sniff import detect
 from deltaglider.urls import check_component
@@ -92,6 +97,8 @@ def put(
     check_component(name, "stored name")
     if "/" in name:
         raise InvalidURLError(f"stored name {name!r} must not contain '/'")
+    if is_base_name(name) and name != REFERENCE_NAME:
+        raise InvalidURLError(f"stored name {name!r} is reserved for the DeltaSpace's bases")
     with ctx.scratch() as scratch:
         copy = scratch / "file"
         size, sha256 = snapshot.take(file, copy, ctx.hasher)
@@ -138,7 +145,9 @@ def _decide(ctx: Context, up: _Upload) -> PutSummary:
     ref_sha = read_field(head.metadata, "file_sha256")
     if not ref_sha:
         return _store_whole(ctx, up, f"{ref_key} carries no SHA-256, so it cannot serve as a reference")
-    return _against_reference(ctx, up, _Reference(ref_key, ref_sha.lower(), head.metadata))
+    if ctx.original_compatible:
+        return _against_reference(ctx, up, _Reference(ref_key, ref_sha.lower(), head.metadata))
+    return _against_bases(ctx, up, head)
 
 
 def _whole_by_content(ctx: Context, up: _Upload) -> str | None:
@@ -149,7 +158,7 @@ def _whole_by_content(ctx: Context, up: _Upload) -> str | None:
     anything else a delta does not pay for is stored whole by the ratio cap.
     """
     compressor = sniff_file(up.file)
-    if not ctx.transforms:
+    if ctx.original_compatible:
         if not is_delta_candidate(up.name):
             return f"{up.name!r} is not a delta candidate by its extension"
         if compressor is not None:
@@ -166,7 +175,7 @@ def _may_found(ctx: Context, up: _Upload) -> bool:
     """Whether the file may become the reference of a DeltaSpace that has none. With transforms on,
     any uncompressed file may be diffed against a reference, but only an archive (by name or content)
     or a large file starts one: a README that came first would serve none of the releases after it."""
-    if not ctx.transforms or is_delta_candidate(up.name):
+    if ctx.original_compatible or is_delta_candidate(up.name):
         return True
     return detect(up.file) is not None or up.size >= FOUNDING_MIN_SIZE
 
@@ -180,7 +189,11 @@ def _try_first_file(ctx: Context, up: _Upload, ref_key: str) -> PutSummary | Non
         delta_size = ctx.encode(up.file, up.file, delta)
         _self_check(ctx, up.file, delta, scratch, up)
         meta = reference_metadata(
-            tool=ctx.tool_version, source_name=up.name, sha256=up.sha256, created_at=ctx.clock.now()
+            tool=ctx.tool_version,
+            source_name=up.name,
+            sha256=up.sha256,
+            created_at=ctx.clock.now(),
+            fingerprint=None if ctx.original_compatible else fingerprint(up.file).to_text(),
         )
         if not ctx.storage.put_file_if_absent(up.space.bucket, ref_key, up.file, meta, up.progress):
             return None
@@ -205,9 +218,10 @@ def _try_first_file(ctx: Context, up: _Upload, ref_key: str) -> PutSummary | Non
 
 
 def _against_reference(ctx: Context, up: _Upload, ref: _Reference) -> PutSummary:
+    """The original's scheme: a delta against ``reference.bin``, or the file whole."""
     with reference_file(ctx, up.space.bucket, [ref.key], ref.sha256) as reference:
         compressor = sniff_file(reference)
-        if compressor is not None and not ctx.transforms:
+        if compressor is not None and ctx.original_compatible:
             return _store_whole(
                 ctx,
                 up,
@@ -223,17 +237,22 @@ def _against_reference(ctx: Context, up: _Upload, ref: _Reference) -> PutSummary
                     f"delta/file ratio {made:.3f} exceeds max_ratio {up.max_ratio:.3f}",
                     delta_ratio=made,
                 )
-            key = _put_delta(
-                ctx, up, made.path, delta_size=made.size, ref=ref, zero_diff=False, transform=made.transform
-            )
-            ratio = made.size / up.size
-            if not _keep_reference(ctx, up, ref, reference):
-                return _store_whole(
-                    ctx,
-                    up,
-                    f"{ref.key} was replaced while this file was encoded against it",
-                    delta_ratio=ratio,
-                )
+            return _store_delta(ctx, up, ref, made, restore=reference)
+
+
+def _store_delta(
+    ctx: Context, up: _Upload, ref: _Reference, made: _Delta, *, restore: Path | None
+) -> PutSummary:
+    """Stores ``made`` (a delta against ``ref``) under the file's name. ``restore``: the bytes to put
+    ``ref`` back from if it vanishes meanwhile (None for a base stored as a delta)."""
+    key = _put_delta(
+        ctx, up, made.path, delta_size=made.size, ref=ref, zero_diff=False, transform=made.transform
+    )
+    ratio = made.size / up.size
+    if not _keep_reference(ctx, up, ref, restore):
+        return _store_whole(
+            ctx, up, f"{ref.key} was replaced while this file was encoded against it", delta_ratio=ratio
+        )
     container = made.transform.container if made.transform else None
     return PutSummary(
         operation="PUT_DELTA",
@@ -250,6 +269,114 @@ def _against_reference(ctx: Context, up: _Upload, ref: _Reference) -> PutSummary
         if container
         else f"delta against {ref.key}",
         transform=container,
+    )
+
+
+def _against_bases(ctx: Context, up: _Upload, reference: ObjectHead) -> PutSummary:
+    """Issue 13's scheme (core.bases): a delta against the most promising base while it stays under
+    ``DRIFT``; past it, the file becomes a new snapshot, or a new full reference."""
+    target = fingerprint(up.file)
+    candidates = bases.recent(ctx, up.space.bucket, up.space.prefix, reference)
+    chosen = bases.choose(candidates, target)
+    ref = _Reference(chosen.key, chosen.sha256, chosen.metadata)
+    drift = min(bases.DRIFT, up.max_ratio)
+    rebuild = snapshot_rebuilder(ctx, up.space.bucket, use_cache=True)
+    with (
+        reference_file(ctx, up.space.bucket, [ref.key], ref.sha256, rebuild=rebuild) as local,
+        ctx.scratch() as scratch,
+    ):
+        made = _choose_delta(ctx, up, ref, local, scratch)
+        if not isinstance(made, float) and made.size / up.size <= drift:
+            return _store_delta(ctx, up, ref, made, restore=None if chosen.is_snapshot else local)
+        ratio = made if isinstance(made, float) else made.size / up.size
+        if not chosen.is_snapshot:
+            return _new_base(ctx, up, ref, made, target, ratio=ratio)
+    assert chosen.full_key is not None and chosen.full_sha256 is not None  # a snapshot names its full
+    full = ctx.storage.head(up.space.bucket, chosen.full_key)
+    if full is None:
+        raise StorageError(
+            f"{ctx.storage.url(up.space.bucket, chosen.full_key)}: a snapshot's reference is gone"
+        )
+    full_ref = _Reference(chosen.full_key, chosen.full_sha256, full.metadata)
+    with (
+        reference_file(ctx, up.space.bucket, [full_ref.key], full_ref.sha256) as local,
+        ctx.scratch() as scratch,
+    ):
+        against_full = _choose_delta(ctx, up, full_ref, local, scratch)
+        return _new_base(ctx, up, full_ref, against_full, target, ratio=ratio)
+
+
+def _new_base(
+    ctx: Context, up: _Upload, full: _Reference, made: _Delta | float, target: Fingerprint, *, ratio: float
+) -> PutSummary:
+    """The file becomes a base: a snapshot (``made``, its delta against ``full``) when that fits
+    ``max_ratio``, else a full reference; its name gets a zero-diff delta against the new base."""
+    bucket, prefix = up.space.bucket, up.space.prefix
+    # A further full reference must be worth keeping: an archive by its content, or a large file (a
+    # small one-off named .zip would otherwise become a base that later uploads weigh).
+    if isinstance(made, float) and detect(up.file) is None and up.size < FOUNDING_MIN_SIZE:
+        return _store_whole(
+            ctx, up, f"delta/file ratio {made:.3f} exceeds max_ratio {up.max_ratio:.3f}", delta_ratio=made
+        )
+    snapshot = not isinstance(made, float)
+    key = base_key(prefix, up.sha256, snapshot=snapshot)
+    now = ctx.clock.now()
+    if isinstance(made, float):
+        meta = reference_metadata(
+            tool=ctx.tool_version,
+            source_name=up.name,
+            sha256=up.sha256,
+            created_at=now,
+            fingerprint=target.to_text(),
+        )
+        body, body_size = up.file, up.size
+        reason = f"drifted from its base (delta/file {ratio:.3f}): became a new full reference"
+    else:
+        meta = delta_metadata(
+            tool=ctx.tool_version,
+            original_name=up.name,
+            sha256=up.sha256,
+            size=up.size,
+            created_at=now,
+            ref_key=full.key,
+            ref_sha256=full.sha256,
+            delta_size=made.size,
+            write_stamp=forms.new_stamp(ctx, bucket, None),
+            transform=made.transform,
+            snapshot_fingerprint=target.to_text(),
+        )
+        body, body_size = made.path, made.size
+        reason = (
+            f"drifted from its base (delta/file {ratio:.3f}): became a snapshot, a delta against {full.key}"
+        )
+    stored_meta: Mapping[str, str] = meta
+    if not ctx.storage.put_file_if_absent(bucket, key, body, meta, up.progress):
+        existing = ctx.storage.head(bucket, key)
+        if existing is None or (read_field(existing.metadata, "file_sha256") or "").lower() != up.sha256:
+            raise StorageError(f"{ctx.storage.url(bucket, key)} holds another base than this file")
+        body_size = 0  # the same base was stored by another upload of the same content
+        stored_meta = existing.metadata
+    base = _Reference(key, up.sha256, stored_meta)
+    ctx.cache.store(up.sha256, up.file)
+    with ctx.scratch() as scratch:
+        zero = scratch / "zero-diff"
+        zero_size = ctx.encode(up.file, up.file, zero)
+        _self_check(ctx, up.file, zero, scratch, up)
+        name_key = _put_delta(ctx, up, zero, delta_size=zero_size, ref=base, zero_diff=True)
+    if not _keep_reference(ctx, up, base, None):
+        return _store_whole(ctx, up, f"{key} vanished while this file was stored against it")
+    return PutSummary(
+        operation="PUT" if not snapshot else "PUT_DELTA",
+        bucket=bucket,
+        key=key if not snapshot else name_key,
+        file_size=up.size,
+        file_hash=up.sha256,
+        delta_size=zero_size if not snapshot else body_size + zero_size,
+        delta_ratio=ratio if not snapshot else (body_size + zero_size) / up.size,
+        reference_hash=up.sha256 if not snapshot else full.sha256,
+        stored_size=body_size + zero_size,
+        reason=reason,
+        transform=made.transform.container if not isinstance(made, float) and made.transform else None,
     )
 
 
@@ -271,7 +398,7 @@ def _choose_delta(
     smaller (:data:`TRANSFORM_GAIN`): every download of it pays a recompression."""
     plain = scratch / "delta"
     plain_size = ctx.encode(reference, up.file, plain)
-    decoded = _transformed_delta(ctx, up, ref, reference, scratch) if ctx.transforms else None
+    decoded = None if ctx.original_compatible else _transformed_delta(ctx, up, ref, reference, scratch)
     if decoded is not None and decoded.size <= TRANSFORM_GAIN * plain_size:
         return decoded
     ratio = plain_size / up.size
@@ -310,12 +437,15 @@ def _self_check(ctx: Context, reference: Path, delta: Path, scratch: Path, up: _
     rebuilt.unlink()
 
 
-def _keep_reference(ctx: Context, up: _Upload, ref: _Reference, local: Path) -> bool:
+def _keep_reference(ctx: Context, up: _Upload, ref: _Reference, local: Path | None) -> bool:
     """After a delta against ``ref`` was stored: True once the stored reference is ``ref`` again (put
-    back from ``local`` if it vanished), False if another reference took its place."""
+    back from ``local`` if it vanished), False if another reference took its place (or it vanished
+    and there is nothing to put back: a base stored as a delta)."""
     bucket = up.space.bucket
     head = ctx.storage.head(bucket, ref.key)
     if head is None:
+        if local is None:
+            return False
         if ctx.storage.put_file_if_absent(bucket, ref.key, local, ref.metadata):
             ctx.logger.warning(
                 "the reference was removed while a delta was made against it; put it back", key=ref.key

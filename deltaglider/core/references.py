@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeAlias
 
 from deltaglider.core.context import Context
 from deltaglider.core.layout import reference_key, split_key
 from deltaglider.core.metadata import read_field
 from deltaglider.errors import IntegrityError, NotFoundError
+
+#: Rebuilds a base stored as a delta (a snapshot): (its key, its metadata, the object's bytes, where
+#: to write the base). See core.bases; ``get.fetch`` supplies it.
+Rebuild: TypeAlias = Callable[[str, Mapping[str, str], Path, Path], None]
 
 
 def candidate_keys(delta_key: str, ref_key: str | None) -> list[str]:
@@ -25,11 +30,18 @@ def candidate_keys(delta_key: str, ref_key: str | None) -> list[str]:
 
 @contextmanager
 def reference_file(
-    ctx: Context, bucket: str, keys: Sequence[str], sha256: str, *, use_cache: bool = True
+    ctx: Context,
+    bucket: str,
+    keys: Sequence[str],
+    sha256: str,
+    *,
+    use_cache: bool = True,
+    rebuild: Rebuild | None = None,
 ) -> Iterator[Path]:
     """Yields a local file with the reference whose SHA-256 is ``sha256``: from the cache, else
     downloaded from the first of ``keys`` that holds it (then cached). Without ``use_cache`` it is
-    always downloaded, to check what is stored."""
+    always downloaded, to check what is stored. A base stored as a delta is rebuilt with ``rebuild``;
+    without one, such an object does not count as the reference."""
     if use_cache:
         with ctx.cache.use(sha256) as cached:
             if cached is not None:
@@ -48,7 +60,15 @@ def reference_file(
                 mismatched.append(key)
                 continue
             local = scratch / "reference"
-            ctx.storage.get_file(bucket, key, local)
+            if read_field(head.metadata, "ref_key"):
+                if rebuild is None:
+                    mismatched.append(key)
+                    continue
+                stored = scratch / "stored-base"
+                ctx.storage.get_file(bucket, key, stored)
+                rebuild(key, head.metadata, stored, local)
+            else:
+                ctx.storage.get_file(bucket, key, local)
             actual = ctx.hasher.sha256_file(local)
             if actual != sha256:
                 ctx.logger.warning(

@@ -8,9 +8,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from deltaglider.config import DEFAULT_TOOL_VERSION, check_max_ratio
+from deltaglider.core import bases, listing, transfer
 from deltaglider.core import delete as delete_flow
 from deltaglider.core import get as get_flow
-from deltaglider.core import listing, transfer
 from deltaglider.core import put as put_flow
 from deltaglider.core import verify as verify_flow
 from deltaglider.core.context import Context
@@ -53,12 +53,13 @@ class DeltaService:
         max_ratio: float = 0.5,
         *,
         encode_gate: MemoryGate | None = None,
-        transforms: bool = True,
+        original_compatible: bool = False,
     ) -> None:
         """``encode_gate`` limits the memory that concurrent encodes hold together; by default one
         gate is shared by the whole process (:data:`deltaglider.core.encode_limit.ENCODE_GATE`).
-        ``transforms`` stores zip and gzip content as deltas of its decoded form (readable by this
-        project only); off, everything written is readable by the original DeltaGlider."""
+        ``original_compatible`` writes only what the original DeltaGlider reads: otherwise archives
+        are stored as deltas of their decoded content and a drifting family gets new bases (both
+        readable by this project only)."""
         self._ctx = Context(
             storage=storage,
             diff=diff,
@@ -70,7 +71,7 @@ class DeltaService:
             tool_version=tool_version,
             max_ratio=check_max_ratio(max_ratio),
             encode_gate=ENCODE_GATE if encode_gate is None else encode_gate,
-            transforms=transforms,
+            original_compatible=original_compatible,
         )
 
     @property
@@ -82,8 +83,8 @@ class DeltaService:
         return self._ctx.max_ratio
 
     @property
-    def transforms(self) -> bool:
-        return self._ctx.transforms
+    def original_compatible(self) -> bool:
+        return self._ctx.original_compatible
 
     @property
     def tool_version(self) -> str:
@@ -146,6 +147,11 @@ class DeltaService:
         """Deletes a stored file (both forms of its name, if an interrupted upload left two). A
         ``reference.bin`` is deleted only by name, refused while deltas depend on it unless ``force``."""
         return delete_flow.delete(self._ctx, object_key, force=force)
+
+    def base_names(self, delta_space: DeltaSpace) -> builtins.list[str]:
+        """The names of the DeltaSpace's bases (``reference.bin`` and those of issue 13), in the order
+        that deletes dependents first."""
+        return bases.removal_order(self._ctx, delta_space.bucket, delta_space.prefix)
 
     def list(self, delta_space: DeltaSpace, *, recursive: bool = False) -> Iterator[ListEntry]:
         return listing.list_entries(self._ctx, delta_space.bucket, delta_space.prefix, recursive=recursive)

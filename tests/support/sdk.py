@@ -31,7 +31,7 @@ def make_service(
     cache: CachePort | None = None,
     diff: DiffPort | None = None,
     max_ratio: float = 0.5,
-    transforms: bool = True,
+    original_compatible: bool = False,
 ) -> DeltaService:
     hasher = Sha256Hasher()
     return DeltaService(
@@ -44,7 +44,7 @@ def make_service(
         metrics=NoopMetrics(),
         tool_version=TOOL,
         max_ratio=max_ratio,
-        transforms=transforms,
+        original_compatible=original_compatible,
     )
 
 

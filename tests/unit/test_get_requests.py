@@ -30,21 +30,24 @@ def _noise(tmp_path: Path, name: str) -> Path:
 
 
 def test_likely_keys() -> None:
-    for transforms in (True, False):
-        assert likely_keys("p/app.zip", transforms=transforms) == ["p/app.zip.delta", "p/app.zip"]
-        assert likely_keys("p/notes.txt", transforms=transforms) == ["p/notes.txt", "p/notes.txt.delta"]
-        reference = likely_keys("p/reference.bin", transforms=transforms)
+    for compat in (True, False):
+        assert likely_keys("p/app.zip", original_compatible=compat) == ["p/app.zip.delta", "p/app.zip"]
+        assert likely_keys("p/notes.txt", original_compatible=compat) == ["p/notes.txt", "p/notes.txt.delta"]
+        reference = likely_keys("p/reference.bin", original_compatible=compat)
         assert reference == ["p/reference.bin.delta", "p/reference.bin"]
-        assert likely_keys("p/app.tar.xz", transforms=transforms) == ["p/app.tar.xz", "p/app.tar.xz.delta"]
+        assert likely_keys("p/app.tar.xz", original_compatible=compat) == [
+            "p/app.tar.xz",
+            "p/app.tar.xz.delta",
+        ]
     # gzip content is stored whole for the original's sake, and as a delta of its content otherwise.
-    assert likely_keys("p/app.tar.gz", transforms=False) == ["p/app.tar.gz", "p/app.tar.gz.delta"]
-    assert likely_keys("p/app.tar.gz", transforms=True) == ["p/app.tar.gz.delta", "p/app.tar.gz"]
+    assert likely_keys("p/app.tar.gz", original_compatible=True) == ["p/app.tar.gz", "p/app.tar.gz.delta"]
+    assert likely_keys("p/app.tar.gz", original_compatible=False) == ["p/app.tar.gz.delta", "p/app.tar.gz"]
 
 
 def test_a_delta_with_its_reference_cached_is_one_get(releases: list[Path], tmp_path: Path) -> None:
     store = MemoryStorage()
     # In the original's format, where gzip content is always stored whole (as its name says).
-    service = make_service(store, transforms=False)
+    service = make_service(store, original_compatible=True)
     for path in releases[:2]:
         service.put(path, SPACE)
     notes = tmp_path / "notes.txt"
@@ -67,7 +70,7 @@ def test_the_unlikely_form_costs_one_more_get(releases: list[Path], tmp_path: Pa
     service = make_service(store)
     service.put(releases[0], SPACE)
     noise = _noise(tmp_path, "app-9.zip")  # a delta candidate, refused as a delta: stored whole
-    service.put(noise, SPACE)
+    service.put(noise, SPACE, max_ratio=0.0)
     store.calls.clear()
 
     service.get(ObjectKey("b", "rel/app-9.zip"), tmp_path / "out")
@@ -104,7 +107,9 @@ def test_a_name_flipped_to_whole_just_before_the_get(
     writer.put(releases[1], SPACE)
     noise = _noise(tmp_path, releases[1].name)
     # The reader is about to GET the delta when the writer stores the name whole (removing the delta).
-    hooked.before("get_file", f"rel/{releases[1].name}.delta", lambda: writer.put(noise, SPACE))
+    hooked.before(
+        "get_file", f"rel/{releases[1].name}.delta", lambda: writer.put(noise, SPACE, max_ratio=0.0)
+    )
 
     got = reader.get(ObjectKey("b", f"rel/{releases[1].name}"), tmp_path / "got.zip")
 
@@ -119,7 +124,7 @@ def test_a_name_flipped_to_a_delta_after_both_were_missed(
     reader, writer = make_service(hooked), make_service(store)
     writer.put(releases[0], SPACE)
     noise = _noise(tmp_path, releases[1].name)
-    writer.put(noise, SPACE)
+    writer.put(noise, SPACE, max_ratio=0.0)
     # The reader misses the delta; before it reaches the whole form, the writer stores a delta
     # there and removes the whole form: the second pass finds the delta.
     flip = lambda: writer.put(releases[1], SPACE)  # noqa: E731

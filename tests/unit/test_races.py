@@ -148,8 +148,13 @@ def test_two_forms_of_one_name_at_once_keep_the_last_writers(
     # The one that starts first is interrupted right after its write by the other, which completes.
     early, late = (releases[1], noise) if first == "delta" else (noise, releases[1])
     early_key = "rel/app-1.1.zip.delta" if first == "delta" else "rel/app-1.1.zip"
-    hooked.after("put_file", early_key, lambda: b.put(late, SPACE))
-    a.put(early, SPACE)
+
+    def put(service: DeltaService, path: Path) -> None:
+        # Noise is stored whole with deltas off (else it would become a new base, in delta form).
+        service.put(path, SPACE, max_ratio=0.0 if path == noise else None)
+
+    hooked.after("put_file", early_key, lambda: put(b, late))
+    put(a, early)
     assert _readable(store, clock, "rel/app-1.1.zip", tmp_path) == late.read_bytes()
     keys = _keys(store)
     assert sum(k.startswith("rel/app-1.1.zip") for k in keys) == 1
@@ -166,7 +171,7 @@ def test_a_delete_of_the_newer_form_in_the_head_delete_window_is_undone(
     a.put(releases[0], SPACE)
     a.put(releases[1], SPACE)  # app-1.1.zip as a delta
     hooked.before("delete", "rel/app-1.1.zip.delta", lambda: b.put(releases[1], SPACE))
-    a.put(_noise(tmp_path, "app-1.1.zip"), SPACE)
+    a.put(_noise(tmp_path, "app-1.1.zip"), SPACE, max_ratio=0.0)
     keys = _keys(store)
     assert sum(k.startswith("rel/app-1.1.zip") for k in keys) == 1
     _readable(store, clock, "rel/app-1.1.zip", tmp_path)
@@ -181,7 +186,7 @@ def test_a_reader_finds_a_name_while_it_flips_between_forms(
     writer.put(releases[1], SPACE)
     noise = _noise(tmp_path, "app-1.1.zip")
     # The reader is about to GET the delta form (the likely one) when the writer flips the name to whole.
-    hooked.before("get_file", "rel/app-1.1.zip.delta", lambda: writer.put(noise, SPACE))
+    hooked.before("get_file", "rel/app-1.1.zip.delta", lambda: writer.put(noise, SPACE, max_ratio=0.0))
     out = tmp_path / "got.zip"
     reader.get(ObjectKey("b", "rel/app-1.1.zip"), out)
     assert sha256(out) == sha256(noise)
@@ -207,10 +212,10 @@ def test_a_later_upload_wins_even_from_a_machine_whose_clock_is_behind(
     a, behind = client(store, clock), client(store, _Behind(clock))
     a.put(releases[0], SPACE)
     noise = _noise(tmp_path, "app-1.1.zip")
-    a.put(noise, SPACE)
+    a.put(noise, SPACE, max_ratio=0.0)
     assert behind.put(releases[1], SPACE).operation == "PUT_DELTA"
     assert _keys(store).count("rel/app-1.1.zip") == 0
-    a.put(noise, SPACE)
+    a.put(noise, SPACE, max_ratio=0.0)
     assert behind.put(releases[1], SPACE).operation == "PUT_DELTA"
     assert _readable(store, clock, "rel/app-1.1.zip", tmp_path) == releases[1].read_bytes()
 
@@ -224,7 +229,7 @@ def test_a_download_follows_a_name_that_changed_form_after_it_was_found(
     writer.put(releases[1], SPACE)
     noise = _noise(tmp_path, "app-1.1.zip")
     # The reader is about to download the delta when the name is stored whole instead.
-    hooked.before("get_file", "rel/app-1.1.zip.delta", lambda: writer.put(noise, SPACE))
+    hooked.before("get_file", "rel/app-1.1.zip.delta", lambda: writer.put(noise, SPACE, max_ratio=0.0))
     out = tmp_path / "got.zip"
     assert not reader.get(ObjectKey("b", "rel/app-1.1.zip"), out).reconstructed
     assert sha256(out) == sha256(noise)

@@ -54,7 +54,7 @@ def test_later_files_are_deltas(storage: MemoryStorage, releases: list[Path]) ->
 def test_non_candidates_are_stored_whole_with_their_sha(storage: MemoryStorage, tmp_path: Path) -> None:
     notes = tmp_path / "notes.txt"
     notes.write_text("hello\n" * 1000)
-    summary = make_service(storage, transforms=False).put(notes, SPACE)  # the original's rule
+    summary = make_service(storage, original_compatible=True).put(notes, SPACE)  # the original's rule
     assert (summary.operation, summary.key) == ("PUT", "rel/notes.txt")
     assert "not a delta candidate" in summary.reason
     _, meta = storage.raw("b", "rel/notes.txt")
@@ -70,7 +70,7 @@ def test_gzip_minus_9_tar_gz_is_stored_whole_and_round_trips(storage: MemoryStor
     # gzip -9 with a name and an mtime in the header: what `gzip -9 -k` writes.
     with open(archive, "wb") as raw, gzip.GzipFile("backup.tar", "wb", 9, raw, mtime=1_700_000_000) as gz:
         gz.write(payload)
-    service = make_service(storage, transforms=False)  # as the original stores it
+    service = make_service(storage, original_compatible=True)  # as the original stores it
     summary = service.put(archive, SPACE)
     assert summary.operation == "PUT"
     assert summary.key == "rel/backup.tar.gz"
@@ -88,7 +88,7 @@ def test_no_delta_against_a_compressed_reference(storage: MemoryStorage, tmp_pat
     storage.set_raw("b", "rel/reference.bin", first.read_bytes(), {"dg-file-sha256": sha256(first)})
     second = tmp_path / "b.zip"
     second.write_bytes(b"PK\x03\x04" + first.read_bytes())
-    summary = make_service(storage, transforms=False).put(second, SPACE)
+    summary = make_service(storage, original_compatible=True).put(second, SPACE)
     assert summary.operation == "PUT"
     assert "reference is gzip-compressed" in summary.reason
     assert storage.raw("b", "rel/b.zip")[0] == second.read_bytes()
@@ -97,7 +97,8 @@ def test_no_delta_against_a_compressed_reference(storage: MemoryStorage, tmp_pat
 def test_max_ratio_is_enforced_and_the_stale_delta_removed(
     storage: MemoryStorage, releases: list[Path], tmp_path: Path
 ) -> None:
-    service = make_service(storage)
+    # The original's rule; with bases on, such a file starts a new base (tests/unit/test_bases.py).
+    service = make_service(storage, original_compatible=True)
     service.put(releases[0], SPACE)
     target = tmp_path / "app-1.1.zip"
     target.write_bytes(releases[1].read_bytes())
@@ -212,7 +213,7 @@ WHOLE_KEYS = {
 def test_uploads_write_exactly_the_originals_keys(
     storage: MemoryStorage, releases: list[Path], tmp_path: Path
 ) -> None:
-    service = make_service(storage, transforms=False)  # transformed deltas add keys of ours
+    service = make_service(storage, original_compatible=True)  # transformed deltas add keys of ours
     service.put(releases[0], SPACE)
     service.put(releases[1], SPACE)
     notes = tmp_path / "notes.txt"

@@ -95,7 +95,7 @@ def test_a_zip_release_is_stored_as_the_delta_of_its_content(releases: list[Path
 
 def test_transforms_off_writes_what_the_original_reads(releases: list[Path], tmp_path: Path) -> None:
     store = MemoryStorage()
-    service = make_service(store, transforms=False)
+    service = make_service(store, original_compatible=True)
     for path in releases[:3]:
         service.put(path, SPACE)
     gz = service.put(_tar_gz(tmp_path / "src.tar.gz", {"a.py": _text(1, 50_000)}), SPACE)
@@ -255,7 +255,7 @@ def test_tar_xz_releases_are_stored_as_deltas_of_the_tar(tmp_path: Path) -> None
     service.get(ObjectKey("b", "rel/pkg-1.1.tar.xz"), tmp_path / "out")
     assert (tmp_path / "out").read_bytes() == second.read_bytes()
     # In the original's format xz content is stored whole, as before.
-    compat = make_service(MemoryStorage(), transforms=False)
+    compat = make_service(MemoryStorage(), original_compatible=True)
     assert compat.put(second, SPACE).key == "rel/pkg-1.1.tar.xz"
 
 

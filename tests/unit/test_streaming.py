@@ -42,7 +42,9 @@ def _whole_file_readers_fail(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(codec, "decode", refuse)
 
 
-def _local_service(tmp_path: Path, hasher: Sha256Hasher, *, transforms: bool = True) -> DeltaService:
+def _local_service(
+    tmp_path: Path, hasher: Sha256Hasher, *, original_compatible: bool = False
+) -> DeltaService:
     (tmp_path / "store" / "b").mkdir(parents=True)
     logger = StdLogger("deltaglider.tests")
     return DeltaService(
@@ -54,7 +56,7 @@ def _local_service(tmp_path: Path, hasher: Sha256Hasher, *, transforms: bool = T
         logger=logger,
         metrics=NoopMetrics(),
         tool_version=TOOL,
-        transforms=transforms,
+        original_compatible=original_compatible,
     )
 
 
@@ -75,7 +77,7 @@ def test_upload_and_download_never_hold_a_whole_file(tmp_path: Path, monkeypatch
 def test_the_uploaded_file_is_hashed_as_it_is_copied_not_read_again(tmp_path: Path) -> None:
     files = release_zips(tmp_path, "app", 2, size=200_000)
     hasher = _RecordingHasher()
-    service = _local_service(tmp_path, hasher, transforms=False)
+    service = _local_service(tmp_path, hasher, original_compatible=True)
     service.put(files[0], SPACE)
     hasher.hashed.clear()
     summary = service.put(files[1], SPACE)

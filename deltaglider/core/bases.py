@@ -1,0 +1,120 @@
+"""A DeltaSpace's bases, and the one each upload is encoded against (issue 13: savings that last).
+
+With one reference forever, a family that drifts from its first release ends up stored whole. So a
+DeltaSpace may hold several bases besides ``reference.bin``:
+
+- a *snapshot* (``reference-<sha>.bin.delta``): an upload whose delta against the base it was given
+  passed :data:`DRIFT`, stored as a delta against a full reference;
+- a further *full reference* (``reference-<sha>.bin``): an upload whose delta against the full
+  reference also passed ``max_ratio``, stored whole.
+
+Either way the uploaded name itself gets a zero-diff delta against its new base. Every base is a full
+reference or one decode away from one, so any file rebuilds with at most two decodes.
+
+Which base an upload uses: the most recent :data:`RECENT` bases (by the listing's dates) and
+``reference.bin``, ranked by the estimate their fingerprints (``dg-fingerprint``, see
+:mod:`deltaglider.core.fingerprint`) give against the file's; a base without one ranks after those
+whose estimate is below :data:`UNKNOWN_ESTIMATE`. Bases are only ever added here; removing them is
+retention's business, under the reference protocol of :mod:`deltaglider.core.put`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from deltaglider.core.context import Context
+from deltaglider.core.fingerprint import Fingerprint, estimate_delta_ratio
+from deltaglider.core.layout import DELTA_SUFFIX, REFERENCE_NAME, is_base_name, join_key, split_key
+from deltaglider.core.metadata import read_field
+from deltaglider.errors import MetadataError
+from deltaglider.ports.storage import ObjectHead
+
+#: Past this delta/file ratio against the chosen base, the upload becomes a new base. 0.15 stored the
+#: least, or within half a point of it, on the families of bench/RESULTS.md ("Re-baselining").
+DRIFT: Final = 0.15
+#: How many of the newest bases an upload considers, besides ``reference.bin``.
+RECENT: Final = 4
+#: What a base without a fingerprint is assumed to give.
+UNKNOWN_ESTIMATE: Final = 0.5
+
+
+@dataclass(frozen=True)
+class Base:
+    """A base as its HEAD describes it."""
+
+    key: str
+    sha256: str
+    metadata: Mapping[str, str]
+    fingerprint: Fingerprint | None
+    full_key: str | None  # a snapshot's full reference; None for a full reference
+    full_sha256: str | None
+
+    @property
+    def is_snapshot(self) -> bool:
+        return self.full_key is not None
+
+
+def describe(head: ObjectHead) -> Base | None:
+    """The base behind ``head``, or None if its metadata does not make it a usable one."""
+    sha = read_field(head.metadata, "file_sha256")
+    if not sha:
+        return None
+    text = read_field(head.metadata, "fingerprint")
+    try:
+        fingerprint = Fingerprint.from_text(text) if text else None
+    except MetadataError:
+        fingerprint = None
+    full_key = read_field(head.metadata, "ref_key")
+    full_sha = read_field(head.metadata, "ref_sha256")
+    if full_key is not None and (not full_sha or full_key == head.key):
+        return None
+    return Base(
+        head.key, sha.lower(), head.metadata, fingerprint, full_key, full_sha.lower() if full_sha else None
+    )
+
+
+def recent(ctx: Context, bucket: str, prefix: str, reference: ObjectHead) -> list[Base]:
+    """``reference.bin`` (as ``reference`` describes it) and the :data:`RECENT` newest other bases."""
+    listed = [
+        obj
+        for obj in ctx.storage.list(bucket, join_key(prefix, "reference-"), recursive=False)
+        if not obj.is_prefix and is_base_name(split_key(obj.key)[1])
+    ]
+    listed.sort(key=lambda obj: (obj.last_modified.timestamp() if obj.last_modified else 0.0, obj.key))
+    # Oldest first, so that in choose() a tie goes to the newer base.
+    found = [describe(reference)]
+    for obj in listed[-RECENT:]:
+        head = ctx.storage.head(bucket, obj.key)
+        if head is not None:
+            found.append(describe(head))
+    return [base for base in found if base is not None]
+
+
+def choose(bases: list[Base], target: Fingerprint) -> Base:
+    """The base whose fingerprint promises the smallest delta; the newest wins a tie."""
+    best, best_estimate = bases[0], _estimate(bases[0], target)
+    for base in bases[1:]:
+        estimate = _estimate(base, target)
+        if estimate <= best_estimate:
+            best, best_estimate = base, estimate
+    return best
+
+
+def _estimate(base: Base, target: Fingerprint) -> float:
+    return UNKNOWN_ESTIMATE if base.fingerprint is None else estimate_delta_ratio(base.fingerprint, target)
+
+
+def removal_order(ctx: Context, bucket: str, prefix: str) -> list[str]:
+    """The names of the DeltaSpace's bases as a lookup finds them, in an order that removes what
+    depends on a base before the base: snapshots, then further full references, ``reference.bin``
+    last."""
+    found = [
+        split_key(obj.key)[1]
+        for obj in ctx.storage.list(bucket, join_key(prefix, "reference"), recursive=False)
+        if not obj.is_prefix and is_base_name(split_key(obj.key)[1])
+    ]
+    snapshots = sorted(name.removesuffix(DELTA_SUFFIX) for name in found if name.endswith(DELTA_SUFFIX))
+    fulls = sorted(name for name in found if not name.endswith(DELTA_SUFFIX) and name != REFERENCE_NAME)
+    return snapshots + fulls + ([REFERENCE_NAME] if REFERENCE_NAME in found else [])

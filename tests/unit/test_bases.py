@@ -1,0 +1,210 @@
+"""Several bases per DeltaSpace (issue 13): drift decisions, bounded rebuilds, protection, listing."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from support.sdk import make_service, sha256
+
+from deltaglider.adapters.cache_memory import MemoryCache
+from deltaglider.adapters.diff_xdelta3 import XDelta3Diff
+from deltaglider.adapters.hash_sha256 import Sha256Hasher
+from deltaglider.adapters.storage_memory import MemoryStorage
+from deltaglider.core import bases
+from deltaglider.core.models import DeltaSpace, ObjectKey
+from deltaglider.core.service import DeltaService
+from deltaglider.errors import IntegrityError, InvalidURLError, NotFoundError, ReferenceInUseError
+
+SPACE = DeltaSpace("b", "rel")
+SIZE = (1 << 20) + 4096  # large enough to start a full reference of its own
+
+
+def drifting_family(folder: Path, count: int, *, step: float = 0.06, seed: int = 5) -> list[Path]:
+    """Releases ``app-<n>.iso`` of one blob, each replacing another ``step`` of it with new bytes:
+    small against the previous release, ever larger against the first."""
+    rng = random.Random(seed)
+    blob = bytearray(rng.randbytes(SIZE))
+    paths = []
+    span = int(SIZE * step)
+    for n in range(count):
+        if n:
+            at = ((n - 1) * span) % (SIZE - span)
+            blob[at : at + span] = rng.randbytes(span)
+        path = folder / f"app-{n:02d}.iso"  # a disk image: a delta candidate by name
+        path.write_bytes(bytes(blob))
+        paths.append(path)
+    return paths
+
+
+class CountingDiff(XDelta3Diff):
+    def __init__(self) -> None:
+        super().__init__()
+        self.decodes = 0
+
+    def decode(self, source: Path, delta: Path, out: Path, *, expected_size: int | None = None) -> int:
+        self.decodes += 1
+        return super().decode(source, delta, out, expected_size=expected_size)
+
+
+def _cold(store: MemoryStorage) -> tuple[DeltaService, CountingDiff]:
+    diff = CountingDiff()
+    return make_service(store, diff=diff, cache=MemoryCache(max_bytes=1 << 30, hasher=Sha256Hasher())), diff
+
+
+def test_a_drifting_family_gets_snapshots_and_every_file_is_two_decodes_away(tmp_path: Path) -> None:
+    family = drifting_family(tmp_path, 12)
+    store = MemoryStorage()
+    service = make_service(store)
+    summaries = [service.put(path, SPACE) for path in family]
+
+    made = [s.reason.split(":")[0] for s in summaries]
+    assert summaries[0].key == "rel/reference.bin"
+    snapshots = [k for k in store.keys("b") if k.startswith("rel/reference-") and k.endswith(".bin.delta")]
+    assert snapshots, made  # the family drifted past DRIFT against the first release
+    fulls = [s.key for s in summaries[1:] if s.operation == "PUT"]
+    assert all(key.startswith("rel/reference-") for key in fulls), made  # new full references only
+    total = sum(s.stored_size for s in summaries)
+    assert total < 0.45 * sum(p.stat().st_size for p in family)
+
+    for path in family:
+        cold, diff = _cold(store)
+        cold.get(ObjectKey("b", f"rel/{path.name}"), tmp_path / "out")
+        assert sha256(tmp_path / "out") == sha256(path)
+        assert diff.decodes <= 2, path.name
+        assert cold.verify(ObjectKey("b", f"rel/{path.name}")).valid
+
+
+def test_the_same_family_in_the_originals_format_has_one_reference(tmp_path: Path) -> None:
+    family = drifting_family(tmp_path, 12, step=0.1)
+    store = MemoryStorage()
+    service = make_service(store, original_compatible=True)
+    summaries = [service.put(path, SPACE) for path in family]
+    assert [k for k in store.keys("b") if "reference" in k] == ["rel/reference.bin"]
+    assert summaries[-1].operation == "PUT"  # past max_ratio: whole
+
+
+def test_a_file_far_from_every_base_starts_a_full_reference(tmp_path: Path) -> None:
+    family = drifting_family(tmp_path, 2)
+    other = tmp_path / "other.bin"
+    other.write_bytes(random.Random(9).randbytes(1 << 20))
+    store = MemoryStorage()
+    service = make_service(store)
+    service.put(family[0], SPACE)
+    summary = service.put(other, SPACE)
+
+    assert summary.operation == "PUT"
+    assert summary.key == f"rel/reference-{sha256(other)[:16]}.bin"
+    assert "rel/other.bin.delta" in store.keys("b")  # its name: a zero-diff delta against it
+    # The next release of the family goes against the base its fingerprint matches, not the newest.
+    nxt = service.put(family[1], SPACE)
+    assert nxt.operation == "PUT_DELTA" and nxt.reason.endswith("rel/reference.bin")
+    service.get(ObjectKey("b", "rel/other.bin"), tmp_path / "out")
+    assert (tmp_path / "out").read_bytes() == other.read_bytes()
+
+
+@pytest.mark.parametrize("name", ["notes.txt", "other-1.0.zip"])
+def test_a_small_unrelated_file_is_stored_whole_not_made_a_base(tmp_path: Path, name: str) -> None:
+    """Whatever its name: a new full reference must be an archive by content, or large."""
+    family = drifting_family(tmp_path, 1)
+    small = tmp_path / name
+    small.write_bytes(random.Random(3).randbytes(50_000))
+    store = MemoryStorage()
+    service = make_service(store)
+    service.put(family[0], SPACE)
+    assert service.put(small, SPACE).key == f"rel/{name}"
+
+
+def test_bases_are_hidden_from_listings_and_counted_as_references(tmp_path: Path) -> None:
+    family = drifting_family(tmp_path, 8)
+    store = MemoryStorage()
+    service = make_service(store)
+    for path in family:
+        service.put(path, SPACE)
+    assert sorted(e.name for e in service.list(SPACE)) == [p.name for p in family]
+    stats = service.stats(SPACE)
+    assert stats.file_count == len(family)
+    assert stats.reference_count == len(bases.removal_order(service._ctx, "b", "rel"))
+    assert stats.reference_count >= 2
+
+
+def test_a_base_in_use_is_refused_and_all_go_once_nothing_needs_them(tmp_path: Path) -> None:
+    family = drifting_family(tmp_path, 8)
+    store = MemoryStorage()
+    service = make_service(store)
+    for path in family:
+        service.put(path, SPACE)
+    names = bases.removal_order(service._ctx, "b", "rel")
+    assert names[-1] == "reference.bin" and len(names) >= 2
+    for name in names:
+        with pytest.raises(ReferenceInUseError):
+            service.delete(ObjectKey("b", f"rel/{name}"))
+    for path in family:
+        service.delete(ObjectKey("b", f"rel/{path.name}"))
+    for name in names:
+        service.delete(ObjectKey("b", f"rel/{name}"))
+    assert store.keys("b") == []
+
+
+def test_a_missing_snapshot_is_a_clear_error(tmp_path: Path) -> None:
+    family = drifting_family(tmp_path, 8)
+    store = MemoryStorage()
+    service = make_service(store)
+    for path in family:
+        service.put(path, SPACE)
+    snapshot = next(k for k in store.keys("b") if k.endswith(".bin.delta") and "reference-" in k)
+    store.delete("b", snapshot)
+    dependent = next(
+        p for p in family if store.raw("b", f"rel/{p.name}.delta")[1].get("dg-ref-key") == snapshot
+    )
+    cold, _ = _cold(store)
+    with pytest.raises((NotFoundError, IntegrityError), match=r"cannot be rebuilt|not found"):
+        cold.get(ObjectKey("b", f"rel/{dependent.name}"), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_names_of_bases_are_reserved(tmp_path: Path) -> None:
+    path = tmp_path / "x.bin"
+    path.write_bytes(b"x")
+    with pytest.raises(InvalidURLError, match="reserved"):
+        make_service(MemoryStorage()).put(path, SPACE, name="reference-0123456789abcdef.bin")
+
+
+_HISTORY = st.lists(
+    st.tuples(st.sampled_from(["up", "up", "up", "del"]), st.integers(0, 1), st.integers(0, 5)),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(history=_HISTORY, seed=st.integers(0, 1000))
+def test_random_histories_keep_every_file_rebuildable(tmp_path_factory: Any, history: Any, seed: int) -> None:
+    """Uploads of two drifting families into one DeltaSpace, with deletes in between: every name
+    still stored rebuilds byte for byte, from a cold cache, in at most two decodes."""
+    folder = tmp_path_factory.mktemp("history")
+    families: list[list[Path]] = []
+    for index in range(2):
+        (folder / f"f{index}").mkdir()
+        families.append(drifting_family(folder / f"f{index}", 6, step=0.12, seed=seed + index))
+    store = MemoryStorage()
+    service = make_service(store)
+    kept: dict[str, bytes] = {}
+    for op, fam, version in history:
+        path = families[fam][version]
+        name = f"f{fam}-{path.name}"
+        if op == "up":
+            service.put(path, SPACE, name=name)
+            kept[name] = path.read_bytes()
+        elif name in kept:
+            service.delete(ObjectKey("b", f"rel/{name}"))
+            del kept[name]
+    for name, data in kept.items():
+        cold, diff = _cold(store)
+        cold.get(ObjectKey("b", f"rel/{name}"), folder / "out")
+        assert (folder / "out").read_bytes() == data
+        assert diff.decodes <= 2
