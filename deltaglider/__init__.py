@@ -38,6 +38,8 @@ if TYPE_CHECKING:
         ListEntry,
         ObjectKey,
         PutSummary,
+        RepackResult,
+        RetentionResult,
         StatsSummary,
         StoredObject,
         VerifyResult,
@@ -58,6 +60,8 @@ _LAZY = {
     "DeleteResult": "deltaglider.core.models",
     "ListEntry": "deltaglider.core.models",
     "StatsSummary": "deltaglider.core.models",
+    "RetentionResult": "deltaglider.core.models",
+    "RepackResult": "deltaglider.core.models",
     "StoredObject": "deltaglider.core.models",
 }
 
@@ -98,6 +102,8 @@ __all__ = [
     "OutOfMemoryError",
     "PutSummary",
     "ReferenceInUseError",
+    "RepackResult",
+    "RetentionResult",
     "StatsSummary",
     "StorageError",
     "StoredObject",

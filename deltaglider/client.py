@@ -28,6 +28,8 @@ from deltaglider.core.models import (
     GetSummary,
     ListEntry,
     ObjectKey,
+    RepackResult,
+    RetentionResult,
     StatsSummary,
     StoredObject,
 )
@@ -321,6 +323,29 @@ class DeltaGliderClient:
             workers=workers,
             progress=progress,
         )
+
+    def retain(
+        self,
+        folder_url: str,
+        *,
+        keep_last: int | None = None,
+        keep_within: timedelta | None = None,
+        dry_run: bool = False,
+    ) -> RetentionResult:
+        """Keeps a folder's ``keep_last`` newest files and/or those stored within ``keep_within``
+        (either rule keeps a file), removes the rest, and the bases no kept file needs any more.
+        ``dry_run`` changes nothing and reports what would go, with the bytes freed."""
+        loc = parse_url(folder_url).as_folder()
+        return self._service_for(loc).retain(
+            DeltaSpace(loc.bucket, loc.prefix), keep_last=keep_last, keep_within=keep_within, dry_run=dry_run
+        )
+
+    def repack(self, folder_url: str, *, dry_run: bool = False) -> RepackResult:
+        """Re-encodes a folder's files against better bases (for families stored before bases
+        existed, or by the original DeltaGlider: it cannot read the result), verifying each before its
+        old form goes; then removes the bases nothing needs. ``dry_run`` lists the files only."""
+        loc = parse_url(folder_url).as_folder()
+        return self._service_for(loc).repack(DeltaSpace(loc.bucket, loc.prefix), dry_run=dry_run)
 
     def stats(self, url: str) -> StatsSummary:
         """Totals for everything under a folder (recursively): files, original and stored bytes."""

@@ -19,6 +19,7 @@ from deltaglider._version import __version__
 from deltaglider.cli.argv import hoist_global_options
 from deltaglider.cli.cmd_cp import cp
 from deltaglider.cli.cmd_ls import ls, stats
+from deltaglider.cli.cmd_retain import repack, retain
 from deltaglider.cli.cmd_rm import rm
 from deltaglider.cli.cmd_sync import sync
 from deltaglider.cli.cmd_verify import verify
@@ -105,7 +106,7 @@ def cli(
     )
 
 
-for _command in (cp, ls, rm, sync, verify, stats):
+for _command in (cp, ls, rm, sync, verify, stats, retain, repack):
     cli.add_command(_command)
 
 

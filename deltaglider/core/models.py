@@ -123,3 +123,31 @@ class StatsSummary:
         if self.original_bytes == 0:
             return 0.0
         return 100.0 * (1.0 - self.stored_bytes / self.original_bytes)
+
+
+@dataclass
+class RetentionResult:
+    """What a retention pass removed (or, with ``dry_run``, would remove)."""
+
+    bucket: str
+    prefix: str
+    dry_run: bool
+    kept: list[str] = field(default_factory=list)  # file names
+    removed: list[str] = field(default_factory=list)  # file names
+    bases_removed: list[str] = field(default_factory=list)  # stored keys
+    bytes_freed: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RepackResult:
+    """Bytes stored before and after (with ``dry_run``, only what would be re-encoded)."""
+
+    bucket: str
+    prefix: str
+    dry_run: bool
+    files: list[str] = field(default_factory=list)
+    stored_before: int = 0
+    stored_after: int = 0
+    bases_removed: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)

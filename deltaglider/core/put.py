@@ -22,6 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Final
 
@@ -73,6 +74,7 @@ class _Upload:
     sha256: str
     max_ratio: float
     progress: ProgressCallback | None
+    created_at: datetime  # recorded as dg-created-at: now, or what re-packing carries over
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ def put(
     max_ratio: float,
     name: str | None = None,
     progress: ProgressCallback | None = None,
+    created_at: datetime | None = None,
 ) -> PutSummary:
     started = time.monotonic()
     file = Path(file)
@@ -102,7 +105,8 @@ def put(
     with ctx.scratch() as scratch:
         copy = scratch / "file"
         size, sha256 = snapshot.take(file, copy, ctx.hasher)
-        up = _Upload(copy, file, space, name, size, sha256, max_ratio, progress)
+        when = ctx.clock.now() if created_at is None else created_at
+        up = _Upload(copy, file, space, name, size, sha256, max_ratio, progress, when)
         summary = _decide(ctx, up)
     ctx.metrics.timing("put.seconds", time.monotonic() - started, operation=summary.operation)
     ctx.metrics.increment("put", operation=summary.operation)
@@ -192,7 +196,7 @@ def _try_first_file(ctx: Context, up: _Upload, ref_key: str) -> PutSummary | Non
             tool=ctx.tool_version,
             source_name=up.name,
             sha256=up.sha256,
-            created_at=ctx.clock.now(),
+            created_at=up.created_at,
             fingerprint=None if ctx.original_compatible else fingerprint(up.file).to_text(),
         )
         if not ctx.storage.put_file_if_absent(up.space.bucket, ref_key, up.file, meta, up.progress):
@@ -320,7 +324,7 @@ def _new_base(
         )
     snapshot = not isinstance(made, float)
     key = base_key(prefix, up.sha256, snapshot=snapshot)
-    now = ctx.clock.now()
+    now = up.created_at
     if isinstance(made, float):
         meta = reference_metadata(
             tool=ctx.tool_version,
@@ -477,7 +481,7 @@ def _put_delta(
         original_name=up.name,
         sha256=up.sha256,
         size=up.size,
-        created_at=ctx.clock.now(),
+        created_at=up.created_at,
         ref_key=ref.key,
         ref_sha256=ref.sha256,
         delta_size=delta_size,
@@ -518,7 +522,7 @@ def _store_whole(ctx: Context, up: _Upload, reason: str, *, delta_ratio: float |
         original_name=up.name,
         sha256=up.sha256,
         size=up.size,
-        created_at=ctx.clock.now(),
+        created_at=up.created_at,
         write_stamp=stamp,
     )
 

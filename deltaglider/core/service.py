@@ -5,13 +5,15 @@ from __future__ import annotations
 import builtins
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 from deltaglider.config import DEFAULT_TOOL_VERSION, check_max_ratio
-from deltaglider.core import bases, listing, transfer
+from deltaglider.core import bases, listing, retention, transfer
 from deltaglider.core import delete as delete_flow
 from deltaglider.core import get as get_flow
 from deltaglider.core import put as put_flow
+from deltaglider.core import repack as repack_flow
 from deltaglider.core import verify as verify_flow
 from deltaglider.core.context import Context
 from deltaglider.core.encode_limit import ENCODE_GATE, MemoryGate
@@ -24,6 +26,8 @@ from deltaglider.core.models import (
     ListEntry,
     ObjectKey,
     PutSummary,
+    RepackResult,
+    RetentionResult,
     StatsSummary,
     StoredObject,
     VerifyResult,
@@ -147,6 +151,31 @@ class DeltaService:
         """Deletes a stored file (both forms of its name, if an interrupted upload left two). A
         ``reference.bin`` is deleted only by name, refused while deltas depend on it unless ``force``."""
         return delete_flow.delete(self._ctx, object_key, force=force)
+
+    def retain(
+        self,
+        delta_space: DeltaSpace,
+        *,
+        keep_last: int | None = None,
+        keep_within: timedelta | None = None,
+        dry_run: bool = False,
+    ) -> RetentionResult:
+        """Removes the DeltaSpace's files but the ``keep_last`` newest and/or those stored within
+        ``keep_within`` (either rule keeps a file), then the bases no kept file needs. ``dry_run``
+        only reports what would go and the bytes freed."""
+        return retention.retain(
+            self._ctx,
+            delta_space.bucket,
+            delta_space.prefix,
+            keep_last=keep_last,
+            keep_within=keep_within,
+            dry_run=dry_run,
+        )
+
+    def repack(self, delta_space: DeltaSpace, *, dry_run: bool = False) -> RepackResult:
+        """Encodes every file of the DeltaSpace again, oldest first, against the bases the current
+        scheme picks (each checked before its old form goes), then removes the bases left unused."""
+        return repack_flow.repack(self._ctx, delta_space.bucket, delta_space.prefix, dry_run=dry_run)
 
     def base_names(self, delta_space: DeltaSpace) -> builtins.list[str]:
         """The names of the DeltaSpace's bases (``reference.bin`` and those of issue 13), in the order

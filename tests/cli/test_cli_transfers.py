@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.families import drifting_family
 
 #: The ``store`` fixture's type (tests/cli/conftest.py), which test modules cannot import.
 Store = Any
@@ -289,3 +290,36 @@ def test_cp_recursive_makes_the_first_file_the_reference_whatever_the_workers(
     first = sorted(by_source)[0]
     assert by_source[first]["key"].endswith("reference.bin")
     assert all(t["is_delta"] for name, t in by_source.items() if name != first)
+
+
+def test_retain_keeps_the_newest_and_repack_rewrites(store: Store, tmp_path: Path) -> None:
+    cli = store.cli
+    family = drifting_family(tmp_path, 8)
+    for path in family:  # one at a time: their dates order them
+        cli.ok("cp", path, store.base + "app/")
+    before = store.stored()
+    assert any(key.startswith("app/reference-") for key in before)  # the family drifted: more bases
+
+    dry = cli.ok("--json", "retain", store.base + "app/", "--keep-last", "2", "--dryrun").json()
+    assert dry["dryrun"] is True and sorted(dry["kept"]) == [p.name for p in family[-2:]]
+    assert dry["bytes_freed"] > 0
+    assert store.stored() == before
+    text = cli.ok("retain", store.base + "app/", "--keep-last", "2", "--dryrun").stdout
+    assert "(dryrun) delete: " + store.base + "app/" + family[0].name in text and "would free" in text
+
+    done = cli.ok("--json", "retain", store.base + "app/", "--keep-last", "2").json()
+    assert (done["removed"], done["bytes_freed"]) == (dry["removed"], dry["bytes_freed"])
+    assert sorted(e for e in store.stored() if not e.startswith("app/reference")) == [
+        f"app/{p.name}.delta" for p in family[-2:]
+    ]
+    for path in family[-2:]:
+        assert cli.ok("verify", store.base + "app/" + path.name).code == 0
+
+    repacked = cli.ok("--json", "repack", store.base + "app/").json()
+    assert repacked["ok"] and sorted(repacked["files"]) == [p.name for p in family[-2:]]
+    for path in family[-2:]:
+        back = tmp_path / ("back-" + path.name)
+        cli.ok("cp", store.base + "app/" + path.name, back)
+        assert back.read_bytes() == path.read_bytes()
+
+    assert cli("retain", store.base + "app/").code == 2  # nothing to keep said: a usage error

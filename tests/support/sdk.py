@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from deltaglider.adapters.cache_memory import MemoryCache
 from deltaglider.adapters.diff_xdelta3 import XDelta3Diff
@@ -32,6 +33,7 @@ def make_service(
     diff: DiffPort | None = None,
     max_ratio: float = 0.5,
     original_compatible: bool = False,
+    clock: Any = None,
 ) -> DeltaService:
     hasher = Sha256Hasher()
     return DeltaService(
@@ -39,7 +41,7 @@ def make_service(
         diff=diff if diff is not None else XDelta3Diff(),
         hasher=hasher,
         cache=cache if cache is not None else MemoryCache(max_bytes=1 << 30, hasher=hasher),
-        clock=FixedClock(),
+        clock=FixedClock() if clock is None else clock,
         logger=StdLogger("deltaglider.tests"),
         metrics=NoopMetrics(),
         tool_version=TOOL,

@@ -9,51 +9,15 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.families import cold_service, drifting_family
 from support.sdk import make_service, sha256
 
-from deltaglider.adapters.cache_memory import MemoryCache
-from deltaglider.adapters.diff_xdelta3 import XDelta3Diff
-from deltaglider.adapters.hash_sha256 import Sha256Hasher
 from deltaglider.adapters.storage_memory import MemoryStorage
 from deltaglider.core import bases
 from deltaglider.core.models import DeltaSpace, ObjectKey
-from deltaglider.core.service import DeltaService
 from deltaglider.errors import IntegrityError, InvalidURLError, NotFoundError, ReferenceInUseError
 
 SPACE = DeltaSpace("b", "rel")
-SIZE = (1 << 20) + 4096  # large enough to start a full reference of its own
-
-
-def drifting_family(folder: Path, count: int, *, step: float = 0.06, seed: int = 5) -> list[Path]:
-    """Releases ``app-<n>.iso`` of one blob, each replacing another ``step`` of it with new bytes:
-    small against the previous release, ever larger against the first."""
-    rng = random.Random(seed)
-    blob = bytearray(rng.randbytes(SIZE))
-    paths = []
-    span = int(SIZE * step)
-    for n in range(count):
-        if n:
-            at = ((n - 1) * span) % (SIZE - span)
-            blob[at : at + span] = rng.randbytes(span)
-        path = folder / f"app-{n:02d}.iso"  # a disk image: a delta candidate by name
-        path.write_bytes(bytes(blob))
-        paths.append(path)
-    return paths
-
-
-class CountingDiff(XDelta3Diff):
-    def __init__(self) -> None:
-        super().__init__()
-        self.decodes = 0
-
-    def decode(self, source: Path, delta: Path, out: Path, *, expected_size: int | None = None) -> int:
-        self.decodes += 1
-        return super().decode(source, delta, out, expected_size=expected_size)
-
-
-def _cold(store: MemoryStorage) -> tuple[DeltaService, CountingDiff]:
-    diff = CountingDiff()
-    return make_service(store, diff=diff, cache=MemoryCache(max_bytes=1 << 30, hasher=Sha256Hasher())), diff
 
 
 def test_a_drifting_family_gets_snapshots_and_every_file_is_two_decodes_away(tmp_path: Path) -> None:
@@ -72,7 +36,7 @@ def test_a_drifting_family_gets_snapshots_and_every_file_is_two_decodes_away(tmp
     assert total < 0.45 * sum(p.stat().st_size for p in family)
 
     for path in family:
-        cold, diff = _cold(store)
+        cold, diff = cold_service(store)
         cold.get(ObjectKey("b", f"rel/{path.name}"), tmp_path / "out")
         assert sha256(tmp_path / "out") == sha256(path)
         assert diff.decodes <= 2, path.name
@@ -161,7 +125,7 @@ def test_a_missing_snapshot_is_a_clear_error(tmp_path: Path) -> None:
     dependent = next(
         p for p in family if store.raw("b", f"rel/{p.name}.delta")[1].get("dg-ref-key") == snapshot
     )
-    cold, _ = _cold(store)
+    cold, _ = cold_service(store)
     with pytest.raises((NotFoundError, IntegrityError), match=r"cannot be rebuilt|not found"):
         cold.get(ObjectKey("b", f"rel/{dependent.name}"), tmp_path / "out")
     assert not (tmp_path / "out").exists()
@@ -204,7 +168,7 @@ def test_random_histories_keep_every_file_rebuildable(tmp_path_factory: Any, his
             service.delete(ObjectKey("b", f"rel/{name}"))
             del kept[name]
     for name, data in kept.items():
-        cold, diff = _cold(store)
+        cold, diff = cold_service(store)
         cold.get(ObjectKey("b", f"rel/{name}"), folder / "out")
         assert (folder / "out").read_bytes() == data
         assert diff.decodes <= 2

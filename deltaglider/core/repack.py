@@ -1,0 +1,62 @@
+"""Re-packing a DeltaSpace: every file encoded again, oldest first, against the bases the current
+scheme picks (:mod:`deltaglider.core.bases`), then the bases nothing needs any more removed.
+
+For families stored before bases existed, or by the original DeltaGlider (one reference forever):
+files stored whole because their delta against the first release grew too large become deltas of a
+newer base. Each file is downloaded and checked against its SHA-256 first; its new form is proven to
+rebuild it before it is stored (the upload's self-check), and only then is the old form removed (the
+name's two forms are settled by :mod:`deltaglider.core.forms`). Its recorded creation date is kept,
+so retention by age still sees when it was first stored.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from deltaglider.core.context import Context
+from deltaglider.core.get import get
+from deltaglider.core.layout import join_key
+from deltaglider.core.listing import list_entries
+from deltaglider.core.models import DeltaSpace, ObjectKey, RepackResult, RetentionResult
+from deltaglider.core.put import put
+from deltaglider.core.retention import collect_bases, created
+from deltaglider.errors import DeltaGliderError
+
+
+def _stored_bytes(ctx: Context, bucket: str, prefix: str) -> int:
+    return sum(
+        obj.size
+        for obj in ctx.storage.list(bucket, join_key(prefix, ""), recursive=False)
+        if not obj.is_prefix
+    )
+
+
+def repack(ctx: Context, bucket: str, prefix: str, *, dry_run: bool = False) -> RepackResult:
+    if ctx.original_compatible:
+        raise ValueError(
+            "re-packing writes bases the original DeltaGlider cannot read: not in original_compatible mode"
+        )
+    result = RepackResult(bucket, prefix, dry_run, stored_before=_stored_bytes(ctx, bucket, prefix))
+    entries = [e for e in list_entries(ctx, bucket, prefix) if not e.is_prefix]
+    dated = sorted(
+        ((created(ctx, e), e) for e in entries), key=lambda item: (item[0] is None, item[0], item[1].name)
+    )
+    result.files = [entry.name for _, entry in dated]
+    if dry_run:
+        result.stored_after = result.stored_before
+        return result
+    space = DeltaSpace(bucket, prefix)
+    for when, entry in dated:
+        with ctx.scratch() as scratch:
+            copy = Path(scratch) / "file"
+            try:
+                get(ctx, ObjectKey(bucket, join_key(prefix, entry.name)), copy)
+                put(ctx, copy, space, max_ratio=ctx.max_ratio, name=entry.name, created_at=when)
+            except DeltaGliderError as exc:
+                result.failed[entry.name] = str(exc)  # left as it was: its old form is intact
+    kept = [e.key for e in list_entries(ctx, bucket, prefix) if not e.is_prefix]
+    collected = RetentionResult(bucket, prefix, dry_run=False)
+    collect_bases(ctx, bucket, prefix, kept, collected)
+    result.bases_removed = collected.bases_removed
+    result.stored_after = _stored_bytes(ctx, bucket, prefix)
+    return result

@@ -1,0 +1,47 @@
+"""Families of releases that drift from their first one, for the tests of several bases (issue 13)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from deltaglider.adapters.cache_memory import MemoryCache
+from deltaglider.adapters.diff_xdelta3 import XDelta3Diff
+from deltaglider.adapters.hash_sha256 import Sha256Hasher
+from deltaglider.adapters.storage_memory import MemoryStorage
+from deltaglider.core.service import DeltaService
+from support.sdk import make_service
+
+SIZE = (1 << 20) + 4096  # large enough to start a full reference of its own
+
+
+def drifting_family(folder: Path, count: int, *, step: float = 0.06, seed: int = 5) -> list[Path]:
+    """Releases ``app-<n>.iso`` of one blob, each replacing another ``step`` of it with new bytes:
+    small against the previous release, ever larger against the first."""
+    rng = random.Random(seed)
+    blob = bytearray(rng.randbytes(SIZE))
+    paths = []
+    span = int(SIZE * step)
+    for n in range(count):
+        if n:
+            at = ((n - 1) * span) % (SIZE - span)
+            blob[at : at + span] = rng.randbytes(span)
+        path = folder / f"app-{n:02d}.iso"  # a disk image: a delta candidate by name
+        path.write_bytes(bytes(blob))
+        paths.append(path)
+    return paths
+
+
+class CountingDiff(XDelta3Diff):
+    def __init__(self) -> None:
+        super().__init__()
+        self.decodes = 0
+
+    def decode(self, source: Path, delta: Path, out: Path, *, expected_size: int | None = None) -> int:
+        self.decodes += 1
+        return super().decode(source, delta, out, expected_size=expected_size)
+
+
+def cold_service(store: MemoryStorage) -> tuple[DeltaService, CountingDiff]:
+    diff = CountingDiff()
+    return make_service(store, diff=diff, cache=MemoryCache(max_bytes=1 << 30, hasher=Sha256Hasher())), diff
