@@ -9,6 +9,7 @@ the first.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -77,8 +78,15 @@ def choose_delta(ctx: Context, up: Upload, ref: Reference, reference: Path, scra
     file; the plain delta's ratio when neither fits ``max_ratio``. The decoded one must be clearly
     smaller (:data:`TRANSFORM_GAIN`): every download of it pays a recompression."""
     plain = scratch / "delta"
-    plain_size = ctx.encode(reference, up.file, plain)
-    decoded = None if ctx.original_compatible else _transformed_delta(ctx, up, ref, reference, scratch)
+    if ctx.original_compatible or detect(up.file) not in CONTAINERS:
+        plain_size = ctx.encode(reference, up.file, plain)
+        decoded = None
+    else:
+        # Both encodes at once: the codec releases the GIL, and the encode gate still bounds memory.
+        with ThreadPoolExecutor(1, thread_name_prefix="deltaglider-plain") as pool:
+            pending = pool.submit(ctx.encode, reference, up.file, plain)
+            decoded = _transformed_delta(ctx, up, ref, reference, scratch)
+            plain_size = pending.result()
     if decoded is not None and decoded.size <= TRANSFORM_GAIN * plain_size:
         return decoded
     ratio = plain_size / up.size
@@ -91,10 +99,8 @@ def choose_delta(ctx: Context, up: Upload, ref: Reference, reference: Path, scra
 def _transformed_delta(
     ctx: Context, up: Upload, ref: Reference, reference: Path, scratch: Path
 ) -> Delta | None:
-    """The delta of the decoded content when the file is a container that reproduces and the delta
-    pays; None means try the plain delta."""
-    if detect(up.file) not in CONTAINERS:
-        return None
+    """The delta of the decoded content when the file's container reproduces and the delta fits
+    ``max_ratio``; None otherwise."""
     room = scratch / "transformed"
     room.mkdir()
     made = transformed.encode(ctx, reference, up.file, ref_sha256=ref.sha256, sha256=up.sha256, scratch=room)
