@@ -13,6 +13,7 @@ import os
 import shutil
 import time
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Final
 
@@ -102,34 +103,39 @@ def fetch(
         try:
             header = None if info.transform else ctx.diff.inspect(delta)
             rebuild = snapshot_rebuilder(ctx, bucket, use_cache) if snapshot_base else None
-            with reference_file(
-                ctx, bucket, keys, info.ref_sha256, use_cache=use_cache, rebuild=rebuild
-            ) as reference:
-                if info.transform is not None:
-                    transformed.decode(
-                        ctx,
-                        reference,
-                        delta,
-                        dest,
-                        url=url,
-                        ref_sha256=info.ref_sha256,
-                        transform=info.transform,
-                        use_cache=use_cache,
-                    )
-                elif header is None or header.external is None:
-                    ctx.diff.decode(reference, delta, dest, expected_size=info.file_size)
-                else:
-                    ctx.logger.info("rebuilding a delta made over externally compressed data", key=key)
-                    legacy.rebuild(
-                        ctx,
-                        reference,
-                        delta,
-                        dest,
-                        expected_sha256=info.file_sha256,
-                        expected_size=info.file_size,
-                        ref_sha256=info.ref_sha256,
-                        external=header.external,
-                    )
+            ref_sha256 = info.ref_sha256
+
+            def reference() -> AbstractContextManager[Path]:
+                return reference_file(ctx, bucket, keys, ref_sha256, use_cache=use_cache, rebuild=rebuild)
+
+            if info.transform is not None:
+                # A cached decoded base is all it needs: the reference is fetched only to derive one.
+                transformed.decode(
+                    ctx,
+                    reference,
+                    delta,
+                    dest,
+                    url=url,
+                    ref_sha256=ref_sha256,
+                    transform=info.transform,
+                    use_cache=use_cache,
+                )
+            else:
+                with reference() as local:
+                    if header is None or header.external is None:
+                        ctx.diff.decode(local, delta, dest, expected_size=info.file_size)
+                    else:
+                        ctx.logger.info("rebuilding a delta made over externally compressed data", key=key)
+                        legacy.rebuild(
+                            ctx,
+                            local,
+                            delta,
+                            dest,
+                            expected_sha256=info.file_sha256,
+                            expected_size=info.file_size,
+                            ref_sha256=ref_sha256,
+                            external=header.external,
+                        )
         except DecodeError as exc:
             raise IntegrityError(
                 f"{url}: the stored delta does not decode against its reference: {exc}"

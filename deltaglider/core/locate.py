@@ -24,6 +24,18 @@ _PASSES = 2
 #: archive transforms on, gzip content makes deltas too.
 _COMPRESSED_SUFFIXES: Final = (".gz", ".tgz", ".bz2", ".xz")
 _UNDECODED_SUFFIXES: Final = (".bz2", ".xz")
+#: Archives by another name, which only content-judged uploads (not the original's) store as deltas.
+_ARCHIVES_BY_OTHER_NAMES: Final = (
+    ".whl",
+    ".egg",
+    ".nupkg",
+    ".vsix",
+    ".aar",
+    ".ipa",
+    ".xpi",
+    ".crate",
+    ".gem",
+)
 
 
 def _check_object_key(ctx: Context, obj: ObjectKey) -> None:
@@ -42,8 +54,12 @@ def likely_keys(key: str, *, original_compatible: bool) -> list[str]:
     ``<name>.delta`` (the first file of a DeltaSpace too, beside the reference)."""
     keys = lookup_keys(key)
     _, name = split_key(key)
+    lowered = name.lower()
     whole_anyway = _COMPRESSED_SUFFIXES if original_compatible else _UNDECODED_SUFFIXES
-    if is_reserved_name(name) or not is_delta_candidate(name) or name.lower().endswith(whole_anyway):
+    candidate = is_delta_candidate(name) or (
+        not original_compatible and lowered.endswith(_ARCHIVES_BY_OTHER_NAMES)
+    )
+    if is_reserved_name(name) or not candidate or lowered.endswith(whole_anyway):
         return keys
     return [keys[1], keys[0]]
 

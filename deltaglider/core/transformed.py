@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeAlias
 
 from deltaglider.core.context import Context
 from deltaglider.core.metadata import Transform
@@ -45,15 +45,30 @@ class _BaseShas:
 _BASES: Final = _BaseShas()
 
 
+#: Opens the reference (a download, a rebuild or a cache hit), only when its base must be derived.
+ReferenceSource: TypeAlias = Callable[[], AbstractContextManager[Path]]
+
+
+def local_reference(path: Path) -> ReferenceSource:
+    return lambda: nullcontext(path)
+
+
 @contextmanager
 def base_file(
-    ctx: Context, reference: Path, ref_sha256: str, *, expected: str | None = None, use_cache: bool = True
+    ctx: Context,
+    reference: ReferenceSource,
+    ref_sha256: str,
+    *,
+    expected: str | None = None,
+    use_cache: bool = True,
 ) -> Iterator[tuple[Path, str]]:
-    """Yields (path, SHA-256) of the base of ``reference``: from the cache when this process knows its
-    SHA-256 (or ``expected`` names it), else derived and cached. A reference that is no container is
-    its own base. :class:`IntegrityError` if the base is not ``expected``."""
+    """Yields (path, SHA-256) of the base of the reference: from the cache when this process knows its
+    SHA-256 (or ``expected`` names it) without opening the reference at all, else derived and cached.
+    A reference that is no container is its own base. :class:`IntegrityError` if the base is not
+    ``expected``."""
     if expected == ref_sha256:  # the reference is no container: its own base, nothing to derive
-        yield reference, ref_sha256
+        with reference() as path:
+            yield path, ref_sha256
         return
     known = expected or _BASES.get(ref_sha256)
     if use_cache and known is not None and known != ref_sha256:
@@ -61,12 +76,13 @@ def base_file(
             if cached is not None:
                 yield cached, known
                 return
-    with ctx.scratch() as scratch:
+    with reference() as opened, ctx.scratch() as scratch:
+        reference_path = opened
         derived = scratch / "base"
-        if derive_base(reference, derived):
+        if derive_base(reference_path, derived):
             path, sha = derived, ctx.hasher.sha256_file(derived)
         else:
-            path, sha = reference, ref_sha256
+            path, sha = reference_path, ref_sha256
         if expected is not None and sha != expected:
             raise IntegrityError(
                 f"the reference's decoded base has SHA-256 {sha}, the delta was made against {expected}"
@@ -96,7 +112,7 @@ def encode(
     if encoded is None:
         return None
     delta = scratch / "transformed.delta"
-    with base_file(ctx, reference, ref_sha256) as (base, base_sha):
+    with base_file(ctx, local_reference(reference), ref_sha256) as (base, base_sha):
         ctx.encode(base, decoded, delta)
         decoded.unlink()
         out = scratch / "transformed.body"
@@ -126,7 +142,7 @@ def _prove(
 
 def decode(
     ctx: Context,
-    reference: Path,
+    reference: ReferenceSource,
     stored: Path,
     dest: Path,
     *,
@@ -153,7 +169,7 @@ def decode(
 
 def _decode(
     ctx: Context,
-    reference: Path,
+    reference: ReferenceSource,
     stored: Path,
     dest: Path,
     *,

@@ -42,6 +42,9 @@ def test_likely_keys() -> None:
     # gzip content is stored whole for the original's sake, and as a delta of its content otherwise.
     assert likely_keys("p/app.tar.gz", original_compatible=True) == ["p/app.tar.gz", "p/app.tar.gz.delta"]
     assert likely_keys("p/app.tar.gz", original_compatible=False) == ["p/app.tar.gz.delta", "p/app.tar.gz"]
+    # A wheel is a zip by content: a delta when content decides, whole in the original's format.
+    assert likely_keys("p/x-1.0-py3-none-any.whl", original_compatible=False)[0].endswith(".whl.delta")
+    assert likely_keys("p/x-1.0-py3-none-any.whl", original_compatible=True)[0].endswith(".whl")
 
 
 def test_a_delta_with_its_reference_cached_is_one_get(releases: list[Path], tmp_path: Path) -> None:

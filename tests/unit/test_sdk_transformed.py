@@ -268,3 +268,26 @@ def test_the_plain_delta_is_kept_when_decoding_gains_little(tmp_path: Path) -> N
     summary = service.put(zips[1], SPACE)
     assert summary.operation == "PUT_DELTA"
     assert summary.transform is None
+
+
+def test_a_warm_download_needs_only_the_delta(
+    releases: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The decoded base is cached by its SHA-256, which the delta's metadata names: the reference
+    itself is neither fetched nor looked at."""
+    store = MemoryStorage()
+    cache = MemoryCache(max_bytes=1 << 30, hasher=Sha256Hasher())
+    service = make_service(store, cache=cache)
+    service.put(releases[0], SPACE)
+    key = service.put(releases[1], SPACE).key
+    base_sha = store.raw("b", key)[1]["dg-base-sha256"]
+    only_base = MemoryCache(max_bytes=1 << 30, hasher=Sha256Hasher())  # the reference evicted
+    with cache.use(base_sha) as base:
+        assert base is not None and only_base.store(base_sha, base)
+    monkeypatch.setattr(transformed, "_BASES", transformed._BaseShas())  # as a new process
+    store.calls.clear()
+
+    make_service(store, cache=only_base).get(ObjectKey("b", f"rel/{releases[1].name}"), tmp_path / "out")
+
+    assert (tmp_path / "out").read_bytes() == releases[1].read_bytes()
+    assert [(op, key) for op, _, key in store.calls] == [("get", f"rel/{releases[1].name}.delta")]
