@@ -39,9 +39,10 @@ from deltaglider.transforms.sniff import detect
 def against_bases(ctx: Context, up: Upload, reference: ObjectHead) -> PutSummary:
     """Issue 13's scheme (core.bases): a delta against the most promising base while it stays under
     ``DRIFT``; past it, the file becomes a new snapshot, or a new full reference."""
-    target = fingerprint(up.file)
     candidates = bases.recent(ctx, up.space.bucket, up.space.prefix, reference)
-    chosen = bases.choose(candidates, target)
+    # The fingerprint is needed to choose among bases, or to record one: not for a lone reference.bin.
+    target = fingerprint(up.file) if len(candidates) > 1 else None
+    chosen = bases.choose(candidates, target) if target is not None else candidates[0]
     ref = Reference(chosen.key, chosen.sha256, chosen.metadata)
     drift = min(bases.DRIFT, up.max_ratio)
     rebuild = snapshot_rebuilder(ctx, up.space.bucket, use_cache=True)
@@ -71,7 +72,13 @@ def against_bases(ctx: Context, up: Upload, reference: ObjectHead) -> PutSummary
 
 
 def new_base(
-    ctx: Context, up: Upload, full: Reference, made: Delta | float, target: Fingerprint, *, ratio: float
+    ctx: Context,
+    up: Upload,
+    full: Reference,
+    made: Delta | float,
+    target: Fingerprint | None,
+    *,
+    ratio: float,
 ) -> PutSummary:
     """The file becomes a base: a snapshot (``made``, its delta against ``full``) when that fits
     ``max_ratio``, else a full reference; its name gets a zero-diff delta against the new base."""
@@ -83,6 +90,7 @@ def new_base(
             ctx, up, f"delta/file ratio {made:.3f} exceeds max_ratio {up.max_ratio:.3f}", delta_ratio=made
         )
     snapshot = not isinstance(made, float)
+    recorded = (target or fingerprint(up.file)).to_text()
     key = base_key(prefix, up.sha256, snapshot=snapshot)
     now = up.created_at
     if isinstance(made, float):
@@ -91,7 +99,7 @@ def new_base(
             source_name=up.name,
             sha256=up.sha256,
             created_at=now,
-            fingerprint=target.to_text(),
+            fingerprint=recorded,
         )
         body, body_size = up.file, up.size
         reason = f"drifted from its base (delta/file {ratio:.3f}): became a new full reference"
@@ -107,7 +115,7 @@ def new_base(
             delta_size=made.size,
             write_stamp=forms.new_stamp(ctx, bucket, None),
             transform=made.transform,
-            snapshot_fingerprint=target.to_text(),
+            snapshot_fingerprint=recorded,
         )
         body, body_size = made.path, made.size
         reason = (
