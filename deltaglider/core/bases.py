@@ -75,17 +75,22 @@ def describe(head: ObjectHead) -> Base | None:
     )
 
 
-def recent(ctx: Context, bucket: str, prefix: str, reference: ObjectHead) -> list[Base]:
-    """``reference.bin`` (as ``reference`` describes it) and the :data:`RECENT` newest other bases."""
-    listed = [
+def listed(ctx: Context, bucket: str, prefix: str) -> list[ObjectHead]:
+    """The DeltaSpace's base objects as a listing gives them (no metadata), ``reference.bin`` included."""
+    return [
         obj
-        for obj in ctx.storage.list(bucket, join_key(prefix, "reference-"), recursive=False)
+        for obj in ctx.storage.list(bucket, join_key(prefix, "reference"), recursive=False)
         if not obj.is_prefix and is_base_name(split_key(obj.key)[1])
     ]
-    listed.sort(key=lambda obj: (obj.last_modified.timestamp() if obj.last_modified else 0.0, obj.key))
+
+
+def recent(ctx: Context, bucket: str, prefix: str, reference: ObjectHead) -> list[Base]:
+    """``reference.bin`` (as ``reference`` describes it) and the :data:`RECENT` newest other bases."""
+    others = [obj for obj in listed(ctx, bucket, prefix) if split_key(obj.key)[1] != REFERENCE_NAME]
+    others.sort(key=lambda obj: (obj.last_modified.timestamp() if obj.last_modified else 0.0, obj.key))
     # Oldest first, so that in choose() a tie goes to the newer base.
     found = [describe(reference)]
-    for obj in listed[-RECENT:]:
+    for obj in others[-RECENT:]:
         head = ctx.storage.head(bucket, obj.key)
         if head is not None:
             found.append(describe(head))
@@ -110,11 +115,7 @@ def removal_order(ctx: Context, bucket: str, prefix: str) -> list[str]:
     """The names of the DeltaSpace's bases as a lookup finds them, in an order that removes what
     depends on a base before the base: snapshots, then further full references, ``reference.bin``
     last."""
-    found = [
-        split_key(obj.key)[1]
-        for obj in ctx.storage.list(bucket, join_key(prefix, "reference"), recursive=False)
-        if not obj.is_prefix and is_base_name(split_key(obj.key)[1])
-    ]
+    found = [split_key(obj.key)[1] for obj in listed(ctx, bucket, prefix)]
     snapshots = sorted(name.removesuffix(DELTA_SUFFIX) for name in found if name.endswith(DELTA_SUFFIX))
     fulls = sorted(name for name in found if not name.endswith(DELTA_SUFFIX) and name != REFERENCE_NAME)
     return snapshots + fulls + ([REFERENCE_NAME] if REFERENCE_NAME in found else [])

@@ -176,6 +176,17 @@ def format_created_at(moment: datetime) -> str:
     return moment.isoformat() + "Z"
 
 
+def parse_created_at(raw: str | None) -> datetime | None:
+    """The inverse of :func:`format_created_at` (UTC), or None for a missing or foreign value."""
+    if raw:
+        for fmt in ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ"):
+            try:
+                return datetime.strptime(raw, fmt).replace(tzinfo=UTC)
+            except ValueError:
+                continue
+    return None
+
+
 def reference_metadata(
     *, tool: str, source_name: str, sha256: str, created_at: datetime, fingerprint: str | None = None
 ) -> dict[str, str]:

@@ -47,9 +47,9 @@ from deltaglider.core.upload import (
     choose_delta,
     keep_reference,
     put_delta,
-    self_check,
     store_delta,
     store_whole,
+    zero_diff,
 )
 from deltaglider.errors import InvalidURLError, StorageError
 from deltaglider.ports.storage import ProgressCallback
@@ -80,7 +80,7 @@ def put(
         copy = scratch / "file"
         size, sha256 = snapshot.take(file, copy, ctx.hasher)
         when = ctx.clock.now() if created_at is None else created_at
-        up = Upload(copy, file, space, name, size, sha256, max_ratio, progress, when)
+        up = Upload(copy, file, space, name, size, sha256, max_ratio, progress, when, detect(copy))
         summary = _decide(ctx, up)
     ctx.metrics.timing("put.seconds", time.monotonic() - started, operation=summary.operation)
     ctx.metrics.increment("put", operation=summary.operation)
@@ -130,8 +130,8 @@ def _whole_by_content(ctx: Context, up: Upload) -> str | None:
     """Why the file is stored whole whatever the DeltaSpace holds, or None if it may make a delta.
 
     The original picks by extension and stores compressed content whole (its xdelta3 would misread a
-    delta against it). With archive transforms on, content decides: gzip and zip are decoded, and
-    anything else a delta does not pay for is stored whole by the ratio cap.
+    delta against it). Otherwise content decides: gzip, zip, xz and ar are decoded, and anything else
+    a delta does not pay for is stored whole by the ratio cap.
     """
     compressor = sniff_file(up.file)
     if ctx.original_compatible:
@@ -153,7 +153,7 @@ def _may_found(ctx: Context, up: Upload) -> bool:
     or a large file starts one: a README that came first would serve none of the releases after it."""
     if ctx.original_compatible or is_delta_candidate(up.name):
         return True
-    return detect(up.file) is not None or up.size >= FOUNDING_MIN_SIZE
+    return up.container is not None or up.size >= FOUNDING_MIN_SIZE
 
 
 def _try_first_file(ctx: Context, up: Upload, ref_key: str) -> PutSummary | None:
@@ -161,9 +161,7 @@ def _try_first_file(ctx: Context, up: Upload, ref_key: str) -> PutSummary | None
     the original, also writes its zero-diff delta so that the file can be fetched (and listed) under
     its own name; that delta is made and checked before anything is stored."""
     with ctx.scratch() as scratch:
-        delta = scratch / "delta"
-        delta_size = ctx.encode(up.file, up.file, delta)
-        self_check(ctx, up.file, delta, scratch, up)
+        delta, delta_size = zero_diff(ctx, up, scratch)
         meta = reference_metadata(
             tool=ctx.tool_version,
             source_name=up.name,
@@ -197,7 +195,7 @@ def _against_reference(ctx: Context, up: Upload, ref: Reference) -> PutSummary:
     """The original's scheme: a delta against ``reference.bin``, or the file whole."""
     with reference_file(ctx, up.space.bucket, [ref.key], ref.sha256) as reference:
         compressor = sniff_file(reference)
-        if compressor is not None and ctx.original_compatible:
+        if compressor is not None:  # only the original's scheme comes here
             return store_whole(
                 ctx,
                 up,

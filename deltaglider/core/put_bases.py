@@ -27,13 +27,12 @@ from deltaglider.core.upload import (
     choose_delta,
     keep_reference,
     put_delta,
-    self_check,
     store_delta,
     store_whole,
+    zero_diff,
 )
 from deltaglider.errors import StorageError
 from deltaglider.ports.storage import ObjectHead
-from deltaglider.transforms.sniff import detect
 
 
 def against_bases(ctx: Context, up: Upload, reference: ObjectHead) -> PutSummary:
@@ -85,7 +84,7 @@ def new_base(
     bucket, prefix = up.space.bucket, up.space.prefix
     # A further full reference must be worth keeping: an archive by its content, or a large file (a
     # small one-off named .zip would otherwise become a base that later uploads weigh).
-    if isinstance(made, float) and detect(up.file) is None and up.size < FOUNDING_MIN_SIZE:
+    if isinstance(made, float) and up.container is None and up.size < FOUNDING_MIN_SIZE:
         return store_whole(
             ctx, up, f"delta/file ratio {made:.3f} exceeds max_ratio {up.max_ratio:.3f}", delta_ratio=made
         )
@@ -131,9 +130,7 @@ def new_base(
     base = Reference(key, up.sha256, stored_meta)
     ctx.cache.store(up.sha256, up.file)
     with ctx.scratch() as scratch:
-        zero = scratch / "zero-diff"
-        zero_size = ctx.encode(up.file, up.file, zero)
-        self_check(ctx, up.file, zero, scratch, up)
+        zero, zero_size = zero_diff(ctx, up, scratch)
         name_key = put_delta(ctx, up, zero, delta_size=zero_size, ref=base, zero_diff=True)
     if not keep_reference(ctx, up, base, None):
         return store_whole(ctx, up, f"{key} vanished while this file was stored against it")

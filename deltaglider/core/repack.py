@@ -11,15 +11,13 @@ so retention by age still sees when it was first stored.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from deltaglider.core.context import Context
 from deltaglider.core.get import get
 from deltaglider.core.layout import join_key
 from deltaglider.core.listing import list_entries
 from deltaglider.core.models import DeltaSpace, ObjectKey, RepackResult, RetentionResult
 from deltaglider.core.put import put
-from deltaglider.core.retention import collect_bases, created
+from deltaglider.core.retention import collect_bases, facts, needed_bases
 from deltaglider.errors import DeltaGliderError
 
 
@@ -39,7 +37,8 @@ def repack(ctx: Context, bucket: str, prefix: str, *, dry_run: bool = False) -> 
     result = RepackResult(bucket, prefix, dry_run, stored_before=_stored_bytes(ctx, bucket, prefix))
     entries = [e for e in list_entries(ctx, bucket, prefix) if not e.is_prefix]
     dated = sorted(
-        ((created(ctx, e), e) for e in entries), key=lambda item: (item[0] is None, item[0], item[1].name)
+        ((facts(ctx, e).created, e) for e in entries),
+        key=lambda item: (item[0] is None, item[0], item[1].name),
     )
     result.files = [entry.name for _, entry in dated]
     if dry_run:
@@ -48,15 +47,15 @@ def repack(ctx: Context, bucket: str, prefix: str, *, dry_run: bool = False) -> 
     space = DeltaSpace(bucket, prefix)
     for when, entry in dated:
         with ctx.scratch() as scratch:
-            copy = Path(scratch) / "file"
+            copy = scratch / "file"
             try:
                 get(ctx, ObjectKey(bucket, join_key(prefix, entry.name)), copy)
                 put(ctx, copy, space, max_ratio=ctx.max_ratio, name=entry.name, created_at=when)
             except DeltaGliderError as exc:
                 result.failed[entry.name] = str(exc)  # left as it was: its old form is intact
-    kept = [e.key for e in list_entries(ctx, bucket, prefix) if not e.is_prefix]
+    kept = [e for e in list_entries(ctx, bucket, prefix) if not e.is_prefix]
     collected = RetentionResult(bucket, prefix, dry_run=False)
-    collect_bases(ctx, bucket, prefix, kept, collected)
+    collect_bases(ctx, bucket, prefix, needed_bases(ctx, kept), collected)
     result.bases_removed = collected.bases_removed
     result.stored_after = _stored_bytes(ctx, bucket, prefix)
     return result

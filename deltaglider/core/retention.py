@@ -14,18 +14,15 @@ from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
 
 from deltaglider.core import bases
 from deltaglider.core.context import Context
 from deltaglider.core.delete import delete
-from deltaglider.core.layout import DELTA_SUFFIX, is_base_name, join_key, split_key
+from deltaglider.core.layout import DELTA_SUFFIX, join_key, split_key
 from deltaglider.core.listing import list_entries
-from deltaglider.core.metadata import Kind, parse, read_field
+from deltaglider.core.metadata import Kind, parse, parse_created_at, read_field
 from deltaglider.core.models import ListEntry, ObjectKey, RetentionResult
 from deltaglider.errors import MetadataError, NotFoundError, ReferenceInUseError
-
-_CREATED_FORMATS: Final = ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ")
 
 
 def check_rules(keep_last: int | None, keep_within: timedelta | None) -> None:
@@ -37,52 +34,41 @@ def check_rules(keep_last: int | None, keep_within: timedelta | None) -> None:
         raise ValueError(f"keep_within must not be negative, not {keep_within!r}")
 
 
-def created(ctx: Context, entry: ListEntry) -> datetime | None:
-    """When the file was stored: its ``dg-created-at`` (kept by re-packing), else the store's date."""
+@dataclass(frozen=True)
+class _Facts:
+    """What one HEAD of a stored file says that retention needs."""
+
+    created: datetime | None  # its dg-created-at (kept by re-packing), else the store's date
+    base_sha256: str | None  # the base a delta needs
+
+
+def facts(ctx: Context, entry: ListEntry) -> _Facts:
     head = ctx.storage.head(entry.bucket, entry.key)
-    raw = read_field(head.metadata, "created_at") if head is not None else None
-    for fmt in _CREATED_FORMATS:
-        if raw:
-            try:
-                return datetime.strptime(raw, fmt).replace(tzinfo=ctx.clock.now().tzinfo)
-            except ValueError:
-                continue
-    return entry.last_modified
+    if head is None:
+        return _Facts(entry.last_modified, None)
+    created = parse_created_at(read_field(head.metadata, "created_at")) or entry.last_modified
+    try:
+        info = parse(head.metadata, entry.key)
+    except MetadataError:
+        return _Facts(created, None)
+    return _Facts(created, info.ref_sha256 if info.kind is Kind.DELTA else None)
 
 
 def _to_keep(
-    ctx: Context, entries: list[ListEntry], keep_last: int | None, keep_within: timedelta | None
+    ctx: Context, dated: dict[str, datetime | None], keep_last: int | None, keep_within: timedelta | None
 ) -> set[str]:
     now = ctx.clock.now()
-    dated = [(created(ctx, entry), entry.name) for entry in entries]
-    # Newest first; a file without a date counts as new (never removed by its age alone).
-    dated.sort(key=lambda item: (_aware(item[0], now) if item[0] else now, item[1]), reverse=True)
-    keep = {name for _, name in dated[:keep_last]} if keep_last is not None else set()
+    # A file without a date counts as stored now: never removed by its age alone.
+    when = {name: _aware(date, now) if date is not None else now for name, date in dated.items()}
+    newest_first = sorted(when, key=lambda name: (when[name], name), reverse=True)
+    keep = set(newest_first[:keep_last]) if keep_last is not None else set()
     if keep_within is not None:
-        keep |= {name for when, name in dated if when is None or now - _aware(when, now) <= keep_within}
+        keep |= {name for name in newest_first if now - when[name] <= keep_within}
     return keep
 
 
 def _aware(when: datetime, now: datetime) -> datetime:
     return when if when.tzinfo is not None or now.tzinfo is None else when.replace(tzinfo=now.tzinfo)
-
-
-def needed_bases(ctx: Context, bucket: str, keys: Iterable[str]) -> set[str]:
-    """The SHA-256 of every base that the deltas stored at ``keys`` need, snapshots' fulls included."""
-    needed: set[str] = set()
-    for key in keys:
-        if not key.endswith(DELTA_SUFFIX):
-            continue
-        head = ctx.storage.head(bucket, key)
-        if head is None:
-            continue
-        try:
-            info = parse(head.metadata, key)
-        except MetadataError:
-            continue
-        if info.kind is Kind.DELTA and info.ref_sha256:
-            needed.add(info.ref_sha256)
-    return needed
 
 
 @dataclass(frozen=True)
@@ -96,17 +82,14 @@ class _StoredBase:
 
 def _bases(ctx: Context, bucket: str, prefix: str) -> list[_StoredBase]:
     found = []
-    for obj in ctx.storage.list(bucket, join_key(prefix, "reference"), recursive=False):
-        name = split_key(obj.key)[1]
-        if obj.is_prefix or not is_base_name(name):
-            continue
+    for obj in bases.listed(ctx, bucket, prefix):
         head = ctx.storage.head(bucket, obj.key)
         if head is None:
             continue
         base = bases.describe(head)
         found.append(
             _StoredBase(
-                name.removesuffix(DELTA_SUFFIX),
+                split_key(obj.key)[1].removesuffix(DELTA_SUFFIX),
                 obj.key,
                 obj.size,
                 base.sha256 if base else None,
@@ -128,7 +111,8 @@ def retain(
     check_rules(keep_last, keep_within)
     result = RetentionResult(bucket, prefix, dry_run)
     entries = [e for e in list_entries(ctx, bucket, prefix) if not e.is_prefix]
-    keep = _to_keep(ctx, entries, keep_last, keep_within)
+    known = {entry.name: facts(ctx, entry) for entry in entries}
+    keep = _to_keep(ctx, {name: f.created for name, f in known.items()}, keep_last, keep_within)
     for entry in entries:
         if entry.name in keep:
             result.kept.append(entry.name)
@@ -138,16 +122,20 @@ def retain(
         if not dry_run:
             with suppress(NotFoundError):  # removed meanwhile by someone else
                 delete(ctx, ObjectKey(bucket, join_key(prefix, entry.name)))
-    collect_bases(ctx, bucket, prefix, [e.key for e in entries if e.name in keep], result)
+    needed = {f.base_sha256 for name, f in known.items() if name in keep and f.base_sha256}
+    collect_bases(ctx, bucket, prefix, needed, result)
     return result
 
 
-def collect_bases(
-    ctx: Context, bucket: str, prefix: str, kept_keys: list[str], result: RetentionResult
-) -> None:
-    """Removes (or with ``result.dry_run`` lists) the DeltaSpace's bases that none of the deltas at
-    ``kept_keys`` needs, directly or through a snapshot."""
-    needed = needed_bases(ctx, bucket, kept_keys)
+def needed_bases(ctx: Context, entries: Iterable[ListEntry]) -> set[str]:
+    """The SHA-256 of every base that the files listed as ``entries`` need directly."""
+    return {sha for entry in entries if (sha := facts(ctx, entry).base_sha256)}
+
+
+def collect_bases(ctx: Context, bucket: str, prefix: str, needed: set[str], result: RetentionResult) -> None:
+    """Removes (or with ``result.dry_run`` lists) the DeltaSpace's bases that no delta needs: neither
+    directly (``needed``, the SHA-256 of the kept files' bases) nor through a snapshot."""
+    needed = set(needed)
     found = _bases(ctx, bucket, prefix)
     needed |= {b.full_sha256 for b in found if b.full_sha256 and b.sha256 in needed}
     # Snapshots first, then full references: each goes only once nothing left depends on it.

@@ -1,5 +1,5 @@
-"""Deltas of decoded content: a zip or gzip file stored as the delta of its decoded stream against
-its reference's base (:mod:`deltaglider.transforms.base`), plus the recipe that recompresses it.
+"""Deltas of decoded content: a zip, gzip, xz or ar file stored as the delta of its decoded stream
+against its reference's base (:mod:`deltaglider.transforms.base`), plus the recipe that recompresses it.
 
 The stored body is the transform header (the recipe) followed by the VCDIFF delta
 (:mod:`deltaglider.transforms.body`); the metadata names the container, the base's format and the
@@ -76,8 +76,7 @@ def base_file(
             if cached is not None:
                 yield cached, known
                 return
-    with reference() as opened, ctx.scratch() as scratch:
-        reference_path = opened
+    with reference() as reference_path, ctx.scratch() as scratch:
         derived = scratch / "base"
         if derive_base(reference_path, derived):
             path, sha = derived, ctx.hasher.sha256_file(derived)

@@ -31,7 +31,7 @@ from deltaglider.core.models import DeltaSpace, PutSummary
 from deltaglider.errors import CodecError, StorageError
 from deltaglider.ports.storage import ProgressCallback
 from deltaglider.transforms.container import CONTAINERS
-from deltaglider.transforms.sniff import detect
+from deltaglider.transforms.sniff import Container
 
 #: A delta of decoded content is stored only when at most this share of the plain delta's size.
 TRANSFORM_GAIN: Final = 0.75
@@ -53,6 +53,7 @@ class Upload:
     max_ratio: float
     progress: ProgressCallback | None
     created_at: datetime  # recorded as dg-created-at: now, or what re-packing carries over
+    container: Container | None  # what the file's first bytes make it (transforms.sniff)
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def choose_delta(ctx: Context, up: Upload, ref: Reference, reference: Path, scra
     # One after the other: encoding both at once saved ~10% of the time on two cores for ~25% more
     # peak memory (botocore wheels), and memory is what Lambda-sized machines run out of.
     decoded = None
-    if not ctx.original_compatible and detect(up.file) in CONTAINERS:
+    if not ctx.original_compatible and up.container in CONTAINERS:
         decoded = _transformed_delta(ctx, up, ref, reference, scratch)
     if decoded is not None and decoded.size <= TRANSFORM_GAIN * plain_size:
         return decoded
@@ -101,7 +102,7 @@ def _transformed_delta(
     room.mkdir()
     made = transformed.encode(ctx, reference, up.file, ref_sha256=ref.sha256, sha256=up.sha256, scratch=room)
     if made is None:
-        ctx.logger.info("container not reproducible; trying a plain delta", name=up.name)
+        ctx.logger.info("container not reproducible; the plain delta stands", name=up.name)
         return None
     if made.size / up.size > up.max_ratio:
         return None
@@ -117,6 +118,14 @@ def self_check(ctx: Context, reference: Path, delta: Path, scratch: Path, up: Up
             f"the delta for {up.source} does not rebuild it; it was not stored", name="SELF_CHECK"
         )
     rebuilt.unlink()
+
+
+def zero_diff(ctx: Context, up: Upload, scratch: Path) -> tuple[Path, int]:
+    """The file's delta against itself, checked: what its name holds once the file became a base."""
+    delta = scratch / "zero-diff"
+    size = ctx.encode(up.file, up.file, delta)
+    self_check(ctx, up.file, delta, scratch, up)
+    return delta, size
 
 
 def keep_reference(ctx: Context, up: Upload, ref: Reference, local: Path | None) -> bool:

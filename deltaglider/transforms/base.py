@@ -18,7 +18,8 @@ unchanged bytes there.
 from __future__ import annotations
 
 import os
-from typing import BinaryIO, Final
+import shutil
+from typing import Final
 
 from deltaglider.atomic import StrPath, write_beside
 from deltaglider.transforms.builder import Builder
@@ -56,14 +57,8 @@ def derive_base(reference: StrPath, out: StrPath) -> bool:
                 if not layout(builder, size) or not builder.deflated:
                     raise _NoBaseError
                 if kind == "zip":
-                    _append(src, sink)
+                    src.seek(0)  # the layout read with pread; the copy starts from the top all the same
+                    shutil.copyfileobj(src, sink, _COPY)
     except _NoBaseError:
         return False
     return True
-
-
-def _append(src: BinaryIO, sink: BinaryIO) -> None:
-    offset = 0
-    while block := os.pread(src.fileno(), _COPY, offset):
-        sink.write(block)
-        offset += len(block)
