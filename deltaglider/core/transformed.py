@@ -9,6 +9,8 @@ the SHA-256 with the file's.
 
 from __future__ import annotations
 
+import filecmp
+import math
 import shutil
 import threading
 from collections.abc import Callable, Iterator
@@ -22,7 +24,7 @@ from deltaglider.core.metadata import Transform
 from deltaglider.errors import CodecError, DecodeError, IntegrityError, MetadataError, RecipeError
 from deltaglider.transforms import body, encode_container, rebuild, unpack
 from deltaglider.transforms.base import BASE_FORMAT, derive_base
-from deltaglider.transforms.container import CONTAINERS
+from deltaglider.transforms.container import CONTAINERS, decode_all
 
 
 class _BaseShas:
@@ -102,25 +104,68 @@ class Stored:
 
 
 def encode(
-    ctx: Context, reference: Path, file: Path, *, ref_sha256: str, sha256: str, scratch: Path
+    ctx: Context,
+    reference: Path,
+    file: Path,
+    *,
+    ref_sha256: str,
+    sha256: str,
+    scratch: Path,
+    size_limit: float = math.inf,
 ) -> Stored | None:
     """The body for ``file`` against ``reference``, proven to rebuild ``file``; None when the file's
-    container cannot be reproduced (then a plain delta is the way)."""
-    decoded = scratch / "decoded"
-    encoded = encode_container(file, decoded)
-    if encoded is None:
-        return None
-    delta = scratch / "transformed.delta"
+    container cannot be reproduced, or its body would be larger than ``size_limit`` (then a plain
+    delta is the way)."""
     with base_file(ctx, local_reference(reference), ref_sha256) as (base, base_sha):
-        ctx.encode(base, decoded, delta)
+        guess = None
+        if size_limit < math.inf:
+            guess = _guess(ctx, base, file, scratch, size_limit)
+            if guess is None:
+                return None
+        decoded = scratch / "decoded"
+        encoded = encode_container(file, decoded)
+        if encoded is None:
+            return None
+        delta = scratch / "transformed.delta"
+        if guess is not None and filecmp.cmp(guess.stream, decoded, shallow=False):
+            guess.delta.rename(delta)
+        else:
+            ctx.encode(base, decoded, delta)
+        if guess is not None:
+            guess.discard()
         decoded.unlink()
         out = scratch / "transformed.body"
         with open(out, "wb") as sink, open(delta, "rb") as src:
             sink.write(body.header(encoded.recipe))
             shutil.copyfileobj(src, sink)
+        if out.stat().st_size > size_limit:
+            return None
+        # The proof, a second full recompression, is paid only by a body that will be stored.
         _prove(ctx, base, delta, encoded.recipe, scratch=scratch, sha256=sha256, file=file)
     delta.unlink()
     return Stored(out, out.stat().st_size, Transform(encoded.container, BASE_FORMAT, base_sha))
+
+
+@dataclass(frozen=True)
+class _Guess:
+    stream: Path
+    delta: Path
+
+    def discard(self) -> None:
+        self.stream.unlink(missing_ok=True)
+        self.delta.unlink(missing_ok=True)
+
+
+def _guess(ctx: Context, base: Path, file: Path, scratch: Path, size_limit: float) -> _Guess | None:
+    """The delta of ``file`` with every stream decoded, none searched for its compressor settings:
+    what the body comes to when every stream reproduces, for a fraction of the cost of finding out
+    (inflating is ~10x faster than the search's recompression). None when it is over ``size_limit``
+    already, which spares the search where the plain delta wins anyway."""
+    guess = _Guess(scratch / "guess.decoded", scratch / "guess.delta")
+    if decode_all(file, guess.stream) is None or ctx.encode(base, guess.stream, guess.delta) > size_limit:
+        guess.discard()
+        return None
+    return guess
 
 
 def _prove(

@@ -81,30 +81,32 @@ def choose_delta(ctx: Context, up: Upload, ref: Reference, reference: Path, scra
     plain_size = ctx.encode(reference, up.file, plain)
     # One after the other: encoding both at once saved ~10% of the time on two cores for ~25% more
     # peak memory (botocore wheels), and memory is what Lambda-sized machines run out of.
+    ratio = plain_size / up.size
     decoded = None
     if not ctx.original_compatible and up.container in CONTAINERS:
-        decoded = _transformed_delta(ctx, up, ref, reference, scratch)
-    if decoded is not None and decoded.size <= TRANSFORM_GAIN * plain_size:
+        # When the plain delta is over max_ratio, any decoded one that fits is better than none.
+        limit = TRANSFORM_GAIN * plain_size if ratio <= up.max_ratio else up.max_ratio * up.size
+        decoded = _transformed_delta(ctx, up, ref, reference, scratch, limit=limit)
+    if decoded is not None:
         return decoded
-    ratio = plain_size / up.size
     if ratio > up.max_ratio:
-        return decoded if decoded is not None else ratio
+        return ratio
     self_check(ctx, reference, plain, scratch, up)
     return Delta(plain, plain_size, ctx.hasher.sha256_file(plain))
 
 
 def _transformed_delta(
-    ctx: Context, up: Upload, ref: Reference, reference: Path, scratch: Path
+    ctx: Context, up: Upload, ref: Reference, reference: Path, scratch: Path, *, limit: float
 ) -> Delta | None:
-    """The delta of the decoded content when the file's container reproduces and the delta fits
-    ``max_ratio``; None otherwise."""
+    """The delta of the decoded content when the file's container reproduces and the delta is at
+    most ``limit`` bytes; None otherwise."""
     room = scratch / "transformed"
     room.mkdir()
-    made = transformed.encode(ctx, reference, up.file, ref_sha256=ref.sha256, sha256=up.sha256, scratch=room)
+    made = transformed.encode(
+        ctx, reference, up.file, ref_sha256=ref.sha256, sha256=up.sha256, scratch=room, size_limit=limit
+    )
     if made is None:
-        ctx.logger.info("container not reproducible; the plain delta stands", name=up.name)
-        return None
-    if made.size / up.size > up.max_ratio:
+        ctx.logger.info("no decoded delta small enough; the plain delta stands", name=up.name)
         return None
     return Delta(made.path, made.size, ctx.hasher.sha256_file(made.path), made.transform)
 

@@ -17,48 +17,23 @@ unchanged bytes there.
 
 from __future__ import annotations
 
-import os
 import shutil
-from typing import Final
+from typing import BinaryIO, Final
 
-from deltaglider.atomic import StrPath, write_beside
-from deltaglider.transforms.builder import Builder
-from deltaglider.transforms.container import EXPANSION_ALLOWANCE, EXPANSION_LIMIT, layout_for
-from deltaglider.transforms.deflater import SYSTEM_ZLIB
-from deltaglider.transforms.sniff import detect
+from deltaglider.atomic import StrPath
+from deltaglider.transforms.container import decode_all
 
 BASE_FORMAT: Final = "inflated-v1"
 _COPY: Final = 1 << 20
 
 
-class _NoBaseError(Exception):
-    """Unwinds ``write_beside`` so that nothing is left at the destination."""
+def _append_raw_zip(src: BinaryIO, sink: BinaryIO, kind: str) -> None:
+    if kind == "zip":
+        src.seek(0)  # the layout read with pread; the copy starts from the top all the same
+        shutil.copyfileobj(src, sink, _COPY)
 
 
 def derive_base(reference: StrPath, out: StrPath) -> bool:
     """Writes the ``inflated-v1`` base of ``reference`` to ``out``. False (nothing written) when the
     reference is no container this format decodes: its base is then the reference itself."""
-    kind = detect(reference)
-    layout = layout_for(kind)
-    if layout is None:
-        return False
-    try:
-        with open(reference, "rb") as src, write_beside(out) as part:
-            size = os.fstat(src.fileno()).st_size
-            with os.fdopen(part.fd, "wb", closefd=False) as sink:
-                builder = Builder(
-                    src,
-                    sink,
-                    -1,  # only the parameter search reads back, and a base has none
-                    SYSTEM_ZLIB,
-                    max_decoded=size * EXPANSION_LIMIT + EXPANSION_ALLOWANCE,
-                    reproduce=False,
-                )
-                if not layout(builder, size) or not builder.deflated:
-                    raise _NoBaseError
-                if kind == "zip":
-                    src.seek(0)  # the layout read with pread; the copy starts from the top all the same
-                    shutil.copyfileobj(src, sink, _COPY)
-    except _NoBaseError:
-        return False
-    return True
+    return decode_all(reference, out, appendix=_append_raw_zip) is not None

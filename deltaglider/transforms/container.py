@@ -11,7 +11,7 @@ from deltaglider.atomic import StrPath, write_beside
 from deltaglider.errors import RecipeError
 from deltaglider.transforms import ar_form, gzip_form, xz_form, zip_form
 from deltaglider.transforms.builder import CHUNK, Builder
-from deltaglider.transforms.deflater import Compressor, default_compressor
+from deltaglider.transforms.deflater import SYSTEM_ZLIB, Compressor, default_compressor
 from deltaglider.transforms.lzma2 import Lzma2Params, pinned_liblzma
 from deltaglider.transforms.recipe import Recipe, pack, unpack
 from deltaglider.transforms.sniff import detect
@@ -99,6 +99,40 @@ def _encode(
             if recipe.original_size != size:
                 raise AssertionError("layout left bytes out")  # a bug here, never bad input
     return recipe, builder
+
+
+#: Called on (the container, the decoded stream) after :func:`decode_all` laid it out.
+Appendix: TypeAlias = Callable[[BinaryIO, BinaryIO, str], None]
+
+
+def decode_all(path: StrPath, out: StrPath, *, appendix: Appendix | None = None) -> str | None:
+    """Writes ``path``'s layout to ``out`` with every stream that decodes decoded, whether or not a
+    known compressor setting reproduces it: no parameter search, no recipe (a stream only ever read).
+    Equal to :func:`encode_container`'s stream when every stream reproduces. The container's kind, or
+    ``None`` (nothing written) when no stream of it decodes."""
+    kind = detect(path)
+    layout = layout_for(kind)
+    if kind is None or layout is None:
+        return None
+    try:
+        with open(path, "rb") as src, write_beside(out) as part:
+            size = os.fstat(src.fileno()).st_size
+            with os.fdopen(part.fd, "wb", closefd=False) as sink:
+                builder = Builder(
+                    src,
+                    sink,
+                    -1,  # only the parameter search reads back, and there is none
+                    SYSTEM_ZLIB,
+                    max_decoded=size * EXPANSION_LIMIT + EXPANSION_ALLOWANCE,
+                    reproduce=False,
+                )
+                if not layout(builder, size) or not builder.deflated:
+                    raise _DeclinedError
+                if appendix is not None:
+                    appendix(src, sink, kind)
+    except _DeclinedError:
+        return None
+    return kind
 
 
 def compressor_names(kinds: set[str], compressor: Compressor) -> str:

@@ -18,12 +18,14 @@ from support.artifacts import release_zips, wheel_like_zips
 from support.sdk import make_service, sha256
 
 from deltaglider.adapters.cache_memory import MemoryCache
+from deltaglider.adapters.diff_xdelta3 import XDelta3Diff
 from deltaglider.adapters.hash_sha256 import Sha256Hasher
 from deltaglider.adapters.storage_memory import MemoryStorage
 from deltaglider.config import resolve
 from deltaglider.core import transformed
 from deltaglider.core.models import DeltaSpace, ObjectKey
 from deltaglider.errors import CodecError, IntegrityError, MetadataError
+from deltaglider.transforms.builder import Builder
 
 SPACE = DeltaSpace("b", "rel")
 
@@ -291,3 +293,77 @@ def test_a_warm_download_needs_only_the_delta(
 
     assert (tmp_path / "out").read_bytes() == releases[1].read_bytes()
     assert [(op, key) for op, _, key in store.calls] == [("get", f"rel/{releases[1].name}.delta")]
+
+
+class _CountingEncodes(XDelta3Diff):
+    def __init__(self) -> None:
+        super().__init__()
+        self.encodes = 0
+
+    def encode(self, source: Path, target: Path, out: Path) -> int:
+        self.encodes += 1
+        return super().encode(source, target, out)
+
+
+def test_when_the_plain_delta_wins_no_search_and_no_proof_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The guess (every stream inflated, none searched) is already over the limit: the parameter
+    search and the proof, two full recompressions, are not paid for a body that is not stored."""
+    service = make_service(MemoryStorage())
+    zips = release_zips(tmp_path, "bin", 2)
+    service.put(zips[0], SPACE)
+    paid: list[str] = []
+    real_encode, real_prove = transformed.encode_container, transformed._prove
+    monkeypatch.setattr(
+        transformed, "encode_container", lambda *a, **k: paid.append("search") or real_encode(*a, **k)
+    )
+    monkeypatch.setattr(transformed, "_prove", lambda *a, **k: paid.append("proof") or real_prove(*a, **k))
+
+    summary = service.put(zips[1], SPACE)
+
+    assert (summary.operation, summary.transform, paid) == ("PUT_DELTA", None, [])
+    service.get(ObjectKey("b", f"rel/{zips[1].name}"), tmp_path / "out")
+    assert (tmp_path / "out").read_bytes() == zips[1].read_bytes()
+
+
+def test_when_every_stream_reproduces_the_guessed_delta_is_the_one_stored(
+    releases: list[Path], tmp_path: Path
+) -> None:
+    diff = _CountingEncodes()
+    service = make_service(MemoryStorage(), diff=diff)
+    service.put(releases[0], SPACE)
+    diff.encodes = 0
+
+    summary = service.put(releases[1], SPACE)
+
+    assert summary.transform == "zip"
+    assert diff.encodes == 2  # the plain delta and the guess, not the decoded stream once more
+    service.get(ObjectKey("b", f"rel/{releases[1].name}"), tmp_path / "out")
+    assert (tmp_path / "out").read_bytes() == releases[1].read_bytes()
+
+
+def test_a_stream_that_does_not_reproduce_makes_the_decoded_delta_anew(
+    releases: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The guess decoded a member that the search then keeps raw: the guessed delta is of another
+    stream, so it must not be stored."""
+    diff = _CountingEncodes()
+    service = make_service(MemoryStorage(), diff=diff)
+    service.put(releases[0], SPACE)
+    real_search = Builder._search
+    searched: list[int] = []
+
+    def first_member_raw(self: Builder, decoded: Any, original: Any) -> Any:
+        searched.append(1)
+        return None if len(searched) == 1 else real_search(self, decoded, original)
+
+    monkeypatch.setattr(Builder, "_search", first_member_raw)
+    diff.encodes = 0
+
+    summary = service.put(releases[1], SPACE)
+
+    assert summary.transform == "zip"
+    assert diff.encodes == 3
+    service.get(ObjectKey("b", f"rel/{releases[1].name}"), tmp_path / "out")
+    assert (tmp_path / "out").read_bytes() == releases[1].read_bytes()
