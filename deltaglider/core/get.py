@@ -218,6 +218,9 @@ def _rebuild_in_place(
             # while the file is rebuilt into it. A delta is small beside its file.
             delta = scratch / "delta"
             shutil.copyfile(path, delta)
+            # Rebuilt into a free name, the file is renamed onto nothing: ext4 flushes a file that a
+            # rename puts over another one (auto_da_alloc), ~8 ms for 12.5 MB on this machine.
+            path.unlink()
             actual = fetch(ctx, obj.bucket, head.key, info, path, progress=progress, stored=delta)
     else:
         actual = fetch(ctx, obj.bucket, head.key, info, path, progress=progress, stored=path)

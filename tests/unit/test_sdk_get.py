@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.sdk import leftovers, make_service, sha256
@@ -173,3 +175,25 @@ def test_old_metadata_spellings_download(
     out = tmp_path / "o"
     make_service(storage).get(ObjectKey("b", "rel/app-1.1.zip"), out)
     assert out.read_bytes() == releases[1].read_bytes()
+
+
+def test_a_rebuilt_file_is_renamed_onto_no_other_file(
+    storage: MemoryStorage, releases: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ext4 flushes a file that a rename puts over another one (``auto_da_alloc``): ~8 ms for a
+    12.5 MB file here, a fifth of a cached download. Into a new destination, nothing is replaced."""
+    _stored(storage, releases)
+    service = make_service(storage)
+    replaced: list[str] = []
+    real_replace = os.replace
+
+    def spy(src: Any, dst: Any) -> None:
+        if os.path.lexists(dst):
+            replaced.append(os.fspath(dst))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", spy)
+    out = tmp_path / "out" / releases[1].name
+    assert service.get(ObjectKey("b", f"rel/{releases[1].name}"), out).operation == "GET_DELTA"
+    assert out.read_bytes() == releases[1].read_bytes()
+    assert replaced == []
