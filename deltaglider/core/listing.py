@@ -3,7 +3,10 @@ folder listed, sub-folders as ``PRE``-style entries) and totting it up."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from itertools import islice
+from typing import Final, TypeVar
 
 from deltaglider.core.context import Context
 from deltaglider.core.layout import DELTA_SUFFIX, display_name, is_base_name, split_key
@@ -15,6 +18,27 @@ from deltaglider.ports.storage import ObjectHead
 
 #: The original's helper objects (rehydrated copies, stats files): not user files.
 HELPER_PREFIX = ".deltaglider/"
+#: HEADs in flight at once while listing: one after the other, thousands of deltas are thousands of
+#: round trips (S3 answers a HEAD in tens of ms; a LIST page holds 1,000 keys).
+HEADS_AT_ONCE: Final = 16
+#: Objects looked at per round, so that a long listing streams and an abandoned one stops soon.
+_ROUND: Final = 256
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _in_order(items: Iterable[T], work: Callable[[T], R]) -> Iterator[R]:
+    """``work`` on each item, up to :data:`HEADS_AT_ONCE` at once, the results in input order."""
+    source = iter(items)
+    batch = list(islice(source, _ROUND))
+    if len(batch) <= 1:
+        yield from map(work, batch)
+        return
+    with ThreadPoolExecutor(HEADS_AT_ONCE, thread_name_prefix="deltaglider-list") as pool:
+        while batch:
+            yield from pool.map(work, batch)
+            batch = list(islice(source, _ROUND))
 
 
 def _folder(prefix: str) -> str:
@@ -81,28 +105,36 @@ def _one_per_name(
 
 def list_entries(ctx: Context, bucket: str, prefix: str, *, recursive: bool = False) -> Iterator[ListEntry]:
     folder = _folder(prefix)
-    for name, obj in _visible(ctx, bucket, folder, recursive):
+
+    def entry(item: tuple[str, ObjectHead]) -> ListEntry:
+        name, obj = item
         if obj.is_prefix:
             url = ctx.storage.url(bucket, obj.key)
-            yield ListEntry(bucket, name, obj.key, None, 0, False, None, is_prefix=True, url=url)
-        else:
-            yield _entry(ctx, obj, name)
+            return ListEntry(bucket, name, obj.key, None, 0, False, None, is_prefix=True, url=url)
+        return _entry(ctx, obj, name)
+
+    return _in_order(_visible(ctx, bucket, folder, recursive), entry)
 
 
 def stats(ctx: Context, bucket: str, prefix: str) -> StatsSummary:
     folder = _folder(prefix)
     summary = StatsSummary(bucket=bucket, prefix=folder.rstrip("/"))
-    for obj in ctx.storage.list(bucket, folder, recursive=True):
-        if _is_helper(obj.key, folder):
-            continue
-        summary.stored_bytes += obj.size
-        if is_base_name(split_key(obj.key)[1]):
-            summary.reference_count += 1
-            summary.reference_bytes += obj.size
-            continue
-        entry = _entry(ctx, obj, display_name(obj.key) or obj.key)
+
+    def files() -> Iterator[ObjectHead]:
+        for obj in ctx.storage.list(bucket, folder, recursive=True):
+            if _is_helper(obj.key, folder):
+                continue
+            summary.stored_bytes += obj.size
+            if is_base_name(split_key(obj.key)[1]):
+                summary.reference_count += 1
+                summary.reference_bytes += obj.size
+            else:
+                yield obj
+
+    for entry in _in_order(files(), lambda obj: _entry(ctx, obj, display_name(obj.key) or obj.key)):
         summary.file_count += 1
-        summary.original_bytes += entry.original_size if entry.original_size is not None else obj.size
+        original = entry.original_size
+        summary.original_bytes += original if original is not None else entry.stored_size
         if entry.is_delta:
             summary.delta_count += 1
         else:
