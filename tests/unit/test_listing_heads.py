@@ -12,6 +12,7 @@ from support.sdk import make_service
 from deltaglider.adapters.storage_memory import MemoryStorage
 from deltaglider.core import listing
 from deltaglider.core.models import DeltaSpace
+from deltaglider.core.service import DeltaService
 from deltaglider.ports.storage import ObjectHead
 
 SPACE = DeltaSpace("b", "rel")
@@ -41,13 +42,19 @@ class _SlowHeads(MemoryStorage):
                 self.in_flight -= 1
 
 
-def test_a_listing_heads_its_deltas_at_once_and_keeps_its_order(releases: list[Path]) -> None:
+def _stored(releases: list[Path], copies: int) -> tuple[_SlowHeads, DeltaService]:
+    """``copies`` of each later release as deltas, under names that sort by copy; HEADs slow from now."""
     store = _SlowHeads()
     service = make_service(store)
-    for i in range(8):
+    for i in range(copies):
         for path in releases[1:]:
             service.put(path, SPACE, name=f"{i:02d}-{path.name}")
     store.slow = True
+    return store, service
+
+
+def test_a_listing_heads_its_deltas_at_once_and_keeps_its_order(releases: list[Path]) -> None:
+    store, service = _stored(releases, 8)
 
     entries = list(service.list(SPACE))
 
@@ -58,12 +65,7 @@ def test_a_listing_heads_its_deltas_at_once_and_keeps_its_order(releases: list[P
 
 
 def test_stats_heads_at_once_too(releases: list[Path]) -> None:
-    store = _SlowHeads()
-    service = make_service(store)
-    for i in range(4):
-        for path in releases[1:]:
-            service.put(path, SPACE, name=f"{i:02d}-{path.name}")
-    store.slow = True
+    store, service = _stored(releases, 4)
 
     summary = service.stats(SPACE)
 
