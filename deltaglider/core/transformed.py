@@ -103,6 +103,17 @@ class Stored:
     transform: Transform
 
 
+#: A compressor setting is taken for a stream once this much of its output agrees with the original:
+#: the upload's proof recompresses the whole file anyway, so the search need not recompress it all too
+#: (for a 100 MB tar.gz, 7 of 21 s). A setting that agrees this far and differs later fails the proof,
+#: and the search is then made in full.
+CHECKED_PREFIX: Final = 1 << 20
+
+
+class _UnprovenError(Exception):
+    """The proof failed with a stream whose setting only its first bytes had confirmed."""
+
+
 def encode(
     ctx: Context,
     reference: Path,
@@ -122,28 +133,65 @@ def encode(
             guess = _guess(ctx, base, file, scratch, size_limit)
             if guess is None:
                 return None
+        made = _Body(ctx, base, file, scratch, sha256=sha256, size_limit=size_limit)
+        unproven = False
+        try:
+            body_path = made.attempt(guess, CHECKED_PREFIX)
+        except _UnprovenError:
+            unproven = True
+        finally:
+            if guess is not None:
+                guess.discard()
+        if unproven:
+            ctx.logger.info("a stream's compressor setting held for its start only; searching in full")
+            body_path = made.attempt(None, None)
+    if body_path is None:
+        return None
+    return Stored(body_path, body_path.stat().st_size, Transform(made.container, BASE_FORMAT, base_sha))
+
+
+class _Body:
+    """Makes the transformed body of ``file`` against ``base`` and proves that it rebuilds ``file``."""
+
+    def __init__(
+        self, ctx: Context, base: Path, file: Path, scratch: Path, *, sha256: str, size_limit: float
+    ) -> None:
+        self.ctx, self.base, self.file, self.scratch = ctx, base, file, scratch
+        self.sha256, self.size_limit = sha256, size_limit
+        self.container = ""
+
+    def attempt(self, guess: _Guess | None, checked_prefix: int | None) -> Path | None:
+        """The proven body, or None (not reproducible, or over the size limit)."""
+        ctx, scratch = self.ctx, self.scratch
         decoded = scratch / "decoded"
-        encoded = encode_container(file, decoded)
+        encoded = encode_container(self.file, decoded, checked_prefix=checked_prefix)
         if encoded is None:
             return None
+        self.container = encoded.container
         delta = scratch / "transformed.delta"
         if guess is not None and filecmp.cmp(guess.stream, decoded, shallow=False):
             guess.delta.rename(delta)
         else:
-            ctx.encode(base, decoded, delta)
-        if guess is not None:
-            guess.discard()
+            ctx.encode(self.base, decoded, delta)
         decoded.unlink()
         out = scratch / "transformed.body"
         with open(out, "wb") as sink, open(delta, "rb") as src:
             sink.write(body.header(encoded.recipe))
             shutil.copyfileobj(src, sink)
-        if out.stat().st_size > size_limit:
-            return None
-        # The proof, a second full recompression, is paid only by a body that will be stored.
-        _prove(ctx, base, delta, encoded.recipe, scratch=scratch, sha256=sha256, file=file)
-    delta.unlink()
-    return Stored(out, out.stat().st_size, Transform(encoded.container, BASE_FORMAT, base_sha))
+        try:
+            if out.stat().st_size > self.size_limit:
+                return None
+            # The proof, a full recompression, is paid only by a body that will be stored.
+            if not _rebuilds(ctx, self.base, delta, encoded.recipe, scratch=scratch, sha256=self.sha256):
+                if encoded.unproven:
+                    raise _UnprovenError
+                raise CodecError(
+                    f"the transformed delta for {self.file} does not rebuild it; it was not stored",
+                    name="SELF_CHECK",
+                )
+        finally:
+            delta.unlink()
+        return out
 
 
 @dataclass(frozen=True)
@@ -168,9 +216,8 @@ def _guess(ctx: Context, base: Path, file: Path, scratch: Path, size_limit: floa
     return guess
 
 
-def _prove(
-    ctx: Context, base: Path, delta: Path, recipe: bytes, *, scratch: Path, sha256: str, file: Path
-) -> None:
+def _rebuilds(ctx: Context, base: Path, delta: Path, recipe: bytes, *, scratch: Path, sha256: str) -> bool:
+    """Whether the delta decodes against ``base`` and the recipe recompresses that into the file."""
     decoded = scratch / "check.decoded"
     rebuilt = scratch / "check.rebuilt"
     ctx.diff.decode(base, delta, decoded, expected_size=unpack(recipe).decoded_size)
@@ -178,10 +225,7 @@ def _prove(
     decoded.unlink()
     same = ctx.hasher.sha256_file(rebuilt) == sha256
     rebuilt.unlink()
-    if not same:
-        raise CodecError(
-            f"the transformed delta for {file} does not rebuild it; it was not stored", name="SELF_CHECK"
-        )
+    return same
 
 
 def decode(

@@ -37,9 +37,12 @@ def _same_output(
     new: Callable[[], Deflater],
     decoded: tuple[int, int, int],
     original: tuple[int, int, int],
+    *,
+    enough: int | None = None,
 ) -> bool:
     """Whether compressing the decoded range gives the original range, stopping at the first
-    differing byte (most wrong guesses differ in the first block, a few KiB in)."""
+    differing byte (most wrong guesses differ in the first block, a few KiB in), or once ``enough``
+    bytes of output agreed."""
     dec_fd, dec_off, dec_size = decoded
     src_fd, src_off, src_size = original
     deflater = new()
@@ -62,6 +65,8 @@ def _same_output(
         pos += len(data)
         if not agrees(deflater.compress(data)):
             return False
+        if enough is not None and made >= enough:
+            return True
     return agrees(deflater.flush()) and made == src_size
 
 
@@ -74,6 +79,9 @@ class Builder:
     disk); ``exhaustive`` also tries the rarer deflate settings, not only zlib's defaults per level.
     Without ``reproduce`` every stream that inflates is decoded and no recipe is kept: the stream is
     only ever read, never rebuilt (a reference's base, see :mod:`.base`).
+
+    With ``checked_prefix`` a setting is taken once that many bytes of its output agree: a stream
+    longer than that (counted in ``unproven``) is known to rebuild only once the caller has rebuilt it.
     """
 
     def __init__(
@@ -86,6 +94,7 @@ class Builder:
         max_decoded: int,
         exhaustive: bool = True,
         reproduce: bool = True,
+        checked_prefix: int | None = None,
     ) -> None:
         self.src_fd = src.fileno()
         self.out = out
@@ -94,6 +103,8 @@ class Builder:
         self.max_decoded = max_decoded
         self.exhaustive = exhaustive
         self.reproduce = reproduce
+        self.checked_prefix = checked_prefix
+        self.unproven = 0  # streams taken on their first ``checked_prefix`` bytes alone
         self.segments: list[Segment] = []
         self.pos = 0  # next byte of the original to account for
         self.decoded = 0  # bytes written to the decoded stream
@@ -138,6 +149,7 @@ class Builder:
             size = self.decoded - start_out
             params = self._search((self.out_reader, start_out, size), (self.src_fd, start_pos, used))
             if params is not None:
+                self._count_unproven(used)
                 self.segments.append(Segment(size, params, used))
                 self.pos = start_pos + used
                 self.deflated += 1
@@ -150,6 +162,10 @@ class Builder:
             # keep the cost per member bounded.
             self.exhaustive = False
         return False
+
+    def _count_unproven(self, compressed_size: int) -> None:
+        if self.checked_prefix is not None and compressed_size > self.checked_prefix:
+            self.unproven += 1
 
     def _undo(self, start_out: int) -> None:
         self.out.seek(start_out)
@@ -172,7 +188,9 @@ class Builder:
             compressor = lzma2.pinned_liblzma()
             for params in lzma2.candidates(dict_size, self._last_lzma2):
                 self.tries += 1
-                if _same_output(partial(compressor.new, params), decoded, original):
+                new = partial(compressor.new, params)
+                if _same_output(new, decoded, original, enough=self.checked_prefix):
+                    self._count_unproven(compressed_size)
                     self.segments.append(Segment(decoded_size, params, compressed_size))
                     self.pos = start_pos + compressed_size
                     self.deflated += 1
@@ -260,6 +278,7 @@ class Builder:
     def _search(self, decoded: tuple[int, int, int], original: tuple[int, int, int]) -> DeflateParams | None:
         for params in self._candidates():
             self.tries += 1
-            if _same_output(partial(self.compressor.new, params), decoded, original):
+            new = partial(self.compressor.new, params)
+            if _same_output(new, decoded, original, enough=self.checked_prefix):
                 return params
         return None

@@ -50,6 +50,7 @@ class Encoded:
     streams_decoded: int  # deflate streams (gzip member, zip members) that reproduced
     streams_raw: int  # deflate streams kept as their raw bytes
     tries: int  # parameter sets tried in all
+    unproven: int = 0  # streams whose setting only their first ``checked_prefix`` bytes confirmed
 
 
 def encode_container(
@@ -58,27 +59,46 @@ def encode_container(
     *,
     compressor: Compressor | None = None,
     exhaustive: bool = True,
+    checked_prefix: int | None = None,
 ) -> Encoded | None:
     """Writes the decoded form of the container at ``path`` to ``decoded_path``.
 
     ``None`` when the transform has nothing to offer (not a gzip or zip file, a gzip stream that no
     known deflate setting reproduces, a zip none of whose members does); then nothing is written. The
     rebuild is exact by construction: every decoded member was recompressed and compared with its
-    original bytes, the rest is copied.
+    original bytes, the rest is copied. With ``checked_prefix``, only the first that many compressed
+    bytes of each stream were compared (``Encoded.unproven`` counts the streams that had more): the
+    caller must rebuild the file to know, as an upload's proof does anyway.
     """
     compressor = compressor or default_compressor()
     kind = detect(path)
     if kind is None or layout_for(kind) is None:
         return None
     try:
-        recipe, builder = _encode(path, decoded_path, kind, compressor, exhaustive)
+        recipe, builder = _encode(
+            path, decoded_path, kind, compressor, exhaustive=exhaustive, checked_prefix=checked_prefix
+        )
     except _DeclinedError:
         return None
-    return Encoded(pack(recipe), kind, recipe.decoded_size, builder.deflated, builder.kept_raw, builder.tries)
+    return Encoded(
+        pack(recipe),
+        kind,
+        recipe.decoded_size,
+        builder.deflated,
+        builder.kept_raw,
+        builder.tries,
+        builder.unproven,
+    )
 
 
 def _encode(
-    path: StrPath, decoded_path: StrPath, kind: str, compressor: Compressor, exhaustive: bool
+    path: StrPath,
+    decoded_path: StrPath,
+    kind: str,
+    compressor: Compressor,
+    *,
+    exhaustive: bool,
+    checked_prefix: int | None,
 ) -> tuple[Recipe, Builder]:
     layout = _LAYOUTS[kind]
     with open(path, "rb") as src, write_beside(decoded_path) as part:
@@ -92,6 +112,7 @@ def _encode(
                 compressor,
                 max_decoded=size * EXPANSION_LIMIT + EXPANSION_ALLOWANCE,
                 exhaustive=exhaustive,
+                checked_prefix=checked_prefix,
             )
             if not layout(builder, size) or not builder.deflated:
                 raise _DeclinedError

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from deltaglider.transforms import unpack
+from deltaglider.transforms import Compressor, DeflateParams, encode_container, pinned_zlib, unpack
 from transforms.helpers import round_trip, sample_text
 
 
@@ -145,3 +145,36 @@ def test_every_optional_header_field_is_kept(tmp_path: Path, flags: int, fields:
     encoded = round_trip(out, tmp_path)
     assert encoded is not None and encoded.streams_decoded == 1
     assert unpack(encoded.recipe).segments[0].decoded_size == len(head) + len(fields)
+
+
+def test_a_checked_prefix_stops_the_search_early_and_counts_the_stream_unproven(tmp_path: Path) -> None:
+    """With ``checked_prefix`` the search recompresses a stream's start only (the upload's proof does
+    the rest); the stream is counted so that a failed proof can search again in full."""
+    text = sample_text(2_000_000, seed=b"p")
+    path = tmp_path / "a.gz"
+    path.write_bytes(gzip.compress(text, compresslevel=9, mtime=0))
+    pinned = pinned_zlib()
+    assert pinned is not None
+    fed: list[int] = []
+
+    class Counting:
+        def __init__(self, params: DeflateParams) -> None:
+            self.inner = pinned.new(params)
+
+        def compress(self, data: bytes) -> bytes:
+            fed.append(len(data))
+            return self.inner.compress(data)
+
+        def flush(self) -> bytes:
+            return self.inner.flush()
+
+    counting = Compressor(pinned.name, Counting)
+    full = encode_container(path, tmp_path / "full", compressor=counting)
+    fed_in_full = sum(fed)
+    fed.clear()
+    quick = encode_container(path, tmp_path / "quick", compressor=counting, checked_prefix=4096)
+
+    assert full is not None and quick is not None
+    assert (full.unproven, quick.unproven) == (0, 1)
+    assert full.recipe == quick.recipe
+    assert fed_in_full >= len(text) > 3 * sum(fed)

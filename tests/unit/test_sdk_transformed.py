@@ -314,11 +314,11 @@ def test_when_the_plain_delta_wins_no_search_and_no_proof_run(
     zips = release_zips(tmp_path, "bin", 2)
     service.put(zips[0], SPACE)
     paid: list[str] = []
-    real_encode, real_prove = transformed.encode_container, transformed._prove
+    real_encode, real_prove = transformed.encode_container, transformed._rebuilds
     monkeypatch.setattr(
         transformed, "encode_container", lambda *a, **k: paid.append("search") or real_encode(*a, **k)
     )
-    monkeypatch.setattr(transformed, "_prove", lambda *a, **k: paid.append("proof") or real_prove(*a, **k))
+    monkeypatch.setattr(transformed, "_rebuilds", lambda *a, **k: paid.append("proof") or real_prove(*a, **k))
 
     summary = service.put(zips[1], SPACE)
 
@@ -367,3 +367,85 @@ def test_a_stream_that_does_not_reproduce_makes_the_decoded_delta_anew(
     assert diff.encodes == 3
     service.get(ObjectKey("b", f"rel/{releases[1].name}"), tmp_path / "out")
     assert (tmp_path / "out").read_bytes() == releases[1].read_bytes()
+
+
+def _tar_gz_pair(tmp_path: Path) -> tuple[Path, Path]:
+    files = {f"pkg/mod{i}.py": _text(i, 60_000) for i in range(4)}
+    first = _tar_gz(tmp_path / "pkg-1.0.tar.gz", files)
+    files["pkg/mod2.py"] = _text(42, 60_000)
+    return first, _tar_gz(tmp_path / "pkg-1.1.tar.gz", files)
+
+
+def _spy_searches(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int | None, int]]:
+    """(checked_prefix, streams taken on that prefix alone) of every parameter search."""
+    searches: list[tuple[int | None, int]] = []
+    real = transformed.encode_container
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        encoded = real(*args, **kwargs)
+        searches.append((kwargs.get("checked_prefix"), encoded.unproven if encoded else 0))
+        return encoded
+
+    monkeypatch.setattr(transformed, "encode_container", spy)
+    return searches
+
+
+def test_the_search_checks_a_streams_start_and_leaves_the_rest_to_the_proof(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = _tar_gz_pair(tmp_path)
+    monkeypatch.setattr(transformed, "CHECKED_PREFIX", 1024)
+    searches = _spy_searches(monkeypatch)
+    service = make_service(MemoryStorage())
+    service.put(first, SPACE)
+
+    assert service.put(second, SPACE).transform == "gzip"
+
+    assert searches == [(1024, 1)]  # one search, its one stream taken on its first KiB
+    service.get(ObjectKey("b", f"rel/{second.name}"), tmp_path / "out")
+    assert (tmp_path / "out").read_bytes() == second.read_bytes()
+
+
+def test_a_setting_that_held_for_the_start_only_is_searched_again_in_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The proof fails once, as it would for a stream whose setting agreed for its first MiB and
+    differed later: the search is made again in full, and that body is proven and stored."""
+    first, second = _tar_gz_pair(tmp_path)
+    monkeypatch.setattr(transformed, "CHECKED_PREFIX", 1024)
+    searches = _spy_searches(monkeypatch)
+    real = transformed._rebuilds
+    proofs: list[int] = []
+
+    def fails_once(*args: Any, **kwargs: Any) -> bool:
+        proofs.append(1)
+        return len(proofs) > 1 and real(*args, **kwargs)
+
+    monkeypatch.setattr(transformed, "_rebuilds", fails_once)
+    service = make_service(MemoryStorage())
+    service.put(first, SPACE)
+
+    assert service.put(second, SPACE).transform == "gzip"
+
+    assert searches == [(1024, 1), (None, 0)]
+    service.get(ObjectKey("b", f"rel/{second.name}"), tmp_path / "out")
+    assert (tmp_path / "out").read_bytes() == second.read_bytes()
+
+
+def test_a_body_that_does_not_rebuild_after_a_full_search_is_never_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = _tar_gz_pair(tmp_path)
+    monkeypatch.setattr(transformed, "CHECKED_PREFIX", 1024)
+    searches = _spy_searches(monkeypatch)
+    store = MemoryStorage()
+    service = make_service(store)
+    service.put(first, SPACE)
+    before = store.keys("b")
+    monkeypatch.setattr(transformed, "_rebuilds", lambda *a, **k: False)
+
+    with pytest.raises(CodecError, match="does not rebuild"):
+        service.put(second, SPACE)
+
+    assert searches == [(1024, 1), (None, 0)]
+    assert store.keys("b") == before
