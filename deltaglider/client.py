@@ -347,10 +347,11 @@ class DeltaGliderClient:
         loc = parse_url(folder_url).as_folder()
         return self._service_for(loc).repack(DeltaSpace(loc.bucket, loc.prefix), dry_run=dry_run)
 
-    def stats(self, url: str) -> StatsSummary:
-        """Totals for everything under a folder (recursively): files, original and stored bytes."""
+    def stats(self, url: str, *, recursive: bool = True) -> StatsSummary:
+        """Totals for everything under a folder (its sub-folders too unless ``recursive`` is False):
+        files, original and stored bytes, the references' bytes."""
         loc = parse_url(url).as_folder()
-        return self._service_for(loc).stats(DeltaSpace(loc.bucket, loc.prefix))
+        return self._service_for(loc).stats(DeltaSpace(loc.bucket, loc.prefix), recursive=recursive)
 
     def cleanup(self, url: str, *, older_than: timedelta = DEFAULT_CLEANUP_AGE) -> builtins.list[str]:
         """Removes what interrupted transfers left under a folder, recursively, if older than

@@ -11,8 +11,6 @@ from deltaglider.cli.common import EXIT_OK, store_place
 from deltaglider.cli.output import human_size, percent
 from deltaglider.cli.places import Place
 from deltaglider.cli.session import Session
-from deltaglider.core.layout import REFERENCE_NAME
-from deltaglider.errors import NotFoundError
 
 _DATE_WIDTH = 19  # "2026-01-02 03:04:05"
 
@@ -48,15 +46,9 @@ def _list_buckets(session: Session) -> int:
 
 
 def _reference_bytes(session: Session, folder: str, recursive: bool) -> int:
-    """What the references under the listing cost: a listing hides them, its totals must not."""
-    if recursive:
-        return session.client.stats(folder).reference_bytes
-    try:
-        found = session.client.head(folder + REFERENCE_NAME)
-    except NotFoundError:
-        return 0
-    # A user's own file named reference.bin is stored as reference.bin.delta: not a reference.
-    return found.stored_size if found.key.endswith("/" + REFERENCE_NAME) or found.key == REFERENCE_NAME else 0
+    """What the references under the listing cost (``reference.bin`` and every newer base): a listing
+    hides them, its totals must not."""
+    return session.client.stats(folder, recursive=recursive).reference_bytes
 
 
 @click.command()

@@ -116,13 +116,13 @@ def list_entries(ctx: Context, bucket: str, prefix: str, *, recursive: bool = Fa
     return _in_order(_visible(ctx, bucket, folder, recursive), entry)
 
 
-def stats(ctx: Context, bucket: str, prefix: str) -> StatsSummary:
+def stats(ctx: Context, bucket: str, prefix: str, *, recursive: bool = True) -> StatsSummary:
     folder = _folder(prefix)
     summary = StatsSummary(bucket=bucket, prefix=folder.rstrip("/"))
 
     def files() -> Iterator[ObjectHead]:
-        for obj in ctx.storage.list(bucket, folder, recursive=True):
-            if _is_helper(obj.key, folder):
+        for obj in ctx.storage.list(bucket, folder, recursive=recursive):
+            if obj.is_prefix or _is_helper(obj.key, folder):
                 continue
             summary.stored_bytes += obj.size
             if is_base_name(split_key(obj.key)[1]):

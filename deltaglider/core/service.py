@@ -185,8 +185,8 @@ class DeltaService:
     def list(self, delta_space: DeltaSpace, *, recursive: bool = False) -> Iterator[ListEntry]:
         return listing.list_entries(self._ctx, delta_space.bucket, delta_space.prefix, recursive=recursive)
 
-    def stats(self, delta_space: DeltaSpace) -> StatsSummary:
-        return listing.stats(self._ctx, delta_space.bucket, delta_space.prefix)
+    def stats(self, delta_space: DeltaSpace, *, recursive: bool = True) -> StatsSummary:
+        return listing.stats(self._ctx, delta_space.bucket, delta_space.prefix, recursive=recursive)
 
     def upload_many(
         self,

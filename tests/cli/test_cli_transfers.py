@@ -323,3 +323,21 @@ def test_retain_keeps_the_newest_and_repack_rewrites(store: Store, tmp_path: Pat
         assert back.read_bytes() == path.read_bytes()
 
     assert cli("retain", store.base + "app/").code == 2  # nothing to keep said: a usage error
+
+
+def test_ls_summarize_counts_every_base_of_the_folder(store: Store, tmp_path: Path) -> None:
+    """A drifting family gets bases besides reference.bin; a listing hides them all, and its totals
+    must count them all (as stats does), not reference.bin alone."""
+    folder = tmp_path / "drift"
+    folder.mkdir()
+    drifting_family(folder, 6, step=0.08)
+    cli = store.cli
+    cli.ok("cp", "--recursive", folder, store.base + "drift/")
+    bases = [key for key in store.stored() if "/reference" in key and "/.dg-meta/" not in key]
+    assert len(bases) > 1  # reference.bin and at least one newer base
+
+    listed = cli.ok("--json", "ls", store.base + "drift/", "--summarize").json()["summary"]
+    stats = cli.ok("--json", "stats", store.base + "drift/").json()
+
+    assert listed["stored_bytes"] == stats["stored_bytes"]
+    assert listed["original_bytes"] == stats["original_bytes"]
