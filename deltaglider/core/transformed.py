@@ -9,7 +9,6 @@ the SHA-256 with the file's.
 
 from __future__ import annotations
 
-import filecmp
 import math
 import shutil
 import threading
@@ -22,7 +21,7 @@ from typing import Final, TypeAlias
 from deltaglider.core.context import Context
 from deltaglider.core.metadata import Transform
 from deltaglider.errors import CodecError, DecodeError, IntegrityError, MetadataError, RecipeError
-from deltaglider.transforms import body, encode_container, rebuild, unpack
+from deltaglider.transforms import Encoded, body, encode_container, rebuild, unpack
 from deltaglider.transforms.base import BASE_FORMAT, derive_base
 from deltaglider.transforms.container import CONTAINERS, decode_all
 
@@ -169,7 +168,7 @@ class _Body:
             return None
         self.container = encoded.container
         delta = scratch / "transformed.delta"
-        if guess is not None and filecmp.cmp(guess.stream, decoded, shallow=False):
+        if guess is not None and guess.same_stream(encoded):
             guess.delta.rename(delta)
         else:
             ctx.encode(self.base, decoded, delta)
@@ -196,11 +195,17 @@ class _Body:
 
 @dataclass(frozen=True)
 class _Guess:
-    stream: Path
     delta: Path
+    streams: int  # how many streams the guessed stream decoded
+    size: int  # the guessed stream's size
+
+    def same_stream(self, encoded: Encoded) -> bool:
+        """Whether the searched stream is the guessed one: the search decodes a subset of the streams
+        the guess decodes, so the same count (and size) means the same streams. (Were it ever wrong,
+        the proof would fail, and the full search after it encodes its own stream.)"""
+        return encoded.streams_decoded == self.streams and encoded.decoded_size == self.size
 
     def discard(self) -> None:
-        self.stream.unlink(missing_ok=True)
         self.delta.unlink(missing_ok=True)
 
 
@@ -208,11 +213,20 @@ def _guess(ctx: Context, base: Path, file: Path, scratch: Path, size_limit: floa
     """The delta of ``file`` with every stream decoded, none searched for its compressor settings:
     what the body comes to when every stream reproduces, for a fraction of the cost of finding out
     (inflating is ~10x faster than the search's recompression). None when it is over ``size_limit``
-    already, which spares the search where the plain delta wins anyway."""
-    guess = _Guess(scratch / "guess.decoded", scratch / "guess.delta")
-    if decode_all(file, guess.stream) is None or ctx.encode(base, guess.stream, guess.delta) > size_limit:
-        guess.discard()
+    already, which spares the search where the plain delta wins anyway. Its stream is removed at
+    once: a large archive's decoded stream is not kept on disk twice."""
+    stream = scratch / "guess.decoded"
+    delta = scratch / "guess.delta"
+    streams = decode_all(file, stream)
+    if not streams:
         return None
+    try:
+        guess = _Guess(delta, streams, stream.stat().st_size)
+        if ctx.encode(base, stream, delta) > size_limit:
+            guess.discard()
+            return None
+    finally:
+        stream.unlink()
     return guess
 
 

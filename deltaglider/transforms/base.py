@@ -36,4 +36,4 @@ def _append_raw_zip(src: BinaryIO, sink: BinaryIO, kind: str) -> None:
 def derive_base(reference: StrPath, out: StrPath) -> bool:
     """Writes the ``inflated-v1`` base of ``reference`` to ``out``. False (nothing written) when the
     reference is no container this format decodes: its base is then the reference itself."""
-    return decode_all(reference, out, appendix=_append_raw_zip) is not None
+    return decode_all(reference, out, appendix=_append_raw_zip) > 0

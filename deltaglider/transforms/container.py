@@ -126,15 +126,16 @@ def _encode(
 Appendix: TypeAlias = Callable[[BinaryIO, BinaryIO, str], None]
 
 
-def decode_all(path: StrPath, out: StrPath, *, appendix: Appendix | None = None) -> str | None:
+def decode_all(path: StrPath, out: StrPath, *, appendix: Appendix | None = None) -> int:
     """Writes ``path``'s layout to ``out`` with every stream that decodes decoded, whether or not a
     known compressor setting reproduces it: no parameter search, no recipe (a stream only ever read).
-    Equal to :func:`encode_container`'s stream when every stream reproduces. The container's kind, or
-    ``None`` (nothing written) when no stream of it decodes."""
+    How many streams it decoded; 0 (and nothing written) when none does. :func:`encode_container`
+    decodes a subset of these streams (those that reproduce), so when it decodes as many its stream is
+    this one, byte for byte."""
     kind = detect(path)
     layout = layout_for(kind)
     if kind is None or layout is None:
-        return None
+        return 0
     try:
         with open(path, "rb") as src, write_beside(out) as part:
             size = os.fstat(src.fileno()).st_size
@@ -152,8 +153,8 @@ def decode_all(path: StrPath, out: StrPath, *, appendix: Appendix | None = None)
                 if appendix is not None:
                     appendix(src, sink, kind)
     except _DeclinedError:
-        return None
-    return kind
+        return 0
+    return builder.deflated
 
 
 def compressor_names(kinds: set[str], compressor: Compressor) -> str:

@@ -328,17 +328,27 @@ def test_when_the_plain_delta_wins_no_search_and_no_proof_run(
 
 
 def test_when_every_stream_reproduces_the_guessed_delta_is_the_one_stored(
-    releases: list[Path], tmp_path: Path
+    releases: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     diff = _CountingEncodes()
     service = make_service(MemoryStorage(), diff=diff)
     service.put(releases[0], SPACE)
     diff.encodes = 0
+    real = transformed.encode_container
+    guesses_on_disk: list[list[str]] = []
+
+    def spy(path: Any, decoded: Any, **kwargs: Any) -> Any:
+        # A large archive's decoded stream must not be on disk twice: the guess's is gone by now.
+        guesses_on_disk.append([p.name for p in Path(decoded).parent.glob("guess.decoded*")])
+        return real(path, decoded, **kwargs)
+
+    monkeypatch.setattr(transformed, "encode_container", spy)
 
     summary = service.put(releases[1], SPACE)
 
     assert summary.transform == "zip"
     assert diff.encodes == 2  # the plain delta and the guess, not the decoded stream once more
+    assert guesses_on_disk == [[]]
     service.get(ObjectKey("b", f"rel/{releases[1].name}"), tmp_path / "out")
     assert (tmp_path / "out").read_bytes() == releases[1].read_bytes()
 
