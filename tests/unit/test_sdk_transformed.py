@@ -386,6 +386,20 @@ def _tar_gz_pair(tmp_path: Path) -> tuple[Path, Path]:
     return first, _tar_gz(tmp_path / "pkg-1.1.tar.gz", files)
 
 
+def _quick_pair(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, Path, list[tuple[int | None, int]]]:
+    """Two .tar.gz releases, a 1 KiB checked prefix, and the searches made from now on."""
+    first, second = _tar_gz_pair(tmp_path)
+    monkeypatch.setattr(transformed, "CHECKED_PREFIX", 1024)
+    return first, second, _spy_searches(monkeypatch)
+
+
+def _comes_back(service: Any, path: Path, tmp_path: Path) -> bool:
+    service.get(ObjectKey("b", f"rel/{path.name}"), tmp_path / "out")
+    return (tmp_path / "out").read_bytes() == path.read_bytes()
+
+
 def _spy_searches(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int | None, int]]:
     """(checked_prefix, streams taken on that prefix alone) of every parameter search."""
     searches: list[tuple[int | None, int]] = []
@@ -403,17 +417,14 @@ def _spy_searches(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int | None, int
 def test_the_search_checks_a_streams_start_and_leaves_the_rest_to_the_proof(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first, second = _tar_gz_pair(tmp_path)
-    monkeypatch.setattr(transformed, "CHECKED_PREFIX", 1024)
-    searches = _spy_searches(monkeypatch)
+    first, second, searches = _quick_pair(tmp_path, monkeypatch)
     service = make_service(MemoryStorage())
     service.put(first, SPACE)
 
     assert service.put(second, SPACE).transform == "gzip"
 
     assert searches == [(1024, 1)]  # one search, its one stream taken on its first KiB
-    service.get(ObjectKey("b", f"rel/{second.name}"), tmp_path / "out")
-    assert (tmp_path / "out").read_bytes() == second.read_bytes()
+    assert _comes_back(service, second, tmp_path)
 
 
 def test_a_setting_that_held_for_the_start_only_is_searched_again_in_full(
@@ -421,9 +432,7 @@ def test_a_setting_that_held_for_the_start_only_is_searched_again_in_full(
 ) -> None:
     """The proof fails once, as it would for a stream whose setting agreed for its first MiB and
     differed later: the search is made again in full, and that body is proven and stored."""
-    first, second = _tar_gz_pair(tmp_path)
-    monkeypatch.setattr(transformed, "CHECKED_PREFIX", 1024)
-    searches = _spy_searches(monkeypatch)
+    first, second, searches = _quick_pair(tmp_path, monkeypatch)
     real = transformed._rebuilds
     proofs: list[int] = []
 
@@ -438,16 +447,13 @@ def test_a_setting_that_held_for_the_start_only_is_searched_again_in_full(
     assert service.put(second, SPACE).transform == "gzip"
 
     assert searches == [(1024, 1), (None, 0)]
-    service.get(ObjectKey("b", f"rel/{second.name}"), tmp_path / "out")
-    assert (tmp_path / "out").read_bytes() == second.read_bytes()
+    assert _comes_back(service, second, tmp_path)
 
 
 def test_a_body_that_does_not_rebuild_after_a_full_search_is_never_stored(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first, second = _tar_gz_pair(tmp_path)
-    monkeypatch.setattr(transformed, "CHECKED_PREFIX", 1024)
-    searches = _spy_searches(monkeypatch)
+    first, second, searches = _quick_pair(tmp_path, monkeypatch)
     store = MemoryStorage()
     service = make_service(store)
     service.put(first, SPACE)
