@@ -9,13 +9,16 @@ from __future__ import annotations
 import gzip
 import io
 import lzma
+import struct
 import tarfile
+import zlib
 from pathlib import Path
 from typing import Any
 
 import pytest
 from support.artifacts import release_zips, wheel_like_zips
 from support.sdk import make_service, sha256
+from transforms.helpers import sample_text
 
 from deltaglider.adapters.cache_memory import MemoryCache
 from deltaglider.adapters.diff_xdelta3 import XDelta3Diff
@@ -465,3 +468,33 @@ def test_a_body_that_does_not_rebuild_after_a_full_search_is_never_stored(
 
     assert searches == [(1024, 1), (None, 0)]
     assert store.keys("b") == before
+
+
+def test_a_stream_that_agrees_for_its_start_only_ends_in_the_plain_delta(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real stream of that kind: level 9 up to a full flush, which no single setting makes. Taken
+    on its start, it cannot be recompressed to its size; the upload searches again in full, finds no
+    setting, and stores the plain delta."""
+    files = {"pkg/data.txt": sample_text(600_000, seed=b"f"), "pkg/mod.py": _text(1, 60_000)}
+    first = _tar_gz(tmp_path / "pkg-1.0.tar.gz", files)
+    files["pkg/mod.py"] = _text(42, 60_000)
+    tar = _tar(files)
+    # zlib's first output comes ~260 kB in (a block), its second ~460 kB in: flush in between.
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    deflate = c.compress(tar[:400_000]) + c.flush(zlib.Z_FULL_FLUSH) + c.compress(tar[400_000:]) + c.flush()
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
+    trailer = struct.pack("<II", zlib.crc32(tar), len(tar) & 0xFFFFFFFF)
+    second = tmp_path / "pkg-1.1.tar.gz"
+    second.write_bytes(header + deflate + trailer)
+    assert gzip.decompress(second.read_bytes()) == tar
+    monkeypatch.setattr(transformed, "CHECKED_PREFIX", 1024)
+    searches = _spy_searches(monkeypatch)
+    service = make_service(MemoryStorage())
+    service.put(first, SPACE)
+
+    summary = service.put(second, SPACE)
+
+    assert summary.transform is None
+    assert searches == [(1024, 1), (None, 0)]
+    assert _comes_back(service, second, tmp_path)
