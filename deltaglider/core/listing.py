@@ -50,11 +50,16 @@ def _is_helper(key: str, folder: str) -> bool:
 
 
 def _entry(ctx: Context, obj: ObjectHead, name: str) -> ListEntry:
+    # Only a HEAD tells a delta's original size (listings carry no metadata).
+    head = ctx.storage.head(obj.bucket, obj.key) if obj.key.endswith(DELTA_SUFFIX) else None
+    return _described(ctx, obj, name, head)
+
+
+def _described(ctx: Context, obj: ObjectHead, name: str, head: ObjectHead | None) -> ListEntry:
+    """The entry for ``obj`` as listed, with its HEAD (None: not headed, or gone) for a delta."""
     original: int | None = obj.size
     is_delta = False
     if obj.key.endswith(DELTA_SUFFIX):
-        # Only a HEAD tells a delta's original size (listings carry no metadata).
-        head = ctx.storage.head(obj.bucket, obj.key)
         try:
             info = parse(head.metadata, obj.key) if head is not None else None
         except MetadataError:
@@ -67,6 +72,20 @@ def _entry(ctx: Context, obj: ObjectHead, name: str) -> ListEntry:
     # The URL the user downloads it by: the name, not the stored .delta key.
     url = ctx.storage.url(obj.bucket, display_name(obj.key) or obj.key)
     return ListEntry(obj.bucket, name, obj.key, original, obj.size, is_delta, obj.last_modified, url=url)
+
+
+def files_with_heads(ctx: Context, bucket: str, prefix: str) -> Iterator[tuple[ListEntry, ObjectHead | None]]:
+    """The folder's own files as :func:`list_entries` gives them, each with its HEAD (None if it
+    vanished meanwhile): one HEAD per file, for callers that need every file's metadata."""
+    folder = _folder(prefix)
+
+    def headed(item: tuple[str, ObjectHead]) -> tuple[ListEntry, ObjectHead | None]:
+        name, obj = item
+        head = ctx.storage.head(bucket, obj.key)
+        return _described(ctx, obj, name, head), head
+
+    files = (item for item in _visible(ctx, bucket, folder, False) if not item[1].is_prefix)
+    return _in_order(files, headed)
 
 
 def _visible(ctx: Context, bucket: str, folder: str, recursive: bool) -> list[tuple[str, ObjectHead]]:

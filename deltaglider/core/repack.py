@@ -14,7 +14,7 @@ from __future__ import annotations
 from deltaglider.core.context import Context
 from deltaglider.core.get import get
 from deltaglider.core.layout import join_key
-from deltaglider.core.listing import list_entries
+from deltaglider.core.listing import files_with_heads
 from deltaglider.core.models import DeltaSpace, ObjectKey, RepackResult, RetentionResult
 from deltaglider.core.put import put
 from deltaglider.core.retention import collect_bases, facts, needed_bases
@@ -35,9 +35,8 @@ def repack(ctx: Context, bucket: str, prefix: str, *, dry_run: bool = False) -> 
             "re-packing writes bases the original DeltaGlider cannot read: not in original_compatible mode"
         )
     result = RepackResult(bucket, prefix, dry_run, stored_before=_stored_bytes(ctx, bucket, prefix))
-    entries = [e for e in list_entries(ctx, bucket, prefix) if not e.is_prefix]
     dated = sorted(
-        ((facts(ctx, e).created, e) for e in entries),
+        ((facts(entry, head).created, entry) for entry, head in files_with_heads(ctx, bucket, prefix)),
         key=lambda item: (item[0] is None, item[0], item[1].name),
     )
     result.files = [entry.name for _, entry in dated]
@@ -53,9 +52,8 @@ def repack(ctx: Context, bucket: str, prefix: str, *, dry_run: bool = False) -> 
                 put(ctx, copy, space, max_ratio=ctx.max_ratio, name=entry.name, created_at=when)
             except DeltaGliderError as exc:
                 result.failed[entry.name] = str(exc)  # left as it was: its old form is intact
-    kept = [e for e in list_entries(ctx, bucket, prefix) if not e.is_prefix]
     collected = RetentionResult(bucket, prefix, dry_run=False)
-    collect_bases(ctx, bucket, prefix, needed_bases(ctx, kept), collected)
+    collect_bases(ctx, bucket, prefix, needed_bases(files_with_heads(ctx, bucket, prefix)), collected)
     result.bases_removed = collected.bases_removed
     result.stored_after = _stored_bytes(ctx, bucket, prefix)
     return result

@@ -19,10 +19,11 @@ from deltaglider.core import bases
 from deltaglider.core.context import Context
 from deltaglider.core.delete import delete
 from deltaglider.core.layout import DELTA_SUFFIX, join_key, split_key
-from deltaglider.core.listing import list_entries
+from deltaglider.core.listing import files_with_heads
 from deltaglider.core.metadata import Kind, parse, parse_created_at, read_field
 from deltaglider.core.models import ListEntry, ObjectKey, RetentionResult
 from deltaglider.errors import MetadataError, NotFoundError, ReferenceInUseError
+from deltaglider.ports.storage import ObjectHead
 
 
 def check_rules(keep_last: int | None, keep_within: timedelta | None) -> None:
@@ -42,8 +43,8 @@ class _Facts:
     base_sha256: str | None  # the base a delta needs
 
 
-def facts(ctx: Context, entry: ListEntry) -> _Facts:
-    head = ctx.storage.head(entry.bucket, entry.key)
+def facts(entry: ListEntry, head: ObjectHead | None) -> _Facts:
+    """What the file's HEAD (None: it vanished) says; the listing's date where it records none."""
     if head is None:
         return _Facts(entry.last_modified, None)
     created = parse_created_at(read_field(head.metadata, "created_at")) or entry.last_modified
@@ -110,8 +111,9 @@ def retain(
 ) -> RetentionResult:
     check_rules(keep_last, keep_within)
     result = RetentionResult(bucket, prefix, dry_run)
-    entries = [e for e in list_entries(ctx, bucket, prefix) if not e.is_prefix]
-    known = {entry.name: facts(ctx, entry) for entry in entries}
+    listed = list(files_with_heads(ctx, bucket, prefix))
+    entries = [entry for entry, _ in listed]
+    known = {entry.name: facts(entry, head) for entry, head in listed}
     keep = _to_keep(ctx, {name: f.created for name, f in known.items()}, keep_last, keep_within)
     for entry in entries:
         if entry.name in keep:
@@ -127,9 +129,9 @@ def retain(
     return result
 
 
-def needed_bases(ctx: Context, entries: Iterable[ListEntry]) -> set[str]:
-    """The SHA-256 of every base that the files listed as ``entries`` need directly."""
-    return {sha for entry in entries if (sha := facts(ctx, entry).base_sha256)}
+def needed_bases(listed: Iterable[tuple[ListEntry, ObjectHead | None]]) -> set[str]:
+    """The SHA-256 of every base that the files listed (with their HEADs) need directly."""
+    return {sha for entry, head in listed if (sha := facts(entry, head).base_sha256)}
 
 
 def collect_bases(ctx: Context, bucket: str, prefix: str, needed: set[str], result: RetentionResult) -> None:

@@ -216,3 +216,15 @@ def test_random_histories_with_retention_keep_every_kept_file(
         assert (folder / "out").read_bytes() == data
         assert diff.decodes <= 2
     _needed_bases_only(store, service)
+
+
+def test_retention_heads_each_file_once(tmp_path: Path) -> None:
+    """A listing carries no metadata: each file's date and base come from one HEAD, not one for the
+    listing's sizes and another for retention."""
+    store, service, family = _family_store(tmp_path, 6)
+    store.calls.clear()
+
+    service.retain(SPACE, keep_last=len(family))
+
+    heads = [key for op, _, key in store.calls if op == "head" and "/reference" not in key]
+    assert sorted(heads) == sorted(_key(store, p.name) for p in family)
