@@ -146,14 +146,14 @@ def fetch(
 def snapshot_rebuilder(ctx: Context, bucket: str, use_cache: bool) -> Rebuild:
     """How ``reference_file`` rebuilds a base stored as a delta (a snapshot, see core.bases)."""
 
-    def rebuild(key: str, metadata: Mapping[str, str], stored: Path, out: Path) -> None:
+    def rebuild(key: str, metadata: Mapping[str, str], stored: Path, out: Path) -> str:
         info = parse(metadata, key)
         if info.kind is not Kind.DELTA:
             raise MetadataError(
                 f"{ctx.storage.url(bucket, key)}: a base that names a reference but is no delta"
             )
         # The snapshot's own base must be a full reference: no file is more than two decodes away.
-        fetch(ctx, bucket, key, info, out, use_cache=use_cache, stored=stored, snapshot_base=False)
+        return fetch(ctx, bucket, key, info, out, use_cache=use_cache, stored=stored, snapshot_base=False)
 
     return rebuild
 

@@ -13,8 +13,8 @@ from deltaglider.core.metadata import read_field
 from deltaglider.errors import IntegrityError, NotFoundError
 
 #: Rebuilds a base stored as a delta (a snapshot): (its key, its metadata, the object's bytes, where
-#: to write the base). See core.bases; ``get.fetch`` supplies it.
-Rebuild: TypeAlias = Callable[[str, Mapping[str, str], Path, Path], None]
+#: to write the base) -> the base's SHA-256. See core.bases; ``get.fetch`` supplies it.
+Rebuild: TypeAlias = Callable[[str, Mapping[str, str], Path, Path], str]
 
 
 def candidate_keys(delta_key: str, ref_key: str | None) -> list[str]:
@@ -66,10 +66,10 @@ def reference_file(
                     continue
                 stored = scratch / "stored-base"
                 ctx.storage.get_file(bucket, key, stored)
-                rebuild(key, head.metadata, stored, local)
+                actual = rebuild(key, head.metadata, stored, local)
             else:
                 ctx.storage.get_file(bucket, key, local)
-            actual = ctx.hasher.sha256_file(local)
+                actual = ctx.hasher.sha256_file(local)
             if actual != sha256:
                 ctx.logger.warning(
                     "reference content does not match its expected SHA-256", key=key, actual=actual

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from support.families import cold_service, drifting_family
 from support.sdk import make_service, sha256
 
+from deltaglider.adapters.hash_sha256 import Sha256Hasher
 from deltaglider.adapters.storage_memory import MemoryStorage
 from deltaglider.core import bases
 from deltaglider.core.models import DeltaSpace, ObjectKey
@@ -172,3 +174,31 @@ def test_random_histories_keep_every_file_rebuildable(tmp_path_factory: Any, his
         cold.get(ObjectKey("b", f"rel/{name}"), folder / "out")
         assert (folder / "out").read_bytes() == data
         assert diff.decodes <= 2
+
+
+def test_a_cold_download_through_a_snapshot_hashes_no_file_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The snapshot's rebuild already checks the base's SHA-256: fetching it must not hash it again."""
+    family = drifting_family(tmp_path, 8)
+    store = MemoryStorage()
+    service = make_service(store)
+    for path in family:
+        service.put(path, SPACE)
+    snapshot = next(k for k in store.keys("b") if k.endswith(".bin.delta") and "reference-" in k)
+    dependent = next(
+        p for p in family if store.raw("b", f"rel/{p.name}.delta")[1].get("dg-ref-key") == snapshot
+    )
+    hashed: list[tuple[str, int]] = []
+    real = Sha256Hasher.sha256_file
+
+    def spy(self: Sha256Hasher, path: Any) -> str:
+        hashed.append((os.fspath(path), os.stat(path).st_ino))
+        return real(self, path)
+
+    monkeypatch.setattr(Sha256Hasher, "sha256_file", spy)
+    cold, diff = cold_service(store)
+    cold.get(ObjectKey("b", f"rel/{dependent.name}"), tmp_path / "out")
+
+    assert diff.decodes == 2
+    assert len(hashed) == len(set(hashed)), hashed
