@@ -214,13 +214,10 @@ def _rebuild_in_place(
     url = ctx.storage.url(obj.bucket, head.key)
     if info.kind is Kind.DELTA:
         with ctx.scratch() as scratch:
-            # Copied, not moved: ``path`` keeps its name reserved (and shows a download in progress)
-            # while the file is rebuilt into it. A delta is small beside its file.
+            # Moved out, so that the rebuilt file is renamed onto a free name: ext4 flushes a file that
+            # a rename puts over another one (auto_da_alloc), ~8 ms for 12.5 MB on this machine.
             delta = scratch / "delta"
-            shutil.copyfile(path, delta)
-            # Rebuilt into a free name, the file is renamed onto nothing: ext4 flushes a file that a
-            # rename puts over another one (auto_da_alloc), ~8 ms for 12.5 MB on this machine.
-            path.unlink()
+            shutil.move(path, delta)
             actual = fetch(ctx, obj.bucket, head.key, info, path, progress=progress, stored=delta)
     else:
         actual = fetch(ctx, obj.bucket, head.key, info, path, progress=progress, stored=path)
