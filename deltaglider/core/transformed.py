@@ -132,41 +132,41 @@ def encode(
             guess = _guess(ctx, base, file, scratch, size_limit)
             if guess is None:
                 return None
-        made = _Body(ctx, base, file, scratch, sha256=sha256, size_limit=size_limit)
-        unproven = False
+        maker = _Body(ctx, base, base_sha, file, scratch, sha256=sha256, size_limit=size_limit)
         try:
-            body_path = made.attempt(guess, CHECKED_PREFIX)
+            return maker.attempt(guess, CHECKED_PREFIX)
         except _UnprovenError:
-            unproven = True
+            ctx.logger.info("a stream's compressor setting held for its start only; searching in full")
+            return maker.attempt(None, None)
         finally:
             if guess is not None:
                 guess.discard()
-        if unproven:
-            ctx.logger.info("a stream's compressor setting held for its start only; searching in full")
-            body_path = made.attempt(None, None)
-    if body_path is None:
-        return None
-    return Stored(body_path, body_path.stat().st_size, Transform(made.container, BASE_FORMAT, base_sha))
 
 
 class _Body:
     """Makes the transformed body of ``file`` against ``base`` and proves that it rebuilds ``file``."""
 
     def __init__(
-        self, ctx: Context, base: Path, file: Path, scratch: Path, *, sha256: str, size_limit: float
+        self,
+        ctx: Context,
+        base: Path,
+        base_sha: str,
+        file: Path,
+        scratch: Path,
+        *,
+        sha256: str,
+        size_limit: float,
     ) -> None:
-        self.ctx, self.base, self.file, self.scratch = ctx, base, file, scratch
+        self.ctx, self.base, self.base_sha, self.file, self.scratch = ctx, base, base_sha, file, scratch
         self.sha256, self.size_limit = sha256, size_limit
-        self.container = ""
 
-    def attempt(self, guess: _Guess | None, checked_prefix: int | None) -> Path | None:
+    def attempt(self, guess: _Guess | None, checked_prefix: int | None) -> Stored | None:
         """The proven body, or None (not reproducible, or over the size limit)."""
         ctx, scratch = self.ctx, self.scratch
         decoded = scratch / "decoded"
         encoded = encode_container(self.file, decoded, checked_prefix=checked_prefix)
         if encoded is None:
             return None
-        self.container = encoded.container
         delta = scratch / "transformed.delta"
         if guess is not None and guess.same_stream(encoded):
             guess.delta.rename(delta)
@@ -190,7 +190,7 @@ class _Body:
                 )
         finally:
             delta.unlink()
-        return out
+        return Stored(out, out.stat().st_size, Transform(encoded.container, BASE_FORMAT, self.base_sha))
 
 
 @dataclass(frozen=True)
