@@ -11,7 +11,7 @@ compressed content stored whole, as the original DeltaGlider writes them).
 Then every file is downloaded from a cold cache (a new service and an empty cache folder per
 download) and compared with its source by SHA-256. That service is built with the public
 constructor ``DeltaService(...)`` from the client's own storage, wrapped to count its calls, and a
-subclass of ``XDelta3Diff`` that counts ``decode`` calls. S3 requests are counted on one family
+subclass of ``XDelta3Diff`` that counts decodes (``tests/support/families.py``). S3 requests are counted on one family
 (``--moto-family``, the smallest) uploaded and downloaded again the same way through moto's HTTP server
 on 127.0.0.1 (``tests/support/moto_server.py``), from the server's request log, as
 ``bench/s3_vs_original.py`` does.
@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import importlib
 import json
 import os
@@ -50,7 +49,6 @@ from typing import Any
 from deltaglider import create_client
 from deltaglider.adapters.cache_fs import FsCache
 from deltaglider.adapters.clock_utc import UtcClock
-from deltaglider.adapters.diff_xdelta3 import XDelta3Diff
 from deltaglider.adapters.hash_sha256 import Sha256Hasher
 from deltaglider.adapters.logger_std import StdLogger
 from deltaglider.adapters.metrics_noop import NoopMetrics
@@ -59,9 +57,11 @@ from deltaglider.core.service import DeltaService
 from deltaglider.ports.storage import StoragePort
 
 ROOT = Path(__file__).resolve().parent.parent
-# The simulation (this folder is no package) and the tests' moto server helper.
-sys.path[:0] = [str(ROOT / "bench"), str(ROOT / "tests" / "support")]
+# The simulation (this folder is no package), the tests' decode counter and moto server helper.
+sys.path[:0] = [str(ROOT / "bench"), str(ROOT / "tests"), str(ROOT / "tests" / "support")]
 rebaseline_sim = importlib.import_module("rebaseline_sim")
+CountingDiff = importlib.import_module("support.families").CountingDiff
+sha256 = Sha256Hasher().sha256_file
 MB = 1_000_000
 BUCKET = "bench"
 PREFIX = "family"
@@ -76,22 +76,6 @@ FAMILIES = {
     "pip-tar": ("pip sdists 22.0..26.3", ".tar.gz as released"),
 }
 REQUEST = re.compile(r'"(?:\x1b\[[0-9;]*m)?(GET|PUT|POST|HEAD|DELETE) /')
-
-
-class CountingDiff(XDelta3Diff):
-    """The codec, counting the decodes a download needs."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.decodes = 0
-
-    def decode(self, source: Path, delta: Path, out: Path, *, expected_size: int | None = None) -> int:
-        self.decodes += 1
-        return super().decode(source, delta, out, expected_size=expected_size)
-
-    def decode_raw(self, source: Path, delta: Path, out: Path, *, size_limit: int) -> int:
-        self.decodes += 1
-        return super().decode_raw(source, delta, out, size_limit=size_limit)
 
 
 class CountingStorage:
@@ -111,14 +95,6 @@ class CountingStorage:
             return attr(*args, **kwargs)
 
         return counted
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
 
 
 LIMIT: list[int] = []  # --limit, for a quick try of the script itself

@@ -33,6 +33,8 @@ def drifting_family(folder: Path, count: int, *, step: float = 0.06, seed: int =
 
 
 class CountingDiff(XDelta3Diff):
+    """The codec, counting the decodes a download needs (legacy ones through ``decode_raw`` too)."""
+
     def __init__(self) -> None:
         super().__init__()
         self.decodes = 0
@@ -40,6 +42,10 @@ class CountingDiff(XDelta3Diff):
     def decode(self, source: Path, delta: Path, out: Path, *, expected_size: int | None = None) -> int:
         self.decodes += 1
         return super().decode(source, delta, out, expected_size=expected_size)
+
+    def decode_raw(self, source: Path, delta: Path, out: Path, *, size_limit: int) -> int:
+        self.decodes += 1
+        return super().decode_raw(source, delta, out, size_limit=size_limit)
 
 
 def cold_service(store: MemoryStorage) -> tuple[DeltaService, CountingDiff]:
