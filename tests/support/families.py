@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 from deltaglider.adapters.cache_memory import MemoryCache
 from deltaglider.adapters.diff_xdelta3 import XDelta3Diff
 from deltaglider.adapters.hash_sha256 import Sha256Hasher
 from deltaglider.adapters.storage_memory import MemoryStorage
+from deltaglider.core.models import DeltaSpace, ObjectKey
 from deltaglider.core.service import DeltaService
 from support.sdk import make_service
 
@@ -51,3 +53,34 @@ class CountingDiff(XDelta3Diff):
 def cold_service(store: MemoryStorage) -> tuple[DeltaService, CountingDiff]:
     diff = CountingDiff()
     return make_service(store, diff=diff, cache=MemoryCache(max_bytes=1 << 30, hasher=Sha256Hasher())), diff
+
+
+SPACE = DeltaSpace("b", "rel")
+
+
+def stored_family(
+    folder: Path, count: int, *, clock: Any = None, step: float = 0.06
+) -> tuple[MemoryStorage, DeltaService, list[Path]]:
+    """A drifting family uploaded in order into ``SPACE`` of a new store, with the service used."""
+    family = drifting_family(folder, count, step=step)
+    store = MemoryStorage()
+    service = make_service(store, clock=clock)
+    for path in family:
+        service.put(path, SPACE)
+    return store, service, family
+
+
+def two_families(folder: Path, seed: int) -> list[list[Path]]:
+    """Two families of 6 releases that drift fast, for random histories of one DeltaSpace."""
+    families = []
+    for index in range(2):
+        (folder / f"f{index}").mkdir()
+        families.append(drifting_family(folder / f"f{index}", 6, step=0.12, seed=seed + index))
+    return families
+
+
+def cold_get(store: MemoryStorage, name: str, out: Path) -> int:
+    """Downloads ``name`` of ``SPACE`` with an empty cache into ``out``; the decodes it took."""
+    service, diff = cold_service(store)
+    service.get(ObjectKey(SPACE.bucket, f"{SPACE.prefix}/{name}"), out)
+    return diff.decodes
