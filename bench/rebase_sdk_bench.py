@@ -11,8 +11,9 @@ compressed content stored whole, as the original DeltaGlider writes them).
 Then every file is downloaded from a cold cache (a new service and an empty cache folder per
 download) and compared with its source by SHA-256. That service is built with the public
 constructor ``DeltaService(...)`` from the client's own storage, wrapped to count its calls, and a
-subclass of ``XDelta3Diff`` that counts decodes (``tests/support/families.py``). S3 requests are counted on one family
-(``--moto-family``, the smallest) uploaded and downloaded again the same way through moto's HTTP server
+subclass of ``XDelta3Diff`` that counts decodes (``tests/support/families.py``). S3 requests are
+counted on one family (``--moto-family``, the smallest) uploaded and downloaded again the same way
+through moto's HTTP server
 on 127.0.0.1 (``tests/support/moto_server.py``), from the server's request log, as
 ``bench/s3_vs_original.py`` does.
 
