@@ -13,9 +13,8 @@ download) and compared with its source by SHA-256. That service is built with th
 constructor ``DeltaService(...)`` from the client's own storage, wrapped to count its calls, and a
 subclass of ``XDelta3Diff`` that counts decodes (``tests/support/families.py``). S3 requests are
 counted on one family (``--moto-family``, the smallest) uploaded and downloaded again the same way
-through moto's HTTP server
-on 127.0.0.1 (``tests/support/moto_server.py``), from the server's request log, as
-``bench/s3_vs_original.py`` does.
+through moto's HTTP server on 127.0.0.1 (``tests/support/moto_server.py``), from the server's request
+log, as ``bench/s3_vs_original.py`` does.
 
 Beside it, the simulation's figures for the same family (its cached JSON, written by
 ``rebaseline_sim.py --family NAME``): one reference (a), the chain bound (b) and depth two at DRIFT
