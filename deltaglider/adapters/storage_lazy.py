@@ -78,8 +78,26 @@ class LazyStorage:
     ) -> bool:
         return self._get().put_file_if_absent(bucket, key, src, metadata, progress, options=options)
 
+    def put_file_if_match(
+        self,
+        bucket: str,
+        key: str,
+        src: Path,
+        metadata: Mapping[str, str],
+        etag: str,
+        progress: ProgressCallback | None = None,
+        *,
+        options: PutOptions | None = None,
+    ) -> bool:
+        return self._get().put_file_if_match(
+            bucket, key, src, metadata, etag, progress, options=options
+        )
+
     def delete(self, bucket: str, key: str) -> None:
         self._get().delete(bucket, key)
+
+    def delete_if_match(self, bucket: str, key: str, etag: str) -> bool:
+        return self._get().delete_if_match(bucket, key, etag)
 
     def list_buckets(self) -> builtins.list[BucketInfo]:
         return self._get().list_buckets()

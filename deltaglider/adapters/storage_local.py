@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import builtins
 import os
+import secrets
 import stat
 import time
 import urllib.parse
@@ -72,7 +73,13 @@ def _entry_stat(entry: os.DirEntry[str]) -> os.stat_result | None:
 
 def _user_metadata(meta: dict[str, str]) -> dict[str, str]:
     meta.pop(TAGS_KEY, None)
+    meta.pop(files.VERSION_KEY, None)
     return meta
+
+
+def _head(bucket: str, key: str, st: os.stat_result, sidecar: dict[str, str]) -> ObjectHead:
+    etag = files.version_of(st, sidecar)
+    return ObjectHead(bucket, key, st.st_size, _user_metadata(sidecar), etag, _mtime(st))
 
 
 def _stored_metadata(metadata: Mapping[str, str], options: PutOptions | None) -> dict[str, str]:
@@ -144,8 +151,7 @@ class LocalStorage:
                     raise files.refuse_link(f"head {path}", path)
                 if not stat.S_ISREG(st.st_mode):
                     return None
-                meta = _user_metadata(files.read_meta(folder, path.name))
-        return ObjectHead(bucket, key, st.st_size, meta, None, _mtime(st))
+                return _head(bucket, key, st, files.read_meta(folder, path.name))
 
     def get_file(
         self, bucket: str, key: str, dest: Path, progress: ProgressCallback | None = None
@@ -159,7 +165,7 @@ class LocalStorage:
             with files.locked(path.parent, exclusive=False):
                 fd = files.open_object(path)
                 try:
-                    meta = _user_metadata(files.read_meta(path.parent, path.name))
+                    meta = files.read_meta(path.parent, path.name)
                 except BaseException:
                     os.close(fd)
                     raise
@@ -170,7 +176,7 @@ class LocalStorage:
                 files.copy_into(fd, Path(dest), progress, new=False)
             finally:
                 os.close(fd)
-        return ObjectHead(bucket, key, st.st_size, meta, None, _mtime(st))
+        return _head(bucket, key, st, meta)
 
     def list(self, bucket: str, prefix: str, *, recursive: bool = True) -> Iterator[ObjectHead]:
         base = self._bucket_dir(bucket)
@@ -227,16 +233,20 @@ class LocalStorage:
         metadata: Mapping[str, str],
         progress: ProgressCallback | None,
         *,
-        if_absent: bool,
+        if_absent: bool = False,
+        if_match: str | None = None,
         options: PutOptions | None,
     ) -> bool:
         path = self._path(bucket, key)
         folder = path.parent
         with os_errors(f"put {path}"):
             files.check_inside(self._root_real, folder, f"put {path}")
+            # Refused before anything is copied: a device, FIFO or socket there is not ours to replace.
+            files.check_replaceable(path, f"put {path}")
             meta = files.meta_dir(folder, create=True)
             self._sweep_if_due(folder)
-            with files.staged(meta, _stored_metadata(metadata, options)) as (data_tmp, meta_tmp):
+            stored = {**_stored_metadata(metadata, options), files.VERSION_KEY: secrets.token_hex(16)}
+            with files.staged(meta, stored) as (data_tmp, meta_tmp):
                 fin = os.open(src, os.O_RDONLY | os.O_CLOEXEC)
                 try:
                     files.copy_into(fin, data_tmp, progress, new=True)
@@ -244,7 +254,9 @@ class LocalStorage:
                     os.close(fin)
                 with files.locked(folder, exclusive=True):
                     files.recover(folder, path.name)
-                    return files.commit(folder, path.name, data_tmp, meta_tmp, if_absent=if_absent)
+                    return files.commit(
+                        folder, path.name, data_tmp, meta_tmp, if_absent=if_absent, if_match=if_match
+                    )
 
     def put_file(
         self,
@@ -270,23 +282,51 @@ class LocalStorage:
     ) -> bool:
         return self._write(bucket, key, Path(src), metadata, progress, if_absent=True, options=options)
 
+    def put_file_if_match(
+        self,
+        bucket: str,
+        key: str,
+        src: Path,
+        metadata: Mapping[str, str],
+        etag: str,
+        progress: ProgressCallback | None = None,
+        *,
+        options: PutOptions | None = None,
+    ) -> bool:
+        return self._write(bucket, key, Path(src), metadata, progress, if_match=etag, options=options)
+
     def delete(self, bucket: str, key: str) -> None:
+        self._delete(bucket, key, if_match=None)
+
+    def delete_if_match(self, bucket: str, key: str, etag: str) -> bool:
+        return self._delete(bucket, key, if_match=etag)
+
+    def _delete(self, bucket: str, key: str, *, if_match: str | None) -> bool:
         path = self._path(bucket, key)
         folder = path.parent
         with os_errors(f"delete {path}"):
             files.check_inside(self._root_real, folder, f"delete {path}")
             if not folder.is_dir():
-                return
+                return False
             with files.locked(folder, exclusive=True):
                 files.recover(folder, path.name)
                 st = files.lstat_or_none(path)
-                if st is not None and stat.S_ISDIR(st.st_mode):
-                    raise StorageError(f"delete {path}: is a folder, not an object")
+                if st is not None and not stat.S_ISLNK(st.st_mode):
+                    # A planted link goes (never what it points to); a folder, device, FIFO or socket
+                    # is not an object and stays.
+                    files.check_replaceable(path, f"delete {path}")
+                if if_match is not None and (
+                    st is None
+                    or stat.S_ISLNK(st.st_mode)
+                    or files.version_of(st, files.read_meta(folder, path.name)) != if_match
+                ):
+                    return False
                 if st is not None:
-                    path.unlink()  # a planted link goes, never what it points to
+                    path.unlink()
                 # After the object: a crash in between leaves an orphaned sidecar, never an object
                 # that lost its metadata.
                 (folder / META_DIR / (path.name + files.SIDECAR)).unlink(missing_ok=True)
+                return st is not None
 
     # -- leftovers -----------------------------------------------------------------------------
 

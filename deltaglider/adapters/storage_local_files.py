@@ -40,6 +40,9 @@ PENDING: Final = ".json.pending"
 PREV: Final = ".json.prev"
 #: Staged data (``.tmp-<hex>``) and metadata (``.tmp-<hex>.meta``) of a write in flight.
 TEMP_RE: Final = re.compile(r"^\.tmp-[0-9a-f]{16}(\.meta)?$")
+#: The sidecar entry holding the object's version token, its ETag (never returned as metadata): a new
+#: random token per write, so that a conditional write or delete can tell one version from the next.
+VERSION_KEY: Final = "x-dg-version"
 #: A download's temporary file beside its destination (``core.output``).
 PART_RE: Final = re.compile(r"^\..+\.[0-9a-f]{12}\.dg-part$")
 _CHUNK: Final = 1 << 20
@@ -201,24 +204,55 @@ def needs_recovery(folder: Path, name: str) -> bool:
 
 
 def check_replaceable(path: Path, what: str) -> os.stat_result | None:
-    """What is at ``path`` now (None if nothing), refusing anything but a regular file."""
+    """What is at ``path`` now (None if nothing), refusing anything but a regular file: a link, a
+    folder, and a device node, FIFO or socket, which are not objects and never ours to replace."""
     st = lstat_or_none(path)
-    if st is not None and stat.S_ISLNK(st.st_mode):
+    if st is None or stat.S_ISREG(st.st_mode):
+        return st
+    if stat.S_ISLNK(st.st_mode):
         raise refuse_link(what, path)
-    if st is not None and stat.S_ISDIR(st.st_mode):
+    if stat.S_ISDIR(st.st_mode):
         raise StorageError(f"{what}: {path} is a folder")
-    return st
+    raise StorageError(
+        f"{what}: {path} is a {special_kind(st)}, not a stored object; the store never replaces or "
+        "removes it"
+    )
 
 
-def commit(folder: Path, name: str, data_tmp: Path, meta_tmp: Path, *, if_absent: bool) -> bool:
+def special_kind(st: os.stat_result) -> str:
+    """What a file that is neither regular, a folder nor a link is, in words."""
+    if stat.S_ISFIFO(st.st_mode):
+        return "FIFO"
+    if stat.S_ISSOCK(st.st_mode):
+        return "socket"
+    if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+        return "device node"
+    return "special file"
+
+
+def version_of(st: os.stat_result, meta: Mapping[str, str]) -> str:
+    """The object's ETag: the version token its sidecar records (see ``VERSION_KEY``), or, for an
+    object placed by hand or by an older version, one made of its inode and times."""
+    token = meta.get(VERSION_KEY)
+    if token:
+        return token
+    return f"stat-{st.st_dev:x}-{st.st_ino:x}-{st.st_mtime_ns:x}-{st.st_ctime_ns:x}-{st.st_size:x}"
+
+
+def commit(
+    folder: Path, name: str, data_tmp: Path, meta_tmp: Path, *, if_absent: bool, if_match: str | None = None
+) -> bool:
     """Puts ``data_tmp`` in place as ``<folder>/<name>`` with the metadata in ``meta_tmp``, by the
     journal of the module doc. The caller holds the exclusive lock and has run ``recover``. With
-    ``if_absent``, returns False (changing nothing) when an object is already there."""
+    ``if_absent``, returns False (changing nothing) when an object is already there; with
+    ``if_match``, when the object there is not that version (or there is none)."""
     path = folder / name
     meta = folder / META_DIR
     pending, prev = meta / (name + PENDING), meta / (name + PREV)
     existing = check_replaceable(path, f"put {path}")
     if if_absent and existing is not None:
+        return False
+    if if_match is not None and (existing is None or version_of(existing, read_meta(folder, name)) != if_match):
         return False
     if existing is not None:
         os.link(path, prev, follow_symlinks=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import itertools
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -13,12 +14,17 @@ from deltaglider.errors import NotFoundError
 from deltaglider.ports.storage import BucketInfo, LifecycleRule, ObjectHead, ProgressCallback, PutOptions
 
 
+#: Every write makes a new version: its ETag is unique, even for the same bytes (S3's are MD5s).
+_versions = itertools.count(1)
+
+
 @dataclass
 class _Object:
     data: bytes
     metadata: dict[str, str]
     last_modified: datetime
     options: PutOptions = field(default_factory=PutOptions)
+    etag: str = field(default_factory=lambda: f"v{next(_versions)}")
 
 
 def _merged(metadata: Mapping[str, str], options: PutOptions | None) -> dict[str, str]:
@@ -45,7 +51,7 @@ class MemoryStorage:
 
     def _head_of(self, bucket: str, key: str, obj: _Object, *, with_metadata: bool = True) -> ObjectHead:
         meta = dict(obj.metadata) if with_metadata else {}
-        return ObjectHead(bucket, key, len(obj.data), meta, None, obj.last_modified)
+        return ObjectHead(bucket, key, len(obj.data), meta, obj.etag, obj.last_modified)
 
     def url(self, bucket: str, key: str) -> str:
         return f"s3://{bucket}/{key}"  # it stands in for S3 in tests
@@ -130,10 +136,43 @@ class MemoryStorage:
             )
             return True
 
+    def put_file_if_match(
+        self,
+        bucket: str,
+        key: str,
+        src: Path,
+        metadata: Mapping[str, str],
+        etag: str,
+        progress: ProgressCallback | None = None,
+        *,
+        options: PutOptions | None = None,
+    ) -> bool:
+        data = Path(src).read_bytes()
+        if progress is not None:
+            progress(len(data))
+        with self._lock:
+            self._record("put_if_match", bucket, key)
+            old = self._objects.get((bucket, key))
+            if old is None or old.etag != etag:
+                return False
+            self._objects[(bucket, key)] = _Object(
+                data, _merged(metadata, options), datetime.now(UTC), options or PutOptions()
+            )
+            return True
+
     def delete(self, bucket: str, key: str) -> None:
         with self._lock:
             self._record("delete", bucket, key)
             self._objects.pop((bucket, key), None)
+
+    def delete_if_match(self, bucket: str, key: str, etag: str) -> bool:
+        with self._lock:
+            self._record("delete_if_match", bucket, key)
+            obj = self._objects.get((bucket, key))
+            if obj is None or obj.etag != etag:
+                return False
+            del self._objects[(bucket, key)]
+            return True
 
     def list_buckets(self) -> builtins.list[BucketInfo]:
         with self._lock:

@@ -220,8 +220,26 @@ class OptionsStorage:
             bucket, key, src, metadata, progress, options=self._for(key, metadata, options)
         )
 
+    def put_file_if_match(
+        self,
+        bucket: str,
+        key: str,
+        src: Path,
+        metadata: Mapping[str, str],
+        etag: str,
+        progress: ProgressCallback | None = None,
+        *,
+        options: PutOptions | None = None,
+    ) -> bool:
+        return self.inner.put_file_if_match(
+            bucket, key, src, metadata, etag, progress, options=self._for(key, metadata, options)
+        )
+
     def delete(self, bucket: str, key: str) -> None:
         self.inner.delete(bucket, key)
+
+    def delete_if_match(self, bucket: str, key: str, etag: str) -> bool:
+        return self.inner.delete_if_match(bucket, key, etag)
 
     def list_buckets(self) -> builtins.list[BucketInfo]:
         return self.inner.list_buckets()

@@ -396,7 +396,7 @@ class S3Storage:
         # aborted on failure. Either way no partial object is ever visible.
         args = self._object_args(bucket, key, metadata, options)
         with s3_errors("PutObject", bucket, key):
-            self._put(bucket, key, Path(src), args, progress, if_absent=False)
+            self._put(bucket, key, Path(src), args, progress, condition={})
 
     def put_file_if_absent(
         self,
@@ -424,7 +424,7 @@ class S3Storage:
         args = self._object_args(bucket, key, metadata, options)
         for attempt in range(1, _CONFLICT_ATTEMPTS + 1):
             try:
-                etag = self._put(bucket, key, Path(src), args, progress, if_absent=True)
+                etag = self._put(bucket, key, Path(src), args, progress, condition={"IfNoneMatch": "*"})
             except ClientError as exc:
                 code = error_code(exc)
                 if code in PRECONDITION_FAILED:
@@ -450,16 +450,17 @@ class S3Storage:
         args: dict[str, Any],
         progress: ProgressCallback | None,
         *,
-        if_absent: bool,
+        condition: Mapping[str, Any],
     ) -> str | None:
-        """One upload, single or multipart; returns the new object's ETag. Raises botocore's error."""
+        """One upload, single or multipart, under ``condition`` (``IfNoneMatch``/``IfMatch``, which
+        a multipart upload applies on completion); returns the new object's ETag. Raises botocore's
+        error."""
         size = src.stat().st_size
         if size >= self._config.multipart_threshold:
-            return self._multipart(bucket, key, src, size, args, progress=progress, if_absent=if_absent)
+            return self._multipart(bucket, key, src, size, args, progress=progress, condition=condition)
         checksum: dict[str, Any] = dict(self._checksum)
         if self._md5:
             checksum["ContentMD5"] = md5_file_b64(src)
-        condition: dict[str, Any] = {"IfNoneMatch": "*"} if if_absent else {}
         with src.open("rb") as body:
             response = self._client.put_object(
                 Bucket=bucket, Key=key, Body=body, **args, **checksum, **condition
@@ -468,6 +469,50 @@ class S3Storage:
         if progress is not None:
             progress(size)
         return response.get("ETag")
+
+    def put_file_if_match(
+        self,
+        bucket: str,
+        key: str,
+        src: Path,
+        metadata: Mapping[str, str],
+        etag: str,
+        progress: ProgressCallback | None = None,
+        *,
+        options: PutOptions | None = None,
+    ) -> bool:
+        """Replaces ``key`` with ``If-Match: <etag>`` (PutObject, or CompleteMultipartUpload): S3
+        decides atomically; 412, or 404 for an object gone meanwhile, means another write won."""
+        args = self._object_args(bucket, key, metadata, options)
+        try:
+            self._put(bucket, key, Path(src), args, progress, condition={"IfMatch": f'"{etag}"'})
+        except ClientError as exc:
+            if self._lost_condition(exc):
+                return False
+            raise translate(exc, "PutObject", bucket, key) from exc
+        except BOTO_ERRORS as exc:
+            raise translate(exc, "PutObject", bucket, key) from botocore_cause(exc)
+        return True
+
+    def delete_if_match(self, bucket: str, key: str, etag: str) -> bool:
+        """DeleteObject with ``If-Match: <etag>``: S3 removes the object only if it is still that
+        version (412 otherwise, 404 when it is gone)."""
+        try:
+            self._client.delete_object(Bucket=bucket, Key=key, IfMatch=f'"{etag}"')
+        except ClientError as exc:
+            if self._lost_condition(exc):
+                return False
+            raise translate(exc, "DeleteObject", bucket, key) from exc
+        except BOTO_ERRORS as exc:
+            raise translate(exc, "DeleteObject", bucket, key) from botocore_cause(exc)
+        return True
+
+    @staticmethod
+    def _lost_condition(exc: ClientError) -> bool:
+        """Whether a conditional request failed because the object changed or went: another writer
+        won. A conflict with a write in flight counts too: that writer changes the version."""
+        code = error_code(exc)
+        return code in PRECONDITION_FAILED or code in CONDITIONAL_CONFLICT or code in {"NoSuchKey", "404"}
 
     def delete(self, bucket: str, key: str) -> None:
         try:
@@ -526,12 +571,11 @@ class S3Storage:
         args: dict[str, Any],
         *,
         progress: ProgressCallback | None,
-        if_absent: bool,
+        condition: Mapping[str, Any],
     ) -> str | None:
-        """A multipart upload, completed with If-None-Match when ``if_absent``: nothing is visible
-        until the complete call succeeds, and on any failure (a lost race included) the upload is
-        aborted so no parts linger. Returns the new object's ETag; raises the ClientError of a
-        failed call."""
+        """A multipart upload, completed under ``condition``: nothing is visible until the complete
+        call succeeds, and on any failure (a lost race included) the upload is aborted so no parts
+        linger. Returns the new object's ETag; raises the ClientError of a failed call."""
         size_of_part = part_size(self._config.multipart_chunksize, size)
         part_count = max(1, -(-size // size_of_part))
         # Each part carries the checksum; with ChecksumAlgorithm, completion must repeat them.
@@ -561,7 +605,6 @@ class S3Storage:
                 return part
 
             parts = self._run_parallel(send_part, list(range(1, part_count + 1)))
-            condition: dict[str, Any] = {"IfNoneMatch": "*"} if if_absent else {}
             response = self._client.complete_multipart_upload(
                 Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}, **condition
             )

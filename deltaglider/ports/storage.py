@@ -24,7 +24,9 @@ class ObjectHead:
     """What a HEAD (or a listing entry) says about one stored object.
 
     ``metadata`` holds the user metadata with lowercased keys and no ``x-amz-meta-`` prefix. Listings
-    may leave it empty (S3 lists no metadata); call ``head`` for it.
+    may leave it empty (S3 lists no metadata); call ``head`` for it. ``etag`` names the version: what
+    the conditional writes and deletes compare (every store gives one on ``head`` and ``get_file``;
+    listings may leave it None).
     """
 
     bucket: str
@@ -121,8 +123,29 @@ class StoragePort(Protocol):
         False if another writer's object was already there (which is left untouched)."""
         ...
 
+    def put_file_if_match(
+        self,
+        bucket: str,
+        key: str,
+        src: Path,
+        metadata: Mapping[str, str],
+        etag: str,
+        progress: ProgressCallback | None = None,
+        *,
+        options: PutOptions | None = None,
+    ) -> bool:
+        """Atomically replaces the object at ``key`` only while it is still the version whose ETag is
+        ``etag`` (as ``head`` gave it). False, changing nothing, when another write replaced it or it
+        is gone: a rewrite never undoes a newer write nor brings back a removed object."""
+        ...
+
     def delete(self, bucket: str, key: str) -> None:
         """Removes the object; removing a missing object is not an error."""
+        ...
+
+    def delete_if_match(self, bucket: str, key: str, etag: str) -> bool:
+        """Removes the object only while it is still the version whose ETag is ``etag``. True if this
+        call removed it; False when it changed since or is already gone."""
         ...
 
     def list_buckets(self) -> builtins.list[BucketInfo]:

@@ -24,6 +24,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.s3.models import S3Backend as MotoS3Backend
+from support.conditional_contract import check_contract
 from support.s3_backend import S3Backend
 from support.storage_io import get_bytes, put_bytes
 
@@ -57,7 +58,18 @@ def big_file(tmp_path: Path) -> Path:
 def test_satisfies_the_port() -> None:
     """mypy checks the structural match statically; this checks the signatures the service calls
     (names, order, keyword-only), so a drift fails here too. Extra parameters must be optional."""
-    for name in ("url", "head", "list", "get_file", "put_file", "put_file_if_absent", "delete", "cleanup"):
+    for name in (
+        "url",
+        "head",
+        "list",
+        "get_file",
+        "put_file",
+        "put_file_if_absent",
+        "put_file_if_match",
+        "delete",
+        "delete_if_match",
+        "cleanup",
+    ):
         wanted = list(inspect.signature(getattr(StoragePort, name)).parameters.values())
         have = list(inspect.signature(getattr(S3Storage, name)).parameters.values())
         assert [(p.name, p.kind) for p in have[: len(wanted)]] == [(p.name, p.kind) for p in wanted], name
@@ -487,3 +499,23 @@ def test_unserialized_moto_lets_two_multipart_creators_win(
         with ThreadPoolExecutor(max_workers=2) as pool:
             outcomes = list(pool.map(complete, uploads))
     assert outcomes == ["created", "created"]
+
+
+@pytest.mark.parametrize("size", [1000, 12 * MiB], ids=["single-put", "multipart"])
+def test_conditional_rewrites_and_deletes_act_on_the_named_version_only(
+    multipart_storage: S3Storage, bucket: str, tmp_path: Path, size: int
+) -> None:
+    check_contract(multipart_storage, bucket, tmp_path)
+    # A multipart rewrite checks the version on completion, and aborts when it lost.
+    big = tmp_path / "big"
+    big.write_bytes(os.urandom(size))
+    put_bytes(multipart_storage, bucket, "m", b"old", {})
+    head = multipart_storage.head(bucket, "m")
+    assert head is not None and head.etag
+    put_bytes(multipart_storage, bucket, "m", b"newer", {})
+    assert not multipart_storage.put_file_if_match(bucket, "m", big, {}, head.etag)
+    assert get_bytes(multipart_storage, bucket, "m") == b"newer"
+    current = multipart_storage.head(bucket, "m")
+    assert current is not None and current.etag
+    assert multipart_storage.put_file_if_match(bucket, "m", big, {}, current.etag)
+    assert get_bytes(multipart_storage, bucket, "m") == big.read_bytes()

@@ -7,7 +7,8 @@ talk to the same buckets.
 moto 5.2.1 honours ``If-None-Match: *`` on PutObject and CompleteMultipartUpload (412 when the key
 exists), but checks and then writes without a lock: two CompleteMultipartUpload calls racing for one
 key were seen to both succeed. AWS documents the check as atomic, so ``serialize_conditional_writes``
-makes moto's two write handlers mutually exclusive, in-process and in the server this module starts
+makes moto's write and delete handlers mutually exclusive, and adds S3's ``If-Match`` check on
+multipart completion, which moto lacks, in-process and in the server this module starts
 (run as a script, it patches moto and then runs ``moto.server``). The server also verifies upload
 checksums as S3 does (``moto_checksums``), which moto alone does not.
 """
@@ -100,12 +101,27 @@ _WRITE_LOCK = threading.RLock()
 
 #: moto's S3 handlers that check a write condition and then write: PUT object, and every POST on a key
 #: (CompleteMultipartUpload among them).
-_CONDITIONAL_WRITE_HANDLERS = ("put_object", "_key_response_post")
+_CONDITIONAL_WRITE_HANDLERS = ("put_object", "_key_response_post", "delete_object")
+
+
+def _if_match_on_completion(response: Any, request: Any, bucket_name: str, query: Any, key_name: str) -> None:
+    """S3 checks ``If-Match`` on CompleteMultipartUpload (412 when the object is another version, 404
+    when it is gone); moto 5.2.1 ignores it there, though it honours it on PutObject and DeleteObject."""
+    from moto.s3.exceptions import MissingKey, PreconditionFailed
+
+    if_match = request.headers.get("If-Match")
+    if not if_match or not query.get("uploadId"):
+        return
+    existing = response.backend.get_object(bucket_name, key_name)
+    if existing is None:
+        raise MissingKey(key=key_name)
+    if if_match.strip('"') != existing.etag.strip('"'):
+        raise PreconditionFailed("If-Match")
 
 
 def serialize_conditional_writes(set_attr: Callable[[Any, str, Any], None] = setattr) -> None:
-    """Make moto's check-then-write atomic, as S3's is. ``set_attr`` may be ``monkeypatch.setattr``
-    so that a test undoes it."""
+    """Make moto's check-then-write atomic, as S3's is, and honour ``If-Match`` on multipart
+    completion. ``set_attr`` may be ``monkeypatch.setattr`` so that a test undoes it."""
     from moto.s3.responses import S3Response
 
     for name in _CONDITIONAL_WRITE_HANDLERS:
@@ -114,8 +130,11 @@ def serialize_conditional_writes(set_attr: Callable[[Any, str, Any], None] = set
             continue
 
         @functools.wraps(original)
-        def locked(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+        def locked(self: Any, *args: Any, _original: Any = original, _name: str = name, **kwargs: Any) -> Any:
             with _WRITE_LOCK:
+                if _name == "_key_response_post":
+                    request, _body, bucket_name, query, key_name = args
+                    _if_match_on_completion(self, request, bucket_name, query, key_name)
                 return _original(self, *args, **kwargs)
 
         locked._dg_serialized = True  # type: ignore[attr-defined]
