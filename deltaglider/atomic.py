@@ -5,6 +5,12 @@ one file system and is atomic); it is renamed over the destination when the ``wi
 normally and removed when it ends with any exception. Every temporary has the name
 ``.<name>.<12 hex digits>.dg-part``, whoever wrote it, so one pattern finds what a killed process
 left behind.
+
+A destination that is a FIFO or a device (``/dev/null``, a pipe a reader waits on, or a symbolic
+link to one, as ``/dev/stdout`` is) is not a file to replace: renaming over ``/dev/null`` as root
+would break every program on the machine. :func:`write_output` writes into it instead, once the
+block succeeded, from a temporary file kept elsewhere (nothing is created beside a device). A link
+to a regular file, or to nothing, is replaced like any file, its target untouched.
 """
 
 from __future__ import annotations
@@ -13,7 +19,10 @@ import contextlib
 import errno
 import os
 import secrets
+import stat
+import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, TypeAlias
@@ -22,11 +31,15 @@ StrPath: TypeAlias = str | os.PathLike[str]
 #: Turns an OSError and what was being done ("cannot create the output file", ...) into the caller's
 #: own exception.
 ErrorMapper: TypeAlias = Callable[[OSError, str], BaseException]
+#: Makes a private folder for the bytes bound for a FIFO or device, removed when the context ends.
+Spool: TypeAlias = Callable[[], AbstractContextManager[Path]]
 
 PART_SUFFIX: Final = ".dg-part"
 CREATE_FAILED: Final = "cannot create the output file"
 WRITE_FAILED: Final = "cannot write the output file"
 RENAME_FAILED: Final = "cannot rename the output into place"
+OPEN_FAILED: Final = "cannot open the output FIFO or device"
+WRITE_INTO_FAILED: Final = "cannot write into the output FIFO or device"
 
 # O_EXCL: never write through a file or link someone planted under the temporary name. 0o666 so
 # that the umask decides the final mode, as for any other file the user creates (mkstemp's 0600
@@ -34,6 +47,10 @@ RENAME_FAILED: Final = "cannot rename the output into place"
 _FLAGS: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 _MODE: Final = 0o666
 _ATTEMPTS: Final = 100
+# No O_CREAT: what is written into must already exist; no O_TRUNC: a device or FIFO has nothing to
+# truncate, and a regular file that took its place meanwhile is refused, not cut.
+_INTO_FLAGS: Final = os.O_WRONLY | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+_CHUNK: Final = 1 << 20
 
 
 @dataclass
@@ -71,6 +88,19 @@ def _create(dest: Path, error: ErrorMapper) -> Part:
             raise error(exc, CREATE_FAILED) from exc
     clash = FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), os.fsdecode(dest))
     raise error(clash, CREATE_FAILED) from clash
+
+
+def _is_special(mode: int) -> bool:
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode))
+
+
+def is_special(path: StrPath) -> bool:
+    """True when ``path`` exists and is, or links to, something other than a regular file or a folder:
+    a FIFO, a device, a socket. Such a destination is written into, never replaced."""
+    try:
+        return _is_special(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def _discard(part: Part) -> None:
@@ -114,7 +144,107 @@ def write_beside(
         _discard(part)
         raise error(exc, WRITE_FAILED) from exc
     try:
+        _refuse_special(final)
         os.replace(part.path, final)
     except OSError as exc:
         _discard(part)
         raise error(exc, RENAME_FAILED) from exc
+
+
+def _refuse_special(final: Path) -> None:
+    """A FIFO or device that took the destination's name while the file was written is not renamed
+    over (a symbolic link is: replacing the link never touches its target)."""
+    try:
+        mode = os.lstat(final).st_mode
+    except FileNotFoundError:
+        return
+    if _is_special(mode):
+        raise FileExistsError(errno.EEXIST, "a FIFO or device has this name; it is not replaced", str(final))
+
+
+def copy_into(src: StrPath, fd: int) -> int:
+    """Copies the file ``src`` to the open descriptor ``fd`` (a FIFO, a device, standard output) from
+    its current position; returns the bytes written."""
+    total = 0
+    buf = bytearray(_CHUNK)
+    view = memoryview(buf)
+    with open(src, "rb", buffering=0) as fin:
+        while n := fin.readinto(buf):
+            chunk = view[:n]
+            while chunk:
+                chunk = chunk[os.write(fd, chunk) :]
+            total += n
+    return total
+
+
+def _open_into(final: Path) -> int:
+    fd = os.open(final, _INTO_FLAGS)
+    if stat.S_ISREG(os.fstat(fd).st_mode):
+        # Replaced by a regular file since it was looked at: writing into it would leave old bytes
+        # past the new ones.
+        os.close(fd)
+        raise FileExistsError(errno.EEXIST, "a regular file took the FIFO's or device's place", str(final))
+    return fd
+
+
+def _private_spool() -> AbstractContextManager[str]:
+    # Named as core.scratch names its folders, so that one a killed process left is swept with them.
+    return tempfile.TemporaryDirectory(prefix=f"deltaglider-{os.getpid()}-")
+
+
+@contextlib.contextmanager
+def write_into(
+    dest: StrPath,
+    *,
+    error: ErrorMapper = lambda exc, _what: _reraise(exc),
+    spool: Spool | None = None,
+) -> Iterator[Part]:
+    """Yields a new, empty temporary file in a private folder (``spool()``, else one in the system's
+    temporary folder); when the block succeeds, copies it into ``dest``, an existing FIFO or device,
+    and removes it. ``dest`` is opened for writing only then (a FIFO's reader sees nothing of a
+    failed block), and never created, truncated, renamed over or removed. ``error`` as for
+    :func:`write_beside`."""
+    final = Path(os.path.abspath(os.fsdecode(dest)))
+    with contextlib.ExitStack() as stack:
+        if spool is not None:
+            folder = stack.enter_context(spool())
+        else:
+            folder = Path(stack.enter_context(_private_spool()))
+        part = _create(folder / (final.name or "output"), error)
+        try:
+            yield part
+        except BaseException:
+            _discard(part)
+            raise
+        try:
+            part.close()
+        except OSError as exc:
+            _discard(part)
+            raise error(exc, WRITE_FAILED) from exc
+        try:
+            try:
+                fd = _open_into(final)
+            except OSError as exc:
+                raise error(exc, OPEN_FAILED) from exc
+            try:
+                copy_into(part.path, fd)
+            except OSError as exc:
+                raise error(exc, WRITE_INTO_FAILED) from exc
+            finally:
+                os.close(fd)
+        finally:
+            _discard(part)
+
+
+def write_output(
+    dest: StrPath,
+    *,
+    error: ErrorMapper = lambda exc, _what: _reraise(exc),
+    make_parents: bool = False,
+    spool: Spool | None = None,
+) -> AbstractContextManager[Part]:
+    """:func:`write_into` for a destination that is (or links to) a FIFO or device, else
+    :func:`write_beside`; the arguments as theirs."""
+    if is_special(dest):
+        return write_into(dest, error=error, spool=spool)
+    return write_beside(dest, error=error, make_parents=make_parents)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
-from deltaglider.atomic import Part, write_beside
+from deltaglider.atomic import Part, write_output
 from deltaglider.errors import (
     CodecError,
     CodecIOError,
@@ -286,8 +286,9 @@ def _open_read(path: StrPath, what: str) -> int:
 
 
 def _output(path: StrPath) -> contextlib.AbstractContextManager[Part]:
-    """The output file, written beside ``path`` and renamed into place only if the block succeeds."""
-    return write_beside(path, error=lambda exc, what: _io_error(exc, os.path.abspath(path), what))
+    """The output file, written beside ``path`` and renamed into place only if the block succeeds; a
+    FIFO or device at ``path`` is written into then instead, never replaced."""
+    return write_output(path, error=lambda exc, what: _io_error(exc, os.path.abspath(path), what))
 
 
 def _close_all(*fds: int) -> None:
@@ -321,8 +322,9 @@ def encode_file(
     ``memory_budget`` whatever the file sizes. The delta is byte-identical to what :func:`encode`
     returns for the same inputs and arguments. It is written under a temporary name in
     ``delta_path``'s folder and renamed into place only once complete: on any failure nothing
-    appears at ``delta_path``. I/O failures raise :class:`~deltaglider.errors.CodecIOError` (an
-    ``OSError``).
+    appears at ``delta_path``. A FIFO or device at ``delta_path`` (or a link to one) is written
+    into once the delta is complete, never replaced. I/O failures raise
+    :class:`~deltaglider.errors.CodecIOError` (an ``OSError``).
     """
     ffi, lib = _native()
     params = _params(ffi, lib, level, secondary, memory_budget)
@@ -356,7 +358,9 @@ def decode_file(
     the same memory (well under 256 MiB: one delta window) for any file size. The output is written
     under a temporary name in its folder and renamed into place only when decoding succeeded and,
     if ``expected_size`` is given, produced exactly that many bytes; otherwise the temporary file is
-    removed and nothing appears at ``output_path``. Errors as :func:`decode`, plus
+    removed and nothing appears at ``output_path``. A FIFO or device at ``output_path`` (or a link
+    to one) is written into then, from a temporary file in a private folder of the system's
+    temporary folder, never replaced. Errors as :func:`decode`, plus
     :class:`~deltaglider.errors.CodecIOError` for I/O failures.
     """
     if expected_size is not None and (

@@ -1,15 +1,19 @@
-"""deltaglider.atomic: write beside, rename on success (used by the file codec and by downloads)."""
+"""deltaglider.atomic: write beside, rename on success (used by the file codec and by downloads); a
+FIFO or device is written into, never replaced."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.special_files import fifo_reader, is_null_device, null_device
 
-from deltaglider.atomic import CREATE_FAILED, PART_SUFFIX, write_beside
+from deltaglider.atomic import CREATE_FAILED, PART_SUFFIX, RENAME_FAILED, write_beside, write_output
 
 PART_NAME = re.compile(r"^\.dest\.bin\.[0-9a-f]{12}\.dg-part$")
 
@@ -75,3 +79,103 @@ def test_a_planted_temporary_name_is_never_opened(tmp_path: Path, monkeypatch: p
         os.write(part.fd, b"mine")
     assert planted.read_bytes() == b"someone else's"
     assert (tmp_path / "dest.bin").read_bytes() == b"mine"
+
+
+def _mapped(exc: OSError, what: str) -> BaseException:
+    return LookupError(f"{what}: {exc}")
+
+
+def _spool(folder: Path) -> contextlib.AbstractContextManager[Path]:
+    folder.mkdir(exist_ok=True)
+    return contextlib.nullcontext(folder)
+
+
+def test_a_fifo_destination_is_written_into_once_the_block_succeeds(tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    with (
+        fifo_reader(tmp_path / "fifo") as reader,
+        write_output(tmp_path / "fifo", spool=lambda: _spool(spool)) as part,
+    ):
+        assert part.path.parent == spool  # the bytes wait elsewhere, never beside the FIFO
+        os.write(part.fd, b"payload")
+    assert reader.data == b"payload"
+    assert stat.S_ISFIFO(os.lstat(tmp_path / "fifo").st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "spool"]
+    assert list(spool.iterdir()) == []
+
+
+def test_a_failed_block_writes_nothing_into_a_fifo(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "fifo")
+    # A reader that does not wait: it sees end-of-file at once unless a writer opened the FIFO.
+    reader = os.open(tmp_path / "fifo", os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        with pytest.raises(KeyError), write_output(tmp_path / "fifo") as part:
+            os.write(part.fd, b"half")
+            raise KeyError("boom")
+        assert os.read(reader, 100) == b""
+    finally:
+        os.close(reader)
+    assert stat.S_ISFIFO(os.lstat(tmp_path / "fifo").st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo"]
+
+
+def test_a_device_destination_is_written_into_and_stays_a_device(tmp_path: Path) -> None:
+    device = null_device(tmp_path / "null")
+    with write_output(device) as part:
+        os.write(part.fd, b"x" * 100_000)
+    assert is_null_device(device)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["null"]
+
+
+def test_a_symlink_to_a_fifo_is_written_through_and_stays_a_link(tmp_path: Path) -> None:
+    (tmp_path / "link").symlink_to(tmp_path / "fifo")
+    with fifo_reader(tmp_path / "fifo") as reader, write_output(tmp_path / "link") as part:
+        os.write(part.fd, b"through the link")
+    assert reader.data == b"through the link"
+    assert (tmp_path / "link").is_symlink() and stat.S_ISFIFO(os.lstat(tmp_path / "fifo").st_mode)
+
+
+def test_a_symlink_to_a_regular_file_is_replaced_and_its_target_kept(tmp_path: Path) -> None:
+    (tmp_path / "target").write_bytes(b"target")
+    (tmp_path / "link").symlink_to(tmp_path / "target")
+    with write_output(tmp_path / "link") as part:
+        os.write(part.fd, b"new")
+    assert not (tmp_path / "link").is_symlink()
+    assert (tmp_path / "link").read_bytes() == b"new"
+    assert (tmp_path / "target").read_bytes() == b"target"
+
+
+def test_a_fifo_that_takes_the_name_meanwhile_is_never_renamed_over(tmp_path: Path) -> None:
+    with pytest.raises(LookupError) as caught, write_beside(tmp_path / "dest", error=_mapped) as part:
+        os.write(part.fd, b"late")
+        os.mkfifo(tmp_path / "dest")
+    assert str(caught.value).startswith(RENAME_FAILED)
+    assert stat.S_ISFIFO(os.lstat(tmp_path / "dest").st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dest"]
+
+
+def test_a_socket_destination_is_refused_through_the_mapper(tmp_path: Path) -> None:
+    import socket
+
+    path = tmp_path / "sock"
+    if len(os.fsencode(path)) >= 100:
+        pytest.skip("the temporary folder's path is too long for a socket's address")
+    with contextlib.closing(socket.socket(socket.AF_UNIX)) as server:
+        server.bind(os.fspath(path))
+        with pytest.raises(LookupError, match="No such device"), write_output(path, error=_mapped) as part:
+            os.write(part.fd, b"x")
+    assert stat.S_ISSOCK(os.lstat(path).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sock"]
+
+
+@contextlib.contextmanager
+def _unused() -> Iterator[Path]:
+    raise AssertionError("a regular destination needs no spool")
+    yield Path()
+
+
+def test_a_regular_destination_is_still_written_beside_and_renamed(tmp_path: Path) -> None:
+    with write_output(tmp_path / "dest.bin", spool=_unused) as part:
+        assert PART_NAME.match(part.path.name) and part.path.parent == tmp_path
+        os.write(part.fd, b"plain")
+    assert (tmp_path / "dest.bin").read_bytes() == b"plain"

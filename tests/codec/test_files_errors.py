@@ -5,10 +5,12 @@ from __future__ import annotations
 import errno
 import os
 import random
+import stat
 import sys
 from pathlib import Path
 
 import pytest
+from support.special_files import fifo_reader, is_null_device, null_device
 
 from deltaglider import codec
 from deltaglider.errors import (
@@ -247,3 +249,39 @@ def test_a_budget_too_small_for_anything_is_a_value_error() -> None:
 def test_unknown_secondary_is_a_value_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="secondary"):
         codec.encode(b"a", b"b", secondary="zstd")  # type: ignore[arg-type]
+
+
+def test_a_decode_onto_a_fifo_writes_into_it(files: tuple[Path, Path, Path, bytes]) -> None:
+    src, _, delta_path, target = files
+    fifo = src.parent / "fifo"
+    with fifo_reader(fifo) as reader:
+        assert codec.decode_file(src, delta_path, fifo, expected_size=len(target)) == len(target)
+    assert reader.data == target
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert not [n for n in _names(src.parent) if n.endswith(".dg-part")]
+
+
+def test_an_encode_onto_a_fifo_writes_the_delta_into_it(files: tuple[Path, Path, Path, bytes]) -> None:
+    src, tgt, delta_path, _ = files
+    fifo = src.parent / "fifo"
+    with fifo_reader(fifo) as reader:
+        size = codec.encode_file(src, tgt, fifo)
+    assert reader.data == delta_path.read_bytes() and size == len(reader.data)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+def test_a_decode_onto_a_device_keeps_the_device(files: tuple[Path, Path, Path, bytes]) -> None:
+    src, _, delta_path, target = files
+    device = null_device(src.parent / "null")
+    assert codec.decode_file(src, delta_path, device) == len(target)
+    assert is_null_device(device)
+    assert not [n for n in _names(src.parent) if n.endswith(".dg-part")]
+
+
+def test_a_failed_decode_writes_nothing_into_a_fifo(files: tuple[Path, Path, Path, bytes]) -> None:
+    src, _, delta_path, target = files
+    fifo = src.parent / "fifo"
+    with fifo_reader(fifo) as reader, pytest.raises(DecodeError):
+        codec.decode_file(src, delta_path, fifo, expected_size=len(target) + 1)
+    assert reader.data == b""
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
