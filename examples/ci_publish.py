@@ -29,8 +29,8 @@ COMPOUND_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz")
 
 
 def build_name(name: str, build: str) -> str:
-    """``myapp.zip`` -> ``myapp-<build>.zip``: the suffix stays last, as it decides whether a file is
-    a delta candidate (``.tar.gz`` counts as one suffix)."""
+    """``myapp.zip`` -> ``myapp-<build>.zip``: the suffix stays last, so the stored name still says
+    what the file is (``.tar.gz`` counts as one suffix)."""
     lowered = name.lower()
     suffix = next((s for s in COMPOUND_SUFFIXES if lowered.endswith(s)), Path(name).suffix)
     return f"{name[: len(name) - len(suffix)]}-{build}{name[len(name) - len(suffix) :]}"

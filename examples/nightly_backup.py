@@ -5,10 +5,11 @@ Run from cron once a night::
 
     python examples/nightly_backup.py s3://backups/db/ --source /var/lib/app/export --keep-days 14
 
-The folder is packed into ``backup-<date>.tar``: a plain tar, not ``.tar.gz``, because compressed
-files are stored whole (their bytes change completely from night to night) while consecutive tars of
-a slowly changing folder are stored as small deltas. Then every backup older than ``--keep-days``
-(by the date in its name) is deleted.
+The folder is packed into ``backup-<date>.tar``: consecutive tars of a slowly changing folder are
+stored as small deltas. A ``.tar.gz`` would be stored as a delta of its decoded tar too (when a known
+zlib setting reproduces it byte for byte), but every download would pay its recompression: a plain
+tar is the cheaper form here. Then every backup older than ``--keep-days`` (by the date in its name) is
+deleted.
 
 Deleting an old night removes its own object only: the folder's ``reference.bin`` (the first night's
 bytes, which every later delta is rebuilt from) stays as long as the folder is in use, so expect the

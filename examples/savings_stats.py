@@ -9,8 +9,9 @@ share saved. ``stats`` reads sizes from the listing and the metadata; it downloa
 
 Read the numbers as a store's lifetime: the first file of a folder costs its full size (it becomes
 the reference; its zero-diff delta adds a few bytes, so a folder holding one file shows a saving of
-slightly *below* zero), and every later similar file costs a delta. Files that are not delta
-candidates (by extension) or that are compressed (``.gz``, ``.xz``...) are stored whole.
+slightly *below* zero), and every later similar file costs a delta. A small file (under 1 MiB) that
+is no archive does not start a folder's reference and is stored whole, as is bzip2 or compress
+content; zip, gzip, xz and ar files are stored as deltas of their decoded content when that pays.
 
 When the store holds nothing yet (a new temporary folder store by default), two sample folders are
 published first: similar releases, and unrelated whole files.
