@@ -3,7 +3,9 @@ bytes reach the destination only after their SHA-256 matched.
 
 A download GETs the stored object straight away (``locate.get_located``: the likely form first, the
 metadata coming with the bytes), into the temporary file beside the destination, so a file stored
-whole is never copied again; a delta is copied aside and the file rebuilt into it.
+whole is never copied again; a delta is copied aside and the file rebuilt into it. A destination
+that is a FIFO or a device gets its temporary file in a scratch folder instead, and the checked
+bytes written into it (:mod:`deltaglider.core.output`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Final
 
+from deltaglider.atomic import StrPath
 from deltaglider.core import legacy, transformed
 from deltaglider.core.context import Context
 from deltaglider.core.layout import DELTA_SUFFIX, display_name, split_key
@@ -159,13 +162,14 @@ def snapshot_rebuilder(ctx: Context, bucket: str, use_cache: bool) -> Rebuild:
 
 
 def get(
-    ctx: Context, obj: ObjectKey, output_path: Path, progress: ProgressCallback | None = None
+    ctx: Context, obj: ObjectKey, output_path: StrPath, progress: ProgressCallback | None = None
 ) -> GetSummary:
+    """Writes the file to ``output_path``: into it when it is a folder or ends in a separator, into
+    the FIFO or device it names, else under that name."""
     started = time.monotonic()
     # Finding the object and reading it are one GET: no upload can change the name's form in between.
-    head, info, dest, actual = _get_once(ctx, obj, Path(output_path), progress)
+    head, info, dest, actual, size = _get_once(ctx, obj, output_path, progress)
     reconstructed = info.kind is Kind.DELTA
-    size = dest.stat().st_size
     ctx.metrics.timing("get.seconds", time.monotonic() - started, delta=str(reconstructed))
     ctx.logger.info("fetched", key=head.key, size=size, reconstructed=reconstructed)
     return GetSummary(
@@ -185,25 +189,27 @@ def _stored_name(key: str) -> str:
 
 
 def _get_once(
-    ctx: Context, obj: ObjectKey, output_path: Path, progress: ProgressCallback | None
-) -> tuple[ObjectHead, StoredInfo, Path, str]:
+    ctx: Context, obj: ObjectKey, output_path: StrPath, progress: ProgressCallback | None
+) -> tuple[ObjectHead, StoredInfo, Path, str, int]:
     names = {_stored_name(key) for key in likely_keys(obj.key, original_compatible=ctx.original_compatible)}
     if len(names) == 1:
         # Either form lands at the same destination: GET straight into its temporary file.
         dest = resolve_output(output_path, names.pop())
-        with atomic_output(dest) as tmp:
+        with atomic_output(dest, spool=ctx.scratch) as tmp:
             head = get_located(ctx, obj, tmp, progress)
             info, actual = _rebuild_in_place(ctx, obj, head, tmp, progress)
-        return head, info, dest, actual
+            size = tmp.stat().st_size  # a FIFO or device the bytes go into has no size of its own
+        return head, info, dest, actual, size
     # A name like the layout's own (``x.delta``): where it goes depends on the form found.
     with ctx.scratch() as scratch:
         fetched = scratch / "object"
         head = get_located(ctx, obj, fetched, progress)
         dest = resolve_output(output_path, _stored_name(head.key))
-        with atomic_output(dest) as tmp:
+        with atomic_output(dest, spool=ctx.scratch) as tmp:
             _place(fetched, tmp)
             info, actual = _rebuild_in_place(ctx, obj, head, tmp, progress)
-    return head, info, dest, actual
+            size = tmp.stat().st_size
+    return head, info, dest, actual, size
 
 
 def _rebuild_in_place(

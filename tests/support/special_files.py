@@ -49,6 +49,29 @@ class FifoReader:
 
 
 @contextlib.contextmanager
+def fifo_writer(path: Path, data: bytes) -> Iterator[Path]:
+    """A FIFO at ``path`` that a thread fills with ``data`` for its first reader, then closes."""
+    os.mkfifo(path)
+
+    def write() -> None:
+        with contextlib.suppress(BrokenPipeError), open(path, "wb") as fifo:  # blocks until read
+            fifo.write(data)
+
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    try:
+        yield path
+    finally:
+        thread.join(timeout=0.2)
+        if thread.is_alive():  # never read: open it ourselves, so the writer finishes
+            with contextlib.suppress(OSError), open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as f:
+                thread.join(timeout=5)
+                f.read()
+        thread.join(timeout=30)
+        assert not thread.is_alive(), "the FIFO's writer never finished"
+
+
+@contextlib.contextmanager
 def fifo_reader(path: Path) -> Iterator[FifoReader]:
     reader = FifoReader(path)
     try:

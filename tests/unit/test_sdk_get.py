@@ -7,9 +7,11 @@ from typing import Any
 import pytest
 from support.sdk import leftovers, make_service, sha256
 
+from deltaglider import create_client
 from deltaglider.adapters.storage_memory import MemoryStorage
+from deltaglider.core import get as get_flow
 from deltaglider.core.models import DeltaSpace, ObjectKey
-from deltaglider.errors import IntegrityError, InvalidURLError, NotFoundError
+from deltaglider.errors import IntegrityError, InvalidURLError, NotFoundError, StorageError
 
 SPACE = DeltaSpace("b", "rel")
 
@@ -197,3 +199,39 @@ def test_a_rebuilt_file_is_renamed_onto_no_other_file(
     assert service.get(ObjectKey("b", f"rel/{releases[1].name}"), out).operation == "GET_DELTA"
     assert out.read_bytes() == releases[1].read_bytes()
     assert replaced == []
+
+
+def test_a_path_ending_in_a_slash_is_a_folder_made_when_missing(
+    storage: MemoryStorage, releases: list[Path], tmp_path: Path
+) -> None:
+    _stored(storage, releases[:2])
+    service = make_service(storage)
+    summary = get_flow.get(service._ctx, ObjectKey("b", "rel/app-1.1.zip"), f"{tmp_path}/downloads/")
+    assert summary.path == str(tmp_path / "downloads" / "app-1.1.zip")
+    assert (tmp_path / "downloads" / "app-1.1.zip").read_bytes() == releases[1].read_bytes()
+
+
+def test_a_path_ending_in_a_slash_that_is_a_file_is_a_clear_error(
+    storage: MemoryStorage, releases: list[Path], tmp_path: Path
+) -> None:
+    _stored(storage, releases[:2])
+    (tmp_path / "downloads").write_bytes(b"a file")
+    with pytest.raises(StorageError, match="downloads"):
+        get_flow.get(make_service(storage)._ctx, ObjectKey("b", "rel/app-1.1.zip"), f"{tmp_path}/downloads/")
+    assert (tmp_path / "downloads").read_bytes() == b"a file"
+
+
+@pytest.mark.xfail(
+    reason="client.download turns output_path into a Path, which drops the trailing slash: it must "
+    "hand the string on (client.py, core/service.py, core/transfer.py are not this change's)",
+    strict=True,
+)
+def test_the_sdk_download_into_a_path_ending_in_a_slash_makes_that_folder(
+    releases: list[Path], tmp_path: Path
+) -> None:
+    client = create_client(cache_dir=str(tmp_path / "cache"))
+    store = f"file://{tmp_path}/store/rel/"
+    client.upload(releases[0], store)
+    summary = client.download(store + releases[0].name, f"{tmp_path}/downloads/")
+    assert summary.path == str(tmp_path / "downloads" / releases[0].name)
+    assert (tmp_path / "downloads" / releases[0].name).read_bytes() == releases[0].read_bytes()

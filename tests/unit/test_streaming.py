@@ -3,13 +3,16 @@ is read once, hashed as it is copied. (The memory these bounds give is measured 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from support.artifacts import release_zips, wheel_like_zips
 from support.sdk import TOOL, FixedClock
+from support.special_files import fifo_writer
 
 from deltaglider import codec
 from deltaglider.adapters.cache_fs import FsCache
@@ -18,8 +21,10 @@ from deltaglider.adapters.hash_sha256 import Sha256Hasher
 from deltaglider.adapters.logger_std import StdLogger
 from deltaglider.adapters.metrics_noop import NoopMetrics
 from deltaglider.adapters.storage_local import LocalStorage
+from deltaglider.core import snapshot
 from deltaglider.core.models import DeltaSpace, ObjectKey
 from deltaglider.core.service import DeltaService
+from deltaglider.errors import AccessDeniedError
 
 SPACE = DeltaSpace("b", "rel")
 
@@ -123,3 +128,50 @@ def test_the_diff_adapter_encodes_and_decodes_file_to_file(
     assert diff.decode(source, tmp_path / "d", tmp_path / "o", expected_size=len(expected)) == len(expected)
     monkeypatch.undo()
     assert (tmp_path / "o").read_bytes() == expected
+
+
+def test_an_upload_from_a_pipe_is_read_once_into_its_private_copy(tmp_path: Path) -> None:
+    files = release_zips(tmp_path, "app", 2, size=200_000)
+    service = _local_service(tmp_path, Sha256Hasher())
+    service.put(files[0], SPACE)
+    with fifo_writer(tmp_path / "pipe", files[1].read_bytes()) as pipe:
+        summary = service.put(pipe, SPACE, name=files[1].name)
+    assert summary.operation == "PUT_DELTA"
+    assert summary.file_hash == hashlib.sha256(files[1].read_bytes()).hexdigest()
+    out = tmp_path / "out" / files[1].name
+    service.get(ObjectKey("b", f"rel/{files[1].name}"), out)
+    assert out.read_bytes() == files[1].read_bytes()
+
+
+def test_a_pipe_is_copied_and_hashed_whatever_its_size(tmp_path: Path) -> None:
+    data = os.urandom(3 * (1 << 20) + 5)  # larger than a pipe's buffer and than one chunk
+    with fifo_writer(tmp_path / "pipe", data) as pipe:
+        size, digest = snapshot.take(pipe, tmp_path / "copy", Sha256Hasher())
+    assert (size, digest) == (len(data), hashlib.sha256(data).hexdigest())
+    assert (tmp_path / "copy").read_bytes() == data
+
+
+@contextlib.contextmanager
+def _unprivileged() -> Iterator[None]:
+    """Root reads every file whatever its mode: as root, the block runs as nobody (the test's folder,
+    private to root, then refuses even to be looked into)."""
+    if os.geteuid() != 0:
+        yield
+        return
+    os.seteuid(65534)
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+
+
+def test_an_unreadable_file_is_access_denied_naming_it(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.bin"
+    secret.write_bytes(b"not for you")
+    secret.chmod(0)
+    try:
+        with _unprivileged(), pytest.raises(AccessDeniedError, match=r"secret\.bin"):
+            snapshot.take(secret, tmp_path / "copy", Sha256Hasher())
+    finally:
+        secret.chmod(0o600)
+    assert not (tmp_path / "copy").exists()
