@@ -3,8 +3,8 @@
 Encoding and decoding both stream (``codec.encode_file``/``codec.decode_file``): the reference is
 memory-mapped, the other side read or written in windows, so memory does not grow with the files. A
 decode is first bounded by the size the delta's own window headers declare, which
-:meth:`XDelta3Diff.inspect` reads and checks (against the recorded size, or else a limit) before any
-of it is decoded.
+:meth:`XDelta3Diff.inspect` reads and checks against the caller's bound (the recorded size) before
+any of it is decoded; the codec then stops at that size.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ from typing import BinaryIO, Final
 
 from deltaglider import codec
 from deltaglider.errors import DecodeError
-from deltaglider.ports.diff import UNSIZED_DECODE_LIMIT, DeltaHeader
+from deltaglider.ports.diff import DeltaHeader
 
 _MAGIC: Final = b"\xd6\xc3\xc4\x00"
 _VCD_DECOMPRESS: Final = 0x01
 _VCD_CODETABLE: Final = 0x02
 _VCD_APPHEADER: Final = 0x04
+_VCD_SOURCE: Final = 0x01
 _VCD_SOURCE_OR_TARGET: Final = 0x03
 _MAX_VARINT_BYTES: Final = 10
 
@@ -73,18 +74,21 @@ def read_header(f: BinaryIO) -> DeltaHeader:
     pos = f.tell()
     end = f.seek(0, 2)
     f.seek(pos)
-    total = 0
+    total = extent = 0
     while pos < end:
-        if _byte(f) & _VCD_SOURCE_OR_TARGET:
-            _varint(f)
-            _varint(f)
+        window = _byte(f)
+        if window & _VCD_SOURCE_OR_TARGET:
+            segment = _varint(f)
+            position = _varint(f)
+            if window & _VCD_SOURCE:
+                extent = max(extent, position + segment)
         length = _varint(f)
         body = f.tell()
         total += _varint(f)
         pos = f.seek(body + length)
         if pos > end:
             raise _malformed("truncated window")
-    return DeltaHeader(target_size=total, external=external)
+    return DeltaHeader(target_size=total, external=external, source_extent=extent)
 
 
 class XDelta3Diff:
@@ -93,12 +97,10 @@ class XDelta3Diff:
         *,
         level: int = 9,
         secondary: codec.Secondary = "lzma",
-        unsized_limit: int = UNSIZED_DECODE_LIMIT,
         memory_budget: int = codec.DEFAULT_MEMORY_BUDGET,
     ) -> None:
         self._level = level
         self._secondary = secondary
-        self._unsized_limit = unsized_limit
         self._memory_budget = memory_budget
 
     def encode(self, source: Path, target: Path, out: Path) -> int:
@@ -130,7 +132,11 @@ class XDelta3Diff:
         if header.external is not None:
             raise _malformed("the delta names the xdelta3 binary's external compression (use decode_raw)")
         if expected_size is None:
-            return self._decode_to_disk(source, delta, out, header, self._unsized_limit)
+            raise DecodeError(
+                "cannot decode delta: its file has no recorded size, and nothing else bounds what it "
+                "writes (every writer records dg-file-size)",
+                name="NO_SIZE",
+            )
         if header.target_size != expected_size:
             raise DecodeError(
                 f"cannot decode delta: it declares {header.target_size} bytes, expected {expected_size}",
@@ -139,17 +145,10 @@ class XDelta3Diff:
         return codec.decode_file(source, delta, out, expected_size=expected_size)
 
     def decode_raw(self, source: Path, delta: Path, out: Path, *, size_limit: int) -> int:
-        return self._decode_to_disk(source, delta, out, self.inspect(delta), size_limit, external=True)
-
-    @staticmethod
-    def _decode_to_disk(
-        source: Path, delta: Path, out: Path, header: DeltaHeader, limit: int, *, external: bool = False
-    ) -> int:
-        if header.target_size > limit:
+        declared = self.inspect(delta).target_size
+        if declared > size_limit:
             raise DecodeError(
-                f"cannot decode delta: it declares {header.target_size} bytes, past the limit of {limit}",
+                f"cannot decode delta: it declares {declared} bytes, past the limit of {size_limit}",
                 name="TOO_LARGE",
             )
-        return codec.decode_file(
-            source, delta, out, expected_size=header.target_size, allow_external_compression=external
-        )
+        return codec.decode_file(source, delta, out, expected_size=declared, allow_external_compression=True)

@@ -7,10 +7,11 @@ the file comes back byte for byte, or not at all.
 
 Unlike the rest of the core, this path runs programs itself (``gzip``, ``bzip2``, ``xz``,
 ``compress``) when Python's own compressors do not reproduce theirs. Every step streams through files
-in scratch space, never holding a stream in memory, and is bounded: the decompressed streams by
-:data:`DECOMPRESSED_LIMIT` (and, for gzip, by deflate's largest ratio over the recorded size), the
-recompressed file by its recorded size. A crafted delta that would expand without end is refused
-before it is decoded.
+in scratch space, never holding a stream in memory, and is bounded by the recorded size: the rebuilt
+stream by the most that the ident's format can expand that many bytes to (:func:`raw_limit`), the
+recompressed file by the size itself, the decompressed reference by how far the delta reads into it.
+A delta that names an ident the binary never wrote, records no size, or declares more than its
+format allows is refused before any of it is decoded.
 """
 
 from __future__ import annotations
@@ -33,16 +34,27 @@ from typing import IO, BinaryIO, Final
 from deltaglider.core.context import Context
 from deltaglider.core.magic import GZIP_MAGIC
 from deltaglider.errors import IntegrityError
-from deltaglider.ports.diff import UNSIZED_DECODE_LIMIT
 
 _IDENT_PROGRAMS: Final = {"G": "gzip", "B": "bzip2", "Y": "xz", "Z": "compress"}
 # Variables through which a user's environment could have changed the programs' defaults.
 _COMPRESSOR_ENV: Final = ("GZIP", "BZIP", "BZIP2", "XZ_OPT", "XZ_DEFAULTS")
-#: How large a decompressed stream (the source's or the rebuilt target's) may grow.
-DECOMPRESSED_LIMIT: Final = UNSIZED_DECODE_LIMIT
-#: Deflate emits at most 258 bytes per two bits: no gzip file expands more than this (plus slack).
-_DEFLATE_MAX_RATIO: Final = 1032
+#: How large a decompressed stream (the source's or the rebuilt target's) may ever grow.
+DECOMPRESSED_LIMIT: Final = 64 * 2**30
 _CHUNK: Final = 1 << 20
+#: The most each format expands, as (bytes out per byte in, bytes out for free): its limit, not a
+#: typical ratio, so that no file the program wrote is refused.
+_EXPANSION: Final = {
+    # deflate: a 258-byte match in two bits.
+    "G": (1032, _CHUNK),
+    # LZMA: at most 273 bytes per match, coded in no fewer than 14 binary decisions, each costing at
+    # least log2(2048/2017) bits (an adapted probability stops 31/2048 short of certainty): ~7091.
+    "Y": (7200, _CHUNK),
+    # bzip2 -9: a block holds 899981 bytes after run-length coding (255 bytes in 5), so at most
+    # 45.9 MB, in no fewer than 21 bytes of block header, tables and codes; plus one block.
+    "B": (2_200_000, 46_000_000),
+    # compress: a code of b bits (at most 16) stands for fewer than 2**b bytes.
+    "Z": (32768, _CHUNK),
+}
 
 #: Writes one recompression of ``raw`` through the callback; False if it could not be made.
 Recompressor = Callable[[Path, Callable[[bytes], None]], bool]
@@ -50,6 +62,10 @@ Recompressor = Callable[[Path, Callable[[bytes], None]], bool]
 
 class _TooLargeError(Exception):
     """A stream grew past its bound."""
+
+
+class _EnoughError(Exception):
+    """A stream reached all that is needed of it."""
 
 
 def _bounded_writer(f: BinaryIO, limit: int) -> Callable[[bytes], None]:
@@ -61,6 +77,20 @@ def _bounded_writer(f: BinaryIO, limit: int) -> Callable[[bytes], None]:
         if written > limit:
             raise _TooLargeError
         f.write(chunk)
+
+    return write
+
+
+def _prefix_writer(f: BinaryIO, needed: int) -> Callable[[bytes], None]:
+    """Writes the first ``needed`` bytes, then stops the stream: nothing past them is ever read."""
+    written = 0
+
+    def write(chunk: bytes) -> None:
+        nonlocal written
+        f.write(chunk[: needed - written])
+        written = min(needed, written + len(chunk))
+        if written == needed:
+            raise _EnoughError
 
     return write
 
@@ -113,14 +143,14 @@ def _decompress_stream(ident: str, src: Path) -> io.BufferedIOBase:
     return lzma.open(src, "rb")
 
 
-def decompress(ident: str, src: Path, dest: Path) -> None:
-    """Writes to ``dest`` what the binary's ``gzip -dc`` (etc.) produced from ``src``."""
-    program = _IDENT_PROGRAMS.get(ident)
-    if program is None:
-        raise IntegrityError(f"unknown external compression ident {ident!r}")
+def decompress(ident: str, src: Path, dest: Path, *, needed: int = DECOMPRESSED_LIMIT) -> None:
+    """Writes to ``dest`` what the binary's ``gzip -dc`` (etc.) produced from ``src``, up to its
+    first ``needed`` bytes (a delta reads no further into its source)."""
+    program = _program_of(ident)
+    needed = min(needed, DECOMPRESSED_LIMIT)
     try:
         with open(dest, "wb") as out:
-            write = _bounded_writer(out, DECOMPRESSED_LIMIT)
+            write = _prefix_writer(out, needed)
             if ident == "Z":
                 # gzip -d reads .Z; Python has no LZW.
                 if not (_pipe(["gzip", "-dc"], src, write) or _pipe(["uncompress", "-c"], src, write)):
@@ -131,10 +161,8 @@ def decompress(ident: str, src: Path, dest: Path) -> None:
             with _decompress_stream(ident, src) as stream:
                 while chunk := stream.read(_CHUNK):
                     write(chunk)
-    except _TooLargeError:
-        raise IntegrityError(
-            f"the reference decompresses as {program} past {DECOMPRESSED_LIMIT} bytes"
-        ) from None
+    except _EnoughError:
+        pass
     except (OSError, EOFError, ValueError, lzma.LZMAError, zlib.error) as exc:
         raise IntegrityError(f"cannot decompress the reference as {program}: {exc}") from exc
 
@@ -182,6 +210,16 @@ def _program(argv: list[str]) -> Recompressor:
     return lambda raw, emit: _pipe(argv, raw, emit)
 
 
+def _program_of(ident: str) -> str:
+    program = _IDENT_PROGRAMS.get(ident)
+    if program is None:
+        raise IntegrityError(
+            f"unknown external compression ident {ident!r}: the xdelta3 binary writes only "
+            f"{', '.join(_IDENT_PROGRAMS)}; not decoded"
+        )
+    return program
+
+
 def _recompressors(ident: str) -> list[Recompressor]:
     if ident == "G":
         return [_in_process(_gzip_like_cli_chunks), _program(["gzip", "-c"])]
@@ -192,25 +230,23 @@ def _recompressors(ident: str) -> list[Recompressor]:
             lambda: lzma.LZMACompressor(format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC64, preset=6)
         )
         return [_in_process(xz), _program(["xz", "-c"])]
-    if ident == "Z":
-        return [_program(["compress", "-c"])]
-    raise IntegrityError(f"unknown external compression ident {ident!r}")
+    return [_program(["compress", "-c"])]
 
 
-def _raw_limit(ident: str, expected_size: int | None) -> int:
-    if ident == "G" and expected_size is not None:
-        return min(DECOMPRESSED_LIMIT, expected_size * _DEFLATE_MAX_RATIO + _CHUNK)
-    return DECOMPRESSED_LIMIT
+def raw_limit(ident: str, size: int) -> int:
+    """The most that a file of ``size`` bytes written by the ident's program decompresses to."""
+    ratio, allowance = _EXPANSION[ident]
+    return min(DECOMPRESSED_LIMIT, size * ratio + allowance)
 
 
 def _recompress_into(
-    ctx: Context, recompress: Recompressor, raw: Path, out: Path, expected: tuple[str, int | None]
+    ctx: Context, recompress: Recompressor, raw: Path, out: Path, expected: tuple[str, int]
 ) -> bool:
     """One candidate: True if it made the recorded file into ``out``."""
     sha256, size = expected
     try:
         with open(out, "wb") as f:
-            if not recompress(raw, _bounded_writer(f, DECOMPRESSED_LIMIT if size is None else size)):
+            if not recompress(raw, _bounded_writer(f, size)):
                 return False
     except _TooLargeError:
         return False
@@ -230,31 +266,33 @@ def rebuild(
 ) -> None:
     """Writes the file into ``out`` or raises ``IntegrityError``. ``external`` holds the delta's
     external-compression idents for its target and its source."""
+    marker, source_marker = external
+    program = _program_of(marker) if marker else None
+    if source_marker:
+        _program_of(source_marker)
     if expected_sha256 == ref_sha256:
         # The first file of a DeltaSpace: reference.bin holds it unchanged.
         shutil.copyfile(reference, out)
         return
-    marker, source_marker = external
+    if expected_size is None:
+        raise IntegrityError(
+            "this delta's file has no recorded size, and nothing else bounds what it decodes to "
+            "(every writer records dg-file-size); not decoded"
+        )
     with ctx.scratch() as scratch:
         source = reference
         if source_marker:
             source = scratch / "source"
-            decompress(source_marker, reference, source)
+            decompress(source_marker, reference, source, needed=ctx.diff.inspect(delta).source_extent)
         if not marker:
-            ctx.diff.decode_raw(
-                source,
-                delta,
-                out,
-                size_limit=expected_size if expected_size is not None else DECOMPRESSED_LIMIT,
-            )
+            ctx.diff.decode_raw(source, delta, out, size_limit=expected_size)
             return
         raw = scratch / "raw"
-        ctx.diff.decode_raw(source, delta, raw, size_limit=_raw_limit(marker, expected_size))
+        ctx.diff.decode_raw(source, delta, raw, size_limit=raw_limit(marker, expected_size))
         for recompress in _recompressors(marker):
             if _recompress_into(ctx, recompress, raw, out, (expected_sha256, expected_size)):
                 return
     out.unlink(missing_ok=True)
-    program = _IDENT_PROGRAMS.get(marker, marker)
     raise IntegrityError(
         f"this delta was made by the original's xdelta3 over {program}-compressed data; recompressing the "
         f"rebuilt stream as `{program} -c` does gives a different SHA-256 than recorded (the file was not "

@@ -23,7 +23,7 @@ from deltaglider.core.metadata import Transform
 from deltaglider.errors import CodecError, DecodeError, IntegrityError, MetadataError, RecipeError
 from deltaglider.transforms import Encoded, body, encode_container, rebuild, unpack
 from deltaglider.transforms.base import BASE_FORMAT, derive_base
-from deltaglider.transforms.container import CONTAINERS, decode_all
+from deltaglider.transforms.container import CONTAINERS, check_sizes, decode_all
 
 
 class _BaseShas:
@@ -255,15 +255,27 @@ def decode(
     ref_sha256: str,
     transform: Transform,
     use_cache: bool = True,
+    expected_size: int | None = None,
 ) -> None:
-    """Rebuilds into ``dest`` the file whose transformed body (stored at ``url``) is ``stored``."""
+    """Rebuilds into ``dest`` the file whose transformed body (stored at ``url``) is ``stored``, and
+    whose recorded size is ``expected_size``: a recipe for another size, or one that would decode to
+    more than its container can, is refused before anything is decoded."""
     if transform.base_format != BASE_FORMAT or transform.container not in CONTAINERS:
         raise MetadataError(
             f"{url}: delta of decoded {transform.container!r} content against a "
             f"{transform.base_format!r} base: written by a newer deltaglider; upgrade to read it"
         )
     try:
-        _decode(ctx, reference, stored, dest, ref_sha256=ref_sha256, transform=transform, use_cache=use_cache)
+        _decode(
+            ctx,
+            reference,
+            stored,
+            dest,
+            ref_sha256=ref_sha256,
+            transform=transform,
+            use_cache=use_cache,
+            expected_size=expected_size,
+        )
     except RecipeError as exc:
         raise IntegrityError(f"{url}: the stored transform does not rebuild the file: {exc}") from exc
     except DecodeError as exc:
@@ -281,11 +293,14 @@ def _decode(
     ref_sha256: str,
     transform: Transform,
     use_cache: bool,
+    expected_size: int | None,
 ) -> None:
     with ctx.scratch() as scratch:
         delta = scratch / "delta"
         with open(stored, "rb") as src:
             recipe = body.read_header(src)
+            sizes = unpack(recipe)
+            check_sizes(sizes, expected_size)
             with open(delta, "wb") as sink:
                 shutil.copyfileobj(src, sink)
         decoded = scratch / "decoded"
@@ -293,5 +308,5 @@ def _decode(
             base,
             _,
         ):
-            ctx.diff.decode(base, delta, decoded, expected_size=unpack(recipe).decoded_size)
+            ctx.diff.decode(base, delta, decoded, expected_size=sizes.decoded_size)
         rebuild(decoded, recipe, dest)

@@ -1,14 +1,16 @@
-"""The diff port: VCDIFF deltas between files."""
+"""The diff port: VCDIFF deltas between files.
+
+Every decode is bounded before it starts: the caller says how large the output may be (the file's
+recorded size, or what the recorded size allows for an intermediate stream), the delta's own window
+headers say how large it will be, and a delta that declares more is refused without decoding any of
+it. While decoding, output stops at that size, so a delta whose windows lie cannot write more either.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Protocol
-
-#: How much a delta may rebuild when no size is recorded for its file (old metadata): decoding then
-#: streams to disk and stops past this many bytes, so a crafted delta cannot fill memory or the disk.
-UNSIZED_DECODE_LIMIT: Final = 64 * 2**30
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,8 @@ class DeltaHeader:
     #: ``B`` bzip2, ``Y`` xz, ``Z`` compress; ``""`` for none), for the target and for the source;
     #: None when the delta is plain VCDIFF.
     external: tuple[str, str] | None
+    #: How far into the source its windows read: no byte past it is ever needed to decode it.
+    source_extent: int = 0
 
 
 class DiffPort(Protocol):
@@ -42,14 +46,16 @@ class DiffPort(Protocol):
         """Rebuilds into ``out`` the file ``delta`` was made from; returns its size. Streams to disk in
         bounded memory; ``out`` appears only complete.
 
-        Raises ``DecodeError`` for a corrupt delta, a wrong source, a size other than ``expected_size``
-        or, without one, an output past :data:`UNSIZED_DECODE_LIMIT` (checked before decoding), and
-        for a delta that names an external compressor (see :meth:`inspect`; use :meth:`decode_raw`).
+        Raises ``DecodeError`` for a corrupt delta, a wrong source, and a delta that names an external
+        compressor (see :meth:`inspect`; use :meth:`decode_raw`); before decoding any of it, for a
+        delta whose windows declare another size than ``expected_size``, and for any delta without
+        ``expected_size``: every writer records its file's size, and nothing else bounds the output.
         """
         ...
 
     def decode_raw(self, source: Path, delta: Path, out: Path, *, size_limit: int) -> int:
         """Decodes the bare VCDIFF even when its header names an external compressor (the binary's
         gzip/xz/bzip2 step): ``out`` gets the decompressed stream the binary diffed. Refuses (with
-        ``DecodeError``, before decoding) a delta that declares more than ``size_limit`` bytes."""
+        ``DecodeError``, before decoding) a delta that declares more than ``size_limit`` bytes, and
+        stops there if its windows produce more than they declared."""
         ...

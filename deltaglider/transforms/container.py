@@ -31,6 +31,24 @@ EXPANSION_LIMIT: Final = 64
 EXPANSION_ALLOWANCE: Final = 64 << 20
 
 
+def decoded_limit(size: int) -> int:
+    """The largest decoded stream made of a container of ``size`` bytes: past it, members stay raw
+    (a deflate bomb does not fill the disk), and a recipe that claims more was not made here."""
+    return size * EXPANSION_LIMIT + EXPANSION_ALLOWANCE
+
+
+def check_sizes(recipe: Recipe, recorded_size: int | None) -> None:
+    """Refuses (:class:`RecipeError`), before anything is decoded, a recipe that rebuilds another size
+    than the file's recorded one, or whose decoded stream is larger than :func:`decoded_limit`."""
+    if recorded_size is not None and recipe.original_size != recorded_size:
+        raise RecipeError(f"the recipe rebuilds {recipe.original_size} bytes, recorded {recorded_size}")
+    if recipe.decoded_size > decoded_limit(recipe.original_size):
+        raise RecipeError(
+            f"the recipe decodes to {recipe.decoded_size} bytes, more than any "
+            f"{recipe.original_size}-byte container is decoded to"
+        )
+
+
 def layout_for(kind: str | None) -> Layout | None:
     """How a container of ``kind`` is walked, or None for kinds the transform does not decode."""
     return _LAYOUTS.get(kind) if kind is not None else None
@@ -110,7 +128,7 @@ def _encode(
                 out,
                 back.fileno(),
                 compressor,
-                max_decoded=size * EXPANSION_LIMIT + EXPANSION_ALLOWANCE,
+                max_decoded=decoded_limit(size),
                 exhaustive=exhaustive,
                 checked_prefix=checked_prefix,
             )
@@ -145,7 +163,7 @@ def decode_all(path: StrPath, out: StrPath, *, appendix: Appendix | None = None)
                     sink,
                     -1,  # only the parameter search reads back, and there is none
                     SYSTEM_ZLIB,
-                    max_decoded=size * EXPANSION_LIMIT + EXPANSION_ALLOWANCE,
+                    max_decoded=decoded_limit(size),
                     reproduce=False,
                 )
                 if not layout(builder, size) or not builder.deflated:
@@ -203,7 +221,10 @@ def rebuild(
                         raise RecipeError("the decoded stream ended early")
                     left -= len(data)
                     made += out.write(encoder.compress(data))
-                made += out.write(encoder.flush())
+                    if made > seg.compressed_size:
+                        break  # too long already: stop here rather than write the rest
+                else:
+                    made += out.write(encoder.flush())
                 if made != seg.compressed_size:
                     raise RecipeError("a member recompressed to another size than recorded")
     return recipe.original_size

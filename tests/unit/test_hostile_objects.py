@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import lzma
 import os
+import random
+import resource
+import signal
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import pytest
+from support.families import cold_service
 from support.hooked_storage import HookedStorage
 from support.sdk import leftovers, make_service
 from support.vcdiff import write_varint
 
-from deltaglider.adapters.diff_xdelta3 import XDelta3Diff
+from deltaglider import codec
 from deltaglider.adapters.storage_memory import MemoryStorage
-from deltaglider.core import snapshot
+from deltaglider.core import snapshot, transformed
+from deltaglider.core.metadata import Transform
 from deltaglider.core.models import DeltaSpace, ObjectKey
 from deltaglider.errors import FileChangedError, IntegrityError, MetadataError
 from deltaglider.ports.hash import HashPort
+from deltaglider.transforms import DeflateParams, Recipe, Segment, body, default_compressor, pack
+from deltaglider.transforms.base import BASE_FORMAT
+from deltaglider.transforms.container import decoded_limit
 
 SPACE = DeltaSpace("b", "rel")
 
@@ -164,17 +176,250 @@ def test_a_legacy_app_header_bomb_is_refused_before_it_grows(tmp_path: Path) -> 
     assert not (tmp_path / "out").exists()
 
 
-def test_a_delta_without_a_recorded_size_is_bounded(storage: MemoryStorage, tmp_path: Path) -> None:
-    _bomb_bucket(storage, _bomb(3), file_size=None)
-    service = make_service(storage, diff=XDelta3Diff(unsized_limit=1 << 20))
-    with pytest.raises(IntegrityError, match="past the limit of 1048576"):
-        service.get(ObjectKey("b", "rel/x.tar.gz"), tmp_path / "out")
-    assert not (tmp_path / "out").exists()
-
-
 def test_a_delta_declaring_another_size_than_recorded_is_refused_before_decoding(
     storage: MemoryStorage, tmp_path: Path
 ) -> None:
     _bomb_bucket(storage, _bomb(3), file_size=1000)
     with pytest.raises(IntegrityError, match="declares 50331648 bytes, expected 1000"):
         make_service(storage).get(ObjectKey("b", "rel/x.tar.gz"), tmp_path / "out")
+
+
+# Every decode stops at the recorded size: refused before decoding when the delta (or the recipe)
+# declares more than the file can need, and never more on disk than the file plus one window.
+
+WINDOW = 1 << 24  # one window of ``_bomb``'s
+REF_SHA = hashlib.sha256(b"reference").hexdigest()
+
+
+@contextmanager
+def _disk_cap(limit: int) -> Iterator[None]:
+    """No file written inside the block can grow past ``limit`` bytes: the kernel refuses the write
+    (EFBIG) instead, so a decode that runs on fails with an I/O error rather than a refusal."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+
+
+def _get_refused(
+    storage: MemoryStorage, out: Path, *, size: int, match: str, key: str = "rel/x.tar.gz"
+) -> None:
+    """Downloading ``key`` is refused with ``match`` while no file may exceed ``size`` + one window,
+    and nothing reaches ``out``."""
+    with _disk_cap(size + WINDOW), pytest.raises(IntegrityError, match=match):
+        make_service(storage).get(ObjectKey("b", key), out)
+    assert not out.exists()
+
+
+def test_a_delta_without_a_recorded_size_is_refused_before_decoding(
+    storage: MemoryStorage, tmp_path: Path
+) -> None:
+    """Every writer records dg-file-size on a delta (the original, its Rust gateway, this package):
+    one without it is refused, not decoded as far as its windows say."""
+    _bomb_bucket(storage, _bomb(8), file_size=None)
+    _get_refused(storage, tmp_path / "out", size=0, match="no recorded size")
+
+
+def test_a_legacy_delta_without_a_recorded_size_is_refused_before_decoding(
+    storage: MemoryStorage, tmp_path: Path
+) -> None:
+    _bomb_bucket(storage, _bomb(8, b"x.tar/Y/reference.bin/"), file_size=None)
+    _get_refused(storage, tmp_path / "out", size=0, match="no recorded size")
+
+
+def test_a_legacy_delta_naming_an_unknown_compressor_is_refused_before_decoding(
+    storage: MemoryStorage, tmp_path: Path
+) -> None:
+    _bomb_bucket(storage, _bomb(8, b"x.tar/Q/reference.bin/"), file_size=100)
+    _get_refused(storage, tmp_path / "out", size=100, match="unknown external compression ident 'Q'")
+
+
+@pytest.mark.parametrize("ident", ["G", "Y", "B", "Z"])
+def test_a_legacy_delta_declaring_more_than_its_compressor_can_expand_is_refused(
+    storage: MemoryStorage, tmp_path: Path, ident: str
+) -> None:
+    """512 MiB declared for a 100-byte file: more than any gzip, xz, bzip2 or compress file of 100
+    bytes decompresses to, so the raw stream is never decoded."""
+    _bomb_bucket(storage, _bomb(32, f"x.tar/{ident}/reference.bin/".encode()), file_size=100)
+    _get_refused(storage, tmp_path / "out", size=100, match="past the limit")
+
+
+def _snapshot_bucket(storage: MemoryStorage, snapshot: bytes, *, snapshot_size: int | None) -> None:
+    """``rel/x.tar.gz.delta`` made against a snapshot base whose own delta is ``snapshot``."""
+    _bomb_bucket(storage, _bomb(0), file_size=10)
+    base = "rel/reference-" + "c" * 16 + ".bin.delta"
+    meta = {"dg-file-sha256": "c" * 64, "dg-ref-key": "rel/reference.bin", "dg-ref-sha256": REF_SHA}
+    if snapshot_size is not None:
+        meta["dg-file-size"] = str(snapshot_size)
+    storage.set_raw("b", base, snapshot, {**meta, "dg-note": "snapshot"})
+    _, delta_meta = storage.raw("b", "rel/x.tar.gz.delta")
+    delta_meta.update({"dg-ref-key": base, "dg-ref-sha256": "c" * 64})
+    storage.set_raw("b", "rel/x.tar.gz.delta", _bomb(0), delta_meta)
+
+
+@pytest.mark.parametrize("snapshot_size", [None, 100])
+def test_a_snapshot_base_is_bounded_by_its_own_recorded_size(
+    storage: MemoryStorage, tmp_path: Path, snapshot_size: int | None
+) -> None:
+    _snapshot_bucket(storage, _bomb(8), snapshot_size=snapshot_size)
+    match = "no recorded size" if snapshot_size is None else "declares 134217728 bytes, expected 100"
+    _get_refused(storage, tmp_path / "out", size=100, match=match)
+
+
+def _transformed_bucket(storage: MemoryStorage, recipe: Recipe, delta: bytes, *, file_size: int) -> None:
+    """``rel/x.tar.gz.delta`` as a delta of decoded content: ``recipe``, then ``delta`` against a
+    reference that is no container (its own base)."""
+    _bomb_bucket(storage, body.header(pack(recipe)) + delta, file_size=file_size)
+    body_bytes, meta = storage.raw("b", "rel/x.tar.gz.delta")
+    meta.update({"dg-transform": "gzip", "dg-base-format": BASE_FORMAT, "dg-base-sha256": REF_SHA})
+    storage.set_raw("b", "rel/x.tar.gz.delta", body_bytes, meta)
+
+
+def _recipe(*segments: Segment) -> Recipe:
+    return Recipe("gzip", default_compressor().name, segments)
+
+
+def test_a_recipe_decoding_to_more_than_its_file_can_hold_is_refused_before_decoding(
+    storage: MemoryStorage, tmp_path: Path
+) -> None:
+    """2 kB of file whose one deflate member claims 4 GiB decoded: past any archive's expansion."""
+    recipe = _recipe(Segment(1 << 32, DeflateParams(), 2000))
+    _transformed_bucket(storage, recipe, _bomb(256), file_size=2000)
+    _get_refused(storage, tmp_path / "out", size=2000, match="decodes to 4294967296 bytes")
+
+
+def test_a_recipe_for_another_size_than_recorded_is_refused_before_decoding(
+    storage: MemoryStorage, tmp_path: Path
+) -> None:
+    """A recipe whose raw segment claims 4 GiB, for a file recorded as 2 kB."""
+    recipe = _recipe(Segment(1 << 32))
+    _transformed_bucket(storage, recipe, _bomb(256), file_size=2000)
+    stored, _ = storage.raw("b", "rel/x.tar.gz.delta")
+    (tmp_path / "stored").write_bytes(stored)
+    (tmp_path / "reference").write_bytes(b"reference")
+    transform = Transform("gzip", BASE_FORMAT, REF_SHA)
+    with (
+        _disk_cap(2000 + WINDOW),
+        pytest.raises(IntegrityError, match="rebuilds 4294967296 bytes, recorded 2000"),
+    ):
+        transformed.decode(
+            make_service(storage)._ctx,
+            lambda: nullcontext(tmp_path / "reference"),
+            tmp_path / "stored",
+            tmp_path / "out",
+            url="s3://b/rel/x.tar.gz.delta",
+            ref_sha256=REF_SHA,
+            transform=transform,
+            expected_size=2000,
+        )
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.xfail(reason="get.fetch does not pass the recorded size to transformed.decode yet", strict=True)
+def test_a_download_of_a_recipe_for_another_size_than_recorded_is_refused(
+    storage: MemoryStorage, tmp_path: Path
+) -> None:
+    _transformed_bucket(storage, _recipe(Segment(1 << 32)), _bomb(256), file_size=2000)
+    _get_refused(storage, tmp_path / "out", size=2000, match="recorded 2000")
+
+
+def _with_appheader(delta: bytes, appheader: bytes) -> bytes:
+    """``delta`` with the application header the xdelta3 binary writes (ours writes none)."""
+    indicator = delta[4]
+    start = 6 if indicator & 0x01 else 5  # after the secondary compressor's id
+    assert not indicator & 0x06
+    return (
+        delta[:4]
+        + bytes([indicator | 0x04])
+        + delta[5:start]
+        + write_varint(len(appheader))
+        + appheader
+        + delta[start:]
+    )
+
+
+def test_a_legacy_reference_is_decompressed_only_as_far_as_its_delta_reads(
+    storage: MemoryStorage, tmp_path: Path
+) -> None:
+    """The source side of a delta the binary made over a gzip reference: the delta reads its first
+    64 kB, so the 64 MiB of zeros after them are never written out."""
+    head = random.Random(3).randbytes(1 << 16)
+    reference = gzip.compress(head + bytes(64 << 20), mtime=0)
+    target = head[:50_000] + b"an edit" + head[50_000:]
+    delta = codec.encode(head, target)
+    ref_sha = hashlib.sha256(reference).hexdigest()
+    storage.set_raw("b", "rel/reference.bin", reference, {"dg-file-sha256": ref_sha})
+    meta = {
+        "dg-file-sha256": hashlib.sha256(target).hexdigest(),
+        "dg-file-size": str(len(target)),
+        "dg-ref-key": "rel/reference.bin",
+        "dg-ref-sha256": ref_sha,
+    }
+    storage.set_raw("b", "rel/x.bin.delta", _with_appheader(delta, b"x.bin//reference.bin/G"), meta)
+    out = tmp_path / "out"
+    with _disk_cap(len(target) + WINDOW):
+        make_service(storage).get(ObjectKey("b", "rel/x.bin"), out)
+    assert out.read_bytes() == target
+
+
+@pytest.mark.parametrize(
+    ("suffix", "compress"),
+    [
+        (".gz", lambda data: gzip.compress(data, 9, mtime=0)),
+        (".xz", lambda data: lzma.compress(data, preset=0)),
+    ],
+)
+def test_a_compression_bomb_is_uploaded_without_decoding_it_past_the_limit(
+    storage: MemoryStorage, tmp_path: Path, suffix: str, compress: Callable[[bytes], bytes]
+) -> None:
+    """96 MiB of zeros in ~100 kB: its decoded stream may not grow past what any container of its
+    size is decoded to, so the upload keeps the stream raw instead."""
+    first = tmp_path / f"a{suffix}"
+    first.write_bytes(compress(random.Random(4).randbytes(1 << 16)))
+    bomb = tmp_path / f"b{suffix}"
+    bomb.write_bytes(compress(bytes(96 << 20)))
+    service = make_service(storage)
+    service.put(first, SPACE)
+    with _disk_cap(decoded_limit(bomb.stat().st_size)):
+        summary = service.put(bomb, SPACE)
+    assert summary.transform is None
+    service.get(ObjectKey("b", f"rel/{bomb.name}"), tmp_path / "out")
+    assert (tmp_path / "out").read_bytes() == bomb.read_bytes()
+
+
+def _store_delta(storage: MemoryStorage, key: str, base: tuple[str, bytes], data: bytes, **extra: str) -> str:
+    """Stores ``data`` at ``key`` as a delta against ``base`` (its key and bytes); its SHA-256."""
+    sha = hashlib.sha256(data).hexdigest()
+    meta = {
+        "dg-file-sha256": sha,
+        "dg-file-size": str(len(data)),
+        "dg-ref-key": base[0],
+        "dg-ref-sha256": hashlib.sha256(base[1]).hexdigest(),
+        **extra,
+    }
+    storage.set_raw("b", key, codec.encode(base[1], data), meta)
+    return sha
+
+
+def test_a_snapshot_whose_base_is_another_snapshot_is_refused(storage: MemoryStorage, tmp_path: Path) -> None:
+    """A snapshot's base is always a full reference, so a file is at most two decodes away: a stored
+    chain of three is refused, not decoded."""
+    rng = random.Random(5)
+    full = rng.randbytes(1 << 16)
+    older = full[:1000] + rng.randbytes(100) + full[1000:]
+    newer = older[:9000] + rng.randbytes(100) + older[9000:]
+    target = newer[:20_000] + rng.randbytes(100) + newer[20_000:]
+    storage.set_raw("b", "rel/reference.bin", full, {"dg-file-sha256": hashlib.sha256(full).hexdigest()})
+    keys = [f"rel/reference-{c * 16}.bin.delta" for c in "de"]
+    _store_delta(storage, keys[0], ("rel/reference.bin", full), older, **{"dg-note": "snapshot"})
+    _store_delta(storage, keys[1], (keys[0], older), newer, **{"dg-note": "snapshot"})
+    _store_delta(storage, "rel/app.bin.delta", (keys[1], newer), target)
+    service, diff = cold_service(storage)
+    with pytest.raises(IntegrityError, match="no reference with SHA-256"):
+        service.get(ObjectKey("b", "rel/app.bin"), tmp_path / "out")
+    assert diff.decodes == 0
+    assert not (tmp_path / "out").exists()
