@@ -178,7 +178,9 @@ class Builder:
         ``decoded_size`` once decoded, as the stream's index says) if a preset of the pinned liblzma
         reproduces it exactly. On ``False`` nothing was consumed or written."""
         start_out, start_pos = self.decoded, self.pos
-        if self._unlzma(compressed_size, dict_size, decoded_size):
+        # A block no preset can rebuild is not decoded only to be kept raw.
+        rebuildable = not self.reproduce or dict_size <= lzma2.MAX_DICT
+        if rebuildable and self._unlzma(compressed_size, dict_size, decoded_size):
             if not self.reproduce:
                 self.pos = start_pos + compressed_size
                 self.deflated += 1

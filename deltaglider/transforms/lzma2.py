@@ -18,8 +18,9 @@ from typing import Final
 from deltaglider.transforms.deflater import Deflater
 
 PRESETS: Final = range(10)
-#: Largest dictionary an LZMA2 properties byte can name short of "4 GiB - 1" (byte 40).
-MAX_DICT: Final = 3 << 30
+#: The largest dictionary liblzma's encoder (and so xz) writes with: a block header may name up to
+#: 4 GiB, but a block that names more than this was not made by it, cannot be rebuilt, and stays raw.
+MAX_DICT: Final = (1 << 30) + (1 << 29)
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,9 @@ def dict_size_of(props: int) -> int | None:
 
 def candidates(dict_size: int, last: Lzma2Params | None) -> Iterator[Lzma2Params]:
     """Presets in the order producers use them: the one that matched the previous block, xz's default
-    6, then 9, the rest, then the extreme variants."""
+    6, then 9, the rest, then the extreme variants; none for a dictionary past :data:`MAX_DICT`."""
+    if dict_size > MAX_DICT:
+        return
     seen: set[Lzma2Params] = set()
     order = [6, 9, 1, 2, 3, 4, 5, 7, 8, 0]
     options = [Lzma2Params(p, False, dict_size) for p in order] + [

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import lzma
+import struct
+import zlib
 from pathlib import Path
 
 from deltaglider.transforms import Encoded, encode_container, rebuild
@@ -33,3 +36,17 @@ def round_trip(path: Path, tmp: Path) -> Encoded | None:
     assert rebuild(decoded, encoded.recipe, rebuilt) == path.stat().st_size
     assert rebuilt.read_bytes() == path.read_bytes()
     return encoded
+
+
+def xz_naming_dictionary(data: bytes, props: int) -> bytes:
+    """``data`` as one .xz block whose header names the dictionary of LZMA2 properties byte
+    ``props`` (38: 2 GiB, 40: 4 GiB - 1), larger than xz can write with: it still decodes, since the
+    dictionary named is only an upper bound."""
+    xz = bytearray(lzma.compress(data, format=lzma.FORMAT_XZ, preset=6))
+    start, size = 12, (xz[12] + 1) * 4  # the block header follows the 12-byte stream header
+    header = xz[start : start + size]
+    at = header.index(b"\x21\x01") + 2  # LZMA2's filter id, its properties' size, then the byte
+    header[at] = props
+    header[-4:] = struct.pack("<I", zlib.crc32(bytes(header[:-4])))
+    xz[start : start + size] = header
+    return bytes(xz)

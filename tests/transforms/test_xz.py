@@ -16,7 +16,7 @@ import pytest
 from deltaglider.codec import LZMA_PRESET_EXTREME, PinnedLzma2
 from deltaglider.transforms import Recipe, Segment, pack, unpack
 from deltaglider.transforms.lzma2 import Lzma2Params, dict_size_of
-from transforms.helpers import round_trip, sample_text
+from transforms.helpers import round_trip, sample_text, xz_naming_dictionary
 
 needs_xz = pytest.mark.skipif(shutil.which("xz") is None, reason="the xz command is not installed")
 
@@ -115,6 +115,15 @@ def test_damaged_files_are_declined_or_rebuilt_exactly(tmp_path: Path, where: st
     path = tmp_path / "a.xz"
     path.write_bytes(bytes(data))
     round_trip(path, tmp_path)  # declined (None) or byte-exact: round_trip asserts which
+
+
+@pytest.mark.parametrize("props", [38, 39, 40])
+def test_a_block_naming_a_dictionary_xz_cannot_write_with_stays_raw(tmp_path: Path, props: int) -> None:
+    """2 GiB, 3 GiB, 4 GiB - 1: past what liblzma's encoder takes, so no preset rebuilds the block."""
+    path = tmp_path / "a.xz"
+    path.write_bytes(xz_naming_dictionary(_payload(100_000), props))
+    assert lzma.decompress(path.read_bytes()) == _payload(100_000)
+    assert round_trip(path, tmp_path) is None
 
 
 def _ar(members: list[tuple[str, bytes]]) -> bytes:

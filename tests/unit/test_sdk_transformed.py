@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from support.artifacts import release_zips, wheel_like_zips
 from support.sdk import make_service, sha256
-from transforms.helpers import sample_text
+from transforms.helpers import sample_text, xz_naming_dictionary
 
 from deltaglider.adapters.cache_memory import MemoryCache
 from deltaglider.adapters.diff_xdelta3 import XDelta3Diff
@@ -497,4 +497,19 @@ def test_a_stream_that_agrees_for_its_start_only_ends_in_the_plain_delta(
 
     assert summary.transform is None
     assert searches == [(1024, 1), (None, 0)]
+    assert _comes_back(service, second, tmp_path)
+
+
+def test_xz_releases_naming_a_dictionary_xz_cannot_write_with_are_stored_whole(tmp_path: Path) -> None:
+    """A 4 GiB dictionary in the block headers: no preset rebuilds such a block, so the upload after
+    the first stores the file as it is, not fails."""
+    first, second = tmp_path / "pkg-1.0.tar.xz", tmp_path / "pkg-1.1.tar.xz"
+    first.write_bytes(xz_naming_dictionary(_text(1, 200_000), 40))
+    second.write_bytes(xz_naming_dictionary(_text(2, 200_000), 40))
+    service = make_service(MemoryStorage())
+    service.put(first, SPACE)
+
+    summary = service.put(second, SPACE)
+
+    assert (summary.operation, summary.transform) == ("PUT", None)
     assert _comes_back(service, second, tmp_path)
