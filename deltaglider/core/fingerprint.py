@@ -49,6 +49,9 @@ _SAMPLE_BYTES: Final = 16 << 10
 _LEVEL: Final = 6
 
 _PREFIX: Final = "dgfp1"
+#: S3 keeps at most 2 KB of user metadata per object, keys included: no upload wrote a longer
+#: fingerprint, and a longer one (a folder store's sidecar has no such cap) is refused unread.
+MAX_TEXT: Final = 2048
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,10 @@ class Fingerprint:
 
     @classmethod
     def from_text(cls, text: str) -> Fingerprint:
+        if len(text) > MAX_TEXT:
+            raise MetadataError(
+                f"malformed fingerprint: {len(text)} characters, past S3's limit of {MAX_TEXT}"
+            )
         fields = text.split(":")
         if len(fields) != 4 or fields[0] != _PREFIX:
             raise MetadataError(f"not a fingerprint: {text[:40]!r}")

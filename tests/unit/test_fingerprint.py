@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import random
 import tracemalloc
@@ -129,6 +130,20 @@ def test_text_stays_short_whatever_the_hashes() -> None:
 def test_malformed_text_is_a_metadata_error(text: str) -> None:
     with pytest.raises(MetadataError):
         Fingerprint.from_text(text)
+
+
+def test_a_fingerprint_longer_than_s3_allows_is_refused_unread() -> None:
+    """4 MB of ascending hashes, as a folder store's sidecar can hold: refused before a byte of it is
+    decoded, where decoding would build a list of three million hashes first."""
+    text = "dgfp1:1:1000:" + base64.b64encode(b"\x01" * (3 << 20)).decode()
+    tracemalloc.start()
+    try:
+        with pytest.raises(MetadataError, match="past S3's limit"):
+            Fingerprint.from_text(text)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 16
 
 
 def test_empty_and_tiny_files() -> None:
