@@ -1,4 +1,5 @@
-"""A reference cache in process memory: LRU by bytes, checked on the way in.
+"""A reference cache in process memory: LRU by bytes, checked on the way in, an entry found by its
+SHA-256 and the origin it was stored under (see ``ports.cache``).
 
 The service works on files, so an entry in use is written out to a private temporary file for the
 duration of the ``use`` block.
@@ -22,7 +23,7 @@ class MemoryCache:
         self._max_bytes = max_bytes
         self._hasher = hasher
         self._tmp_dir = tmp_dir
-        self._entries: OrderedDict[str, bytes] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, str], bytes] = OrderedDict()
         self._lock = threading.Lock()
 
     @property
@@ -31,11 +32,11 @@ class MemoryCache:
             return sum(len(v) for v in self._entries.values())
 
     @contextmanager
-    def use(self, sha256: str) -> Iterator[Path | None]:
+    def use(self, sha256: str, *, origin: str) -> Iterator[Path | None]:
         with self._lock:
-            data = self._entries.get(sha256)
+            data = self._entries.get((sha256, origin))
             if data is not None:
-                self._entries.move_to_end(sha256)
+                self._entries.move_to_end((sha256, origin))
         if data is None:
             yield None
             return
@@ -47,15 +48,15 @@ class MemoryCache:
         finally:
             os.unlink(name)
 
-    def store(self, sha256: str, src: Path) -> bool:
+    def store(self, sha256: str, src: Path, *, origin: str) -> bool:
         if os.stat(src).st_size > self._max_bytes:
             return False
         data = Path(src).read_bytes()
         if self._hasher.sha256_bytes(data) != sha256:
             return False
         with self._lock:
-            self._entries[sha256] = data
-            self._entries.move_to_end(sha256)
+            self._entries[(sha256, origin)] = data
+            self._entries.move_to_end((sha256, origin))
             total = sum(len(v) for v in self._entries.values())
             while total > self._max_bytes:
                 _, dropped = self._entries.popitem(last=False)

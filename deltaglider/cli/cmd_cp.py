@@ -1,20 +1,70 @@
-"""``deltaglider cp``: upload, download, store to store; one file or, with ``--recursive``, a folder."""
+"""``deltaglider cp``: upload, download, store to store; one file or, with ``--recursive``, a folder.
+
+``-`` is standard input or output, as for ``aws s3 cp``: ``cp - s3://b/dir/name`` stores what it
+reads, ``cp s3://b/dir/name -`` writes the file to standard output once its SHA-256 matched (then
+the report goes to standard error: standard output carries the file alone).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import os
+import sys
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import click
 
+from deltaglider.atomic import copy_into
 from deltaglider.batch import select
 from deltaglider.cli.argv import FilteredCommand, filters
 from deltaglider.cli.common import exit_status, filter_options
 from deltaglider.cli.places import Place, place, store_items
-from deltaglider.cli.runner import Job, record, run_jobs
+from deltaglider.cli.runner import Job, Tick, record, run_jobs
 from deltaglider.cli.session import Session
 from deltaglider.cli.transfers import copy_job, download_into_job, download_job, upload_job
 from deltaglider.sync import local_items
 from deltaglider.urls import safe_join
+
+#: Standard input, opened by name so that the upload reads it once into its private copy. A pipe or
+#: a terminal is read to its end; a file given with ``<`` is read from its start.
+_STDIN = Path("/dev/stdin")
+
+
+def _from_stdin(session: Session, dst: Place) -> Job:
+    if dst.is_folder:
+        raise click.UsageError(
+            f"standard input has no name: give the stored file's, as in {dst.child('NAME')}"
+        )
+    return dataclasses.replace(upload_job(session, _STDIN, dst.text, None), source="-")
+
+
+def _to_stdout(session: Session, src: Place, fd: int) -> Job:
+    def work(tick: Tick) -> tuple[str, dict[str, Any]]:
+        # Downloaded and checked in a private folder first: standard output may be a pipe, a file
+        # or a terminal, and none of them can take back bytes that then fail their SHA-256. Named
+        # like the library's scratch folders, so that a killed run's is swept as theirs are.
+        with tempfile.TemporaryDirectory(prefix=f"deltaglider-{os.getpid()}-stdout-") as scratch:
+            summary = session.client.download(src.text, Path(scratch) / "file", progress=tick)
+            copy_into(summary.path, fd)
+        return f"download: {src.text} to -", {"operation": summary.operation, "size": summary.size}
+
+    return Job(src.text, "-", None, work)
+
+
+def _stdio_job(session: Session, src: Place, dst: Place, *, recursive: bool, json_mode: bool) -> Job:
+    if recursive:
+        raise click.UsageError("'-' is a single file: it cannot be copied with --recursive")
+    if src.is_stdio:
+        return _from_stdin(session, dst)
+    if json_mode:
+        raise click.UsageError("--json writes to standard output, which '-' gives to the file")
+    if src.is_folder:
+        raise click.UsageError(f"{src.text} is a folder: only one file can go to standard output")
+    sys.stdout.flush()
+    return _to_stdout(session, src, sys.stdout.fileno())
 
 
 def _single(session: Session, src: Place, dst: Place) -> Job:
@@ -75,12 +125,24 @@ def cp(
 
     A plain path is your own file or folder; a store is s3://bucket/prefix/ or file:///path/. A
     DESTINATION ending in '/' is a folder (the file keeps its name); otherwise it is the file's new name.
+    '-' is standard input (the stored name is then required) or standard output (written once the
+    file's SHA-256 matched; the report then goes to standard error).
     """
     session: Session = ctx.obj
     src, dst = place(source), place(destination)
     if not src.is_store and not dst.is_store:
         raise click.UsageError("one of SOURCE and DESTINATION must be a store (s3://... or file://...)")
-    jobs = _recursive(session, src, dst.as_folder(), ctx) if recursive else [_single(session, src, dst)]
+    if src.is_stdio or dst.is_stdio:
+        jobs = [_stdio_job(session, src, dst, recursive=recursive, json_mode=session.json)]
+    elif recursive:
+        jobs = _recursive(session, src, dst.as_folder(), ctx)
+    else:
+        jobs = [_single(session, src, dst)]
+    with contextlib.redirect_stdout(sys.stderr) if dst.is_stdio else contextlib.nullcontext():
+        return _run(session, jobs, dryrun=dryrun)
+
+
+def _run(session: Session, jobs: list[Job], *, dryrun: bool) -> int:
     out = session.out
     if dryrun:
         for job in jobs:

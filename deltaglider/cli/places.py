@@ -2,6 +2,7 @@
 
 As with ``aws s3``, a plain path is the user's own file or folder; a store is named only by URL:
 ``s3://bucket/prefix/`` or ``file:///srv/store/prefix/``. A location ending in ``/`` is a folder.
+``-`` is standard input or output (``cp`` only), told apart here before any URL is parsed.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from deltaglider.client import DeltaGliderClient
 
 _HASH_CHUNK = 1 << 20
+STDIO = "-"
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,11 @@ class Place:
     @property
     def is_folder(self) -> bool:
         return self.text.endswith("/")
+
+    @property
+    def is_stdio(self) -> bool:
+        """``-``: standard input as a source, standard output as a destination."""
+        return not self.is_store and self.text == STDIO
 
     def as_folder(self) -> Place:
         return self if self.is_folder else Place(self.text + "/", self.is_store)

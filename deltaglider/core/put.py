@@ -172,7 +172,7 @@ def _try_first_file(ctx: Context, up: Upload, ref_key: str) -> PutSummary | None
         if not ctx.storage.put_file_if_absent(up.space.bucket, ref_key, up.file, meta, up.progress):
             return None
         ref = Reference(ref_key, up.sha256, meta)
-        ctx.cache.store(up.sha256, up.file)
+        ctx.cache.store(up.sha256, up.file, origin=ctx.storage.url(up.space.bucket, ref_key))
         put_delta(ctx, up, delta, delta_size=delta_size, ref=ref, zero_diff=True)
         if not keep_reference(ctx, up, ref, up.file):
             return store_whole(ctx, up, "the reference this file became was replaced by another one")

@@ -128,7 +128,7 @@ def new_base(
         body_size = 0  # the same base was stored by another upload of the same content
         stored_meta = existing.metadata
     base = Reference(key, up.sha256, stored_meta)
-    ctx.cache.store(up.sha256, up.file)
+    ctx.cache.store(up.sha256, up.file, origin=ctx.storage.url(bucket, key))
     with ctx.scratch() as scratch:
         zero, zero_size = zero_diff(ctx, up, scratch)
         name_key = put_delta(ctx, up, zero, delta_size=zero_size, ref=base, zero_diff=True)

@@ -1,4 +1,14 @@
-"""Getting a DeltaSpace's reference onto local disk, checked against its SHA-256, through the cache."""
+"""Getting a DeltaSpace's reference onto local disk, checked against its SHA-256, through the cache.
+
+A delta is rebuilt only from a base of its own DeltaSpace. Its metadata names the base by key, but
+that key is written by whoever wrote the delta: followed as is, a delta planted in one folder would
+rebuild a file out of another folder's reference (or, on a folder store, out of any file under the
+same top-level folder). So a named key counts only by its name, looked up in the delta's own folder,
+and only when that name may hold a base (a delta's name never does); the folder's ``reference.bin``
+comes next; the SHA-256 decides.
+The cache is asked for the same keys: an entry is found by the key it was fetched from as well as by
+its SHA-256, never by the SHA-256 alone.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +18,7 @@ from pathlib import Path
 from typing import TypeAlias
 
 from deltaglider.core.context import Context
-from deltaglider.core.layout import reference_key, split_key
+from deltaglider.core.layout import DELTA_SUFFIX, is_base_name, join_key, reference_key, split_key
 from deltaglider.core.metadata import read_field
 from deltaglider.errors import IntegrityError, NotFoundError
 
@@ -17,11 +27,22 @@ from deltaglider.errors import IntegrityError, NotFoundError
 Rebuild: TypeAlias = Callable[[str, Mapping[str, str], Path, Path], str]
 
 
+def may_hold_a_base(name: str) -> bool:
+    """Whether an object of this name (a key's last part) may be a base: one of the DeltaSpace's
+    hidden bases, or a file stored whole, which may serve as one (core.bases); never a delta."""
+    return is_base_name(name) or (bool(name) and not name.endswith(DELTA_SUFFIX))
+
+
 def candidate_keys(delta_key: str, ref_key: str | None) -> list[str]:
-    """Where a delta's reference may be: the key its metadata names, then its own prefix's
-    reference.bin (for a prefix that was copied or renamed). Which one is right is decided by SHA-256."""
+    """Where a delta's reference may be, all in the delta's own folder: the base its metadata names,
+    by that name (a folder copied or renamed still finds it), then the folder's reference.bin. A
+    named key that cannot hold a base counts for nothing. Which one is right is decided by SHA-256."""
     prefix, _ = split_key(delta_key)
-    keys = [ref_key] if ref_key else []
+    keys = []
+    if ref_key:
+        _, name = split_key(ref_key)
+        if may_hold_a_base(name):
+            keys.append(join_key(prefix, name))
     sibling = reference_key(prefix)
     if sibling not in keys:
         keys.append(sibling)
@@ -38,16 +59,21 @@ def reference_file(
     use_cache: bool = True,
     rebuild: Rebuild | None = None,
 ) -> Iterator[Path]:
-    """Yields a local file with the reference whose SHA-256 is ``sha256``: from the cache, else
-    downloaded from the first of ``keys`` that holds it (then cached). Without ``use_cache`` it is
-    always downloaded, to check what is stored. A base stored as a delta is rebuilt with ``rebuild``;
-    without one, such an object does not count as the reference."""
+    """Yields a local file with the reference whose SHA-256 is ``sha256``: from the cache entry one
+    of ``keys`` left there, else downloaded from the first of ``keys`` that holds it (then cached
+    under that key). Without ``use_cache`` it is always downloaded, to check what is stored. A base
+    stored as a delta is rebuilt with ``rebuild``; without one, such an object does not count as the
+    reference. ``keys`` must be bases of one DeltaSpace (see :func:`candidate_keys`); a key that
+    cannot hold one is skipped unread."""
+    # Whatever else a caller was handed is never read.
+    keys = [key for key in keys if may_hold_a_base(split_key(key)[1])]
     if use_cache:
-        with ctx.cache.use(sha256) as cached:
-            if cached is not None:
-                ctx.metrics.increment("cache.hit")
-                yield cached
-                return
+        for key in keys:
+            with ctx.cache.use(sha256, origin=ctx.storage.url(bucket, key)) as cached:
+                if cached is not None:
+                    ctx.metrics.increment("cache.hit")
+                    yield cached
+                    return
         ctx.metrics.increment("cache.miss")
     mismatched: list[str] = []
     with ctx.scratch() as scratch:
@@ -71,12 +97,12 @@ def reference_file(
                 ctx.storage.get_file(bucket, key, local)
                 actual = ctx.hasher.sha256_file(local)
             if actual != sha256:
-                ctx.logger.warning(
-                    "reference content does not match its expected SHA-256", key=key, actual=actual
-                )
+                # What it holds instead stays untold: a hash of content the caller did not ask for
+                # would let a delta elsewhere name it.
+                ctx.logger.warning("reference content does not match its expected SHA-256", key=key)
                 mismatched.append(key)
                 continue
-            ctx.cache.store(sha256, local)
+            ctx.cache.store(sha256, local, origin=ctx.storage.url(bucket, key))
             yield local
             return
     where = ", ".join(ctx.storage.url(bucket, key) for key in keys)

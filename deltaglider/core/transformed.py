@@ -73,7 +73,7 @@ def base_file(
         return
     known = expected or _BASES.get(ref_sha256)
     if use_cache and known is not None and known != ref_sha256:
-        with ctx.cache.use(known) as cached:
+        with ctx.cache.use(known, origin=f"decoded base of {ref_sha256}") as cached:
             if cached is not None:
                 yield cached, known
                 return
@@ -89,7 +89,7 @@ def base_file(
             )
         _BASES.remember(ref_sha256, sha)
         if path is derived:
-            ctx.cache.store(sha, derived)
+            ctx.cache.store(sha, derived, origin=f"decoded base of {ref_sha256}")
         yield path, sha
 
 

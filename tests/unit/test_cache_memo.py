@@ -11,6 +11,8 @@ from deltaglider.adapters.cache_fs import FsCache
 from deltaglider.adapters.hash_sha256 import Sha256Hasher
 from deltaglider.adapters.logger_std import StdLogger
 
+HERE = "s3://b/rel/reference.bin"
+
 
 class _CountingHasher(Sha256Hasher):
     def __init__(self) -> None:
@@ -35,18 +37,18 @@ def test_an_entry_stored_here_is_not_hashed_again_on_use(tmp_path: Path) -> None
     hasher = _CountingHasher()
     cache = _cache(tmp_path / "c", hasher)
     path, sha = _file(tmp_path, os.urandom(50_000))
-    assert cache.store(sha, path)  # hashed as it was copied in
+    assert cache.store(sha, path, origin=HERE)  # hashed as it was copied in
     for _ in range(3):
-        with cache.use(sha) as cached:
+        with cache.use(sha, origin=HERE) as cached:
             assert cached is not None
     assert hasher.files == 0
 
 
 def test_another_client_of_the_process_trusts_the_check_too(tmp_path: Path) -> None:
     path, sha = _file(tmp_path, os.urandom(50_000))
-    assert _cache(tmp_path / "c", Sha256Hasher()).store(sha, path)
+    assert _cache(tmp_path / "c", Sha256Hasher()).store(sha, path, origin=HERE)
     hasher = _CountingHasher()
-    with _cache(tmp_path / "c", hasher).use(sha) as cached:
+    with _cache(tmp_path / "c", hasher).use(sha, origin=HERE) as cached:
         assert cached is not None
     assert hasher.files == 0
 
@@ -56,11 +58,12 @@ def test_an_entry_another_process_stored_is_hashed_once(tmp_path: Path) -> None:
     sha = hashlib.sha256(data).hexdigest()
     root = tmp_path / "c"
     _cache(root, Sha256Hasher())  # makes the folder
-    entry = root / sha[:2] / sha
-    entry.parent.mkdir(mode=0o700)
-    entry.write_bytes(data)  # as another process would have linked it in
+    _cache(root, Sha256Hasher()).store(sha, _file(tmp_path, data)[0], origin=HERE)
+    (entry,) = (root / sha[:2]).glob(sha + "-" + "?" * 32)  # its name also tells its origin
+    entry.unlink()
+    entry.write_bytes(data)  # a new file this process never checked, as another process's would be
     hasher = _CountingHasher()
     for _ in range(3):
-        with _cache(root, hasher).use(sha) as cached:
+        with _cache(root, hasher).use(sha, origin=HERE) as cached:
             assert cached is not None
     assert hasher.files == 1
