@@ -195,8 +195,10 @@ class DeltaGliderClient:
     def download(
         self, s3_url: str, output_path: str | Path, *, progress: ProgressCallback | None = None
     ) -> GetSummary:
-        """Writes the file to ``output_path`` (into it, if it is a folder). Finds ``key`` or ``key.delta``.
-        The file appears only once its SHA-256 matched; the summary says where it went and how."""
+        """Writes the file to ``output_path``: into it if it is a folder or ends in ``/`` (made if
+        missing); into a FIFO or device (or a link to one), which is never replaced. Finds ``key`` or
+        ``key.delta``. The file appears only once its SHA-256 matched; the summary says where it went
+        and how."""
         loc = _object(s3_url)
         return self._service_for(loc).get(
             ObjectKey(loc.bucket, loc.key), Path(output_path), progress=progress
