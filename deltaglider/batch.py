@@ -1,4 +1,5 @@
-"""Many files at once: include/exclude filters, recursive removal plans and sync decisions.
+"""Many files at once: include/exclude filters, version order, recursive removal plans and sync
+decisions.
 
 Pure functions over names and sizes, shared by the command line and the SDK: whatever must be read
 (listings, a local folder's files, SHA-256 digests) is passed in, so every rule here can be tested
@@ -11,10 +12,11 @@ Names are relative to the folder being copied, synced or removed, with ``/`` bet
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Literal
+from typing import Final, Literal
 
 from deltaglider.core.layout import REFERENCE_NAME
 
@@ -58,6 +60,109 @@ def select(items: Iterable[Item], rules: Sequence[FilterRule]) -> list[Item]:
 def folder_of(name: str) -> str:
     """The folder part of a relative name ("" for a name at the top)."""
     return name.rpartition("/")[0]
+
+
+#: A version where it starts a word (``app-1.2``, ``v10``, ``_2.0``; not the ``3`` of ``python3``), with
+#: PEP 440's pre-, post- and development parts when they follow it. Epochs and local versions are not
+#: read: their characters compare as text.
+_VERSION: Final = re.compile(
+    r"(?<![^\W_])[vV]?(?P<release>[0-9]+(?:\.[0-9]+)*)"
+    r"(?:[-_.]?(?P<pre>alpha|beta|preview|pre|rc|a|b|c)[-_.]?(?P<pre_n>[0-9]*)(?![^\W_]))?"
+    r"(?:-(?P<post_implicit>[0-9]+)(?![^\W_])|[-_.]?(?P<post>post|rev|r)[-_.]?(?P<post_n>[0-9]*)(?![^\W_]))?"
+    r"(?:[-_.]?(?P<dev>dev)[-_.]?(?P<dev_n>[0-9]*)(?![^\W_]))?",
+    re.IGNORECASE,
+)
+_DIGITS: Final = re.compile(r"[0-9]+")
+_PRE_RANK: Final = {"a": 0, "alpha": 0, "b": 1, "beta": 1, "c": 2, "rc": 2, "pre": 2, "preview": 2}
+#: Where a version without a pre-release sorts among its pre-releases: after all of them.
+_FINAL: Final = (3, 0)
+
+#: One piece of a name: a version (kind 0) or text (kind 1), with PEP 440's order for versions:
+#: ``(kind, release, pre-release, post-release, development release, text)``.
+_Piece = tuple[int, tuple[int, ...], tuple[int, int], int, tuple[int, int], str]
+VersionKey = tuple[tuple[_Piece, ...], str]
+
+
+def _number(text: str | None) -> int:
+    return int(text) if text else 0
+
+
+def _version_piece(match: re.Match[str]) -> _Piece:
+    release = tuple(int(part) for part in match["release"].split("."))
+    while release and release[-1] == 0:
+        release = release[:-1]  # 1.0 is 1.0.0
+    post = (
+        _number(match["post_implicit"] or match["post_n"]) if match["post_implicit"] or match["post"] else -1
+    )
+    if match["pre"]:
+        pre = (_PRE_RANK[match["pre"].lower()], _number(match["pre_n"]))
+    elif match["dev"] and post < 0:
+        pre = (-1, 0)  # 1.0.dev1 comes before 1.0a1
+    else:
+        pre = _FINAL
+    dev = (0, _number(match["dev_n"])) if match["dev"] else (1, 0)
+    return (0, release, pre, post, dev, "")
+
+
+def _text_pieces(text: str) -> list[_Piece]:
+    """Text with the digit runs inside words compared as numbers (``x86`` before ``x100``)."""
+    pieces: list[_Piece] = []
+    at = 0
+    for match in _DIGITS.finditer(text):
+        if match.start() > at:
+            pieces.append((1, (), _FINAL, -1, (1, 0), text[at : match.start()].casefold()))
+        pieces.append((0, (int(match[0]),), _FINAL, -1, (1, 0), ""))
+        at = match.end()
+    if at < len(text):
+        pieces.append((1, (), _FINAL, -1, (1, 0), text[at:].casefold()))
+    return pieces
+
+
+def version_key(name: str) -> VersionKey:
+    """The sort key of natural version order, the order in which a family's files were released.
+
+    Versions are compared as PEP 440 orders them wherever a name holds one: ``app-1.2.zip`` before
+    ``app-1.10.zip``, ``v2`` before ``v10``, and ``1.0.dev1`` < ``1.0a1`` < ``1.0b2`` < ``1.0rc1`` <
+    ``1.0`` = ``1.0.0`` < ``1.0.post1`` (``1.0-1``) < ``1.0.1``. A version starts a word: a digit run
+    right after a letter (``python3``, ``x86``) is compared as a number, not read as a version. Text is
+    compared without regard to case, a version sorts before text at the same place, and names that still
+    tie are ordered by their characters.
+    """
+    pieces: list[_Piece] = []
+    at = 0
+    for match in _VERSION.finditer(name):
+        pieces += _text_pieces(name[at : match.start()])
+        pieces.append(_version_piece(match))
+        at = match.end()
+    pieces += _text_pieces(name[at:])
+    return tuple(pieces), name
+
+
+def in_version_order(names: Iterable[str]) -> list[str]:
+    """``names`` sorted by :func:`version_key` (retention's and seeding's order)."""
+    return sorted(names, key=version_key)
+
+
+def seed_indexes(names: Sequence[str | None]) -> tuple[list[int], list[int]]:
+    """Which items of a batch of uploads go first: for each folder, the index of the name first in
+    version order (its seed, which becomes a new folder's reference); then all the other indexes,
+    names in version order, then the items named None (which seed nothing), in their given order."""
+    seeds: dict[str, int] = {}
+    named = sorted(
+        (i for i, name in enumerate(names) if name is not None), key=lambda i: version_key(names[i] or "")
+    )
+    for index in named:
+        seeds.setdefault(folder_of(names[index] or ""), index)
+    first = set(seeds.values())
+    rest = [i for i in named if i not in first] + [i for i, name in enumerate(names) if name is None]
+    return sorted(first, key=lambda i: version_key(names[i] or "")), rest
+
+
+def seeds_first(names: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The names to upload first, one per folder (:func:`seed_indexes`), and the rest: a new folder's
+    reference is then its oldest release, not whichever name a thread reached first."""
+    seeds, rest = seed_indexes(names)
+    return [names[i] for i in seeds], [names[i] for i in rest]
 
 
 @dataclass(frozen=True)

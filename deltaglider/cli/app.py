@@ -2,15 +2,21 @@
 commands, and the exit status of a run.
 
 Exit status: 0 ok, 1 an operation failed, 2 usage error (a bad option or location), 130 interrupted.
+The first Ctrl-C stops the command soon (transfers in flight stop at their next block, leaving nothing
+half written); a second one exits at once.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from types import FrameType
 from typing import Any, NoReturn
 
 import click
@@ -118,9 +124,49 @@ def _report(message: str, *, json_mode: bool, kind: str) -> None:
         )
 
 
+def _exit_now() -> NoReturn:
+    # Called in a signal handler: a raw write cannot land inside a buffered one it interrupted. The
+    # progress line, if one is drawn, is blanked first.
+    blank = b"\r" + b" " * 70 + b"\r" if os.isatty(2) else b""
+    os.write(2, blank + b"interrupted\n")
+    os._exit(EXIT_INTERRUPTED)
+
+
+@contextmanager
+def _interrupts() -> Iterator[None]:
+    """Ctrl-C raises ``KeyboardInterrupt`` as usual the first time, and exits at once the second: the
+    first one waits for the transfers in flight to stop at their next block, which can take a while
+    inside a long encode, and worker threads cannot be stopped any other way."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    interrupted = False
+
+    def on_interrupt(signum: int, frame: FrameType | None) -> None:
+        nonlocal interrupted
+        if interrupted:
+            _exit_now()
+        interrupted = True
+        raise KeyboardInterrupt
+
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is not signal.default_int_handler:  # ignored, or handled by whoever runs us
+        yield
+        return
+    signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def run(args: Sequence[str]) -> int:
     """Runs the command line ``args``; returns the exit status."""
-    args = list(args)
+    with _interrupts():
+        return _run(list(args))
+
+
+def _run(args: list[str]) -> int:
     options = args[: args.index("--")] if "--" in args else args
     debug, json_mode = "--debug" in options, "--json" in options
     try:

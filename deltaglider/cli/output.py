@@ -76,7 +76,7 @@ class Output:
         if not self.quiet:
             sys.stderr.write(f"warning: {text}\n")
 
-    def progress(self, label: str, total_files: int, total_bytes: int) -> Progress:
+    def progress(self, label: str, total_files: int, total_bytes: int | None) -> Progress:
         self._progress = Progress(
             label, total_files, total_bytes, sys.stderr if self.progress_enabled else None
         )
@@ -85,12 +85,14 @@ class Output:
 
 class Progress:
     """Files done and bytes moved, redrawn on one stderr line at most a few times a second, and only once
-    a batch has run longer than a moment. Its methods may be called from worker threads."""
+    a batch has run longer than a moment. Bytes are the files' own (see :meth:`file`); with a total of
+    None (a size not known ahead, as for a single download), the line shows the bytes moved alone. Its
+    methods may be called from worker threads."""
 
     _DELAY_S = 0.5
     _INTERVAL_S = 0.2
 
-    def __init__(self, label: str, total_files: int, total_bytes: int, stream: TextIO | None) -> None:
+    def __init__(self, label: str, total_files: int, total_bytes: int | None, stream: TextIO | None) -> None:
         self._label = label
         self._total_files = total_files
         self._total_bytes = total_bytes
@@ -102,14 +104,22 @@ class Progress:
         self._drawn = False
         self._lock = threading.Lock()
 
-    def advance(self, nbytes: int) -> None:
-        with self._lock:
-            self._bytes += nbytes
-            self._draw()
+    def file(self, size: int | None) -> FileProgress:
+        """One file's share of the count, ``size`` bytes when known."""
+        return FileProgress(self, size)
 
-    def file_done(self) -> None:
+    def _add(self, share: FileProgress, nbytes: int, *, done: bool) -> None:
         with self._lock:
-            self._files += 1
+            reached = share.counted + nbytes
+            if share.size is not None:
+                # What the transfer reports (stored bytes, a reference fetched on the way) counts up to the
+                # file's size; a file done counts whole, whatever was reported.
+                reached = share.size if done else min(reached, share.size)
+            counted = max(0, reached - share.counted)
+            share.counted += counted
+            self._bytes += counted
+            if done:
+                self._files += 1
             self._draw()
 
     def _draw(self) -> None:
@@ -119,11 +129,9 @@ class Progress:
         if now - self._started < self._DELAY_S or now - self._drawn_at < self._INTERVAL_S:
             return
         self._drawn_at = now
-        moved = min(self._bytes, self._total_bytes) if self._total_bytes else self._bytes
-        text = (
-            f"{self._label}: {self._files}/{self._total_files} files, "
-            f"{human_size(moved)} of {human_size(self._total_bytes)}"
-        )
+        moved = human_size(self._bytes)
+        of = f" of {human_size(self._total_bytes)}" if self._total_bytes is not None else ""
+        text = f"{self._label}: {self._files}/{self._total_files} files, {moved}{of}"
         self._stream.write("\r" + text.ljust(70))
         self._stream.flush()
         self._drawn = True
@@ -144,3 +152,19 @@ class Progress:
             self._stream.write("\r" + " " * 70 + "\r")
             self._stream.flush()
             self._drawn = False
+
+
+class FileProgress:
+    """One file of a :class:`Progress`: ``advance`` takes what its transfer reports, ``done`` says the
+    file is finished, however it ended."""
+
+    def __init__(self, progress: Progress, size: int | None) -> None:
+        self._progress = progress
+        self.size = size
+        self.counted = 0  # under the progress's lock
+
+    def advance(self, nbytes: int) -> None:
+        self._progress._add(self, nbytes, done=False)
+
+    def done(self) -> None:
+        self._progress._add(self, 0, done=True)

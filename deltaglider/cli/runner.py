@@ -1,13 +1,15 @@
-"""Running a batch of transfers on ``--workers`` threads: one failure is reported and the rest go on."""
+"""Running a batch of transfers on ``--workers`` threads: one failure is reported and the rest go on;
+Ctrl-C stops them all soon, not once each running transfer is done."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
+from deltaglider.batch import seed_indexes
 from deltaglider.cli.output import Output, Progress
+from deltaglider.core.transfer import Cancellation, run_all
 from deltaglider.errors import DeltaGliderError
 
 #: Reports bytes moved (may be called from worker threads).
@@ -21,9 +23,10 @@ class Job:
     size: int | None
     #: Does the work; returns the line to print and the fields for the JSON record.
     work: Callable[[Tick], tuple[str, dict[str, Any]]]
-    #: The folder a write goes into. The first job of each folder runs before the others of that folder,
-    #: so a new DeltaSpace's reference is the first file in the batch's order, not whichever thread won.
-    folder: str | None = None
+    #: What a write creates, as ``folder/name`` (None for a download). The first of each folder in
+    #: version order (``batch.seed_indexes``) runs before the others of that folder, so a new
+    #: DeltaSpace's reference is its oldest release, not whichever thread won.
+    writes: str | None = None
 
 
 @dataclass
@@ -37,65 +40,42 @@ class Outcome:
         return self.error is None
 
 
-def _one(job: Job, progress: Progress, out: Output) -> Outcome:
+def _one(job: Job, progress: Progress, out: Output, stop: Cancellation) -> Outcome:
+    share = progress.file(job.size)
     try:
-        line, fields = job.work(progress.advance)
+        line, fields = job.work(stop.checked(share.advance))
     except (DeltaGliderError, OSError) as exc:
         # The library's errors already name the object; a bare OSError may not.
         message = str(exc) if isinstance(exc, DeltaGliderError) else f"{job.source}: {exc}"
         out.error_line(f"failed: {job.source} to {job.destination}: {message}")
         return Outcome(job, {"source": job.source, "destination": job.destination}, message)
     finally:
-        progress.file_done()
+        share.done()
     out.line(line)
     return Outcome(job, {"source": job.source, "destination": job.destination, **fields})
 
 
-def _seeds_first(jobs: list[Job]) -> tuple[list[int], list[int]]:
-    """Indexes of the first job of each folder, and of all the others."""
-    seen: set[str] = set()
-    seeds: list[int] = []
-    rest: list[int] = []
-    for index, job in enumerate(jobs):
-        if job.folder is not None and job.folder not in seen:
-            seen.add(job.folder)
-            seeds.append(index)
-        else:
-            rest.append(index)
-    return seeds, rest
-
-
-def _run_parallel(
-    pool: ThreadPoolExecutor,
-    jobs: list[Job],
-    indexes: list[int],
-    outcomes: list[Outcome | None],
-    *,
-    progress: Progress,
-    out: Output,
-) -> None:
-    futures = {pool.submit(_one, jobs[index], progress, out): index for index in indexes}
-    try:
-        for future in as_completed(futures):
-            outcomes[futures[future]] = future.result()
-    except BaseException:
-        # Interrupted: let the running transfers finish (no partial file is ever left), start no new one.
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-
-
 def run_jobs(jobs: list[Job], *, workers: int, out: Output, label: str) -> list[Outcome]:
-    """Every job, ``workers`` at a time; the outcomes in the jobs' order."""
-    total = sum(job.size or 0 for job in jobs)
+    """Every job, ``workers`` at a time, the first write of each folder before the others of that
+    folder; the outcomes in the jobs' order.
+
+    Interrupted (Ctrl-C), the batch stops: jobs not started never start, running ones stop at their next
+    block (leaving nothing half written), and ``KeyboardInterrupt`` is raised once they have.
+    """
+    sizes = [job.size for job in jobs]
+    total = None if None in sizes else sum(size or 0 for size in sizes)
     progress = out.progress(label, len(jobs), total)
+    stop = Cancellation()
+    outcomes: list[Outcome | None] = [None] * len(jobs)
     try:
-        if workers <= 1 or len(jobs) <= 1:
-            return [_one(job, progress, out) for job in jobs]
-        outcomes: list[Outcome | None] = [None] * len(jobs)
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deltaglider") as pool:
-            for indexes in _seeds_first(jobs):
-                _run_parallel(pool, jobs, indexes, outcomes, progress=progress, out=out)
-        return [o for o in outcomes if o is not None]
+        for indexes in seed_indexes([job.writes for job in jobs]):
+            batch = [jobs[index] for index in indexes]
+            done = run_all(
+                batch, lambda job: _one(job, progress, out, stop), workers=workers, cancellation=stop
+            )
+            for index, outcome in zip(indexes, done, strict=True):
+                outcomes[index] = outcome.unwrap()
+        return [outcome for outcome in outcomes if outcome is not None]
     finally:
         progress.close()
 

@@ -17,8 +17,10 @@ from deltaglider.errors import InvalidURLError
 from deltaglider.urls import safe_join
 
 
-def _folder_of(dest_url: str) -> str:
-    return dest_url if dest_url.endswith("/") else dest_url.rpartition("/")[0] + "/"
+def _written(dest_url: str) -> str:
+    """The destination as ``folder/name``, the name as the file is named (``file://`` URLs are
+    percent-encoded), for the order of a batch's writes."""
+    return unquote(dest_url) if dest_url.lower().startswith("file:") else dest_url
 
 
 def _upload(session: Session, path: Path, dest_url: str, tick: Tick) -> dict[str, Any]:
@@ -49,7 +51,7 @@ def upload_job(session: Session, path: Path, dest_url: str, size: int | None) ->
         fields = _upload(session, path, dest_url, tick)
         return f"upload: {path} to {dest_url}{_stored_note(fields)}", fields
 
-    return Job(str(path), dest_url, size, work, folder=_folder_of(dest_url))
+    return Job(str(path), dest_url, size, work, writes=_written(dest_url))
 
 
 def download_job(session: Session, src_url: str, dest: Path, size: int | None) -> Job:
@@ -88,4 +90,4 @@ def copy_job(session: Session, src_url: str, dest_url: str, size: int | None) ->
             fields = _upload(session, local, dest_url, tick)
         return f"copy: {src_url} to {dest_url}{_stored_note(fields)}", fields
 
-    return Job(src_url, dest_url, size, work, folder=_folder_of(dest_url))
+    return Job(src_url, dest_url, size, work, writes=_written(dest_url))

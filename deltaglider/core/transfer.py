@@ -7,6 +7,11 @@ memory than the gate allows.
 
 The progress callback receives the byte counts that the individual transfers report, from the worker
 threads but one call at a time, so a callback that keeps a running total needs no lock of its own.
+
+An interrupted batch (Ctrl-C in the thread waiting for it) stops soon rather than when every running
+item is done: items not started never start, and running ones stop at the next block they report,
+raising :class:`Cancelled` there, so that what they had half written is removed on the way out as for
+any failure (a store write is atomic, a download goes to a temporary file).
 """
 
 from __future__ import annotations
@@ -18,8 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Generic, TypeAlias, TypeVar
 
-from deltaglider.core import get as get_flow
-from deltaglider.core import put as put_flow
 from deltaglider.core.context import Context
 from deltaglider.core.models import DeltaSpace, GetSummary, ObjectKey, PutSummary
 from deltaglider.ports.storage import ProgressCallback
@@ -74,18 +77,72 @@ def serialised(progress: ProgressCallback | None) -> ProgressCallback | None:
     return report
 
 
-def run_all(items: Iterable[S], work: Callable[[S], T], *, workers: int) -> list[Outcome[T]]:
-    """``work`` on every item on up to ``workers`` threads; one outcome per item, in input order."""
+class Cancelled(KeyboardInterrupt):
+    """Raised inside an item of a cancelled batch, at its next block. A ``KeyboardInterrupt``, as the
+    interruption it stands for: no ``except Exception`` on the way takes it for a failure to work
+    around (retrying, storing the file another way), and every ``finally`` still cleans up."""
+
+
+class Cancellation:
+    """The stop switch of one batch, shared by its items: once it is set, each item raises
+    :class:`Cancelled` at the next block it reports (:meth:`checked`) or at its start."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def check(self) -> None:
+        """Raises :class:`Cancelled` once the batch is cancelled."""
+        if self._event.is_set():
+            raise Cancelled("the batch was interrupted")
+
+    def checked(self, progress: ProgressCallback | None) -> ProgressCallback:
+        """A progress callback that checks the switch at each block, then reports to ``progress``."""
+
+        def report(count: int) -> None:
+            self.check()
+            if progress is not None:
+                progress(count)
+
+        return report
+
+
+def run_all(
+    items: Iterable[S],
+    work: Callable[[S], T],
+    *,
+    workers: int,
+    cancellation: Cancellation | None = None,
+) -> list[Outcome[T]]:
+    """``work`` on every item on up to ``workers`` threads; one outcome per item, in input order.
+
+    When the waiting thread is interrupted (``KeyboardInterrupt``), or an item raises
+    :class:`Cancelled`, the batch is cancelled: items not yet started never start, ``cancellation``
+    (which the items' progress callbacks check, see :meth:`Cancellation.checked`) is set so that
+    running ones stop at their next block, and the exception is raised once they have stopped.
+    """
     _check_workers(workers)
     todo = list(items)
     if not todo:
         return []
+    stop = cancellation if cancellation is not None else Cancellation()
+
+    def guarded(item: S) -> T:
+        stop.check()  # a queued item that a worker picked up just as the batch was cancelled
+        return work(item)
+
     pool = ThreadPoolExecutor(max_workers=min(workers, len(todo)), thread_name_prefix="deltaglider")
     try:
-        futures = [pool.submit(work, item) for item in todo]
+        futures = [pool.submit(guarded, item) for item in todo]
         outcomes = [_outcome(i, future) for i, future in enumerate(futures)]
     except BaseException:
-        # Interrupted (Ctrl-C in the waiting thread): start nothing more, let running items finish.
+        stop.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
@@ -107,14 +164,17 @@ def upload_many(
     progress: ProgressCallback | None = None,
     max_ratio: float,
 ) -> list[Outcome[PutSummary]]:
-    report = serialised(progress)
+    from deltaglider.core import put as put_flow  # here: the command line imports this module's runner
+
+    stop = Cancellation()
+    report = stop.checked(serialised(progress))
 
     def upload(item: UploadSpec) -> PutSummary:
         file, space, *rest = item
         name = rest[0] if rest else None
         return put_flow.put(ctx, Path(file), space, max_ratio=max_ratio, name=name, progress=report)
 
-    return run_all(items, upload, workers=workers)
+    return run_all(items, upload, workers=workers, cancellation=stop)
 
 
 def download_many(
@@ -124,10 +184,13 @@ def download_many(
     workers: int = DEFAULT_WORKERS,
     progress: ProgressCallback | None = None,
 ) -> list[Outcome[GetSummary]]:
-    report = serialised(progress)
+    from deltaglider.core import get as get_flow
+
+    stop = Cancellation()
+    report = stop.checked(serialised(progress))
 
     def download(item: DownloadSpec) -> GetSummary:
         obj, dest = item
         return get_flow.get(ctx, obj, Path(dest), report)
 
-    return run_all(items, download, workers=workers)
+    return run_all(items, download, workers=workers, cancellation=stop)

@@ -181,17 +181,43 @@ def test_library_warnings_go_through_the_cli_handler(capsys: pytest.CaptureFixtu
         logger.handlers[:], logger.level, logger.propagate = saved  # type: ignore[assignment]
 
 
-def test_progress_draws_after_a_moment_and_clears_its_line(monkeypatch: pytest.MonkeyPatch) -> None:
+def _drawn(
+    total_files: int, total_bytes: int | None, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Progress, io.StringIO]:
     stream = io.StringIO()
     monkeypatch.setattr(Progress, "_DELAY_S", 0.0)
     monkeypatch.setattr(Progress, "_INTERVAL_S", 0.0)
-    progress = Progress("cp", 2, 2048, stream)
-    progress.advance(1024)
-    progress.file_done()
+    return Progress("cp", total_files, total_bytes, stream), stream
+
+
+def test_progress_draws_after_a_moment_and_clears_its_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    progress, stream = _drawn(2, 2048, monkeypatch)
+    one = progress.file(1024)
+    one.advance(1024)
+    one.done()
     progress.close()
     text = stream.getvalue()
     assert "cp: 1/2 files, 1.0 KiB of 2.0 KiB" in text
     assert text.endswith("\r")
+
+
+def test_progress_counts_the_files_bytes_whatever_the_store_moved(monkeypatch: pytest.MonkeyPatch) -> None:
+    progress, stream = _drawn(2, 2048, monkeypatch)
+    delta, reference = progress.file(1024), progress.file(1024)
+    delta.advance(40)  # a delta is small: the file is done when it is stored
+    assert stream.getvalue().endswith("cp: 0/2 files, 40 B of 2.0 KiB".ljust(70))
+    delta.done()
+    assert "cp: 1/2 files, 1.0 KiB of 2.0 KiB" in stream.getvalue()
+    reference.advance(5000)  # a reference fetched on the way counts no further than the file
+    assert "cp: 1/2 files, 2.0 KiB of 2.0 KiB" in stream.getvalue()
+    reference.done()
+    assert "cp: 2/2 files, 2.0 KiB of 2.0 KiB" in stream.getvalue()
+
+
+def test_progress_of_sizes_not_known_ahead_shows_the_bytes_moved(monkeypatch: pytest.MonkeyPatch) -> None:
+    progress, stream = _drawn(1, None, monkeypatch)
+    progress.file(None).advance(206_438)
+    assert stream.getvalue().endswith("cp: 0/1 files, 201.6 KiB".ljust(70))
 
 
 def test_no_progress_when_stderr_is_not_a_terminal(cli: Cli, tmp_path: Path) -> None:

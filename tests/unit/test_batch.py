@@ -9,9 +9,12 @@ from deltaglider.batch import (
     Item,
     SyncAction,
     digest_candidates,
+    in_version_order,
     is_included,
     plan_removal,
     plan_sync,
+    seed_indexes,
+    seeds_first,
     select,
 )
 
@@ -164,3 +167,49 @@ def test_digest_candidates_are_the_names_plan_sync_hashes() -> None:
     plan_sync(source, dest, rules=rules, source_sha256=digest, dest_sha256=digest)
     assert digest_candidates(source, dest, rules=rules) == sorted(set(asked)) == ["same.zip", "unknown.zip"]
     assert digest_candidates(source, dest, rules=rules, size_only=True) == []
+
+
+@pytest.mark.parametrize(
+    "ordered",
+    [
+        ["app-1.2.zip", "app-1.10.zip", "app-1.11.zip"],
+        ["v2", "v10", "v100"],
+        # PEP 440: development, pre-releases, the release, post-releases, the next release.
+        ["app-1.0.dev1.zip", "app-1.0a1.zip", "app-1.0b2.zip", "app-1.0rc1.zip", "app-1.0rc2.zip"]
+        + ["app-1.0.zip", "app-1.0-1.zip", "app-1.0.post2.zip", "app-1.0.1.zip"],
+        # A wheel's version is the first version of its name; the tags that follow do not decide.
+        ["grpcio_tools-1.9.0-cp312-cp312-manylinux_2_17_x86_64.whl"]
+        + ["grpcio_tools-1.62.0-cp311-cp311-manylinux_2_17_x86_64.whl"],
+        # A digit run inside a word is a number, not a version; text is compared without case.
+        ["python3-tool.zip", "python10-tool.zip", "Tool-2.zip", "tool-10.zip"],
+        # Letters that merely follow a version are text, not a pre- or post-release.
+        ["app-1.0b1.bz2", "app-1.0.bz2", "app-1.0.post1.bz2"],
+    ],
+)
+def test_version_order_is_the_order_releases_were_made(ordered: list[str]) -> None:
+    assert in_version_order(reversed(ordered)) == ordered
+    assert in_version_order(sorted(ordered)) == ordered
+
+
+def test_a_trailing_zero_does_not_make_another_version() -> None:
+    # 1, 1.0 and 1.0.0 are one version: only their characters order them.
+    names = ["app-1.0.1.zip", "app-1.0.0.zip", "app-1.zip", "app-1.0.zip", "app-1.0a1.zip"]
+    assert in_version_order(names) == [
+        "app-1.0a1.zip",
+        "app-1.0.0.zip",
+        "app-1.0.zip",
+        "app-1.zip",
+        "app-1.0.1.zip",
+    ]
+
+
+def test_each_folder_is_seeded_by_its_oldest_release() -> None:
+    names = ["a/v10", "a/v2", "b/x-1.10.zip", "b/x-1.9.zip", "top-10.zip", "top-2.zip", "a/v2.1"]
+    assert seeds_first(names) == (
+        ["a/v2", "b/x-1.9.zip", "top-2.zip"],
+        ["a/v2.1", "a/v10", "b/x-1.10.zip", "top-10.zip"],
+    )
+
+
+def test_items_without_a_name_seed_nothing_and_keep_their_place_at_the_end() -> None:
+    assert seed_indexes([None, "f/v10", None, "f/v9"]) == ([3], [1, 0, 2])

@@ -3,6 +3,7 @@ serialised across worker threads."""
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ from support.sdk import make_service
 
 from deltaglider.adapters.storage_memory import MemoryStorage
 from deltaglider.core.models import DeltaSpace, ObjectKey
-from deltaglider.core.transfer import Outcome, run_all, serialised
+from deltaglider.core.transfer import Cancellation, Cancelled, Outcome, run_all, serialised
 from deltaglider.errors import NotFoundError
 
 SPACE = DeltaSpace("b", "rel")
@@ -125,3 +126,46 @@ def test_nothing_to_do() -> None:
     assert run_all([], lambda x: x, workers=4) == []
     assert serialised(None) is None
     assert Outcome(0, result=1).ok
+
+
+def test_an_interrupted_batch_stops_its_running_items_at_their_next_block() -> None:
+    stop = Cancellation()
+    started: list[int] = []
+    stopped: list[int] = []
+    lock = threading.Lock()
+
+    def work(index: int) -> int:
+        with lock:
+            started.append(index)
+            both = len(started) == 2
+        if both:
+            time.sleep(0.1)  # the waiting thread is past submitting the items by now
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)  # Ctrl-C
+        tick = stop.checked(None)
+        try:
+            for _ in range(500):  # 5 s of blocks, were it not stopped
+                time.sleep(0.01)
+                tick(1)
+        except Cancelled:
+            stopped.append(index)
+            raise
+        return index
+
+    began = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        run_all(range(6), work, workers=2, cancellation=stop)
+    assert time.monotonic() - began < 2
+    assert sorted(started) == sorted(stopped) == [0, 1]  # the queued four never started
+
+
+def test_an_item_raising_cancelled_cancels_the_batch() -> None:
+    stop = Cancellation()
+
+    def work(index: int) -> int:
+        if index == 0:
+            stop.cancel()
+        stop.check()
+        return index
+
+    with pytest.raises(Cancelled):
+        run_all(range(4), work, workers=1, cancellation=stop)
