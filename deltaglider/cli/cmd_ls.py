@@ -46,8 +46,8 @@ def _list_buckets(session: Session) -> int:
 
 
 def _reference_bytes(session: Session, folder: str, recursive: bool) -> int:
-    """What the references under the listing cost (``reference.bin`` and every newer base): a listing
-    hides them, its totals must not."""
+    """What the bases under the listing cost (``reference.bin`` and every newer one): a listing hides
+    them, its totals must not."""
     return session.client.stats(folder, recursive=recursive).reference_bytes
 
 
@@ -68,7 +68,7 @@ def ls(session: Session, url: str | None, recursive: bool, human_readable: bool,
     folder, stem = _folder_and_stem(target)
     out = session.out
     entries: list[dict[str, Any]] = []
-    files = original = stored = 0
+    files = original = stored = own_bases = 0
     for entry in session.client.list(folder, recursive=recursive):
         if not entry.name.startswith(stem):
             continue
@@ -76,28 +76,34 @@ def ls(session: Session, url: str | None, recursive: bool, human_readable: bool,
             out.data(f"{'PRE':>{_DATE_WIDTH + 27}} {entry.name}")
             entries.append({"name": entry.name, "is_prefix": True})
             continue
-        saved = percent(entry.original_size, entry.stored_size)
+        # What the file costs: its own object, and the bases that exist for it alone.
+        cost = entry.stored_size + entry.base_size
+        saved = percent(entry.original_size, cost)
         files += 1
         original += entry.original_size if entry.original_size is not None else entry.stored_size
-        stored += entry.stored_size
+        stored += cost
+        own_bases += entry.base_size
         saved_text = f"{saved:5.1f}%" if saved is not None else "     -"
         out.data(
             f"{_when(entry.last_modified)} {_size(entry.original_size, human_readable):>12} "
-            f"{_size(entry.stored_size, human_readable):>12} {saved_text}  {entry.name}"
+            f"{_size(cost, human_readable):>12} {saved_text}  {entry.name}"
         )
         entries.append(
             {
                 "name": entry.name,
                 "is_prefix": False,
                 "original_size": entry.original_size,
-                "stored_size": entry.stored_size,
+                "stored_size": cost,
+                "base_size": entry.base_size,
                 "is_delta": entry.is_delta,
+                "is_reference": entry.is_reference,
                 "savings_percent": saved,
                 "last_modified": entry.last_modified.isoformat() if entry.last_modified else None,
             }
         )
     wanted = (summarize or session.json) and not stem
-    references = _reference_bytes(session, folder, recursive) if wanted else 0
+    # The bases no line counted: those several files depend on, and those no file does.
+    references = _reference_bytes(session, folder, recursive) - own_bases if wanted else 0
     stored += references
     totals = {
         "files": files,
@@ -110,7 +116,7 @@ def ls(session: Session, url: str | None, recursive: bool, human_readable: bool,
         out.data("")
         out.data(f"Total Objects: {files}")
         out.data(f"   Total Size: {_size(original, human_readable)}")
-        of_which = f" (references: {_size(references, human_readable)})"
+        of_which = f" (shared references: {_size(references, human_readable)})"
         out.data(f"  Stored Size: {_size(stored, human_readable)}{of_which}")
         saved_total = totals["savings_percent"]
         out.data(f"      Savings: {saved_total if saved_total is not None else 0.0:.1f}%")
@@ -132,6 +138,7 @@ def stats(session: Session, url: str, human_readable: bool) -> int:
         "files": summary.file_count,
         "deltas": summary.delta_count,
         "whole": summary.whole_count,
+        "stored_as_references": summary.reference_file_count,
         "references": summary.reference_count,
         "original_bytes": summary.original_bytes,
         "stored_bytes": summary.stored_bytes,
@@ -141,7 +148,8 @@ def stats(session: Session, url: str, human_readable: bool) -> int:
     out = session.out
     out.data(f"{doc['url']}")
     out.data(
-        f"  files:      {summary.file_count} ({summary.delta_count} deltas, {summary.whole_count} whole)"
+        f"  files:      {summary.file_count} ({summary.delta_count} deltas, "
+        f"{summary.reference_file_count} stored as references, {summary.whole_count} whole)"
     )
     out.data(f"  references: {summary.reference_count}")
     out.data(f"  original:   {_size(summary.original_bytes, human_readable)}")

@@ -100,6 +100,11 @@ class ListEntry:
     last_modified: datetime | None = None
     is_prefix: bool = False
     url: str = ""  # the full URL (or local path) of the file as the user names it, or of the sub-folder
+    #: The hidden bases that exist only for this file (no other file depends on them): what the file
+    #: costs is ``stored_size + base_size``.
+    base_size: int = 0
+    #: Stored as a full reference made of itself: a base holding the file, its name a zero-diff delta.
+    is_reference: bool = False
 
 
 @dataclass
@@ -109,7 +114,9 @@ class StatsSummary:
     file_count: int = 0
     delta_count: int = 0
     whole_count: int = 0
-    reference_count: int = 0
+    reference_count: int = 0  # bases (references and snapshots), which are not files
+    #: Files stored as a full reference of their own (``ListEntry.is_reference``), not counted as deltas.
+    reference_file_count: int = 0
     original_bytes: int = 0
     stored_bytes: int = 0  # references included
     reference_bytes: int = 0

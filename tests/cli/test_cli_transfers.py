@@ -292,6 +292,22 @@ def test_cp_recursive_makes_the_first_file_the_reference_whatever_the_workers(
     assert all(t["is_delta"] for name, t in by_source.items() if name != first)
 
 
+def test_cp_recursive_seeds_a_folder_with_its_oldest_release_in_version_order(
+    cli: Any, tmp_path: Path, releases: list[Path]
+) -> None:
+    # In name order app-1.10.zip comes first; in version order app-1.8.zip does, and that is the
+    # release a family's later files resemble most.
+    folder = tmp_path / "renamed"
+    folder.mkdir()
+    for path, version in zip(releases, ("1.8", "1.9", "1.10", "1.11"), strict=True):
+        path.rename(folder / f"app-{version}.zip")
+    target = f"file://{tmp_path / 'store'}/app/"
+    doc = cli.ok("--json", "cp", "--recursive", "--workers", "8", folder, target).json()
+    by_source = {Path(t["source"]).name: t for t in doc["transfers"]}
+    assert by_source["app-1.8.zip"]["key"].endswith("reference.bin")
+    assert all(t["is_delta"] for name, t in by_source.items() if name != "app-1.8.zip")
+
+
 def test_retain_keeps_the_newest_and_repack_rewrites(store: Store, tmp_path: Path) -> None:
     cli = store.cli
     family = drifting_family(tmp_path, 8)
@@ -341,3 +357,39 @@ def test_ls_summarize_counts_every_base_of_the_folder(store: Store, tmp_path: Pa
 
     assert listed["stored_bytes"] == stats["stored_bytes"]
     assert listed["original_bytes"] == stats["original_bytes"]
+
+
+def test_ls_cp_and_stats_agree_on_what_a_file_that_became_a_base_costs(store: Store, tmp_path: Path) -> None:
+    folder = tmp_path / "drift"
+    folder.mkdir()
+    first, drifted = drifting_family(folder, 2, step=0.3)  # the second becomes a snapshot of its own
+    cli = store.cli
+    alone = cli.ok("--json", "cp", first, store.base + "solo/").json()["transfers"][0]
+    sent = [
+        cli.ok("--json", "cp", path, store.base + "d/").json()["transfers"][0] for path in (first, drifted)
+    ]
+
+    # A folder's only file is its reference: its line costs the reference, as cp said.
+    solo = cli.ok("--json", "ls", "--summarize", store.base + "solo/").json()
+    (line,) = solo["entries"]
+    assert line["is_reference"] and line["stored_size"] == alone["stored_size"] > first.stat().st_size
+    assert line["savings_percent"] == alone["savings_percent"] == 0.0
+    assert solo["summary"]["stored_bytes"] == line["stored_size"]
+    assert "0.0%" in cli.ok("ls", store.base + "solo/").stdout
+
+    listed = cli.ok("--json", "ls", "--summarize", store.base + "d/").json()
+    by_name = {entry["name"]: entry for entry in listed["entries"]}
+    # The snapshot exists for the drifted file alone; reference.bin serves both files, and is counted
+    # once, in the total.
+    assert by_name[drifted.name]["stored_size"] == sent[1]["stored_size"]
+    assert by_name[drifted.name]["savings_percent"] == sent[1]["savings_percent"]
+    assert by_name[first.name]["stored_size"] < 100
+    summary = listed["summary"]
+    assert summary["reference_bytes"] == first.stat().st_size
+    assert (
+        summary["stored_bytes"]
+        == sum(e["stored_size"] for e in by_name.values()) + summary["reference_bytes"]
+    )
+    stats = cli.ok("--json", "stats", store.base + "d/").json()
+    assert stats["stored_bytes"] == summary["stored_bytes"]
+    assert (stats["files"], stats["deltas"], stats["stored_as_references"], stats["whole"]) == (2, 1, 1, 0)
