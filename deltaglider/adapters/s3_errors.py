@@ -24,7 +24,18 @@ _IAM_ACTIONS = {
     "ListMultipartUploads": "s3:ListBucketMultipartUploads and s3:AbortMultipartUpload",
     "GetBucketLifecycleConfiguration": "s3:GetLifecycleConfiguration",
     "PutBucketLifecycleConfiguration": "s3:PutLifecycleConfiguration",
+    "ListBuckets": "s3:ListAllMyBuckets",
 }
+#: Operations whose IAM action is granted on the bucket itself, not on its objects.
+_ON_THE_BUCKET = frozenset(
+    {
+        "ListObjectsV2",
+        "HeadBucket",
+        "ListMultipartUploads",
+        "GetBucketLifecycleConfiguration",
+        "PutBucketLifecycleConfiguration",
+    }
+)
 
 #: S3 error codes (or bare HTTP statuses: HEAD responses carry no error body) -> our errors.
 #: Anything not listed becomes ``StorageError``.
@@ -84,7 +95,7 @@ def botocore_cause(exc: BaseException) -> BaseException:
 
 def translate(exc: BaseException, operation: str, bucket: str, key: str) -> DeltaGliderError:
     """One of our errors for a failed S3 call, with a message naming the call and the object."""
-    where = f"{operation} s3://{bucket}/{key}"
+    where = f"{operation} s3://{bucket}/{key}" if bucket else operation
     cause = botocore_cause(exc)
     if isinstance(cause, ClientError):
         code = error_code(cause)
@@ -98,11 +109,20 @@ def translate(exc: BaseException, operation: str, bucket: str, key: str) -> Delt
             text += (
                 f": access denied; check the credentials in use (AWS_PROFILE or --profile, "
                 f"AWS_ACCESS_KEY_ID...) and that the IAM or bucket policy allows {action} on "
-                f"arn:aws:s3:::{bucket}/{key}"
+                f"{_resource(operation, bucket, key)}"
             )
         return error_class(text)
     # Connection refused, timeouts, missing credentials...: botocore's own message says which.
     return StorageError(f"{where}: {cause}")
+
+
+def _resource(operation: str, bucket: str, key: str) -> str:
+    """The ARN an operation's IAM action is granted on (a bucket listing is on every resource)."""
+    if not bucket:
+        return '"*" (it names no bucket)'
+    if operation in _ON_THE_BUCKET:
+        return f"arn:aws:s3:::{bucket}"
+    return f"arn:aws:s3:::{bucket}/{key}"
 
 
 @contextmanager

@@ -151,6 +151,14 @@ def test_s3_errors_are_one_line(s3_store: Any, moto_server: Any, tmp_path: Path)
     assert "credentials" in no_creds.stderr.lower() and no_creds.stderr.count("\n") == 1
 
 
+def test_a_denied_bucket_listing_names_the_iam_action_it_needs(s3_store: Any, moto_server: Any) -> None:
+    with moto_server.iam_auth():  # the fake credentials belong to no IAM user
+        denied = s3_store.cli("ls")
+    assert denied.code == 1, denied.stderr
+    assert "s3:ListAllMyBuckets" in denied.stderr and "s3:ListBuckets" not in denied.stderr
+    assert "arn:aws:s3:::/" not in denied.stderr  # a bucket listing is on no bucket
+
+
 def test_ls_without_url_lists_buckets(s3_store: Any) -> None:
     from deltaglider.client import DeltaGliderClient
 
