@@ -13,6 +13,7 @@ Hetzner, Cloudflare R2 and others reject; it is told to do so only where an oper
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,8 +84,10 @@ class S3Options:
             raise ValueError(f"max_attempts must be at least 1, not {self.max_attempts!r}")
         for name in ("connect_timeout", "read_timeout"):
             value = getattr(self, name)
-            if value is not None and not value > 0:
-                raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf
+            ):
+                raise ValueError(f"{name} must be a number of seconds (0 for no limit), not {value!r}")
 
     def botocore_config(self) -> Any:
         """Our defaults, under the caller's ``boto_config``, under the explicit options."""
@@ -98,10 +101,11 @@ class S3Options:
         explicit: dict[str, Any] = {}
         if self.max_attempts is not None:
             explicit["retries"] = {"total_max_attempts": self.max_attempts, "mode": "standard"}
+        # 0 is no limit, as in the AWS CLI: botocore (urllib3) says that with None.
         if self.connect_timeout is not None:
-            explicit["connect_timeout"] = self.connect_timeout
+            explicit["connect_timeout"] = self.connect_timeout or None
         if self.read_timeout is not None:
-            explicit["read_timeout"] = self.read_timeout
+            explicit["read_timeout"] = self.read_timeout or None
         if self.addressing_style is not None:
             explicit["s3"] = {**(config.s3 or {}), "addressing_style": self.addressing_style}
         return config.merge(Config(**explicit)) if explicit else config
@@ -186,7 +190,8 @@ def create_client(
 
     The S3 client: ``endpoint_url`` (else ``AWS_ENDPOINT_URL``, which boto3 reads), ``profile``,
     ``region``, ``addressing_style`` (``path`` for most S3-compatible stores), ``max_attempts``
-    (total, retries included), ``connect_timeout``/``read_timeout`` (seconds); or a boto3
+    (total, retries included), ``connect_timeout``/``read_timeout`` (seconds, botocore's 60 unless
+    given; 0 for no limit); or a boto3
     ``session``, a botocore ``boto_config`` (merged under the options above), or a ready
     ``s3_client`` (used as it is).
 

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from boto3.exceptions import Boto3Error
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
 
 from deltaglider.errors import AccessDeniedError, DeltaGliderError, NotFoundError, StorageError
 
@@ -112,7 +112,13 @@ def translate(exc: BaseException, operation: str, bucket: str, key: str) -> Delt
                 f"{_resource(operation, bucket, key)}"
             )
         return error_class(text)
-    # Connection refused, timeouts, missing credentials...: botocore's own message says which.
+    if isinstance(cause, ConnectTimeoutError | ReadTimeoutError):
+        limit = "connect_timeout" if isinstance(cause, ConnectTimeoutError) else "read_timeout"
+        return StorageError(
+            f"{where}: {cause} (the endpoint did not answer in time: check it, or raise {limit}, "
+            f"--{limit.replace('_', '-')} on the command line)"
+        )
+    # Connection refused, missing credentials...: botocore's own message says which.
     return StorageError(f"{where}: {cause}")
 
 

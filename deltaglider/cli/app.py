@@ -72,6 +72,20 @@ class _Group(click.Group):
 )
 @click.option("--cache-dir", metavar="DIR", help="Reference cache folder.")
 @click.option(
+    "--connect-timeout",
+    "--cli-connect-timeout",
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="Wait this long for a connection to S3 (0: no limit; default 60).",
+)
+@click.option(
+    "--read-timeout",
+    "--cli-read-timeout",
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="Wait this long for S3 to answer (0: no limit; default 60).",
+)
+@click.option(
     "--workers", type=click.IntRange(1, 64), default=4, show_default=True, help="Files transferred at once."
 )
 @click.pass_context
@@ -89,6 +103,8 @@ def cli(
     no_delta: bool,
     original_compatible: bool | None,
     cache_dir: str | None,
+    connect_timeout: float | None,
+    read_timeout: float | None,
     workers: int,
 ) -> None:
     """Store similar files on S3 or in a folder as deltas against one reference, like 'aws s3'.
@@ -108,6 +124,8 @@ def cli(
         no_delta=no_delta,
         original_compatible=original_compatible,
         cache_dir=cache_dir,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
         workers=workers,
     )
 

@@ -50,6 +50,8 @@ class Session:
     no_delta: bool = False
     original_compatible: bool | None = None  # None: DG_ORIGINAL_COMPATIBLE decides
     cache_dir: str | None = None
+    connect_timeout: float | None = None  # seconds, 0 for no limit; None: botocore's default
+    read_timeout: float | None = None
     workers: int = 4
     _client: DeltaGliderClient | None = field(default=None, repr=False)
     _output: Output | None = field(default=None, repr=False)
@@ -86,6 +88,10 @@ class Session:
                 options["region"] = self.region
             if self.original_compatible:
                 options["original_compatible"] = True
+            if self.connect_timeout is not None:
+                options["connect_timeout"] = self.connect_timeout
+            if self.read_timeout is not None:
+                options["read_timeout"] = self.read_timeout
             self._client = create_client(
                 endpoint_url=self.endpoint_url,
                 log_level="DEBUG" if self.debug else "ERROR" if self.quiet else "WARNING",
