@@ -34,9 +34,10 @@ def _put(store: LocalStorage, bucket: str, key: str, data: bytes, meta: dict[str
 
 
 def _read(store: LocalStorage, bucket: str, key: str) -> bytes:
-    out = Path(tempfile.mkdtemp(prefix="dg-out-")) / "o"
-    store.get_file(bucket, key, out)
-    return out.read_bytes()
+    with tempfile.TemporaryDirectory(prefix="dg-out-") as folder:
+        out = Path(folder) / "o"
+        store.get_file(bucket, key, out)
+        return out.read_bytes()
 
 
 def test_put_head_get_with_sidecar_metadata(store: LocalStorage, tmp_path: Path) -> None:
