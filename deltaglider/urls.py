@@ -11,7 +11,10 @@ the object's name.
 
 Parsing is strict: anything that looks like a scheme (letters, digits, ``+.-`` then ``:`` before the
 first ``/``) must be ``s3://`` or ``file://``; ``s3:/x`` or ``file:x`` is a typo, never a relative
-folder named ``s3:``.
+folder named ``s3:``. A URL never holds ``.`` or ``..`` as a component: S3 stores ``big/../f.zip`` as a
+key of its own, so ``s3://b/big/..`` names no folder at all (a ``sync --delete`` from it would find
+nothing and empty its destination), and a ``file://`` URL says the same thing one way. A plain path is
+the user's own and is resolved as the shell would (``x/..`` is the current folder).
 """
 
 from __future__ import annotations
@@ -91,11 +94,21 @@ def safe_join(folder: Path, relative: str) -> Path:
     return folder / relative
 
 
+def _refuse_dot_components(path: str, url: str) -> None:
+    for component in path.split("/"):
+        if component in (".", ".."):
+            raise InvalidURLError(
+                f"{url!r}: {component!r} cannot be a component of a URL (S3 would take it as part of a "
+                "key, not as a step between folders); name the folder itself"
+            )
+
+
 def _parse_s3(url: str) -> Location:
     rest = url[len("s3://") :]
     bucket, _, key = rest.partition("/")
     if not bucket or any(ch.isspace() for ch in bucket):
         raise InvalidURLError(f"{url!r}: missing or malformed bucket name")
+    _refuse_dot_components(rest, url)
     return Location("s3", bucket, key)
 
 
@@ -128,7 +141,9 @@ def _parse_file_url(url: str) -> Location:
         raise InvalidURLError(
             f"{url!r}: only local file:///absolute/path URLs are supported (accepted forms: {ACCEPTED_FORMS})"
         )
-    return _parse_local("/" + unquote(path), url)
+    decoded = unquote(path)
+    _refuse_dot_components(decoded, url)
+    return _parse_local("/" + decoded, url)
 
 
 def parse_url(url: str | os.PathLike[str]) -> Location:

@@ -126,3 +126,51 @@ def test_safe_join_refuses_escapes(tmp_path: Path, key: str) -> None:
 def test_safe_join_keeps_names_inside(tmp_path: Path) -> None:
     assert safe_join(tmp_path, "a/b.zip") == tmp_path / "a" / "b.zip"
     assert os.fspath(safe_join(tmp_path, "x")).startswith(os.fspath(tmp_path))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "s3://b/big/..",
+        "s3://b/big/../",
+        "s3://b/big/../f000.zip",
+        "s3://b/big/.",
+        "s3://b/./x.zip",
+        "s3://b/..",
+        "s3://b/.",
+        "s3://b/a/../../x",
+        "S3://b/big/..",
+        "s3://../x",
+        "s3://./x",
+        "file:///srv/big/..",
+        "file:///srv/big/../x.zip",
+        "file:///srv/./x.zip",
+        "file:///srv/big/.",
+        "file:///srv/a/%2e%2e/x.zip",  # percent-decoded, it is '..' too
+        "file://localhost/srv/big/../",
+    ],
+)
+def test_urls_refuse_dot_components(url: str) -> None:
+    """S3 takes ``..`` literally (``big/../f.zip`` is a key of its own), so in a URL it could only
+    mislead: ``sync --delete s3://b/big/.. ./mirror/`` listing nothing would empty the mirror."""
+    with pytest.raises(InvalidURLError) as raised:
+        parse_url(url)
+    assert repr(url) in str(raised.value)
+
+
+def test_a_path_ending_in_a_dot_component_names_a_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "x").mkdir()
+    monkeypatch.chdir(tmp_path / "x")
+    here = "/".join(str(tmp_path).strip("/").split("/")[1:])
+    for text, key in [
+        (".", f"{here}/x/"),
+        ("./.", f"{here}/x/"),
+        ("..", f"{here}/"),
+        ("sub/..", f"{here}/x/"),
+        ("./s3:x/..", f"{here}/x/"),
+        (f"{tmp_path}/x/.", f"{here}/x/"),
+    ]:
+        loc = parse_url(text)
+        assert (loc.scheme, loc.key, loc.is_folder) == ("file", key, True), text
