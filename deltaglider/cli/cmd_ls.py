@@ -116,7 +116,7 @@ def ls(session: Session, url: str | None, recursive: bool, human_readable: bool,
         out.data("")
         out.data(f"Total Objects: {files}")
         out.data(f"   Total Size: {_size(original, human_readable)}")
-        of_which = f" (shared references: {_size(references, human_readable)})"
+        of_which = f" (references: {_size(references, human_readable)})"
         out.data(f"  Stored Size: {_size(stored, human_readable)}{of_which}")
         saved_total = totals["savings_percent"]
         out.data(f"      Savings: {saved_total if saved_total is not None else 0.0:.1f}%")
