@@ -49,6 +49,14 @@ def candidate_keys(delta_key: str, ref_key: str | None) -> list[str]:
     return keys
 
 
+def derived_origin(ctx: Context, bucket: str, key: str) -> str:
+    """The cache origin of what is derived from the bases of ``key``'s folder (their decoded
+    content): scoped to that folder, as the bases themselves are, and known before any of them is
+    looked at, so a warm download of a delta there needs nothing but the delta."""
+    prefix, _ = split_key(key)
+    return ctx.storage.url(bucket, join_key(prefix, "")) + "#derived"
+
+
 @contextmanager
 def reference_file(
     ctx: Context,

@@ -19,7 +19,7 @@ from deltaglider.adapters.logger_std import StdLogger
 from deltaglider.adapters.storage_local import LocalStorage
 from deltaglider.adapters.storage_memory import MemoryStorage
 from deltaglider.core.models import DeltaSpace, ObjectKey
-from deltaglider.core.references import candidate_keys
+from deltaglider.core.references import candidate_keys, derived_origin
 from deltaglider.errors import DeltaGliderError
 from deltaglider.ports.cache import CachePort
 from deltaglider.ports.storage import StoragePort
@@ -176,3 +176,15 @@ def test_candidates_stay_in_the_deltas_own_folder() -> None:
         assert candidate_keys("app/x.zip.delta", named) == ["app/reference.bin"]
     assert candidate_keys("x.zip.delta", "a/reference.bin") == ["reference.bin"]
     assert candidate_keys("a/b/x.zip.delta", None) == ["a/b/reference.bin"]
+
+
+def test_what_is_derived_from_a_folders_bases_is_cached_for_that_folder_only(tmp_path: Path) -> None:
+    ctx = make_service(MemoryStorage())._ctx
+    here = derived_origin(ctx, BUCKET, "app/x.zip.delta")
+    assert derived_origin(ctx, BUCKET, "app/reference.bin") == here
+    assert derived_origin(ctx, BUCKET, "app/sub/x.zip.delta") != here
+    assert derived_origin(ctx, BUCKET, "secret/x.zip.delta") != here
+    assert derived_origin(ctx, "other", "app/x.zip.delta") != here
+    assert derived_origin(ctx, BUCKET, "x.zip.delta") != here
+    # Never the origin of a base itself.
+    assert here != ctx.storage.url(BUCKET, "app/reference.bin")
