@@ -111,6 +111,23 @@ def _discard(part: Part) -> None:
 
 
 @contextlib.contextmanager
+def _written(name: Path, error: ErrorMapper) -> Iterator[Part]:
+    """A new temporary file named after ``name``, in its folder: closed when the block succeeds,
+    removed when it fails."""
+    part = _create(name, error)
+    try:
+        yield part
+    except BaseException:
+        _discard(part)
+        raise
+    try:
+        part.close()
+    except OSError as exc:
+        _discard(part)
+        raise error(exc, WRITE_FAILED) from exc
+
+
+@contextlib.contextmanager
 def write_beside(
     dest: StrPath,
     *,
@@ -132,17 +149,8 @@ def write_beside(
             final.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise error(exc, CREATE_FAILED) from exc
-    part = _create(final, error)
-    try:
+    with _written(final, error) as part:
         yield part
-    except BaseException:
-        _discard(part)
-        raise
-    try:
-        part.close()
-    except OSError as exc:
-        _discard(part)
-        raise error(exc, WRITE_FAILED) from exc
     try:
         _refuse_special(final)
         os.replace(part.path, final)
@@ -210,17 +218,8 @@ def write_into(
             folder = stack.enter_context(spool())
         else:
             folder = Path(stack.enter_context(_private_spool()))
-        part = _create(folder / (final.name or "output"), error)
-        try:
+        with _written(folder / (final.name or "output"), error) as part:
             yield part
-        except BaseException:
-            _discard(part)
-            raise
-        try:
-            part.close()
-        except OSError as exc:
-            _discard(part)
-            raise error(exc, WRITE_FAILED) from exc
         try:
             try:
                 fd = _open_into(final)
