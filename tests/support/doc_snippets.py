@@ -61,8 +61,8 @@ def snippets(page: Path) -> list[Snippet]:
     for match in _FENCE.finditer(text):
         before = text[: match.start()].rstrip()
         skip = None
-        marker = _MARKER.search(before, max(0, len(before) - 400))
-        if marker is not None and marker.end() == len(before):
+        marker = _MARKER.fullmatch(before, before.rfind("<!--")) if before.endswith("-->") else None
+        if marker is not None:
             reason = _SKIP.fullmatch(marker.group("body"))
             skip = reason.group("reason").strip() if reason else None
         line = text.count("\n", 0, match.start("code")) + 1
@@ -97,10 +97,21 @@ def buckets(blocks: list[Snippet]) -> list[str]:
     return sorted({name for block in blocks for name in _BUCKET.findall(block.code)})
 
 
-def cli_lines(code: str) -> list[str]:
-    """The ``deltaglider ...`` commands of a shell block, continuation lines joined."""
-    joined = re.sub(r"\\\n\s*", " ", code)
-    return [line.strip() for line in joined.splitlines() if re.match(r"\s*deltaglider(\s|$)", line)]
+def cli_lines(code: str) -> list[tuple[int, str]]:
+    """The ``deltaglider ...`` commands of a shell block, continuation lines joined, each with its line
+    offset in the block."""
+    commands = []
+    lines = code.splitlines()
+    at = 0
+    while at < len(lines):
+        start, line = at, lines[at]
+        while line.endswith("\\") and at + 1 < len(lines):
+            at += 1
+            line = line[:-1] + " " + lines[at].strip()
+        if re.match(r"\s*deltaglider(\s|$)", line):
+            commands.append((start, line.strip()))
+        at += 1
+    return commands
 
 
 def expected_output(code: str) -> list[str]:
@@ -151,7 +162,7 @@ def _run_python(block: Snippet, code: str, namespace: dict[str, object]) -> None
 def _run_cli(block: Snippet, code: str, cwd: Path) -> None:
     # The command of this interpreter's installation, whatever PATH holds.
     define = f'deltaglider() {{ "{sys.executable}" -m deltaglider "$@"; }}\n'
-    for line in cli_lines(code):
+    for offset, line in cli_lines(code):
         done = subprocess.run(
             ["bash", "-c", define + line],
             cwd=cwd,
@@ -161,7 +172,8 @@ def _run_cli(block: Snippet, code: str, cwd: Path) -> None:
         )
         if done.returncode != 0:
             raise SnippetError(
-                f"{block.where}: `{line}` exited {done.returncode}\n{done.stdout}{done.stderr}"
+                f"{block.page.name}:{block.line + offset}: `{line}` exited {done.returncode}\n"
+                f"{done.stdout}{done.stderr}"
             )
 
 
