@@ -93,10 +93,6 @@ class Cancellation:
     def cancel(self) -> None:
         self._event.set()
 
-    @property
-    def cancelled(self) -> bool:
-        return self._event.is_set()
-
     def check(self) -> None:
         """Raises :class:`Cancelled` once the batch is cancelled."""
         if self._event.is_set():
