@@ -34,6 +34,7 @@ from typing import IO, BinaryIO, Final
 from deltaglider.core.context import Context
 from deltaglider.core.magic import GZIP_MAGIC
 from deltaglider.errors import IntegrityError
+from deltaglider.transforms.recipe import DEFLATE_MAX_EXPANSION, LZMA2_MAX_EXPANSION
 
 _IDENT_PROGRAMS: Final = {"G": "gzip", "B": "bzip2", "Y": "xz", "Z": "compress"}
 # Variables through which a user's environment could have changed the programs' defaults.
@@ -42,13 +43,10 @@ _COMPRESSOR_ENV: Final = ("GZIP", "BZIP", "BZIP2", "XZ_OPT", "XZ_DEFAULTS")
 DECOMPRESSED_LIMIT: Final = 64 * 2**30
 _CHUNK: Final = 1 << 20
 #: The most each format expands, as (bytes out per byte in, bytes out for free): its limit, not a
-#: typical ratio, so that no file the program wrote is refused.
+#: typical ratio, so that no file the program wrote is refused (deflate and LZMA: transforms.recipe).
 _EXPANSION: Final = {
-    # deflate: a 258-byte match in two bits.
-    "G": (1032, _CHUNK),
-    # LZMA: at most 273 bytes per match, coded in no fewer than 14 binary decisions, each costing at
-    # least log2(2048/2017) bits (an adapted probability stops 31/2048 short of certainty): ~7091.
-    "Y": (7200, _CHUNK),
+    "G": (DEFLATE_MAX_EXPANSION, _CHUNK),
+    "Y": (LZMA2_MAX_EXPANSION, _CHUNK),
     # bzip2 -9: a block holds 899981 bytes after run-length coding (255 bytes in 5), so at most
     # 45.9 MB, in no fewer than 21 bytes of block header, tables and codes; plus one block.
     "B": (2_200_000, 46_000_000),

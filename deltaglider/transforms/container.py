@@ -39,9 +39,16 @@ def decoded_limit(size: int) -> int:
 
 def check_sizes(recipe: Recipe, recorded_size: int | None) -> None:
     """Refuses (:class:`RecipeError`), before anything is decoded, a recipe that rebuilds another size
-    than the file's recorded one, or whose decoded stream is larger than :func:`decoded_limit`."""
+    than the file's recorded one, one with a segment that decodes to more than its compressed bytes
+    can, or one whose decoded stream is larger than :func:`decoded_limit`."""
     if recorded_size is not None and recipe.original_size != recorded_size:
         raise RecipeError(f"the recipe rebuilds {recipe.original_size} bytes, recorded {recorded_size}")
+    for seg in recipe.segments:
+        if seg.decoded_size > seg.max_decoded_size:
+            raise RecipeError(
+                f"a segment of the recipe decodes to {seg.decoded_size} bytes from {seg.compressed_size}: "
+                "more than its compression format ever expands"
+            )
     if recipe.decoded_size > decoded_limit(recipe.original_size):
         raise RecipeError(
             f"the recipe decodes to {recipe.decoded_size} bytes, more than any "

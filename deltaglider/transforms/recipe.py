@@ -26,6 +26,13 @@ from deltaglider.errors import RecipeError
 from deltaglider.transforms.deflater import DeflateParams
 from deltaglider.transforms.lzma2 import Lzma2Params
 
+#: The most one compressed byte decodes to, by each format's own limits (not a typical ratio): deflate
+#: codes a 258-byte match in two bits; LZMA codes at most 273 bytes in no fewer than 14 binary
+#: decisions, each costing at least log2(2048/2017) bits (an adapted probability stops 31/2048 short
+#: of certainty), which is about 7091.
+DEFLATE_MAX_EXPANSION: Final = 1032
+LZMA2_MAX_EXPANSION: Final = 7200
+
 MAGIC: Final = b"DGTR"
 VERSION: Final = 1
 _RAW: Final = 0
@@ -46,6 +53,15 @@ class Segment:
     @property
     def original_size(self) -> int:
         return self.decoded_size if self.params is None else self.compressed_size
+
+    @property
+    def max_decoded_size(self) -> int:
+        """The most its bytes in the container can decode to: a segment that claims more was never
+        compressed from its decoded bytes."""
+        if self.params is None:
+            return self.decoded_size
+        ratio = LZMA2_MAX_EXPANSION if isinstance(self.params, Lzma2Params) else DEFLATE_MAX_EXPANSION
+        return self.compressed_size * ratio
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import lzma
+import resource
+import signal
 import struct
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from deltaglider.transforms import Encoded, encode_container, rebuild
@@ -50,3 +54,17 @@ def xz_naming_dictionary(data: bytes, props: int) -> bytes:
     header[-4:] = struct.pack("<I", zlib.crc32(bytes(header[:-4])))
     xz[start : start + size] = header
     return bytes(xz)
+
+
+@contextmanager
+def disk_cap(limit: int) -> Iterator[None]:
+    """No file written inside the block can grow past ``limit`` bytes: the kernel refuses the write
+    (EFBIG) instead, so a decode that runs on fails with an I/O error rather than a refusal."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import random
 import zlib
 from pathlib import Path
 
@@ -17,12 +18,14 @@ from deltaglider.transforms import (
     RecipeError,
     Segment,
     body,
+    default_compressor,
     encode_container,
     pack,
     rebuild,
     unpack,
 )
-from transforms.helpers import sample_text
+from deltaglider.transforms.builder import CHUNK
+from transforms.helpers import disk_cap, sample_text
 
 RECIPE = Recipe(
     "zip",
@@ -93,6 +96,17 @@ def test_a_changed_decoded_stream_that_recompresses_differently_is_refused(
         rebuild(decoded, recipe, tmp_path / "out")
     assert not (tmp_path / "out").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".dg-part")]
+
+
+def test_a_member_that_recompresses_too_long_stops_at_its_recorded_size(tmp_path: Path) -> None:
+    """1 MiB of random bytes recorded as a 1000-byte member: the rebuild stops as soon as the member
+    is past its size, instead of writing the whole recompression and comparing after."""
+    decoded = tmp_path / "decoded"
+    decoded.write_bytes(random.Random(1).randbytes(1 << 20))
+    recipe = pack(Recipe("gzip", default_compressor().name, (Segment(1 << 20, DeflateParams(), 1000),)))
+    with disk_cap(1000 + 2 * CHUNK), pytest.raises(RecipeError, match="another size"):
+        rebuild(decoded, recipe, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
 
 
 def test_the_injected_compressor_is_the_one_used(tmp_path: Path) -> None:

@@ -7,12 +7,10 @@ import hashlib
 import lzma
 import os
 import random
-import resource
-import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
@@ -20,6 +18,7 @@ from support.families import cold_service
 from support.hooked_storage import HookedStorage
 from support.sdk import leftovers, make_service
 from support.vcdiff import write_varint
+from transforms.helpers import disk_cap
 
 from deltaglider import codec
 from deltaglider.adapters.storage_memory import MemoryStorage
@@ -191,26 +190,12 @@ WINDOW = 1 << 24  # one window of ``_bomb``'s
 REF_SHA = hashlib.sha256(b"reference").hexdigest()
 
 
-@contextmanager
-def _disk_cap(limit: int) -> Iterator[None]:
-    """No file written inside the block can grow past ``limit`` bytes: the kernel refuses the write
-    (EFBIG) instead, so a decode that runs on fails with an I/O error rather than a refusal."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
-        signal.signal(signal.SIGXFSZ, previous)
-
-
 def _get_refused(
     storage: MemoryStorage, out: Path, *, size: int, match: str, key: str = "rel/x.tar.gz"
 ) -> None:
     """Downloading ``key`` is refused with ``match`` while no file may exceed ``size`` + one window,
     and nothing reaches ``out``."""
-    with _disk_cap(size + WINDOW), pytest.raises(IntegrityError, match=match):
+    with disk_cap(size + WINDOW), pytest.raises(IntegrityError, match=match):
         make_service(storage).get(ObjectKey("b", key), out)
     assert not out.exists()
 
@@ -283,13 +268,21 @@ def _recipe(*segments: Segment) -> Recipe:
     return Recipe("gzip", default_compressor().name, segments)
 
 
+@pytest.mark.parametrize(
+    ("windows", "compressed", "match"),
+    [
+        # 4 GiB from a 2 kB deflate member: past what deflate ever expands (1032 to 1).
+        (256, 2000, "decodes to 4294967296 bytes from 2000"),
+        # 112 MiB from 114 kB: within deflate's limit, past what an upload decodes such a file to.
+        (7, 114_000, "more than any 114000-byte container"),
+    ],
+)
 def test_a_recipe_decoding_to_more_than_its_file_can_hold_is_refused_before_decoding(
-    storage: MemoryStorage, tmp_path: Path
+    storage: MemoryStorage, tmp_path: Path, windows: int, compressed: int, match: str
 ) -> None:
-    """2 kB of file whose one deflate member claims 4 GiB decoded: past any archive's expansion."""
-    recipe = _recipe(Segment(1 << 32, DeflateParams(), 2000))
-    _transformed_bucket(storage, recipe, _bomb(256), file_size=2000)
-    _get_refused(storage, tmp_path / "out", size=2000, match="decodes to 4294967296 bytes")
+    recipe = _recipe(Segment(windows * WINDOW, DeflateParams(), compressed))
+    _transformed_bucket(storage, recipe, _bomb(windows), file_size=compressed)
+    _get_refused(storage, tmp_path / "out", size=compressed, match=match)
 
 
 def test_a_recipe_for_another_size_than_recorded_is_refused_before_decoding(
@@ -303,7 +296,7 @@ def test_a_recipe_for_another_size_than_recorded_is_refused_before_decoding(
     (tmp_path / "reference").write_bytes(b"reference")
     transform = Transform("gzip", BASE_FORMAT, REF_SHA)
     with (
-        _disk_cap(2000 + WINDOW),
+        disk_cap(2000 + WINDOW),
         pytest.raises(IntegrityError, match="rebuilds 4294967296 bytes, recorded 2000"),
     ):
         transformed.decode(
@@ -361,7 +354,7 @@ def test_a_legacy_reference_is_decompressed_only_as_far_as_its_delta_reads(
     }
     storage.set_raw("b", "rel/x.bin.delta", _with_appheader(delta, b"x.bin//reference.bin/G"), meta)
     out = tmp_path / "out"
-    with _disk_cap(len(target) + WINDOW):
+    with disk_cap(len(target) + WINDOW):
         make_service(storage).get(ObjectKey("b", "rel/x.bin"), out)
     assert out.read_bytes() == target
 
@@ -384,7 +377,7 @@ def test_a_compression_bomb_is_uploaded_without_decoding_it_past_the_limit(
     bomb.write_bytes(compress(bytes(96 << 20)))
     service = make_service(storage)
     service.put(first, SPACE)
-    with _disk_cap(decoded_limit(bomb.stat().st_size)):
+    with disk_cap(decoded_limit(bomb.stat().st_size)):
         summary = service.put(bomb, SPACE)
     assert summary.transform is None
     service.get(ObjectKey("b", f"rel/{bomb.name}"), tmp_path / "out")
