@@ -124,7 +124,7 @@ def _pipe(argv: list[str], src: Path, emit: Callable[[bytes], None]) -> bool:
         while chunk := proc.stdout.read(_CHUNK):
             emit(chunk)
     except BaseException:
-        proc.kill()  # the output grew past its bound: stop the program, not just the reading
+        proc.kill()  # past its bound, or all that is needed came: stop the program, not just the reading
         raise
     finally:
         proc.stdout.close()
