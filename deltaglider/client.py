@@ -200,9 +200,7 @@ class DeltaGliderClient:
         ``key.delta``. The file appears only once its SHA-256 matched; the summary says where it went
         and how."""
         loc = _object(s3_url)
-        return self._service_for(loc).get(
-            ObjectKey(loc.bucket, loc.key), Path(output_path), progress=progress
-        )
+        return self._service_for(loc).get(ObjectKey(loc.bucket, loc.key), output_path, progress=progress)
 
     def verify(self, s3_url: str, *, use_cache: bool = False) -> bool:
         """True if the stored file (whole, reference or delta) still rebuilds to its recorded SHA-256.
@@ -212,8 +210,12 @@ class DeltaGliderClient:
         return self._service_for(loc).verify(ObjectKey(loc.bucket, loc.key), use_cache=use_cache).valid
 
     def delete(self, url: str, *, force: bool = False) -> DeleteResult:
-        """Deletes a file. A reference that deltas depend on is refused (``ReferenceInUseError``) unless
-        ``force``; a reference left without deltas is removed with the last one."""
+        """Deletes a file (whatever version its name holds, both forms if an interrupted upload left
+        two). A reference that deltas depend on is refused (``ReferenceInUseError``) unless ``force``.
+        Deleting a file never removes its folder's reference, not even with the last delta (an upload
+        may be encoding against it): the result's ``warnings`` then say it is kept; delete it by name,
+        or call ``delete_reference_if_unused``, to remove it. A file stored whole that later files were
+        made against stays, hidden, as their base."""
         loc = _object(url)
         return self._service_for(loc).delete(ObjectKey(loc.bucket, loc.key), force=force)
 

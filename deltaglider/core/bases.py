@@ -26,7 +26,14 @@ from typing import Final
 
 from deltaglider.core.context import Context
 from deltaglider.core.fingerprint import Fingerprint, estimate_delta_ratio
-from deltaglider.core.layout import DELTA_SUFFIX, REFERENCE_NAME, is_base_name, join_key, split_key
+from deltaglider.core.layout import (
+    DELTA_SUFFIX,
+    REFERENCE_NAME,
+    is_base_name,
+    is_marker_name,
+    join_key,
+    split_key,
+)
 from deltaglider.core.metadata import read_field
 from deltaglider.errors import MetadataError
 from deltaglider.ports.storage import ObjectHead
@@ -36,6 +43,8 @@ from deltaglider.ports.storage import ObjectHead
 DRIFT: Final = 0.15
 #: How many of the newest bases an upload considers, besides ``reference.bin``.
 RECENT: Final = 4
+#: How many of the newest candidates an upload asks (HEADs) to find those bases.
+HEADS: Final = 2 * RECENT
 #: What a base without a fingerprint is assumed to give.
 UNKNOWN_ESTIMATE: Final = 0.5
 
@@ -84,17 +93,47 @@ def listed(ctx: Context, bucket: str, prefix: str) -> list[ObjectHead]:
     ]
 
 
+def _may_be_base(name: str) -> bool:
+    """From its name alone: a further base, or a file that may be stored whole as one (a delta's
+    name is never one)."""
+    if name == REFERENCE_NAME or is_marker_name(name):
+        return False
+    return is_base_name(name) or not name.endswith(DELTA_SUFFIX)
+
+
 def recent(ctx: Context, bucket: str, prefix: str, reference: ObjectHead) -> list[Base]:
-    """``reference.bin`` (as ``reference`` describes it) and the :data:`RECENT` newest other bases."""
-    others = [obj for obj in listed(ctx, bucket, prefix) if split_key(obj.key)[1] != REFERENCE_NAME]
-    others.sort(key=lambda obj: (obj.last_modified.timestamp() if obj.last_modified else 0.0, obj.key))
-    # Oldest first, so that in choose() a tie goes to the newer base.
-    found = [describe(reference)]
-    for obj in others[-RECENT:]:
+    """``reference.bin`` (as ``reference`` describes it) and the :data:`RECENT` newest other bases:
+    further full references, snapshots, and files stored whole that record a fingerprint
+    (core.put_bases). At most :data:`HEADS` of the newest candidates are asked, so a folder of many
+    files stored whole for other reasons costs no more than that."""
+    others = [
+        obj
+        for obj in ctx.storage.list(bucket, join_key(prefix, ""), recursive=False)
+        if not obj.is_prefix and _may_be_base(split_key(obj.key)[1])
+    ]
+    others.sort(
+        key=lambda obj: (obj.last_modified.timestamp() if obj.last_modified else 0.0, obj.key), reverse=True
+    )
+    newest_first: list[Base] = []
+    for obj in others[:HEADS]:
+        if len(newest_first) == RECENT:
+            break
         head = ctx.storage.head(bucket, obj.key)
-        if head is not None:
-            found.append(describe(head))
-    return [base for base in found if base is not None]
+        base = describe(head) if head is not None and _is_base(head) else None
+        if base is not None:
+            newest_first.append(base)
+    first = describe(reference)
+    # Oldest first, so that in choose() a tie goes to the newer base.
+    return ([first] if first is not None else []) + newest_first[::-1]
+
+
+def _is_base(head: ObjectHead) -> bool:
+    """A hidden base, or a file stored whole as one (its fingerprint says so)."""
+    if is_base_name(split_key(head.key)[1]):
+        return True
+    return read_field(head.metadata, "compression") == "none" and bool(
+        read_field(head.metadata, "fingerprint")
+    )
 
 
 def choose(bases: list[Base], target: Fingerprint) -> Base:

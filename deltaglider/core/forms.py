@@ -12,20 +12,20 @@ form's, and a random token, ordered as that pair); after writing, the upload hea
   as stale in the window between that upload's head and delete (a store has no conditional delete).
 
 So the newest stamp's object is never removed by an older upload for long, and whenever both forms
-are gone the last upload to notice puts its own back.
+are gone the last upload to notice puts its own back. The settling itself is
+:func:`deltaglider.core.protocol.settle`: removing the other form is a removal like any other.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from deltaglider.core.context import Context
 from deltaglider.core.metadata import read_field
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ROUNDS = 3
 
 
 def new_stamp(ctx: Context, bucket: str, other: str | None) -> str:
@@ -54,31 +54,6 @@ def stamp_of(metadata: Mapping[str, str]) -> str | None:
     return read_field(metadata, "write_stamp")
 
 
-def settle(
-    ctx: Context, bucket: str, written: str, *, other: str | None, stamp: str, rewrite: Callable[[], None]
-) -> bool:
-    """Called after ``written`` was stored with ``stamp``: resolves the other form ``other`` (None when
-    both forms share one key). False when a newer upload of the name superseded this one."""
-    if other is None:
-        return True
-    ours = _order(stamp)
-    for _ in range(_ROUNDS):
-        theirs = ctx.storage.head(bucket, other)
-        if theirs is not None:
-            if _order(stamp_of(theirs.metadata)) > ours:
-                _remove_if_ours(ctx, bucket, written, stamp)
-                ctx.logger.info("a newer upload of the same name superseded this one", key=other)
-                return False
-            ctx.storage.delete(bucket, other)
-            ctx.logger.info("removed the stale other form of the same name", key=other)
-        if ctx.storage.head(bucket, written) is not None:
-            return True
-        ctx.logger.warning("another upload removed this one's object as stale; writing it again", key=written)
-        rewrite()
-    return True
-
-
-def _remove_if_ours(ctx: Context, bucket: str, key: str, stamp: str) -> None:
-    mine = ctx.storage.head(bucket, key)
-    if mine is not None and stamp_of(mine.metadata) == stamp:
-        ctx.storage.delete(bucket, key)
+def newer(stamp: str | None, than: str | None) -> bool:
+    """Whether a version stamped ``stamp`` was written after one stamped ``than``."""
+    return _order(stamp) > _order(than)

@@ -76,6 +76,21 @@ def base_key(prefix: str, sha256: str, *, snapshot: bool) -> str:
     return join_key(prefix, name + DELTA_SUFFIX if snapshot else name)
 
 
+#: Beside an object being removed, for as long as its removal runs, a marker named
+#: ``<name>.dg-removing-<stamp>``: writes that depend on that object see it and keep what they need
+#: elsewhere (core.protocol). Hidden from listings; no upload may take such a name.
+REMOVING_INFIX: Final = ".dg-removing-"
+
+
+def removing_prefix(key: str) -> str:
+    """Where the markers of a removal of ``key`` are: every key starting with this."""
+    return key + REMOVING_INFIX
+
+
+def is_marker_name(name: str) -> bool:
+    return REMOVING_INFIX in name
+
+
 def is_reserved_name(name: str) -> bool:
     return name == REFERENCE_NAME or name.endswith(DELTA_SUFFIX)
 
@@ -106,9 +121,10 @@ def lookup_keys(key: str) -> list[str]:
 
 
 def display_name(key: str) -> str | None:
-    """The key as the user knows it, or None for objects a listing hides (references and other bases)."""
+    """The key as the user knows it, or None for objects a listing hides (references and other bases,
+    removal markers)."""
     _, name = split_key(key)
-    if is_base_name(name):
+    if is_base_name(name) or is_marker_name(name):
         return None
     return key.removesuffix(DELTA_SUFFIX)
 

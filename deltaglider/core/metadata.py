@@ -217,6 +217,7 @@ def delta_metadata(
     zero_diff: bool = False,
     transform: Transform | None = None,
     snapshot_fingerprint: str | None = None,
+    source_mtime: datetime | None = None,
 ) -> dict[str, str]:
     """A delta's metadata; with ``snapshot_fingerprint``, a snapshot base's (core.bases)."""
     meta = {
@@ -247,20 +248,39 @@ def delta_metadata(
         meta["dg-transform"] = transform.container
         meta["dg-base-format"] = transform.base_format
         meta["dg-base-sha256"] = transform.base_sha256
+    _add_source_mtime(meta, source_mtime)
     return _encoded(meta)
 
 
 def whole_metadata(
-    *, tool: str, original_name: str, sha256: str, size: int, created_at: datetime, write_stamp: str
+    *,
+    tool: str,
+    original_name: str,
+    sha256: str,
+    size: int,
+    created_at: datetime,
+    write_stamp: str,
+    fingerprint: str | None = None,
+    source_mtime: datetime | None = None,
 ) -> dict[str, str]:
-    return _encoded(
-        {
-            "dg-tool": tool,
-            "dg-original-name": original_name,
-            "dg-file-sha256": sha256,
-            "dg-file-size": str(size),
-            "dg-created-at": format_created_at(created_at),
-            "dg-compression": "none",
-            "dg-write-stamp": write_stamp,
-        }
-    )
+    """A file stored whole; with ``fingerprint``, one that later uploads may use as a base (core.bases)."""
+    meta = {
+        "dg-tool": tool,
+        "dg-original-name": original_name,
+        "dg-file-sha256": sha256,
+        "dg-file-size": str(size),
+        "dg-created-at": format_created_at(created_at),
+        "dg-compression": "none",
+        "dg-write-stamp": write_stamp,
+    }
+    if fingerprint is not None:
+        meta["dg-fingerprint"] = fingerprint
+    _add_source_mtime(meta, source_mtime)
+    return _encoded(meta)
+
+
+def _add_source_mtime(meta: dict[str, str], source_mtime: datetime | None) -> None:
+    # Ours: when the user's file was made, which orders a family better than when it was uploaded
+    # (a parallel upload stores releases in any order). Retention reads it (core.retention).
+    if source_mtime is not None:
+        meta["dg-source-mtime"] = format_created_at(source_mtime)

@@ -158,3 +158,4 @@ class RepackResult:
     stored_after: int = 0
     bases_removed: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)  # written or deleted since listed: left as they are

@@ -1,26 +1,17 @@
 """Uploading one file into a DeltaSpace: as its reference, as a delta, or whole.
 
 The upload works on a private copy of the file (:mod:`deltaglider.core.snapshot`), so the SHA-256 it
-records is that of the bytes it stores.
-
-The reference protocol, shared with :mod:`deltaglider.core.delete`: deleting a delta never removes the
-reference; a reference is removed only when asked for by name. To close the window in which a
-reference is removed while an upload encodes against it, each side re-checks after its own write:
-
-- the upload, after storing its delta, heads the reference; if it vanished, it puts back the copy it
-  encoded against (``put_file_if_absent``, with the metadata it read); if another reference took its
-  place, the delta cannot be rebuilt, so the file is stored whole instead;
-- the remover, after removing the reference, lists the deltas made against it again and, if one
-  appeared, puts the reference back from the copy it kept.
-
-Whichever of the delta's write and the remover's second listing comes first, one of the two sees the
-other. A name's two forms (whole, delta) are settled by :mod:`deltaglider.core.forms`.
+records is that of the bytes it stores. Deleting a delta never removes its base, and every write that
+depends on a base re-checks it afterwards: :mod:`deltaglider.core.protocol` is the one protocol for
+every removal or rewrite, uploads' included.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from deltaglider.core import snapshot
@@ -28,16 +19,20 @@ from deltaglider.core.context import Context
 from deltaglider.core.fingerprint import fingerprint
 from deltaglider.core.layout import (
     REFERENCE_NAME,
+    REMOVING_INFIX,
     is_base_name,
     is_delta_candidate,
+    is_marker_name,
     reference_key,
 )
 from deltaglider.core.magic import sniff_file
 from deltaglider.core.metadata import (
+    parse_created_at,
     read_field,
     reference_metadata,
 )
 from deltaglider.core.models import DeltaSpace, PutSummary
+from deltaglider.core.protocol import Pinned, recheck
 from deltaglider.core.put_bases import against_bases
 from deltaglider.core.references import reference_file
 from deltaglider.core.upload import (
@@ -45,14 +40,13 @@ from deltaglider.core.upload import (
     Reference,
     Upload,
     choose_delta,
-    keep_reference,
     put_delta,
     store_delta,
     store_whole,
     zero_diff,
 )
 from deltaglider.errors import InvalidURLError, StorageError
-from deltaglider.ports.storage import ProgressCallback
+from deltaglider.ports.storage import ObjectHead, ProgressCallback
 from deltaglider.transforms.container import CONTAINERS
 from deltaglider.transforms.sniff import detect
 from deltaglider.urls import check_component
@@ -67,7 +61,11 @@ def put(
     name: str | None = None,
     progress: ProgressCallback | None = None,
     created_at: datetime | None = None,
+    replaces: ObjectHead | None = None,
 ) -> PutSummary:
+    """Stores ``file`` under ``name`` in ``space``. A user's upload replaces whatever the name holds;
+    with ``replaces`` (re-packing) the upload is a rewrite of that version, which raises
+    ``upload.SupersededError`` when the name was written or deleted since (core.upload)."""
     started = time.monotonic()
     file = Path(file)
     name = file.name if name is None else name
@@ -76,11 +74,31 @@ def put(
         raise InvalidURLError(f"stored name {name!r} must not contain '/'")
     if is_base_name(name) and name != REFERENCE_NAME:
         raise InvalidURLError(f"stored name {name!r} is reserved for the DeltaSpace's bases")
+    if is_marker_name(name):
+        raise InvalidURLError(f"stored name {name!r} is reserved: {REMOVING_INFIX!r} marks removals")
     with ctx.scratch() as scratch:
         copy = scratch / "file"
         size, sha256 = snapshot.take(file, copy, ctx.hasher)
         when = ctx.clock.now() if created_at is None else created_at
-        up = Upload(copy, file, space, name, size, sha256, max_ratio, progress, when, detect(copy))
+        made = (
+            _source_mtime(file)
+            if replaces is None
+            else parse_created_at(read_field(replaces.metadata, "source_mtime"))
+        )
+        up = Upload(
+            copy,
+            file,
+            space,
+            name,
+            size,
+            sha256,
+            max_ratio,
+            progress,
+            when,
+            detect(copy),
+            source_mtime=made,
+            replaces=replaces,
+        )
         summary = _decide(ctx, up)
     ctx.metrics.timing("put.seconds", time.monotonic() - started, operation=summary.operation)
     ctx.metrics.increment("put", operation=summary.operation)
@@ -93,6 +111,15 @@ def put(
         reason=summary.reason,
     )
     return summary
+
+
+def _source_mtime(file: Path) -> datetime | None:
+    """When the user's file was last modified (None for a pipe or a device: they record no such time)."""
+    try:
+        st = os.stat(file)
+    except OSError:
+        return None
+    return datetime.fromtimestamp(st.st_mtime, UTC) if stat.S_ISREG(st.st_mode) else None
 
 
 def _decide(ctx: Context, up: Upload) -> PutSummary:
@@ -174,7 +201,7 @@ def _try_first_file(ctx: Context, up: Upload, ref_key: str) -> PutSummary | None
         ref = Reference(ref_key, up.sha256, meta)
         ctx.cache.store(up.sha256, up.file, origin=ctx.storage.url(up.space.bucket, ref_key))
         put_delta(ctx, up, delta, delta_size=delta_size, ref=ref, zero_diff=True)
-        if not keep_reference(ctx, up, ref, up.file):
+        if not recheck(ctx, up.space.bucket, [Pinned(ref_key, up.sha256, meta, up.file)]):
             return store_whole(ctx, up, "the reference this file became was replaced by another one")
     return PutSummary(
         operation="PUT",
@@ -211,4 +238,6 @@ def _against_reference(ctx: Context, up: Upload, ref: Reference) -> PutSummary:
                     f"delta/file ratio {made:.3f} exceeds max_ratio {up.max_ratio:.3f}",
                     delta_ratio=made,
                 )
-            return store_delta(ctx, up, ref, made, restore=reference)
+            return store_delta(
+                ctx, up, ref, made, chain=[Pinned(ref.key, ref.sha256, ref.metadata, reference)]
+            )

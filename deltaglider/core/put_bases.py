@@ -1,11 +1,12 @@
-"""Uploading against a DeltaSpace's several bases (issue 13, :mod:`deltaglider.core.bases`): a delta
-against the base the file's fingerprint matches best while it stays under ``DRIFT``; past it the file
-becomes a new snapshot, or a new full reference, and its name a zero-diff delta against it.
+"""Uploading against a DeltaSpace's several bases (:mod:`deltaglider.core.bases`): a delta against
+the base the file's fingerprint matches best while it stays under ``DRIFT``; past it the file becomes
+a new snapshot (a delta against a full base, hidden, its name a zero-diff delta against it) while that
+delta fits ``max_ratio``; past ``max_ratio`` too, it is stored whole under its own name, readable by
+any tool, and recorded as a base (its fingerprint) that later uploads may use: a new base that costs
+no second copy of the file.
 """
 
 from __future__ import annotations
-
-from collections.abc import Mapping
 
 from deltaglider.core import bases, forms
 from deltaglider.core.context import Context
@@ -15,9 +16,9 @@ from deltaglider.core.layout import base_key
 from deltaglider.core.metadata import (
     delta_metadata,
     read_field,
-    reference_metadata,
 )
 from deltaglider.core.models import PutSummary
+from deltaglider.core.protocol import Pinned, recheck
 from deltaglider.core.references import reference_file
 from deltaglider.core.upload import (
     FOUNDING_MIN_SIZE,
@@ -25,7 +26,6 @@ from deltaglider.core.upload import (
     Reference,
     Upload,
     choose_delta,
-    keep_reference,
     put_delta,
     store_delta,
     store_whole,
@@ -36,8 +36,8 @@ from deltaglider.ports.storage import ObjectHead
 
 
 def against_bases(ctx: Context, up: Upload, reference: ObjectHead) -> PutSummary:
-    """Issue 13's scheme (core.bases): a delta against the most promising base while it stays under
-    ``DRIFT``; past it, the file becomes a new snapshot, or a new full reference."""
+    """A delta against the most promising base while it stays under ``DRIFT``; past it, a new base
+    (module doc)."""
     candidates = bases.recent(ctx, up.space.bucket, up.space.prefix, reference)
     # The fingerprint is needed to choose among bases, or to record one: not for a lone reference.bin.
     target = fingerprint(up.file) if len(candidates) > 1 else None
@@ -51,10 +51,12 @@ def against_bases(ctx: Context, up: Upload, reference: ObjectHead) -> PutSummary
     ):
         made = choose_delta(ctx, up, ref, local, scratch)
         if not isinstance(made, float) and made.size / up.size <= drift:
-            return store_delta(ctx, up, ref, made, restore=None if chosen.is_snapshot else local)
+            return store_delta(ctx, up, ref, made, chain=[Pinned(ref.key, ref.sha256, ref.metadata, local)])
         ratio = made if isinstance(made, float) else made.size / up.size
         if not chosen.is_snapshot:
-            return new_base(ctx, up, ref, made, target, ratio=ratio)
+            return new_base(
+                ctx, up, Pinned(ref.key, ref.sha256, ref.metadata, local), made, target, ratio=ratio
+            )
     assert chosen.full_key is not None and chosen.full_sha256 is not None  # a snapshot names its full
     full = ctx.storage.head(up.space.bucket, chosen.full_key)
     if full is None:
@@ -67,83 +69,88 @@ def against_bases(ctx: Context, up: Upload, reference: ObjectHead) -> PutSummary
         ctx.scratch() as scratch,
     ):
         against_full = choose_delta(ctx, up, full_ref, local, scratch)
-        return new_base(ctx, up, full_ref, against_full, target, ratio=ratio)
+        full_pin = Pinned(full_ref.key, full_ref.sha256, full_ref.metadata, local)
+        return new_base(ctx, up, full_pin, against_full, target, ratio=ratio)
 
 
 def new_base(
     ctx: Context,
     up: Upload,
-    full: Reference,
+    full: Pinned,
     made: Delta | float,
     target: Fingerprint | None,
     *,
     ratio: float,
 ) -> PutSummary:
-    """The file becomes a base: a snapshot (``made``, its delta against ``full``) when that fits
-    ``max_ratio``, else a full reference; its name gets a zero-diff delta against the new base."""
-    bucket, prefix = up.space.bucket, up.space.prefix
-    # A further full reference must be worth keeping: an archive by its content, or a large file (a
-    # small one-off named .zip would otherwise become a base that later uploads weigh).
-    if isinstance(made, float) and up.container is None and up.size < FOUNDING_MIN_SIZE:
-        return store_whole(
-            ctx, up, f"delta/file ratio {made:.3f} exceeds max_ratio {up.max_ratio:.3f}", delta_ratio=made
-        )
-    snapshot = not isinstance(made, float)
-    recorded = (target or fingerprint(up.file)).to_text()
-    key = base_key(prefix, up.sha256, snapshot=snapshot)
-    now = up.created_at
+    """The file becomes a base: a snapshot (``made``, its delta against the full base ``full``) when
+    that fits ``max_ratio``; else it is stored whole, as a base when it is worth
+    one (module doc)."""
     if isinstance(made, float):
-        meta = reference_metadata(
-            tool=ctx.tool_version,
-            source_name=up.name,
-            sha256=up.sha256,
-            created_at=now,
-            fingerprint=recorded,
-        )
-        body, body_size = up.file, up.size
-        reason = f"drifted from its base (delta/file {ratio:.3f}): became a new full reference"
-    else:
-        meta = delta_metadata(
-            tool=ctx.tool_version,
-            original_name=up.name,
-            sha256=up.sha256,
-            size=up.size,
-            created_at=now,
-            ref_key=full.key,
-            ref_sha256=full.sha256,
-            delta_size=made.size,
-            write_stamp=forms.new_stamp(ctx, bucket, None),
-            transform=made.transform,
-            snapshot_fingerprint=recorded,
-        )
-        body, body_size = made.path, made.size
-        reason = (
-            f"drifted from its base (delta/file {ratio:.3f}): became a snapshot, a delta against {full.key}"
-        )
-    stored_meta: Mapping[str, str] = meta
-    if not ctx.storage.put_file_if_absent(bucket, key, body, meta, up.progress):
+        reason = f"delta/file ratio {made:.3f} exceeds max_ratio {up.max_ratio:.3f} against every base"
+        # A base must be worth keeping: an archive by its content, or a large file (a small one-off
+        # named .zip would otherwise become a base that later uploads weigh).
+        worth = up.container is not None or up.size >= FOUNDING_MIN_SIZE
+        recorded = (target or fingerprint(up.file)).to_text() if worth else None
+        return store_whole(ctx, up, reason, delta_ratio=made, fingerprint=recorded)
+    return _snapshot(ctx, up, full, made, target, ratio=ratio)
+
+
+def _snapshot(
+    ctx: Context,
+    up: Upload,
+    full: Pinned,
+    made: Delta,
+    target: Fingerprint | None,
+    *,
+    ratio: float,
+) -> PutSummary:
+    bucket, prefix = up.space.bucket, up.space.prefix
+    key = base_key(prefix, up.sha256, snapshot=True)
+    meta = delta_metadata(
+        tool=ctx.tool_version,
+        original_name=up.name,
+        sha256=up.sha256,
+        size=up.size,
+        created_at=up.created_at,
+        ref_key=full.key,
+        ref_sha256=full.sha256,
+        delta_size=made.size,
+        write_stamp=forms.new_stamp(ctx, bucket, None),
+        transform=made.transform,
+        snapshot_fingerprint=(target or fingerprint(up.file)).to_text(),
+    )
+    body_size = made.size
+    stored_meta = meta
+    if not ctx.storage.put_file_if_absent(bucket, key, made.path, meta, up.progress):
         existing = ctx.storage.head(bucket, key)
         if existing is None or (read_field(existing.metadata, "file_sha256") or "").lower() != up.sha256:
             raise StorageError(f"{ctx.storage.url(bucket, key)} holds another base than this file")
         body_size = 0  # the same base was stored by another upload of the same content
-        stored_meta = existing.metadata
+        stored_meta = dict(existing.metadata)
     base = Reference(key, up.sha256, stored_meta)
     ctx.cache.store(up.sha256, up.file, origin=ctx.storage.url(bucket, key))
     with ctx.scratch() as scratch:
         zero, zero_size = zero_diff(ctx, up, scratch)
         name_key = put_delta(ctx, up, zero, delta_size=zero_size, ref=base, zero_diff=True)
-    if not keep_reference(ctx, up, base, None):
-        return store_whole(ctx, up, f"{key} vanished while this file was stored against it")
+    # Nearest first: the snapshot (its content is the file itself), then the full base it was made
+    # against (core.protocol).
+    chain = [
+        Pinned(key, up.sha256, stored_meta, up.file),
+        full,
+    ]
+    if not recheck(ctx, bucket, chain):
+        return store_whole(ctx, up, f"{full.key} was replaced while this file was stored against it")
     return PutSummary(
-        operation="PUT" if not snapshot else "PUT_DELTA",
+        operation="PUT_DELTA",
         bucket=bucket,
-        key=key if not snapshot else name_key,
+        key=name_key,
         file_size=up.size,
         file_hash=up.sha256,
-        delta_size=zero_size if not snapshot else body_size + zero_size,
-        delta_ratio=ratio if not snapshot else (body_size + zero_size) / up.size,
-        reference_hash=up.sha256 if not snapshot else full.sha256,
+        delta_size=body_size + zero_size,
+        delta_ratio=(body_size + zero_size) / up.size,
+        reference_hash=full.sha256,
         stored_size=body_size + zero_size,
-        reason=reason,
-        transform=made.transform.container if not isinstance(made, float) and made.transform else None,
+        reason=f"drifted from its base (delta/file {ratio:.3f}): became a snapshot, a delta against "
+        f"{full.key}",
+        transform=made.transform.container if made.transform else None,
     )

@@ -1,29 +1,34 @@
 """Retention for a DeltaSpace: keep the newest files, remove the rest, and the bases nothing needs.
 
-Files go by age (``keep_last`` newest, and/or those created within ``keep_within``; a file kept by
-either rule stays). A base stays exactly as long as a kept file needs it: directly (a delta made
-against it) or through a snapshot that a kept file needs (a snapshot is a delta against its full
-reference). Bases are removed dependents first and by name, through the reference protocol of
-:mod:`deltaglider.core.delete`: a base that an upload has just chosen is refused (its new delta shows
-up as a dependent) or put back by that upload (:mod:`deltaglider.core.put`), never lost under it.
+Files go by age (``keep_last`` newest, and/or those stored within ``keep_within``; a file kept by
+either rule stays). The newest are those whose user's file was modified last before its upload
+(``dg-source-mtime``), the upload time breaking ties, so that a parallel upload of releases does not
+make the first one stored the newest; a ``name_order`` ranks by the names' version order instead.
+
+Every removal goes through :mod:`deltaglider.core.protocol`: a file goes only as the version that was
+judged (one written since the listing stays), and a base stays exactly as long as a file needs it:
+directly (a delta made against it) or through a snapshot that a kept file needs (a snapshot is a delta
+against its full reference). Bases are removed dependents first: a base that an upload has just chosen
+is refused (its new delta shows up as a dependent) or put back by that upload, never lost under it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from contextlib import suppress
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from deltaglider.core import bases
+from deltaglider.core import bases, protocol
 from deltaglider.core.context import Context
-from deltaglider.core.delete import delete
-from deltaglider.core.layout import DELTA_SUFFIX, join_key, split_key
 from deltaglider.core.listing import files_with_heads
 from deltaglider.core.metadata import Kind, parse, parse_created_at, read_field
-from deltaglider.core.models import ListEntry, ObjectKey, RetentionResult
-from deltaglider.errors import MetadataError, NotFoundError, ReferenceInUseError
+from deltaglider.core.models import ListEntry, RetentionResult
+from deltaglider.errors import MetadataError, ReferenceInUseError
 from deltaglider.ports.storage import ObjectHead
+
+#: How names rank in ``order="version"``: a key function, oldest version first (``batch.version_key``).
+NameOrder = Callable[[str], Any]
 
 
 def check_rules(keep_last: int | None, keep_within: timedelta | None) -> None:
@@ -41,6 +46,7 @@ class _Facts:
 
     created: datetime | None  # its dg-created-at (kept by re-packing), else the store's date
     base_sha256: str | None  # the base a delta needs
+    made: datetime | None = None  # the user's file's modification time at upload (dg-source-mtime)
 
 
 def facts(entry: ListEntry, head: ObjectHead | None) -> _Facts:
@@ -48,23 +54,33 @@ def facts(entry: ListEntry, head: ObjectHead | None) -> _Facts:
     if head is None:
         return _Facts(entry.last_modified, None)
     created = parse_created_at(read_field(head.metadata, "created_at")) or entry.last_modified
+    made = parse_created_at(read_field(head.metadata, "source_mtime"))
     try:
         info = parse(head.metadata, entry.key)
     except MetadataError:
-        return _Facts(created, None)
-    return _Facts(created, info.ref_sha256 if info.kind is Kind.DELTA else None)
+        return _Facts(created, None, made)
+    return _Facts(created, info.ref_sha256 if info.kind is Kind.DELTA else None, made)
 
 
 def _to_keep(
-    ctx: Context, dated: dict[str, datetime | None], keep_last: int | None, keep_within: timedelta | None
+    ctx: Context,
+    known: dict[str, _Facts],
+    keep_last: int | None,
+    keep_within: timedelta | None,
+    name_order: NameOrder | None,
 ) -> set[str]:
     now = ctx.clock.now()
-    # A file without a date counts as stored now: never removed by its age alone.
-    when = {name: _aware(date, now) if date is not None else now for name, date in dated.items()}
-    newest_first = sorted(when, key=lambda name: (when[name], name), reverse=True)
+    # A file without a date counts as made now: never removed by its age alone.
+    created = {name: _aware(f.created, now) if f.created is not None else now for name, f in known.items()}
+    made = {name: _aware(f.made, now) if f.made is not None else created[name] for name, f in known.items()}
+    if name_order is None:
+        newest_first = sorted(known, key=lambda name: (made[name], created[name], name), reverse=True)
+    else:
+        newest_first = sorted(known, key=name_order, reverse=True)
     keep = set(newest_first[:keep_last]) if keep_last is not None else set()
     if keep_within is not None:
-        keep |= {name for name in newest_first if now - when[name] <= keep_within}
+        # Stored within: when the file was uploaded, however old the user's file was then.
+        keep |= {name for name in newest_first if now - created[name] <= keep_within}
     return keep
 
 
@@ -74,9 +90,7 @@ def _aware(when: datetime, now: datetime) -> datetime:
 
 @dataclass(frozen=True)
 class _StoredBase:
-    name: str  # as a lookup finds it
-    key: str
-    size: int
+    head: ObjectHead  # as judged: the version that may be removed
     sha256: str | None
     full_sha256: str | None  # a snapshot's full reference
 
@@ -88,15 +102,7 @@ def _bases(ctx: Context, bucket: str, prefix: str) -> list[_StoredBase]:
         if head is None:
             continue
         base = bases.describe(head)
-        found.append(
-            _StoredBase(
-                split_key(obj.key)[1].removesuffix(DELTA_SUFFIX),
-                obj.key,
-                obj.size,
-                base.sha256 if base else None,
-                base.full_sha256 if base else None,
-            )
-        )
+        found.append(_StoredBase(head, base.sha256 if base else None, base.full_sha256 if base else None))
     return found
 
 
@@ -108,22 +114,31 @@ def retain(
     keep_last: int | None = None,
     keep_within: timedelta | None = None,
     dry_run: bool = False,
+    name_order: NameOrder | None = None,
 ) -> RetentionResult:
+    """``name_order``: rank by the names' version order (a key function) instead of by age."""
     check_rules(keep_last, keep_within)
     result = RetentionResult(bucket, prefix, dry_run)
     listed = list(files_with_heads(ctx, bucket, prefix))
-    entries = [entry for entry, _ in listed]
     known = {entry.name: facts(entry, head) for entry, head in listed}
-    keep = _to_keep(ctx, {name: f.created for name, f in known.items()}, keep_last, keep_within)
-    for entry in entries:
+    keep = _to_keep(ctx, known, keep_last, keep_within, name_order)
+    needed = {f.base_sha256 for name, f in known.items() if name in keep and f.base_sha256}
+    for entry, head in listed:
         if entry.name in keep:
             result.kept.append(entry.name)
             continue
+        if head is None:
+            continue  # removed meanwhile by someone else
+        if not dry_run and protocol.remove_version(ctx, bucket, head) is None:
+            # Written (or removed) since it was judged: the newer version is not this rule's to remove.
+            result.kept.append(entry.name)
+            result.warnings.append(f"kept {entry.name}: it was written or removed since it was listed")
+            keep.add(entry.name)
+            continue
         result.removed.append(entry.name)
-        result.bytes_freed += entry.stored_size
-        if not dry_run:
-            with suppress(NotFoundError):  # removed meanwhile by someone else
-                delete(ctx, ObjectKey(bucket, join_key(prefix, entry.name)))
+        if not (protocol.serves_as_base(head) and protocol.sha_of(head) in needed):
+            # (A whole file that a kept delta needs stays as a hidden base: its bytes are not freed.)
+            result.bytes_freed += entry.stored_size
     needed = {f.base_sha256 for name, f in known.items() if name in keep and f.base_sha256}
     collect_bases(ctx, bucket, prefix, needed, result)
     return result
@@ -145,15 +160,15 @@ def collect_bases(ctx: Context, bucket: str, prefix: str, needed: set[str], resu
         if base.sha256 is None or base.sha256 in needed:
             continue  # needed, or not one of ours to judge (no SHA-256 recorded)
         if result.dry_run:
-            result.bases_removed.append(base.key)
-            result.bytes_freed += base.size
+            result.bases_removed.append(base.head.key)
+            result.bytes_freed += base.head.size
             continue
         try:
-            done = delete(ctx, ObjectKey(bucket, join_key(prefix, base.name)))
+            done = protocol.remove_base(ctx, bucket, base.head, force=False)
         except ReferenceInUseError as exc:
-            result.warnings.append(f"kept {base.key}: {exc}")  # an upload chose it meanwhile
+            result.warnings.append(f"kept {base.head.key}: {exc}")  # an upload chose it meanwhile
             continue
-        except NotFoundError:
-            continue
+        if done is None:
+            continue  # replaced since it was judged
         result.bases_removed.extend(done.deleted)
-        result.bytes_freed += base.size
+        result.bytes_freed += base.head.size

@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+from deltaglider.atomic import StrPath
 from deltaglider.config import DEFAULT_TOOL_VERSION, check_max_ratio
 from deltaglider.core import bases, listing, retention, transfer
 from deltaglider.core import delete as delete_flow
@@ -118,11 +119,11 @@ class DeltaService:
         return put_flow.put(self._ctx, Path(file), delta_space, max_ratio=ratio, name=name, progress=progress)
 
     def get(
-        self, object_key: ObjectKey, output_path: Path, *, progress: ProgressCallback | None = None
+        self, object_key: ObjectKey, output_path: StrPath, *, progress: ProgressCallback | None = None
     ) -> GetSummary:
-        """Writes the file to ``output_path`` (or into it, when it is a folder); finds ``key`` or
-        ``key.delta``."""
-        return get_flow.get(self._ctx, object_key, Path(output_path), progress)
+        """Writes the file to ``output_path`` (or into it, when it is a folder or ends in a
+        separator); finds ``key`` or ``key.delta``."""
+        return get_flow.get(self._ctx, object_key, output_path, progress)
 
     def verify(self, object_key: ObjectKey, *, use_cache: bool = False) -> VerifyResult:
         """Checks the stored file against its SHA-256; a delta's reference is downloaded and checked

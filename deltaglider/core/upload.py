@@ -1,9 +1,14 @@
 """The pieces every way of uploading shares: the upload's state, making and checking a delta,
-writing it with its metadata, the reference re-check, and storing a file whole.
+writing a name with its role, the re-check of the bases a delta depends on, and storing a file whole.
 
 The flows are in :mod:`deltaglider.core.put` (the first reference, the original's scheme) and
-:mod:`deltaglider.core.put_bases` (several bases, issue 13); the reference protocol is described in
-the first.
+:mod:`deltaglider.core.put_bases` (several bases); every removal or rewrite they make goes through
+:mod:`deltaglider.core.protocol`.
+
+A name is written in one of two roles. A user's upload replaces whatever version the name holds (the
+last writer wins, :func:`deltaglider.core.protocol.settle`). A rewrite (re-packing) replaces only the
+version it judged (``Upload.replaces``): it yields, leaving nothing of its own, when the name was
+written or deleted since.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final
 
-from deltaglider.core import forms, transformed
+from deltaglider.core import forms, protocol, transformed
 from deltaglider.core.context import Context
 from deltaglider.core.layout import (
     delta_key,
@@ -24,12 +29,12 @@ from deltaglider.core.layout import (
 from deltaglider.core.metadata import (
     Transform,
     delta_metadata,
-    read_field,
     whole_metadata,
 )
 from deltaglider.core.models import DeltaSpace, PutSummary
-from deltaglider.errors import CodecError, StorageError
-from deltaglider.ports.storage import ProgressCallback
+from deltaglider.core.protocol import Pinned
+from deltaglider.errors import CodecError, DeltaGliderError
+from deltaglider.ports.storage import ObjectHead, ProgressCallback
 from deltaglider.transforms.container import CONTAINERS
 from deltaglider.transforms.sniff import Container
 
@@ -54,6 +59,12 @@ class Upload:
     progress: ProgressCallback | None
     created_at: datetime  # recorded as dg-created-at: now, or what re-packing carries over
     container: Container | None  # what the file's first bytes make it (transforms.sniff)
+    source_mtime: datetime | None = None  # the user's file's modification time, recorded for retention
+    replaces: ObjectHead | None = None  # a rewrite: the version of the name it may replace, and no other
+
+
+class SupersededError(DeltaGliderError):
+    """A rewrite found its name written or deleted since it was judged; nothing of it was kept."""
 
 
 @dataclass(frozen=True)
@@ -130,28 +141,6 @@ def zero_diff(ctx: Context, up: Upload, scratch: Path) -> tuple[Path, int]:
     return delta, size
 
 
-def keep_reference(ctx: Context, up: Upload, ref: Reference, local: Path | None) -> bool:
-    """After a delta against ``ref`` was stored: True once the stored reference is ``ref`` again (put
-    back from ``local`` if it vanished), False if another reference took its place (or it vanished
-    and there is nothing to put back: a base stored as a delta)."""
-    bucket = up.space.bucket
-    head = ctx.storage.head(bucket, ref.key)
-    if head is None:
-        if local is None:
-            return False
-        if ctx.storage.put_file_if_absent(bucket, ref.key, local, ref.metadata):
-            ctx.logger.warning(
-                "the reference was removed while a delta was made against it; put it back", key=ref.key
-            )
-            return True
-        head = ctx.storage.head(bucket, ref.key)
-        if head is None:
-            raise StorageError(
-                f"{ctx.storage.url(bucket, ref.key)} keeps vanishing while a delta is stored against it"
-            )
-    return (read_field(head.metadata, "file_sha256") or "").lower() == ref.sha256
-
-
 def put_delta(
     ctx: Context,
     up: Upload,
@@ -164,7 +153,7 @@ def put_delta(
 ) -> str:
     key = delta_key(up.space.prefix, up.name)
     other = other_form_key(up.space.prefix, up.name, stored_whole=False)
-    stamp = forms.new_stamp(ctx, up.space.bucket, other)
+    stamp = _stamp(ctx, up, other)
     meta = delta_metadata(
         tool=ctx.tool_version,
         original_name=up.name,
@@ -177,13 +166,23 @@ def put_delta(
         write_stamp=stamp,
         zero_diff=zero_diff,
         transform=transform,
+        source_mtime=up.source_mtime,
     )
-
-    _write_settled(ctx, up, key, delta, meta, other=other, stamp=stamp)
+    write_name(ctx, up, key, delta, meta, other=other, stamp=stamp)
     return key
 
 
-def _write_settled(
+def _stamp(ctx: Context, up: Upload, other: str | None) -> str:
+    """A user's upload is later than every version of its name; a rewrite keeps the stamp of the
+    version it replaces, so that any upload of the name since, or after, wins over it."""
+    if up.replaces is not None:
+        kept = forms.stamp_of(up.replaces.metadata)
+        if kept:
+            return kept
+    return forms.new_stamp(ctx, up.space.bucket, other)
+
+
+def write_name(
     ctx: Context,
     up: Upload,
     key: str,
@@ -193,19 +192,69 @@ def _write_settled(
     other: str | None,
     stamp: str,
 ) -> None:
-    """Stores ``src`` under ``key``, then settles which form of the name survives (``core.forms``)."""
+    """Stores ``src`` under ``key``, the name's object, in the upload's role (module doc)."""
+    if up.replaces is not None:
+        _rewrite(ctx, up, key, src, meta, stamp=stamp)
+        return
+    bucket = up.space.bucket
+    # A whole file that served as a base and is replaced in place: its bytes are kept first, for
+    # the deltas that need them (core.protocol). Only a whole form can be such a file.
+    previous = ctx.storage.head(bucket, key) if key != delta_key(up.space.prefix, up.name) else None
+    replaced_base = (
+        previous is not None and protocol.serves_as_base(previous) and protocol.sha_of(previous) != up.sha256
+    )
 
     def write() -> None:
-        ctx.storage.put_file(up.space.bucket, key, src, meta, up.progress)
+        ctx.storage.put_file(bucket, key, src, meta, up.progress)
 
-    write()
-    forms.settle(ctx, up.space.bucket, key, other=other, stamp=stamp, rewrite=write)
+    if not replaced_base:
+        write()
+        protocol.settle(ctx, bucket, key, other=other, stamp=stamp, rewrite=write)
+        return
+    assert previous is not None
+    with protocol.announced(ctx, bucket, key):
+        protocol.keep_for_dependents(ctx, bucket, previous)
+        write()
+        protocol.settle(ctx, bucket, key, other=other, stamp=stamp, rewrite=write)
 
 
-def store_whole(ctx: Context, up: Upload, reason: str, *, delta_ratio: float | None = None) -> PutSummary:
+def _rewrite(ctx: Context, up: Upload, key: str, src: Path, meta: Mapping[str, str], *, stamp: str) -> None:
+    """Replaces the version ``up.replaces`` with ``src`` at ``key``, or raises :class:`SupersededError`."""
+    judged = up.replaces
+    assert judged is not None and judged.etag is not None  # re-packing judges by a HEAD
+    bucket = up.space.bucket
+    if key == judged.key:
+        if not ctx.storage.put_file_if_match(bucket, key, src, meta, judged.etag, up.progress):
+            raise SupersededError(
+                f"{ctx.storage.url(bucket, key)} was written or deleted since it was judged"
+            )
+        return
+    # The name changes form: the new form is created only where nothing is, and the judged version
+    # goes only if it is still there; otherwise the new form goes again.
+    if not ctx.storage.put_file_if_absent(bucket, key, src, meta, up.progress):
+        raise SupersededError(f"{ctx.storage.url(bucket, key)} was written since the name was judged")
+    if protocol.remove_version(ctx, bucket, judged, alone=True) is None:
+        mine = ctx.storage.head(bucket, key)
+        if mine is not None and mine.etag is not None and forms.stamp_of(mine.metadata) == stamp:
+            ctx.storage.delete_if_match(bucket, key, mine.etag)
+        raise SupersededError(
+            f"{ctx.storage.url(bucket, judged.key)} was written or deleted since it was judged"
+        )
+
+
+def store_whole(
+    ctx: Context,
+    up: Upload,
+    reason: str,
+    *,
+    delta_ratio: float | None = None,
+    fingerprint: str | None = None,
+) -> PutSummary:
+    """Stores the file whole under its name; with ``fingerprint`` (recorded in its metadata) it may
+    serve later uploads of its DeltaSpace as a base (core.bases)."""
     key = whole_key(up.space.prefix, up.name)
     other = other_form_key(up.space.prefix, up.name, stored_whole=True)
-    stamp = forms.new_stamp(ctx, up.space.bucket, other)
+    stamp = _stamp(ctx, up, other)
     meta = whole_metadata(
         tool=ctx.tool_version,
         original_name=up.name,
@@ -213,9 +262,10 @@ def store_whole(ctx: Context, up: Upload, reason: str, *, delta_ratio: float | N
         size=up.size,
         created_at=up.created_at,
         write_stamp=stamp,
+        fingerprint=fingerprint,
+        source_mtime=up.source_mtime,
     )
-
-    _write_settled(ctx, up, key, up.file, meta, other=other, stamp=stamp)
+    write_name(ctx, up, key, up.file, meta, other=other, stamp=stamp)
     return PutSummary(
         operation="PUT",
         bucket=up.space.bucket,
@@ -228,14 +278,15 @@ def store_whole(ctx: Context, up: Upload, reason: str, *, delta_ratio: float | N
     )
 
 
-def store_delta(ctx: Context, up: Upload, ref: Reference, made: Delta, *, restore: Path | None) -> PutSummary:
-    """Stores ``made`` (a delta against ``ref``) under the file's name. ``restore``: the bytes to put
-    ``ref`` back from if it vanishes meanwhile (None for a base stored as a delta)."""
+def store_delta(ctx: Context, up: Upload, ref: Reference, made: Delta, *, chain: list[Pinned]) -> PutSummary:
+    """Stores ``made`` (a delta against ``ref``) under the file's name, then re-checks the bases it
+    depends on (``chain``, ``ref`` first: core.protocol). If one is gone for good, the file is stored
+    whole instead."""
     key = put_delta(
         ctx, up, made.path, delta_size=made.size, ref=ref, zero_diff=False, transform=made.transform
     )
     ratio = made.size / up.size
-    if not keep_reference(ctx, up, ref, restore):
+    if not protocol.recheck(ctx, up.space.bucket, chain):
         return store_whole(
             ctx, up, f"{ref.key} was replaced while this file was encoded against it", delta_ratio=ratio
         )

@@ -16,6 +16,7 @@ from support.sdk import make_service, sha256
 from deltaglider.adapters.hash_sha256 import Sha256Hasher
 from deltaglider.adapters.storage_memory import MemoryStorage
 from deltaglider.core import bases
+from deltaglider.core.layout import split_key
 from deltaglider.core.models import DeltaSpace, ObjectKey
 from deltaglider.errors import IntegrityError, InvalidURLError, NotFoundError, ReferenceInUseError
 
@@ -33,7 +34,8 @@ def test_a_drifting_family_gets_snapshots_and_every_file_is_two_decodes_away(tmp
     snapshots = [k for k in store.keys("b") if k.startswith("rel/reference-") and k.endswith(".bin.delta")]
     assert snapshots, made  # the family drifted past DRIFT against the first release
     fulls = [s.key for s in summaries[1:] if s.operation == "PUT"]
-    assert all(key.startswith("rel/reference-") for key in fulls), made  # new full references only
+    # Past max_ratio a file is stored whole under its own name, as a base for those after it.
+    assert all(key == f"rel/{split_key(key)[1]}" and "reference" not in key for key in fulls), made
     total = sum(s.stored_size for s in summaries)
     assert total < 0.45 * sum(p.stat().st_size for p in family)
 
@@ -52,7 +54,7 @@ def test_the_same_family_in_the_originals_format_has_one_reference(tmp_path: Pat
     assert summaries[-1].operation == "PUT"  # past max_ratio: whole
 
 
-def test_a_file_far_from_every_base_starts_a_full_reference(tmp_path: Path) -> None:
+def test_a_file_far_from_every_base_is_stored_whole_under_its_name_as_a_base(tmp_path: Path) -> None:
     family = drifting_family(tmp_path, 2)
     other = tmp_path / "other.bin"
     other.write_bytes(random.Random(9).randbytes(1 << 20))
@@ -61,14 +63,23 @@ def test_a_file_far_from_every_base_starts_a_full_reference(tmp_path: Path) -> N
     service.put(family[0], SPACE)
     summary = service.put(other, SPACE)
 
-    assert summary.operation == "PUT"
-    assert summary.key == f"rel/reference-{sha256(other)[:16]}.bin"
-    assert "rel/other.bin.delta" in store.keys("b")  # its name: a zero-diff delta against it
+    # Readable by any S3 tool under its own name, at the cost of one copy: no hidden base beside it.
+    assert summary.operation == "PUT" and summary.key == "rel/other.bin"
+    assert store.raw("b", "rel/other.bin")[0] == other.read_bytes()
+    assert not [k for k in store.keys("b") if k.startswith("rel/reference-")]
+    assert summary.stored_size == other.stat().st_size
     # The next release of the family goes against the base its fingerprint matches, not the newest.
     nxt = service.put(family[1], SPACE)
     assert nxt.operation == "PUT_DELTA" and nxt.reason.endswith("rel/reference.bin")
-    service.get(ObjectKey("b", "rel/other.bin"), tmp_path / "out")
-    assert (tmp_path / "out").read_bytes() == other.read_bytes()
+    # And a file like the whole one goes against it.
+    near = tmp_path / "near" / "other-2.bin"
+    near.parent.mkdir()
+    data = bytearray(other.read_bytes())
+    data[1000:1100] = bytes(100)
+    near.write_bytes(bytes(data))
+    assert service.put(near, SPACE).reason == "delta against rel/other.bin"
+    cold_get(store, "other-2.bin", tmp_path / "out")
+    assert (tmp_path / "out").read_bytes() == near.read_bytes()
 
 
 @pytest.mark.parametrize("name", ["notes.txt", "other-1.0.zip"])

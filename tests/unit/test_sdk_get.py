@@ -221,11 +221,6 @@ def test_a_path_ending_in_a_slash_that_is_a_file_is_a_clear_error(
     assert (tmp_path / "downloads").read_bytes() == b"a file"
 
 
-@pytest.mark.xfail(
-    reason="client.download turns output_path into a Path, which drops the trailing slash: it must "
-    "hand the string on (client.py, core/service.py, core/transfer.py are not this change's)",
-    strict=True,
-)
 def test_the_sdk_download_into_a_path_ending_in_a_slash_makes_that_folder(
     releases: list[Path], tmp_path: Path
 ) -> None:

@@ -198,6 +198,7 @@ DELTA_KEYS = {
     "dg-delta-size",
     "dg-delta-cmd",
     "dg-write-stamp",  # ours: orders two uploads of one name (the original ignores it)
+    "dg-source-mtime",  # ours: when the user's file was made, for retention (the original ignores it)
 }
 WHOLE_KEYS = {
     "dg-tool",
@@ -207,6 +208,7 @@ WHOLE_KEYS = {
     "dg-created-at",
     "dg-compression",
     "dg-write-stamp",
+    "dg-source-mtime",
 }
 
 

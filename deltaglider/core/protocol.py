@@ -1,0 +1,382 @@
+"""The one protocol every flow that removes or rewrites stored objects goes through: uploads that
+replace a name or depend on bases, ``delete``, retention, re-packing, ``sync --delete`` and ``rm``.
+
+What it keeps true, whatever runs at the same time, on any number of machines:
+
+- a file a user was told is stored stays readable, at every moment, until a later write or delete of
+  its name;
+- nothing removed comes back;
+- a maintenance flow acts only on the version of a name it judged: a write or a delete of that name
+  since then wins over it.
+
+How:
+
+1. *Versions.* Every removal or rewrite of a name's object names the version it judged (the ETag a
+   HEAD gave) and the store applies it only to that version (``delete_if_match``,
+   ``put_file_if_match``). Of a name's two forms (whole, delta), the other form goes only when its
+   write stamp is not newer than the version that replaces it (:mod:`deltaglider.core.forms`).
+2. *Removers announce first.* Whoever removes something deltas may need (a base; a user's whole file
+   that served as one) first writes a marker beside it (``<key>.dg-removing-<stamp>``, see
+   :func:`announced`), then lists the deltas that depend on it, and only then removes it; the marker
+   goes last. A base with dependents is refused; a whole file with dependents is first kept under its
+   content's own base key, ``reference-<sha>.bin``.
+3. *Dependents re-check their bases.* A write that a rebuild will need a base for (a delta, a new
+   snapshot) checks, after it is stored, each base in turn, nearest first (:func:`recheck`): first
+   for a removal marker, then the base itself. A base that is being removed, replaced or gone is kept
+   from the full content the write was made against: under its content's base key, which every rebuild
+   looks at (:func:`deltaglider.core.references.candidate_keys`), or, for a hidden full base that
+   vanished, under its own key. A user's name is never written back. Where no such place is left, the
+   write does not count on the base (the upload stores the file whole instead).
+
+Why 2 and 3 never leave an acknowledged file unreadable: if the dependent's write came before the
+remover's listing, the remover sees it and keeps the base. Otherwise the dependent's marker check
+came after the marker was written: it either sees the marker, and keeps the content elsewhere before
+it reports success, or comes after the removal ended, and then finds the base gone and puts it back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Final
+
+from deltaglider.core import forms
+from deltaglider.core.context import Context
+from deltaglider.core.layout import (
+    DELTA_SUFFIX,
+    base_key,
+    display_name,
+    is_base_name,
+    is_marker_name,
+    join_key,
+    other_form_key,
+    removing_prefix,
+    split_key,
+)
+from deltaglider.core.metadata import (
+    Kind,
+    parse,
+    parse_created_at,
+    read_field,
+    reference_metadata,
+)
+from deltaglider.core.models import DeleteResult
+from deltaglider.errors import MetadataError, ReferenceInUseError, StorageError
+from deltaglider.ports.storage import ObjectHead
+
+#: A removal marker older than this is left by a remover that died: it no longer counts (and
+#: ``cleanup`` removes it). A removal lists, reads and deletes a few objects: seconds.
+MARKER_LIFETIME: Final = timedelta(hours=1)
+
+
+def sha_of(head: ObjectHead) -> str | None:
+    return (read_field(head.metadata, "file_sha256") or "").lower() or None
+
+
+# -- removal markers ------------------------------------------------------------------------------------
+
+
+@contextmanager
+def announced(ctx: Context, bucket: str, key: str) -> Iterator[None]:
+    """A marker beside ``key`` for the duration: the object is being removed (step 2 of the module
+    doc). Each removal has a marker of its own, so that two at once do not end each other's."""
+    marker = removing_prefix(key) + forms.new_stamp(ctx, bucket, None)
+    with ctx.scratch() as scratch:
+        empty = scratch / "marker"
+        empty.write_bytes(b"")
+        ctx.storage.put_file(bucket, marker, empty, {"dg-removing": split_key(key)[1]})
+    try:
+        yield
+    finally:
+        ctx.storage.delete(bucket, marker)
+
+
+def being_removed(ctx: Context, bucket: str, key: str) -> bool:
+    """Whether a removal of ``key`` has announced itself and not ended (nor died long ago)."""
+    now = ctx.clock.now()
+    return any(
+        not _expired(obj, now) for obj in ctx.storage.list(bucket, removing_prefix(key), recursive=False)
+    )
+
+
+def _expired(marker: ObjectHead, now: datetime) -> bool:
+    when = marker.last_modified
+    if when is None:
+        return False
+    if when.tzinfo is None or now.tzinfo is None:
+        when, now = when.replace(tzinfo=None), now.replace(tzinfo=None)
+    return now - when > MARKER_LIFETIME
+
+
+def expired_markers(ctx: Context, bucket: str, prefix: str) -> list[str]:
+    """Markers under ``prefix`` left by removals that died (for ``cleanup``)."""
+    now = ctx.clock.now()
+    return [
+        obj.key
+        for obj in ctx.storage.list(bucket, prefix, recursive=True)
+        if not obj.is_prefix and is_marker_name(split_key(obj.key)[1]) and _expired(obj, now)
+    ]
+
+
+# -- dependents and their bases --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """A base that a write just stored depends on: where it was found, its content's SHA-256, its
+    metadata there, and a local file with that full content to keep it from (None: nothing to keep
+    it from, so the write must not count on it)."""
+
+    key: str
+    sha256: str
+    metadata: Mapping[str, str]
+    local: Path | None
+
+
+def is_hidden_full_base(key: str) -> bool:
+    """``reference.bin`` or a further full reference: a base whose own key may be written back."""
+    name = split_key(key)[1]
+    return is_base_name(name) and not name.endswith(DELTA_SUFFIX)
+
+
+def full_base_metadata(ctx: Context, pinned: Pinned) -> dict[str, str]:
+    """The metadata of a full base holding ``pinned``'s content (made from what it recorded)."""
+    meta = pinned.metadata
+    created = parse_created_at(read_field(meta, "created_at"))
+    name = read_field(meta, "source_name") or read_field(meta, "original_name") or split_key(pinned.key)[1]
+    return reference_metadata(
+        tool=ctx.tool_version,
+        source_name=name,
+        sha256=pinned.sha256,
+        created_at=created if created is not None else ctx.clock.now(),
+        fingerprint=read_field(meta, "fingerprint"),
+    )
+
+
+def _holds(ctx: Context, bucket: str, key: str, sha256: str) -> bool:
+    head = ctx.storage.head(bucket, key)
+    return head is not None and sha_of(head) == sha256
+
+
+def _put_back(ctx: Context, bucket: str, key: str, pinned: Pinned, metadata: Mapping[str, str]) -> bool:
+    assert pinned.local is not None
+    if ctx.storage.put_file_if_absent(bucket, key, pinned.local, metadata):
+        ctx.logger.warning("kept a base that a file was stored against while it was removed", key=key)
+        return True
+    return _holds(ctx, bucket, key, pinned.sha256)
+
+
+def held(ctx: Context, bucket: str, pinned: Pinned) -> bool:
+    """Whether ``pinned``'s content is where a rebuild looks for it and stays there, keeping it
+    there first when it must (step 3 of the module doc); False when nowhere is left for it."""
+    removing = being_removed(ctx, bucket, pinned.key)
+    head = ctx.storage.head(bucket, pinned.key)
+    if not removing and head is not None and sha_of(head) == pinned.sha256:
+        return True
+    if pinned.local is None:
+        return False
+    if not removing and head is None and is_hidden_full_base(pinned.key):
+        return _put_back(ctx, bucket, pinned.key, pinned, pinned.metadata)
+    if ctx.original_compatible:
+        return False  # the original looks for a base only where its delta names it
+    prefix, _ = split_key(pinned.key)
+    own = base_key(prefix, pinned.sha256, snapshot=False)
+    if own == pinned.key:
+        return False  # being removed or replaced, and no other place to keep it
+    if not _holds(ctx, bucket, own, pinned.sha256) and not _put_back(
+        ctx, bucket, own, pinned, full_base_metadata(ctx, pinned)
+    ):
+        return False
+    # That base may itself be under removal now: the same rules hold for it.
+    return held(ctx, bucket, Pinned(own, pinned.sha256, full_base_metadata(ctx, pinned), pinned.local))
+
+
+def recheck(ctx: Context, bucket: str, chain: Sequence[Pinned]) -> bool:
+    """After a write that depends on ``chain`` (nearest base first): True once every base is held."""
+    return all(held(ctx, bucket, pinned) for pinned in chain)
+
+
+def dependents(ctx: Context, bucket: str, prefix: str, sha256: str | None) -> list[str]:
+    """Keys of the deltas (snapshots included) in ``prefix`` made against the content with ``sha256``
+    (any delta there when it is None)."""
+    found = []
+    for obj in ctx.storage.list(bucket, join_key(prefix, ""), recursive=False):
+        if obj.is_prefix or not obj.key.endswith(DELTA_SUFFIX):
+            continue
+        head = ctx.storage.head(bucket, obj.key)
+        if head is None:
+            continue
+        try:
+            info = parse(head.metadata, obj.key)
+        except MetadataError:
+            continue
+        if info.kind is Kind.DELTA and (sha256 is None or info.ref_sha256 == sha256):
+            found.append(obj.key)
+    return found
+
+
+# -- removing a base -----------------------------------------------------------------------------------
+
+
+def in_use(url: str, deps: list[str]) -> ReferenceInUseError:
+    shown = ", ".join(deps[:5]) + (", ..." if len(deps) > 5 else "")
+    return ReferenceInUseError(
+        f"{url} is the reference of {len(deps)} delta(s) ({shown}); deleting it makes them unreadable. "
+        "Delete those first, or pass force=True"
+    )
+
+
+def remove_base(ctx: Context, bucket: str, head: ObjectHead, *, force: bool) -> DeleteResult | None:
+    """Removes the base ``head`` names (that version of it), refused while deltas depend on it unless
+    ``force`` (step 2 of the module doc). None, removing nothing, when another write replaced it since
+    it was judged."""
+    key = head.key
+    prefix, _ = split_key(key)
+    with announced(ctx, bucket, key):
+        deps = dependents(ctx, bucket, prefix, sha_of(head))
+        if deps and not force:
+            raise in_use(ctx.storage.url(bucket, key), deps)
+        if not _remove(ctx, bucket, head):
+            return None
+    result = DeleteResult(bucket=bucket, key=key, deleted=[key])
+    if deps:
+        result.warnings.append(f"{len(deps)} delta(s) depended on {key} and can no longer be rebuilt")
+        ctx.logger.warning("forced deletion of a reference in use", key=key, dependents=len(deps))
+    return result
+
+
+def _remove(ctx: Context, bucket: str, head: ObjectHead) -> bool:
+    """Removes exactly the version ``head`` names; one without an ETag (a listing's) by its key."""
+    if head.etag is None:
+        ctx.storage.delete(bucket, head.key)
+        return True
+    return ctx.storage.delete_if_match(bucket, head.key, head.etag)
+
+
+# -- removing a version of a name ------------------------------------------------------------------------
+
+
+def serves_as_base(head: ObjectHead) -> bool:
+    """A user's file stored whole that later uploads may have used as a base: it records a
+    fingerprint (:mod:`deltaglider.core.bases`)."""
+    try:
+        info = parse(head.metadata, head.key)
+    except MetadataError:
+        return False
+    return info.kind is Kind.WHOLE and bool(read_field(head.metadata, "fingerprint"))
+
+
+def _is_delta(head: ObjectHead) -> bool:
+    try:
+        return parse(head.metadata, head.key).kind is Kind.DELTA
+    except MetadataError:
+        return False
+
+
+def other_form(head: ObjectHead) -> str | None:
+    """The key of the other form of the name stored at ``head.key`` (None for names with one form)."""
+    is_delta = _is_delta(head)
+    if head.key.endswith(DELTA_SUFFIX) and not is_delta:
+        return None  # a whole file under a .delta key (a reserved name, or the original's): one form
+    prefix, _ = split_key(head.key)
+    name = split_key(display_name(head.key) or head.key)[1]
+    return other_form_key(prefix, name, stored_whole=not is_delta)
+
+
+def _is_stale_other_form(head: ObjectHead, version: ObjectHead) -> bool:
+    """Whether ``head`` (at the other form's key) is an older form of the name ``version`` holds: a
+    delta beside a whole file (by its metadata), or a whole file beside a delta; never a newer upload,
+    and never an unrelated file whose name ends in .delta."""
+    if not _is_delta(version) and not _is_delta(head):
+        return False
+    return not forms.newer(forms.stamp_of(head.metadata), forms.stamp_of(version.metadata))
+
+
+def remove_version(
+    ctx: Context, bucket: str, version: ObjectHead, *, entire: bool = False, alone: bool = False
+) -> list[str] | None:
+    """Removes the version of a name that ``version`` (a HEAD) names, and an older other form of the
+    same name left by an interrupted upload; with ``entire`` (a user's delete of the name) the other
+    form whatever its age; with ``alone`` (a rewrite that just wrote the other form) that version
+    only. None, removing nothing, when the name was written since (another version is there, or it
+    is gone). A whole file that served as a base is first kept for the deltas that need it, under its
+    base key (step 2 of the module doc)."""
+    if not serves_as_base(version):
+        return _remove_name(ctx, bucket, version, entire=entire, alone=alone)
+    with announced(ctx, bucket, version.key):
+        if not keep_for_dependents(ctx, bucket, version):
+            return None
+        return _remove_name(ctx, bucket, version, entire=entire, alone=alone)
+
+
+def _remove_name(
+    ctx: Context, bucket: str, version: ObjectHead, *, entire: bool, alone: bool = False
+) -> list[str] | None:
+    if not _remove(ctx, bucket, version):
+        return None
+    removed = [version.key]
+    if alone:
+        return removed
+    other = other_form(version)
+    theirs = ctx.storage.head(bucket, other) if other is not None else None
+    if theirs is not None and (
+        _is_stale_other_form(theirs, version) or (entire and (_is_delta(version) or _is_delta(theirs)))
+    ):
+        removed += remove_version(ctx, bucket, theirs) or []
+    return removed
+
+
+def keep_for_dependents(ctx: Context, bucket: str, version: ObjectHead) -> bool:
+    """Called with the removal of ``version`` (a whole file that served as a base) announced: when
+    deltas depend on it, its content is kept under its base key. False when it is no longer that
+    version (so it is not the one to remove)."""
+    sha = sha_of(version)
+    prefix, _ = split_key(version.key)
+    if sha is None or not dependents(ctx, bucket, prefix, sha):
+        return True
+    with ctx.scratch() as scratch:
+        kept = scratch / "file"
+        fetched = ctx.storage.get_file(bucket, version.key, kept)
+        if version.etag is not None and fetched.etag != version.etag:
+            return False
+        if not held(ctx, bucket, Pinned(version.key, sha, version.metadata, kept)):
+            raise StorageError(
+                f"{ctx.storage.url(bucket, version.key)}: could not keep it as a base for the deltas "
+                "that need it"
+            )
+    return True
+
+
+# -- a user's upload over a name ------------------------------------------------------------------------
+
+#: How often an upload writes its object again when another upload removed it as stale meanwhile.
+_SETTLE_ROUNDS = 3
+
+
+def settle(
+    ctx: Context, bucket: str, written: str, *, other: str | None, stamp: str, rewrite: Callable[[], None]
+) -> bool:
+    """Called after a user's upload stored ``written`` with ``stamp``: resolves the other form
+    ``other`` of the name (None when both forms share one key), by the stamps of
+    :mod:`deltaglider.core.forms`. False when a newer upload of the name superseded this one."""
+    if other is None:
+        return True
+    for _ in range(_SETTLE_ROUNDS):
+        theirs = ctx.storage.head(bucket, other)
+        if theirs is not None:
+            if forms.newer(forms.stamp_of(theirs.metadata), stamp):
+                mine = ctx.storage.head(bucket, written)
+                if mine is not None and forms.stamp_of(mine.metadata) == stamp:
+                    _remove(ctx, bucket, mine)
+                ctx.logger.info("a newer upload of the same name superseded this one", key=other)
+                return False
+            if remove_version(ctx, bucket, theirs) is not None:
+                ctx.logger.info("removed the stale other form of the same name", key=other)
+        if ctx.storage.head(bucket, written) is not None:
+            return True
+        ctx.logger.warning("another upload removed this one's object as stale; writing it again", key=written)
+        rewrite()
+    return True

@@ -1,0 +1,304 @@
+"""The protocol, proven by a model: users' uploads, overwrites and deletes against every maintenance
+flow (retention, re-packing, removing a base, ``sync --delete``), interleaved one store call at a time
+in the order hypothesis chooses (``support.stepped``), on the memory store, a folder store and S3.
+
+After every step, every name is read back by a fresh client (an empty cache) and held to the rules of
+:mod:`deltaglider.core.protocol`:
+
+- a file a user was told is stored reads back byte for byte until a later write or delete of the name;
+- nothing deleted comes back;
+- a maintenance flow removes a name only as a version it had seen: one written after the flow last
+  read the name stays.
+
+Re-packing never changes what a name reads; retention and ``sync --delete`` may remove a name they
+judged. Where they did, the model learns it, so that the name coming back later fails.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import tempfile
+from collections.abc import Callable
+from contextlib import ExitStack, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from moto import mock_aws
+from support.moto_server import serialize_conditional_writes, use_fake_aws_env
+from support.stepped import Flow, Scheduler, SteppedStorage
+
+from deltaglider.adapters.cache_memory import MemoryCache
+from deltaglider.adapters.diff_xdelta3 import XDelta3Diff
+from deltaglider.adapters.hash_sha256 import Sha256Hasher
+from deltaglider.adapters.logger_std import StdLogger
+from deltaglider.adapters.metrics_noop import NoopMetrics
+from deltaglider.adapters.storage_local import LocalStorage
+from deltaglider.adapters.storage_memory import MemoryStorage
+from deltaglider.adapters.storage_s3 import S3Storage
+from deltaglider.core.models import DeltaSpace, ObjectKey
+from deltaglider.core.service import DeltaService
+from deltaglider.errors import NotFoundError, ReferenceInUseError
+
+BUCKET = "model"
+SPACE = DeltaSpace(BUCKET, "rel")
+NAMES = ("a.iso", "b.iso", "c.iso")
+SIZE = 48_000
+#: How far each content is from the family's first (share of bytes changed); None: unrelated bytes.
+DRIFTS: tuple[float | None, ...] = (0.0, 0.01, 0.03, 0.25, None)
+#: At most this many flows run at once.
+MAX_FLOWS = 3
+#: The maintenance flows that may remove a name they judged.
+REMOVERS = frozenset({"retain", "sync-delete"})
+
+
+class TickingClock:
+    """Shared by every client of an example: later readings are later, as stamps need."""
+
+    def __init__(self) -> None:
+        self._now = datetime(2026, 3, 1, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        self._now += timedelta(milliseconds=1)
+        return self._now
+
+
+def content(drift: float | None, serial: int) -> bytes:
+    """A family member: the first release with ``drift`` of its bytes changed, or unrelated bytes,
+    ending in a serial so that no two uploads store the same bytes."""
+    first = bytearray(random.Random(7).randbytes(SIZE))
+    other = random.Random(serial)
+    if drift is None:
+        first = bytearray(other.randbytes(SIZE))
+    else:
+        for _ in range(int(SIZE * drift)):
+            first[other.randrange(SIZE)] = other.randrange(256)
+    return bytes(first) + serial.to_bytes(8, "big")
+
+
+def service(storage: Any, clock: TickingClock) -> DeltaService:
+    """A client of its own (its own cache), as another process would be."""
+    hasher = Sha256Hasher()
+    return DeltaService(
+        storage=storage,
+        diff=XDelta3Diff(),
+        hasher=hasher,
+        cache=MemoryCache(max_bytes=1 << 28, hasher=hasher),
+        clock=clock,
+        logger=StdLogger("deltaglider.tests.model"),
+        metrics=NoopMetrics(),
+        tool_version="deltaglider/model",
+    )
+
+
+@dataclass
+class Acked:
+    step: int  # when the version was written (a delete: when it was acknowledged)
+    content: bytes | None  # None: deleted (or never stored)
+
+
+@dataclass
+class UserOp:
+    flow: Flow
+    name: str
+    content: bytes | None  # None: a delete
+
+
+class ProtocolModel(RuleBasedStateMachine):
+    """One example: a store, a family of uploads and the flows hypothesis starts and steps."""
+
+    store_kind = "memory"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack = ExitStack()
+        self.tmp = Path(tempfile.mkdtemp(prefix="dg-model-"))
+        self.stack.callback(shutil.rmtree, self.tmp, True)
+        self.raw = self._store()
+        self.clock = TickingClock()
+        self.scheduler = Scheduler()
+        self.stepped = SteppedStorage(self.raw, self.scheduler)
+        self.acked = {name: Acked(0, None) for name in NAMES}
+        self.user_ops: dict[str, UserOp] = {}
+        self.serial = 0
+        self.mtime = 1_700_000_000
+
+    def _store(self) -> Any:
+        if self.store_kind == "memory":
+            return MemoryStorage()
+        if self.store_kind == "local":
+            (self.tmp / "store" / BUCKET).mkdir(parents=True)
+            return LocalStorage(self.tmp / "store")
+        self.stack.enter_context(mock_aws())
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        return S3Storage(client)
+
+    def teardown(self) -> None:
+        try:
+            self.scheduler.finish_all()
+            self.check()
+        finally:
+            self.stack.close()
+
+    # -- starting flows ----------------------------------------------------------------------------
+
+    def _start(self, kind: str, work: Callable[[], Any]) -> Flow:
+        name = f"{kind}-{len(self.scheduler.flows)}"
+        return self.scheduler.start(name, kind, work)
+
+    def _room(self) -> bool:
+        return len(self.scheduler.running()) < MAX_FLOWS
+
+    @precondition(lambda self: self._room())
+    @rule(name=st.sampled_from(NAMES), drift=st.sampled_from(DRIFTS), whole=st.booleans())
+    def upload(self, name: str, drift: float | None, whole: bool) -> None:
+        """``whole``: with deltas off (``max_ratio`` 0), so that re-packing changes its form later."""
+        if name in self.user_ops:
+            return  # one user op per name at a time: the model's order of a name's writes
+        self.serial += 1
+        data = content(drift, self.serial)
+        path = self.tmp / "files" / f"{self.serial}" / name
+        path.parent.mkdir(parents=True)
+        path.write_bytes(data)
+        self.mtime += 60
+        os.utime(path, (self.mtime, self.mtime))
+        client = service(self.stepped, self.clock)
+        ratio = 0.0 if whole else None
+        flow = self._start("upload", lambda: client.put(path, SPACE, ratio, name=name))
+        self.user_ops[name] = UserOp(flow, name, data)
+
+    @precondition(lambda self: self._room())
+    @rule(name=st.sampled_from(NAMES))
+    def delete(self, name: str) -> None:
+        if name in self.user_ops:
+            return
+        client = service(self.stepped, self.clock)
+
+        def work() -> None:
+            with suppress(NotFoundError):  # nothing there: the name is deleted all the same
+                client.delete(ObjectKey(BUCKET, f"{SPACE.prefix}/{name}"))
+
+        self.user_ops[name] = UserOp(self._start("delete", work), name, None)
+
+    @precondition(lambda self: self._room())
+    @rule(keep=st.integers(min_value=0, max_value=2))
+    def retain(self, keep: int) -> None:
+        client = service(self.stepped, self.clock)
+        self._start("retain", lambda: client.retain(SPACE, keep_last=keep))
+
+    @precondition(lambda self: self._room())
+    @rule()
+    def repack(self) -> None:
+        client = service(self.stepped, self.clock)
+        self._start("repack", lambda: client.repack(SPACE))
+
+    @precondition(lambda self: self._room())
+    @rule()
+    def remove_reference(self) -> None:
+        client = service(self.stepped, self.clock)
+
+        def work() -> None:
+            with suppress(NotFoundError, ReferenceInUseError):  # none, or in use: refused
+                client.delete(ObjectKey(BUCKET, f"{SPACE.prefix}/reference.bin"))
+
+        self._start("remove-base", work)
+
+    @precondition(lambda self: self.scheduler.running())
+    @rule(pick=st.integers(min_value=0, max_value=MAX_FLOWS - 1))
+    def step(self, pick: int) -> None:
+        running = self.scheduler.running()
+        flow = running[pick % len(running)]
+        flow.step()
+        self._settle_user_ops()
+        self.check()
+
+    # -- the model ------------------------------------------------------------------------------------
+
+    def _settle_user_ops(self) -> None:
+        for name, op in list(self.user_ops.items()):
+            if not op.flow.done:
+                continue
+            del self.user_ops[name]
+            if op.flow.error is not None:
+                raise AssertionError(f"{op.flow.name} of {name} failed: {op.flow.error!r}") from op.flow.error
+            # A version is as old as its last write: what a remover read after that, it had seen.
+            keys = {f"{SPACE.prefix}/{name}", f"{SPACE.prefix}/{name}.delta"}
+            writes = [c.step for c in op.flow.calls if c.key in keys and c.method.startswith("put")]
+            step = max(writes) if op.content is not None and writes else self.scheduler.steps
+            self.acked[name] = Acked(step, op.content)
+
+    def _read(self, name: str) -> bytes | None:
+        out = self.tmp / "read" / name
+        out.parent.mkdir(exist_ok=True)
+        out.unlink(missing_ok=True)
+        try:
+            service(self.raw, self.clock).get(ObjectKey(BUCKET, f"{SPACE.prefix}/{name}"), out)
+        except NotFoundError:
+            return None
+        return out.read_bytes()
+
+    def _seen_since(self, name: str, step: int) -> bool:
+        """Whether a flow that may remove names read this name (or listed its folder) after ``step``."""
+        keys = {f"{SPACE.prefix}/{name}", f"{SPACE.prefix}/{name}.delta"}
+        return any(
+            call.step > step
+            and flow.kind in REMOVERS
+            and (call.method == "list" or (call.key in keys and call.method in {"head", "get_file"}))
+            for flow in self.scheduler.flows
+            for call in flow.calls
+        )
+
+    @invariant()
+    def flows_do_not_fail(self) -> None:
+        for flow in self.scheduler.flows:
+            if flow.done and flow.error is not None and flow.kind not in {"upload", "delete"}:
+                raise AssertionError(f"{flow.name} failed: {flow.error!r}") from flow.error
+
+    def check(self) -> None:
+        for name in NAMES:
+            actual = self._read(name)
+            acked = self.acked[name]
+            op = self.user_ops.get(name)
+            allowed = [acked.content]
+            if op is not None:
+                allowed.append(op.content)
+            if actual in allowed:
+                continue
+            if actual is None and self._seen_since(name, acked.step):
+                # A retention or sync --delete removed the version it judged: from now on, gone.
+                self.acked[name] = Acked(self.scheduler.steps, None)
+                continue
+            what = "gone" if actual is None else "other bytes" if acked.content is not None else "back"
+            calls = "\n".join(f"  {c.step:3d} {c.flow:16s} {c.method} {c.key}" for c in self.scheduler.log)
+            raise AssertionError(f"{name} is {what} after step {self.scheduler.steps}; the calls:\n{calls}")
+
+
+_SETTINGS = settings(
+    max_examples=25,
+    stateful_step_count=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+
+
+@pytest.fixture(autouse=True)
+def _fake_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_fake_aws_env(monkeypatch.setenv, lambda name: monkeypatch.delenv(name, raising=False))
+    serialize_conditional_writes(monkeypatch.setattr)
+
+
+@pytest.mark.parametrize("store_kind", ["memory", "local", "s3"])
+def test_no_acknowledged_file_is_lost_and_nothing_deleted_comes_back(store_kind: str) -> None:
+    machine = type(f"ProtocolModel_{store_kind}", (ProtocolModel,), {"store_kind": store_kind})
+    test = machine.TestCase
+    test.settings = _SETTINGS
+    test().runTest()
