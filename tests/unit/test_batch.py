@@ -175,11 +175,22 @@ def test_digest_candidates_are_the_names_plan_sync_hashes() -> None:
         ["app-1.2.zip", "app-1.10.zip", "app-1.11.zip"],
         ["v2", "v10", "v100"],
         # PEP 440: development, pre-releases, the release, post-releases, the next release.
-        ["app-1.0.dev1.zip", "app-1.0a1.zip", "app-1.0b2.zip", "app-1.0rc1.zip", "app-1.0rc2.zip"]
-        + ["app-1.0.zip", "app-1.0-1.zip", "app-1.0.post2.zip", "app-1.0.1.zip"],
+        [
+            "app-1.0.dev1.zip",
+            "app-1.0a1.zip",
+            "app-1.0b2.zip",
+            "app-1.0rc1.zip",
+            "app-1.0rc2.zip",
+            "app-1.0.zip",
+            "app-1.0-1.zip",
+            "app-1.0.post2.zip",
+            "app-1.0.1.zip",
+        ],
         # A wheel's version is the first version of its name; the tags that follow do not decide.
-        ["grpcio_tools-1.9.0-cp312-cp312-manylinux_2_17_x86_64.whl"]
-        + ["grpcio_tools-1.62.0-cp311-cp311-manylinux_2_17_x86_64.whl"],
+        [
+            "grpcio_tools-1.9.0-cp312-cp312-manylinux_2_17_x86_64.whl",
+            "grpcio_tools-1.62.0-cp311-cp311-manylinux_2_17_x86_64.whl",
+        ],
         # A digit run inside a word is a number, not a version; text is compared without case.
         ["python3-tool.zip", "python10-tool.zip", "Tool-2.zip", "tool-10.zip"],
         # Letters that merely follow a version are text, not a pre- or post-release.
