@@ -50,6 +50,11 @@ _BASES: Final = _BaseShas()
 ReferenceSource: TypeAlias = Callable[[], AbstractContextManager[Path]]
 
 
+def base_origin(ref_sha256: str) -> str:
+    """What the cache keeps a reference's decoded base under."""
+    return f"decoded base of {ref_sha256}"
+
+
 def local_reference(path: Path) -> ReferenceSource:
     return lambda: nullcontext(path)
 
@@ -73,7 +78,7 @@ def base_file(
         return
     known = expected or _BASES.get(ref_sha256)
     if use_cache and known is not None and known != ref_sha256:
-        with ctx.cache.use(known, origin=f"decoded base of {ref_sha256}") as cached:
+        with ctx.cache.use(known, origin=base_origin(ref_sha256)) as cached:
             if cached is not None:
                 yield cached, known
                 return
@@ -89,7 +94,7 @@ def base_file(
             )
         _BASES.remember(ref_sha256, sha)
         if path is derived:
-            ctx.cache.store(sha, derived, origin=f"decoded base of {ref_sha256}")
+            ctx.cache.store(sha, derived, origin=base_origin(ref_sha256))
         yield path, sha
 
 

@@ -285,10 +285,11 @@ def test_a_warm_download_needs_only_the_delta(
     service = make_service(store, cache=cache)
     service.put(releases[0], SPACE)
     key = service.put(releases[1], SPACE).key
-    base_sha = store.raw("b", key)[1]["dg-base-sha256"]
+    meta = store.raw("b", key)[1]
+    base_sha, origin = meta["dg-base-sha256"], transformed.base_origin(meta["dg-ref-sha256"])
     only_base = MemoryCache(max_bytes=1 << 30, hasher=Sha256Hasher())  # the reference evicted
-    with cache.use(base_sha) as base:
-        assert base is not None and only_base.store(base_sha, base)
+    with cache.use(base_sha, origin=origin) as base:
+        assert base is not None and only_base.store(base_sha, base, origin=origin)
     monkeypatch.setattr(transformed, "_BASES", transformed._BaseShas())  # as a new process
     store.calls.clear()
 
