@@ -67,18 +67,20 @@ def base_file(
     *,
     expected: str | None = None,
     use_cache: bool = True,
+    origin: str | None = None,
 ) -> Iterator[tuple[Path, str]]:
     """Yields (path, SHA-256) of the base of the reference: from the cache when this process knows its
-    SHA-256 (or ``expected`` names it) without opening the reference at all, else derived and cached.
-    A reference that is no container is its own base. :class:`IntegrityError` if the base is not
-    ``expected``."""
+    SHA-256 (or ``expected`` names it) without opening the reference at all, else derived and cached
+    under ``origin`` (by default :func:`base_origin`). A reference that is no container is its own
+    base. :class:`IntegrityError` if the base is not ``expected``."""
     if expected == ref_sha256:  # the reference is no container: its own base, nothing to derive
         with reference() as path:
             yield path, ref_sha256
         return
+    origin = base_origin(ref_sha256) if origin is None else origin
     known = expected or _BASES.get(ref_sha256)
     if use_cache and known is not None and known != ref_sha256:
-        with ctx.cache.use(known, origin=base_origin(ref_sha256)) as cached:
+        with ctx.cache.use(known, origin=origin) as cached:
             if cached is not None:
                 yield cached, known
                 return
@@ -94,7 +96,7 @@ def base_file(
             )
         _BASES.remember(ref_sha256, sha)
         if path is derived:
-            ctx.cache.store(sha, derived, origin=base_origin(ref_sha256))
+            ctx.cache.store(sha, derived, origin=origin)
         yield path, sha
 
 
@@ -127,11 +129,12 @@ def encode(
     sha256: str,
     scratch: Path,
     size_limit: float = math.inf,
+    origin: str | None = None,
 ) -> Stored | None:
     """The body for ``file`` against ``reference``, proven to rebuild ``file``; None when the file's
     container cannot be reproduced, or its body would be larger than ``size_limit`` (then a plain
-    delta is the way)."""
-    with base_file(ctx, local_reference(reference), ref_sha256) as (base, base_sha):
+    delta is the way). ``origin``: see :func:`base_file`."""
+    with base_file(ctx, local_reference(reference), ref_sha256, origin=origin) as (base, base_sha):
         guess = None
         if size_limit < math.inf:
             guess = _guess(ctx, base, file, scratch, size_limit)
@@ -261,10 +264,12 @@ def decode(
     transform: Transform,
     use_cache: bool = True,
     expected_size: int | None = None,
+    origin: str | None = None,
 ) -> None:
     """Rebuilds into ``dest`` the file whose transformed body (stored at ``url``) is ``stored``, and
     whose recorded size is ``expected_size``: a recipe for another size, or one that would decode to
-    more than its container can, is refused before anything is decoded."""
+    more than its container can, is refused before anything is decoded. ``origin``: see
+    :func:`base_file`."""
     if transform.base_format != BASE_FORMAT or transform.container not in CONTAINERS:
         raise MetadataError(
             f"{url}: delta of decoded {transform.container!r} content against a "
@@ -280,6 +285,7 @@ def decode(
             transform=transform,
             use_cache=use_cache,
             expected_size=expected_size,
+            origin=origin,
         )
     except RecipeError as exc:
         raise IntegrityError(f"{url}: the stored transform does not rebuild the file: {exc}") from exc
@@ -299,6 +305,7 @@ def _decode(
     transform: Transform,
     use_cache: bool,
     expected_size: int | None,
+    origin: str | None,
 ) -> None:
     with ctx.scratch() as scratch:
         delta = scratch / "delta"
@@ -309,9 +316,8 @@ def _decode(
             with open(delta, "wb") as sink:
                 shutil.copyfileobj(src, sink)
         decoded = scratch / "decoded"
-        with base_file(ctx, reference, ref_sha256, expected=transform.base_sha256, use_cache=use_cache) as (
-            base,
-            _,
-        ):
+        with base_file(
+            ctx, reference, ref_sha256, expected=transform.base_sha256, use_cache=use_cache, origin=origin
+        ) as (base, _):
             ctx.diff.decode(base, delta, decoded, expected_size=sizes.decoded_size)
         rebuild(decoded, recipe, dest)

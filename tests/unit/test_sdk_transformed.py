@@ -282,14 +282,21 @@ def test_a_warm_download_needs_only_the_delta(
     itself is neither fetched nor looked at."""
     store = MemoryStorage()
     cache = MemoryCache(max_bytes=1 << 30, hasher=Sha256Hasher())
+    origins: dict[str, str] = {}
+    real_store = cache.store
+
+    def store_noting_origins(sha256: str, src: Path, *, origin: str) -> bool:
+        origins[sha256] = origin
+        return real_store(sha256, src, origin=origin)
+
+    monkeypatch.setattr(cache, "store", store_noting_origins)
     service = make_service(store, cache=cache)
     service.put(releases[0], SPACE)
     key = service.put(releases[1], SPACE).key
-    meta = store.raw("b", key)[1]
-    base_sha, origin = meta["dg-base-sha256"], transformed.base_origin(meta["dg-ref-sha256"])
+    base_sha = store.raw("b", key)[1]["dg-base-sha256"]
     only_base = MemoryCache(max_bytes=1 << 30, hasher=Sha256Hasher())  # the reference evicted
-    with cache.use(base_sha, origin=origin) as base:
-        assert base is not None and only_base.store(base_sha, base, origin=origin)
+    with cache.use(base_sha, origin=origins[base_sha]) as base:
+        assert base is not None and only_base.store(base_sha, base, origin=origins[base_sha])
     monkeypatch.setattr(transformed, "_BASES", transformed._BaseShas())  # as a new process
     store.calls.clear()
 
