@@ -19,7 +19,7 @@ from pathlib import Path
 from deltaglider import sync as sync_flow
 from deltaglider.adapters.storage_local import LocalStorage
 from deltaglider.adapters.storage_options import FILE_TAG, OptionsStorage, check_options
-from deltaglider.batch import FilterRule
+from deltaglider.batch import FilterRule, seed_indexes
 from deltaglider.core import scratch
 from deltaglider.core.layout import REFERENCE_NAME
 from deltaglider.core.models import (
@@ -34,7 +34,14 @@ from deltaglider.core.models import (
     StoredObject,
 )
 from deltaglider.core.service import DeltaService
-from deltaglider.core.transfer import DEFAULT_WORKERS, Outcome, run_all, serialised
+from deltaglider.core.transfer import (
+    DEFAULT_WORKERS,
+    Cancellation,
+    Outcome,
+    run_all,
+    run_in_turns,
+    serialised,
+)
 from deltaglider.errors import InvalidURLError, NotFoundError
 from deltaglider.ports.storage import BucketInfo, LifecycleRule, ProgressCallback, PutOptions, StoragePort
 from deltaglider.sync import SyncResult
@@ -122,6 +129,11 @@ def _lifecycle_rule(
         expire_after_days=days_before_delete,
         archive_class=archive_class.upper(),
     )
+
+
+def _stored_name(file: str | Path, url: str) -> str:
+    """Where an upload of ``file`` to ``url`` is stored, as a name (its folder and file name)."""
+    return url + Path(file).name if url.endswith("/") else url
 
 
 class DeltaGliderClient:
@@ -255,6 +267,31 @@ class DeltaGliderClient:
             done.deleted.sort(key=lambda key: key.rpartition("/")[2] != REFERENCE_NAME)
         return done
 
+    def remove_unused_bases(
+        self, folder_url: str, *, recursive: bool = False, dry_run: bool = False
+    ) -> DeleteResult:
+        """Removes the folder's bases (``reference.bin`` and the further bases of a drifting family)
+        that no file stored there needs any more, as after removing files by name; with
+        ``recursive``, in every folder below it too, those left with no file at all included. A
+        base that a delta still needs, or that an upload chooses meanwhile, stays. ``dry_run``
+        removes nothing and lists what would go."""
+        loc = parse_url(folder_url).as_folder()
+        service = self._service_for(loc)
+        top = DeltaSpace(loc.bucket, loc.prefix)
+        spaces = service.delta_spaces(top) if recursive else [top]
+        done = DeleteResult(bucket=loc.bucket, key=loc.key)
+        for space in spaces:
+            collected = service.collect_bases(space, dry_run=dry_run)
+            done.deleted.extend(collected.bases_removed)
+            done.warnings.extend(collected.warnings)
+        return done
+
+    def _remove_seen(self, url: str) -> DeleteResult | None:
+        """``sync --delete``'s removal: the stored file as a HEAD finds it now; None when its name is
+        written or removed before the removal (a newer version is not the one judged)."""
+        loc = _object(url)
+        return self._service_for(loc).remove_seen(ObjectKey(loc.bucket, loc.key))
+
     def head(self, url: str) -> StoredObject:
         """What is recorded about a stored file, without downloading it: original and stored size,
         SHA-256, whether it is a delta. Raises ``NotFoundError`` when there is no such file."""
@@ -278,11 +315,18 @@ class DeltaGliderClient:
         file does not stop the others. One client serves any number of threads, writes included;
         concurrent encodes share one memory budget. ``progress`` gets the bytes moved, one call at a
         time."""
-        report = serialised(progress)
-        return run_all(
-            list(items),
+        todo = list(items)
+        stop = Cancellation()
+        report = stop.checked(serialised(progress))
+        # Each new folder's first release (in version order) goes first, alone: it becomes the
+        # folder's reference, whichever thread would have won.
+        turns = seed_indexes([_stored_name(file, url) for file, url in todo])
+        return run_in_turns(
+            todo,
             lambda item: self.upload(item[0], item[1], max_ratio=max_ratio, progress=report),
+            turns,
             workers=workers,
+            cancellation=stop,
         )
 
     def download_many(
@@ -293,9 +337,13 @@ class DeltaGliderClient:
         progress: ProgressCallback | None = None,
     ) -> builtins.list[Outcome[GetSummary]]:
         """Downloads ``(url, output_path)`` pairs on ``workers`` threads, as :meth:`upload_many`."""
-        report = serialised(progress)
+        stop = Cancellation()
+        report = stop.checked(serialised(progress))
         return run_all(
-            list(items), lambda item: self.download(item[0], item[1], progress=report), workers=workers
+            list(items),
+            lambda item: self.download(item[0], item[1], progress=report),
+            workers=workers,
+            cancellation=stop,
         )
 
     def sync(

@@ -501,6 +501,7 @@ class PinnedLzma2:
 
     def __init__(self, preset: int, dict_size: int) -> None:
         ffi, lib = _native()
+        self._enc: Any = None  # set first: __del__ runs even when the encoder cannot be made
         self._ffi, self._lib = ffi, lib
         self._status = ffi.new("dg_status *")
         self._out = ffi.new("uint8_t[]", _DEFLATE_OUT)
@@ -510,7 +511,7 @@ class PinnedLzma2:
         enc = lib.dg_lzma2_new(preset, dict_size, self._status)
         if enc == ffi.NULL:
             _raise_for_status(ffi, lib, self._status)
-        self._enc: Any = enc
+        self._enc = enc
 
     def _run(self, data: bytes, finish: bool) -> bytes:
         if self._enc is None:

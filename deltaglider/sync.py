@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,13 +24,15 @@ from deltaglider.batch import (
     SyncDecision,
     folder_of,
     plan_sync,
+    seed_indexes,
 )
-from deltaglider.errors import DeltaGliderError, NotFoundError, ReferenceInUseError
+from deltaglider.errors import DeltaGliderError, NotFoundError
 from deltaglider.ports.storage import ProgressCallback
 from deltaglider.urls import safe_join
 
 if TYPE_CHECKING:
     from deltaglider.client import DeltaGliderClient
+    from deltaglider.core.transfer import Cancellation
 
 _HASH_CHUNK = 1 << 20
 
@@ -144,42 +145,41 @@ def _copy_one(
     elif not dst.is_store:
         client.download(src.child(name), dst.child(name), progress=progress)
     else:
-        with tempfile.TemporaryDirectory(prefix=f"deltaglider-{os.getpid()}-sync-") as scratch:
-            local = Path(scratch) / name.rpartition("/")[2]
+        from deltaglider.core import scratch
+
+        with scratch.temporary() as folder:
+            local = folder / name.rpartition("/")[2]
             client.download(src.child(name), local, progress=progress)
             client.upload(local, dst.child(name), progress=progress)
 
 
-def _copy_all(names: Sequence[str], work: Callable[[str], None], workers: int, result: SyncResult) -> None:
+def _copy_all(
+    names: Sequence[str],
+    work: Callable[[str], None],
+    workers: int,
+    result: SyncResult,
+    cancellation: Cancellation,
+) -> None:
     # Imported here: the command line imports this module's listing helpers for --help too.
-    from deltaglider.core.transfer import run_all
+    from deltaglider.core.transfer import run_in_turns
 
-    # The first file of each folder goes first, alone: a new DeltaSpace's reference is then the first
-    # file in name order, not whichever thread won.
-    seeds: dict[str, str] = {}
-    for name in names:
-        seeds.setdefault(folder_of(name), name)
-    first = list(seeds.values())
-    rest = [name for name in names if name not in set(first)]
-    for batch in (first, rest):
-        for name, outcome in zip(batch, run_all(batch, work, workers=workers), strict=True):
-            if outcome.ok:
-                result.copied.append(name)
-            else:
-                result.failed[name] = str(outcome.error)
+    # The first release of each folder (in version order) goes first, alone: a new DeltaSpace's
+    # reference is then its oldest release, not whichever thread won.
+    seeds, rest = seed_indexes(names)
+    outcomes = run_in_turns(list(names), work, [seeds, rest], workers=workers, cancellation=cancellation)
+    for name, outcome in zip(names, outcomes, strict=True):
+        if outcome.ok:
+            result.copied.append(name)
+        else:
+            result.failed[name] = str(outcome.error)
 
 
-def _remove_unused_references(client: DeltaGliderClient, dst: Side, folders: set[str]) -> list[str]:
-    """Deleting files never removes a reference (an upload may be using it): a sync that emptied a
-    folder of deltas removes that folder's ``reference.bin`` itself, if nothing depends on it."""
+def _remove_unused_bases(client: DeltaGliderClient, dst: Side, folders: set[str]) -> list[str]:
+    """Deleting files never removes a base (an upload may be using it): a sync that removed files
+    from a folder then removes the folder's bases that no file left there needs."""
     removed: list[str] = []
     for folder in sorted(folders):
-        try:
-            result = client.delete_reference_if_unused(dst.child(folder + "/") if folder else dst.location)
-        except ReferenceInUseError:
-            continue
-        if result is not None:
-            removed += result.deleted
+        removed += client.remove_unused_bases(dst.child(folder + "/") if folder else dst.location).deleted
     return removed
 
 
@@ -210,15 +210,24 @@ def sync(
     result = SyncResult(decisions)
     if dryrun:
         return result
+    from deltaglider.core.transfer import Cancellation
+
     copies = [d.name for d in decisions if d.action is SyncAction.COPY]
-    _copy_all(copies, lambda name: _copy_one(client, src, dst, name, progress), workers, result)
+    stop = Cancellation()
+    report = stop.checked(progress)
+    _copy_all(copies, lambda name: _copy_one(client, src, dst, name, report), workers, result, stop)
     emptied: set[str] = set()
     for decision in decisions:
         if decision.action is not SyncAction.DELETE:
             continue
         try:
             if dst.is_store:
-                result.deleted += client.delete(dst.child(decision.name)).deleted
+                # The version listed (as a HEAD finds it now), never one written since.
+                done = client._remove_seen(dst.child(decision.name))
+                if done is None:
+                    result.failed[decision.name] = "written or removed since it was listed: left as it is"
+                    continue
+                result.deleted += done.deleted
                 emptied.add(folder_of(decision.name))
             else:
                 Path(dst.child(decision.name)).unlink()
@@ -226,5 +235,5 @@ def sync(
         except (DeltaGliderError, OSError) as exc:
             result.failed[decision.name] = str(exc)
     if dst.is_store and emptied and not result.failed:
-        result.deleted += _remove_unused_references(client, dst, emptied)
+        result.deleted += _remove_unused_bases(client, dst, emptied)
     return result

@@ -6,6 +6,8 @@ import hashlib
 from pathlib import Path
 from typing import Final
 
+from deltaglider.ports.storage import ProgressCallback
+
 _CHUNK: Final = 1 << 20
 
 
@@ -17,7 +19,7 @@ class Sha256Hasher:
     def sha256_bytes(self, data: bytes) -> str:
         return hashlib.sha256(data).hexdigest()
 
-    def copy_file(self, src: Path, dest: Path) -> str:
+    def copy_file(self, src: Path, dest: Path, progress: ProgressCallback | None = None) -> str:
         digest = hashlib.sha256()
         buf = bytearray(_CHUNK)
         view = memoryview(buf)
@@ -27,4 +29,6 @@ class Sha256Hasher:
                 digest.update(chunk)
                 while chunk:
                     chunk = chunk[fout.write(chunk) :]
+                if progress is not None:
+                    progress(n)
         return digest.hexdigest()

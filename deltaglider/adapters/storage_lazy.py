@@ -84,14 +84,12 @@ class LazyStorage:
         key: str,
         src: Path,
         metadata: Mapping[str, str],
-        etag: str,
         progress: ProgressCallback | None = None,
         *,
+        etag: str,
         options: PutOptions | None = None,
     ) -> bool:
-        return self._get().put_file_if_match(
-            bucket, key, src, metadata, etag, progress, options=options
-        )
+        return self._get().put_file_if_match(bucket, key, src, metadata, progress, etag=etag, options=options)
 
     def delete(self, bucket: str, key: str) -> None:
         self._get().delete(bucket, key)

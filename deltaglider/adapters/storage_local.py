@@ -288,9 +288,9 @@ class LocalStorage:
         key: str,
         src: Path,
         metadata: Mapping[str, str],
-        etag: str,
         progress: ProgressCallback | None = None,
         *,
+        etag: str,
         options: PutOptions | None = None,
     ) -> bool:
         return self._write(bucket, key, Path(src), metadata, progress, if_match=etag, options=options)

@@ -214,8 +214,7 @@ def check_replaceable(path: Path, what: str) -> os.stat_result | None:
     if stat.S_ISDIR(st.st_mode):
         raise StorageError(f"{what}: {path} is a folder")
     raise StorageError(
-        f"{what}: {path} is a {special_kind(st)}, not a stored object; the store never replaces or "
-        "removes it"
+        f"{what}: {path} is a {special_kind(st)}, not a stored object; the store never replaces or removes it"
     )
 
 
@@ -252,7 +251,9 @@ def commit(
     existing = check_replaceable(path, f"put {path}")
     if if_absent and existing is not None:
         return False
-    if if_match is not None and (existing is None or version_of(existing, read_meta(folder, name)) != if_match):
+    if if_match is not None and (
+        existing is None or version_of(existing, read_meta(folder, name)) != if_match
+    ):
         return False
     if existing is not None:
         os.link(path, prev, follow_symlinks=False)

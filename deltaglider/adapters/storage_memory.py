@@ -13,7 +13,6 @@ from pathlib import Path
 from deltaglider.errors import NotFoundError
 from deltaglider.ports.storage import BucketInfo, LifecycleRule, ObjectHead, ProgressCallback, PutOptions
 
-
 #: Every write makes a new version: its ETag is unique, even for the same bytes (S3's are MD5s).
 _versions = itertools.count(1)
 
@@ -142,9 +141,9 @@ class MemoryStorage:
         key: str,
         src: Path,
         metadata: Mapping[str, str],
-        etag: str,
         progress: ProgressCallback | None = None,
         *,
+        etag: str,
         options: PutOptions | None = None,
     ) -> bool:
         data = Path(src).read_bytes()

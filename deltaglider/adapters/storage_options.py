@@ -226,13 +226,13 @@ class OptionsStorage:
         key: str,
         src: Path,
         metadata: Mapping[str, str],
-        etag: str,
         progress: ProgressCallback | None = None,
         *,
+        etag: str,
         options: PutOptions | None = None,
     ) -> bool:
         return self.inner.put_file_if_match(
-            bucket, key, src, metadata, etag, progress, options=self._for(key, metadata, options)
+            bucket, key, src, metadata, progress, etag=etag, options=self._for(key, metadata, options)
         )
 
     def delete(self, bucket: str, key: str) -> None:

@@ -476,9 +476,9 @@ class S3Storage:
         key: str,
         src: Path,
         metadata: Mapping[str, str],
-        etag: str,
         progress: ProgressCallback | None = None,
         *,
+        etag: str,
         options: PutOptions | None = None,
     ) -> bool:
         """Replaces ``key`` with ``If-Match: <etag>`` (PutObject, or CompleteMultipartUpload): S3

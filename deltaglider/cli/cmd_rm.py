@@ -1,5 +1,5 @@
-"""``deltaglider rm``: remove stored files. Delta-aware: a folder's reference goes last, and only once
-no delta depends on it (see ``removal``)."""
+"""``deltaglider rm``: remove stored files. Delta-aware: a folder's bases go last, and only once no
+file left needs them (see ``removal``)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,7 @@ from deltaglider.batch import plan_removal
 from deltaglider.cli.argv import FilteredCommand, filters
 from deltaglider.cli.common import EXIT_FAILED, EXIT_OK, filter_options, store_place
 from deltaglider.cli.places import Place, store_items
-from deltaglider.cli.removal import (
-    Removal,
-    reference_url,
-    remove,
-    remove_reference,
-    remove_reference_if_unused,
-)
+from deltaglider.cli.removal import Removal, reference_url, remove, remove_unused_bases
 from deltaglider.cli.session import Session
 from deltaglider.errors import DeltaGliderError
 
@@ -36,15 +30,16 @@ def _recursive(session: Session, folder: Place, ctx: click.Context, dryrun: bool
             session.out.error_line(f"failed: delete {url}: {exc}")
             removal.failures.append({"url": url, "error": str(exc)})
     if not removal.failures:
-        for url in references:
-            remove_reference(session, url, removal)
+        # Every folder below too, those whose files are all gone included: their bases go once no
+        # file left needs them.
+        remove_unused_bases(session, folder, removal, recursive=True)
     return removal
 
 
 def _single(session: Session, target: Place) -> Removal:
     removal = Removal()
     remove(session, target.text, removal)
-    remove_reference_if_unused(session, Place(target.text.rpartition("/")[0] + "/", is_store=True), removal)
+    remove_unused_bases(session, Place(target.text.rpartition("/")[0] + "/", is_store=True), removal)
     return removal
 
 

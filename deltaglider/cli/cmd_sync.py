@@ -21,11 +21,10 @@ from deltaglider.batch import (
 from deltaglider.cli.argv import FilteredCommand, filters
 from deltaglider.cli.common import EXIT_FAILED, EXIT_OK, filter_options
 from deltaglider.cli.places import Place, place, store_items
-from deltaglider.cli.removal import Removal, remove, remove_reference_if_unused
+from deltaglider.cli.removal import Removal, remove_seen, remove_unused_bases
 from deltaglider.cli.runner import Job, record, run_jobs
 from deltaglider.cli.session import Session
 from deltaglider.cli.transfers import copy_job, download_into_job, upload_job
-from deltaglider.core.layout import REFERENCE_NAME
 from deltaglider.errors import DeltaGliderError, NotFoundError
 from deltaglider.sync import local_items, sha256_file, stored_sha256
 from deltaglider.urls import safe_join
@@ -82,7 +81,7 @@ def _delete_local(dst: Place, name: str) -> list[str]:
 
 def _delete_stored(session: Session, dst: Place, name: str, removal: Removal) -> list[str]:
     before = len(removal.shown)
-    remove(session, dst.child(name), removal)
+    remove_seen(session, dst.child(name), removal)
     return removal.shown[before:]
 
 
@@ -106,13 +105,10 @@ def _delete_all(session: Session, dst: Place, decisions: list[SyncDecision]) -> 
         records.append({"action": "delete", "name": decision.name, "status": "ok", "removed": removed})
     if dst.is_store and records and all(r["status"] == "ok" for r in records):
         for folder in sorted({folder_of(d.name) for d in decisions}):
-            before = len(removal.shown)
-            remove_reference_if_unused(
-                session, Place(dst.child(folder + "/" if folder else ""), True), removal
-            )
-            for shown in removal.shown[before:]:
+            place = Place(dst.child(folder + "/" if folder else ""), True)
+            for shown in remove_unused_bases(session, place, removal):
                 session.out.line(f"delete: {shown}")
-                name = f"{folder}/{REFERENCE_NAME}" if folder else REFERENCE_NAME
+                name = f"{folder}/{shown.rpartition('/')[2]}" if folder else shown.rpartition("/")[2]
                 records.append({"action": "delete", "name": name, "status": "ok", "removed": [shown]})
     for warning in removal.warnings_left():
         session.out.warn(warning)

@@ -1,8 +1,9 @@
-"""Removing stored files for ``rm`` and ``sync --delete``, references last.
+"""Removing stored files for ``rm``, bases last.
 
-Deleting a delta never takes its reference along (an upload may be encoding against it), so the
-reference of a folder left without deltas is removed here, by name, afterwards; the store refuses that
-while deltas still depend on it, and puts it back if one appeared meanwhile.
+Deleting a delta never takes its base along (an upload may be encoding against it), so the bases of a
+folder that no file left needs are removed here afterwards, through the protocol of
+:mod:`deltaglider.core.protocol`: a base a delta still needs, or that an upload chooses meanwhile,
+stays.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Any
 from deltaglider.cli.places import Place, sibling
 from deltaglider.cli.session import Session
 from deltaglider.core.layout import REFERENCE_NAME
-from deltaglider.errors import NotFoundError, ReferenceInUseError
+from deltaglider.errors import StorageError
+from deltaglider.urls import parse_url
 
 
 @dataclass
@@ -41,25 +43,26 @@ def reference_url(folder: Place, subfolder: str) -> str:
     return folder.child(f"{subfolder}/{REFERENCE_NAME}" if subfolder else REFERENCE_NAME)
 
 
-def remove_reference(session: Session, url: str, removal: Removal) -> None:
-    """The reference at ``url``, if the store agrees nothing depends on it any more."""
-    try:
-        remove(session, url, removal)
-    except NotFoundError:
-        pass  # that folder had no reference (or someone removed it first)
-    except ReferenceInUseError as exc:
-        removal.warnings.append(f"kept {url}: {exc}")
+def remove_seen(session: Session, url: str, removal: Removal) -> None:
+    """``sync --delete``: the file as it is found now, never a version written after that."""
+    result = session.client._remove_seen(url)
+    if result is None:
+        raise StorageError(f"{url} was written or removed since it was listed; left as it is")
+    removal.shown.extend([url] + [sibling(url, key) for key in result.deleted[1:]])
+    removal.keys.extend(result.deleted)
+    removal.warnings.extend(result.warnings)
 
 
-def remove_reference_if_unused(session: Session, folder: Place, removal: Removal) -> None:
-    """The folder's reference, when no delta is left in it and the store agrees nothing depends on it."""
-    url = reference_url(folder.as_folder(), "")
-    try:
-        result = session.client.delete_reference_if_unused(folder.as_folder().text)
-    except ReferenceInUseError as exc:
-        removal.warnings.append(f"kept {url}: {exc}")
-        return
-    if result is not None:
-        removal.shown.extend([url] + [sibling(url, key) for key in result.deleted[1:]])
-        removal.keys.extend(result.deleted)
-        removal.warnings.extend(result.warnings)
+def remove_unused_bases(
+    session: Session, folder: Place, removal: Removal, *, recursive: bool = False
+) -> list[str]:
+    """The folder's bases (and, ``recursive``, those of every folder below) that no file left needs;
+    returns their locations."""
+    base = folder.as_folder()
+    result = session.client.remove_unused_bases(base.text, recursive=recursive)
+    prefix = parse_url(base.text).as_folder().key
+    shown = [base.child(key[len(prefix) :] if key.startswith(prefix) else key) for key in result.deleted]
+    removal.shown.extend(shown)
+    removal.keys.extend(result.deleted)
+    removal.warnings.extend(result.warnings)
+    return shown

@@ -3,8 +3,6 @@ temporary file). ``cp`` and ``sync`` build their batches from these."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -12,6 +10,7 @@ from urllib.parse import unquote
 from deltaglider.cli.output import human_size, percent
 from deltaglider.cli.runner import Job, Tick
 from deltaglider.cli.session import Session
+from deltaglider.core import scratch
 from deltaglider.core.layout import is_base_name
 from deltaglider.errors import InvalidURLError
 from deltaglider.urls import safe_join
@@ -56,8 +55,9 @@ def upload_job(session: Session, path: Path, dest_url: str, size: int | None) ->
 
 def download_job(session: Session, src_url: str, dest: Path, size: int | None) -> Job:
     def work(tick: Tick) -> tuple[str, dict[str, Any]]:
-        session.client.download(src_url, dest, progress=tick)
-        return f"download: {src_url} to {dest}", {"operation": "GET", "size": dest.stat().st_size}
+        got = session.client.download(src_url, dest, progress=tick)
+        # The summary's size: a FIFO or device destination has none of its own.
+        return f"download: {src_url} to {dest}", {"operation": "GET", "size": got.size}
 
     return Job(src_url, str(dest), size, work)
 
@@ -82,10 +82,10 @@ def copy_job(session: Session, src_url: str, dest_url: str, size: int | None) ->
         name = src_url.rstrip("/").rpartition("/")[2] or "object"
         if src_url.lower().startswith("file:"):
             name = unquote(name)
-        # Named like the library's scratch folders, so that a killed copy's is swept as theirs are.
-        with tempfile.TemporaryDirectory(prefix=f"deltaglider-{os.getpid()}-copy-") as scratch:
+        # One of the library's scratch folders, so that a killed copy's is swept as theirs are.
+        with scratch.temporary() as folder:
             # Named as the source, so that a destination folder keeps the file's name.
-            local = Path(scratch) / name
+            local = folder / name
             session.client.download(src_url, local, progress=tick)
             fields = _upload(session, local, dest_url, tick)
         return f"copy: {src_url} to {dest_url}{_stored_note(fields)}", fields

@@ -79,6 +79,8 @@ def describe(head: ObjectHead) -> Base | None:
     full_sha = read_field(head.metadata, "ref_sha256")
     if full_key is not None and (not full_sha or full_key == head.key):
         return None
+    if full_key is not None and split_key(full_key)[0] != split_key(head.key)[0]:
+        return None  # a snapshot's full base is in its own folder; one naming another is not read
     return Base(
         head.key, sha.lower(), head.metadata, fingerprint, full_key, full_sha.lower() if full_sha else None
     )
@@ -158,3 +160,15 @@ def removal_order(ctx: Context, bucket: str, prefix: str) -> list[str]:
     snapshots = sorted(name.removesuffix(DELTA_SUFFIX) for name in found if name.endswith(DELTA_SUFFIX))
     fulls = sorted(name for name in found if not name.endswith(DELTA_SUFFIX) and name != REFERENCE_NAME)
     return snapshots + fulls + ([REFERENCE_NAME] if REFERENCE_NAME in found else [])
+
+
+def spaces_under(ctx: Context, bucket: str, prefix: str) -> list[str]:
+    """The prefixes at or below ``prefix`` that hold a base or a removal marker, in key order: every
+    DeltaSpace there, those whose files are all gone included."""
+    found = {
+        split_key(obj.key)[0]
+        for obj in ctx.storage.list(bucket, join_key(prefix, ""), recursive=True)
+        if not obj.is_prefix
+        and (is_base_name(split_key(obj.key)[1]) or is_marker_name(split_key(obj.key)[1]))
+    }
+    return sorted(found)

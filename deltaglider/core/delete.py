@@ -44,6 +44,16 @@ def delete(ctx: Context, obj: ObjectKey, *, force: bool = False) -> DeleteResult
     raise StorageError(f"{ctx.storage.url(obj.bucket, obj.key)} kept changing while it was deleted")
 
 
+def remove_seen(ctx: Context, obj: ObjectKey) -> DeleteResult | None:
+    """A maintenance flow's removal of a name (``sync --delete``): the version a HEAD finds now, and
+    no later one."""
+    head = locate(ctx, obj)
+    if is_base_name(split_key(head.key)[1]):
+        return protocol.remove_base(ctx, obj.bucket, head, force=False)
+    done = protocol.remove_version(ctx, obj.bucket, head)
+    return None if done is None else DeleteResult(bucket=obj.bucket, key=head.key, deleted=done)
+
+
 def _note_unused_reference(
     ctx: Context, bucket: str, prefix: str, ref_sha256: str | None, result: DeleteResult
 ) -> None:

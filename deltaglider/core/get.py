@@ -27,7 +27,7 @@ from deltaglider.core.locate import get_located, likely_keys
 from deltaglider.core.metadata import Kind, StoredInfo, parse
 from deltaglider.core.models import GetSummary, ObjectKey
 from deltaglider.core.output import atomic_output, resolve_output
-from deltaglider.core.references import Rebuild, candidate_keys, reference_file
+from deltaglider.core.references import Rebuild, candidate_keys, derived_origin, reference_file
 from deltaglider.errors import DecodeError, IntegrityError, MetadataError
 from deltaglider.ports.storage import ObjectHead, ProgressCallback
 from deltaglider.transforms import body
@@ -97,6 +97,9 @@ def fetch(
         return ctx.hasher.sha256_file(dest)
     if info.ref_sha256 is None:
         raise MetadataError(f"{url}: delta without the SHA-256 of its reference (dg-ref-sha256)")
+    if info.file_size is None:
+        # Nothing would bound its decode: refused before its base is fetched.
+        raise MetadataError(f"{url}: a delta with no recorded size (dg-file-size): nothing bounds its decode")
     assert info.file_sha256 is not None  # a DELTA always has one (see metadata.parse)
     with ctx.scratch() as scratch:
         delta = stored if stored is not None else scratch / "delta"
@@ -109,7 +112,9 @@ def fetch(
             ref_sha256 = info.ref_sha256
 
             def reference() -> AbstractContextManager[Path]:
-                return reference_file(ctx, bucket, keys, ref_sha256, use_cache=use_cache, rebuild=rebuild)
+                return reference_file(
+                    ctx, bucket, keys, ref_sha256, use_cache=use_cache, rebuild=rebuild, progress=progress
+                )
 
             if info.transform is not None:
                 # A cached decoded base is all it needs: the reference is fetched only to derive one.
@@ -122,6 +127,8 @@ def fetch(
                     ref_sha256=ref_sha256,
                     transform=info.transform,
                     use_cache=use_cache,
+                    expected_size=info.file_size,
+                    origin=derived_origin(ctx, bucket, key),
                 )
             else:
                 with reference() as local:

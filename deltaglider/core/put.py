@@ -34,7 +34,7 @@ from deltaglider.core.metadata import (
 from deltaglider.core.models import DeltaSpace, PutSummary
 from deltaglider.core.protocol import Pinned, recheck
 from deltaglider.core.put_bases import against_bases
-from deltaglider.core.references import reference_file
+from deltaglider.core.references import BaseUnavailableError, reference_file
 from deltaglider.core.upload import (
     FOUNDING_MIN_SIZE,
     Reference,
@@ -78,7 +78,7 @@ def put(
         raise InvalidURLError(f"stored name {name!r} is reserved: {REMOVING_INFIX!r} marks removals")
     with ctx.scratch() as scratch:
         copy = scratch / "file"
-        size, sha256 = snapshot.take(file, copy, ctx.hasher)
+        size, sha256 = snapshot.take(file, copy, ctx.hasher, progress)
         when = ctx.clock.now() if created_at is None else created_at
         made = (
             _source_mtime(file)
@@ -93,13 +93,15 @@ def put(
             size,
             sha256,
             max_ratio,
-            progress,
+            # The file's bytes were counted as they were read; the store's writes still report
+            # each block (a cancelled batch stops there: core.transfer), counting nothing more.
+            None if progress is None else _blocks_only(progress),
             when,
             detect(copy),
             source_mtime=made,
             replaces=replaces,
         )
-        summary = _decide(ctx, up)
+        summary = _decide_again_if_gone(ctx, up)
     ctx.metrics.timing("put.seconds", time.monotonic() - started, operation=summary.operation)
     ctx.metrics.increment("put", operation=summary.operation)
     ctx.logger.info(
@@ -113,6 +115,10 @@ def put(
     return summary
 
 
+def _blocks_only(progress: ProgressCallback) -> ProgressCallback:
+    return lambda count: progress(0)
+
+
 def _source_mtime(file: Path) -> datetime | None:
     """When the user's file was last modified (None for a pipe or a device: they record no such time)."""
     try:
@@ -120,6 +126,21 @@ def _source_mtime(file: Path) -> datetime | None:
     except OSError:
         return None
     return datetime.fromtimestamp(st.st_mtime, UTC) if stat.S_ISREG(st.st_mode) else None
+
+
+#: How often an upload chooses its base again when the one it chose was removed before it was read.
+_DECIDE_ROUNDS = 3
+
+
+def _decide_again_if_gone(ctx: Context, up: Upload) -> PutSummary:
+    for attempt in range(1, _DECIDE_ROUNDS + 1):
+        try:
+            return _decide(ctx, up)
+        except BaseUnavailableError:
+            if attempt == _DECIDE_ROUNDS:
+                raise
+            ctx.logger.info("the base chosen was removed or replaced before it was read; choosing again")
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _decide(ctx: Context, up: Upload) -> PutSummary:

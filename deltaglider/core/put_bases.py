@@ -19,7 +19,7 @@ from deltaglider.core.metadata import (
 )
 from deltaglider.core.models import PutSummary
 from deltaglider.core.protocol import Pinned, recheck
-from deltaglider.core.references import reference_file
+from deltaglider.core.references import BaseNotFoundError, reference_file
 from deltaglider.core.upload import (
     FOUNDING_MIN_SIZE,
     Delta,
@@ -60,7 +60,7 @@ def against_bases(ctx: Context, up: Upload, reference: ObjectHead) -> PutSummary
     assert chosen.full_key is not None and chosen.full_sha256 is not None  # a snapshot names its full
     full = ctx.storage.head(up.space.bucket, chosen.full_key)
     if full is None:
-        raise StorageError(
+        raise BaseNotFoundError(
             f"{ctx.storage.url(up.space.bucket, chosen.full_key)}: a snapshot's reference is gone"
         )
     full_ref = Reference(chosen.full_key, chosen.full_sha256, full.metadata)

@@ -18,9 +18,31 @@ from pathlib import Path
 from typing import TypeAlias
 
 from deltaglider.core.context import Context
-from deltaglider.core.layout import DELTA_SUFFIX, is_base_name, join_key, reference_key, split_key
+from deltaglider.core.layout import (
+    DELTA_SUFFIX,
+    base_key,
+    is_base_name,
+    join_key,
+    reference_key,
+    split_key,
+)
 from deltaglider.core.metadata import read_field
-from deltaglider.errors import IntegrityError, NotFoundError
+from deltaglider.errors import DeltaGliderError, IntegrityError, NotFoundError
+from deltaglider.ports.storage import ProgressCallback
+
+
+class BaseUnavailableError(DeltaGliderError):
+    """No key holds the base with that SHA-256 any more (removed or replaced meanwhile): an upload
+    that chose it chooses again."""
+
+
+class BaseNotFoundError(BaseUnavailableError, NotFoundError):
+    pass
+
+
+class BaseMismatchError(BaseUnavailableError, IntegrityError):
+    pass
+
 
 #: Rebuilds a base stored as a delta (a snapshot): (its key, its metadata, the object's bytes, where
 #: to write the base) -> the base's SHA-256. See core.bases; ``get.fetch`` supplies it.
@@ -66,15 +88,22 @@ def reference_file(
     *,
     use_cache: bool = True,
     rebuild: Rebuild | None = None,
+    progress: ProgressCallback | None = None,
 ) -> Iterator[Path]:
     """Yields a local file with the reference whose SHA-256 is ``sha256``: from the cache entry one
     of ``keys`` left there, else downloaded from the first of ``keys`` that holds it (then cached
     under that key). Without ``use_cache`` it is always downloaded, to check what is stored. A base
     stored as a delta is rebuilt with ``rebuild``; without one, such an object does not count as the
-    reference. ``keys`` must be bases of one DeltaSpace (see :func:`candidate_keys`); a key that
+    reference. ``progress`` gets the bytes of a base that is downloaded. ``keys`` must be bases of one
+    DeltaSpace (see :func:`candidate_keys`); a key that
     cannot hold one is skipped unread."""
     # Whatever else a caller was handed is never read.
     keys = [key for key in keys if may_hold_a_base(split_key(key)[1])]
+    if keys:
+        # Where the protocol keeps a base that was removed or replaced while a delta was stored
+        # against it: its content's own base key (core.protocol).
+        own = base_key(split_key(keys[0])[0], sha256, snapshot=False)
+        keys = [keys[0], *([own] if own not in keys else []), *keys[1:]]
     if use_cache:
         for key in keys:
             with ctx.cache.use(sha256, origin=ctx.storage.url(bucket, key)) as cached:
@@ -99,10 +128,16 @@ def reference_file(
                     mismatched.append(key)
                     continue
                 stored = scratch / "stored-base"
-                ctx.storage.get_file(bucket, key, stored)
+                try:
+                    ctx.storage.get_file(bucket, key, stored, progress)
+                except NotFoundError:
+                    continue  # removed since its HEAD
                 actual = rebuild(key, head.metadata, stored, local)
             else:
-                ctx.storage.get_file(bucket, key, local)
+                try:
+                    ctx.storage.get_file(bucket, key, local, progress)
+                except NotFoundError:
+                    continue  # removed since its HEAD
                 actual = ctx.hasher.sha256_file(local)
             if actual != sha256:
                 # What it holds instead stays untold: a hash of content the caller did not ask for
@@ -115,8 +150,8 @@ def reference_file(
             return
     where = ", ".join(ctx.storage.url(bucket, key) for key in keys)
     if mismatched:
-        raise IntegrityError(
+        raise BaseMismatchError(
             f"no reference with SHA-256 {sha256} found: {', '.join(mismatched)} hold(s) other content "
             f"(looked at {where}); the deltas made against it cannot be rebuilt"
         )
-    raise NotFoundError(f"reference with SHA-256 {sha256} not found (looked at {where})")
+    raise BaseNotFoundError(f"reference with SHA-256 {sha256} not found (looked at {where})")

@@ -21,6 +21,7 @@ from typing import Any
 
 from deltaglider.core import bases, protocol
 from deltaglider.core.context import Context
+from deltaglider.core.layout import join_key, split_key
 from deltaglider.core.listing import files_with_heads
 from deltaglider.core.metadata import Kind, parse, parse_created_at, read_field
 from deltaglider.core.models import ListEntry, RetentionResult
@@ -172,3 +173,16 @@ def collect_bases(ctx: Context, bucket: str, prefix: str, needed: set[str], resu
             continue  # replaced since it was judged
         result.bases_removed.extend(done.deleted)
         result.bytes_freed += base.head.size
+
+
+def collect_unused(ctx: Context, bucket: str, prefix: str, *, dry_run: bool = False) -> RetentionResult:
+    """Removes the DeltaSpace's bases that no stored file needs any more (after files were removed
+    by name, by ``rm`` or ``sync --delete``), and the markers of removals that died."""
+    result = RetentionResult(bucket, prefix, dry_run)
+    collect_bases(ctx, bucket, prefix, needed_bases(files_with_heads(ctx, bucket, prefix)), result)
+    for key in protocol.expired_markers(ctx, bucket, join_key(prefix, "")):
+        if split_key(key)[0] == prefix:
+            if not dry_run:
+                ctx.storage.delete(bucket, key)
+            result.bases_removed.append(key)
+    return result

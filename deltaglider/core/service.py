@@ -178,6 +178,20 @@ class DeltaService:
         scheme picks (each checked before its old form goes), then removes the bases left unused."""
         return repack_flow.repack(self._ctx, delta_space.bucket, delta_space.prefix, dry_run=dry_run)
 
+    def remove_seen(self, object_key: ObjectKey) -> DeleteResult | None:
+        """Removes the stored file as a HEAD finds it now; None, removing nothing, when its name is
+        written or removed between that HEAD and the removal (a newer version is not the one judged)."""
+        return delete_flow.remove_seen(self._ctx, object_key)
+
+    def collect_bases(self, delta_space: DeltaSpace, *, dry_run: bool = False) -> RetentionResult:
+        """Removes the DeltaSpace's bases that no stored file needs any more."""
+        return retention.collect_unused(self._ctx, delta_space.bucket, delta_space.prefix, dry_run=dry_run)
+
+    def delta_spaces(self, delta_space: DeltaSpace) -> builtins.list[DeltaSpace]:
+        """Every DeltaSpace at or below ``delta_space`` that holds a base (even with no file left)."""
+        bucket = delta_space.bucket
+        return [DeltaSpace(bucket, p) for p in bases.spaces_under(self._ctx, bucket, delta_space.prefix)]
+
     def base_names(self, delta_space: DeltaSpace) -> builtins.list[str]:
         """The names of the DeltaSpace's bases (``reference.bin`` and those of issue 13), in the order
         that deletes dependents first."""

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from deltaglider.errors import AccessDeniedError, FileChangedError, NotFoundError, StorageError
 from deltaglider.ports.hash import HashPort
+from deltaglider.ports.storage import ProgressCallback
 
 
 def _identity(st: os.stat_result) -> tuple[int, int, int, int, int]:
@@ -48,9 +49,9 @@ def _is_stream(st: os.stat_result) -> bool:
     return stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode)
 
 
-def _copy(hasher: HashPort, src: Path, dest: Path) -> str:
+def _copy(hasher: HashPort, src: Path, dest: Path, progress: ProgressCallback | None) -> str:
     try:
-        return hasher.copy_file(src, dest)
+        return hasher.copy_file(src, dest, progress)
     except OSError as exc:
         dest.unlink(missing_ok=True)
         if exc.filename is None or os.fsdecode(exc.filename) != os.fsdecode(src):
@@ -58,12 +59,15 @@ def _copy(hasher: HashPort, src: Path, dest: Path) -> str:
         raise _unreadable(src, exc) from exc
 
 
-def take(file: Path, dest: Path, hasher: HashPort) -> tuple[int, str]:
+def take(
+    file: Path, dest: Path, hasher: HashPort, progress: ProgressCallback | None = None
+) -> tuple[int, str]:
     """Copies ``file`` to ``dest`` (a scratch path) and returns the copy's size and SHA-256;
     ``FileChangedError`` if the file changed while it was copied, ``AccessDeniedError`` if it may
-    not be read. A pipe or terminal is read once, to its end."""
+    not be read. A pipe or terminal is read once, to its end. ``progress`` gets the bytes read: an
+    upload's progress is the user's file read, whatever is then stored."""
     before = _stat(file)
-    sha256 = _copy(hasher, file, dest)
+    sha256 = _copy(hasher, file, dest, progress)
     copied = dest.stat().st_size
     if _is_stream(before):
         return copied, sha256

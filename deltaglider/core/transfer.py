@@ -17,9 +17,9 @@ any failure (a store write is atomic, a download goes to a temporary file).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final, Generic, TypeAlias, TypeVar
 
@@ -103,7 +103,7 @@ class Cancellation:
 
         def report(count: int) -> None:
             self.check()
-            if progress is not None:
+            if progress is not None and count:
                 progress(count)
 
         return report
@@ -143,6 +143,25 @@ def run_all(
         raise
     pool.shutdown(wait=True)
     return outcomes
+
+
+def run_in_turns(
+    items: Sequence[S],
+    work: Callable[[S], T],
+    turns: Sequence[Sequence[int]],
+    *,
+    workers: int,
+    cancellation: Cancellation | None = None,
+) -> list[Outcome[T]]:
+    """:func:`run_all` over ``items`` taken turn by turn: each turn (a list of indexes into ``items``)
+    runs to its end before the next starts; the outcomes come back in input order. Uploads use it to
+    seed each new folder with its first release, alone (``batch.seed_indexes``)."""
+    stop = cancellation if cancellation is not None else Cancellation()
+    found: dict[int, Outcome[T]] = {}
+    for turn in turns:
+        done = run_all([items[i] for i in turn], work, workers=workers, cancellation=stop)
+        found.update((i, replace(outcome, index=i)) for i, outcome in zip(turn, done, strict=True))
+    return [found[i] for i in range(len(items))]
 
 
 def _outcome(index: int, future: Future[T]) -> Outcome[T]:
@@ -187,6 +206,6 @@ def download_many(
 
     def download(item: DownloadSpec) -> GetSummary:
         obj, dest = item
-        return get_flow.get(ctx, obj, Path(dest), report)
+        return get_flow.get(ctx, obj, dest, report)
 
     return run_all(items, download, workers=workers, cancellation=stop)

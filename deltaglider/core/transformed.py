@@ -91,8 +91,9 @@ def base_file(
         else:
             path, sha = reference_path, ref_sha256
         if expected is not None and sha != expected:
+            # What it holds instead stays untold (a hash of content the caller did not ask for).
             raise IntegrityError(
-                f"the reference's decoded base has SHA-256 {sha}, the delta was made against {expected}"
+                f"the reference's decoded base is not the one the delta was made against ({expected})"
             )
         _BASES.remember(ref_sha256, sha)
         if path is derived:

@@ -33,6 +33,7 @@ from deltaglider.core.metadata import (
 )
 from deltaglider.core.models import DeltaSpace, PutSummary
 from deltaglider.core.protocol import Pinned
+from deltaglider.core.references import derived_origin
 from deltaglider.errors import CodecError, DeltaGliderError
 from deltaglider.ports.storage import ObjectHead, ProgressCallback
 from deltaglider.transforms.container import CONTAINERS
@@ -114,7 +115,14 @@ def _transformed_delta(
     room = scratch / "transformed"
     room.mkdir()
     made = transformed.encode(
-        ctx, reference, up.file, ref_sha256=ref.sha256, sha256=up.sha256, scratch=room, size_limit=limit
+        ctx,
+        reference,
+        up.file,
+        ref_sha256=ref.sha256,
+        sha256=up.sha256,
+        scratch=room,
+        size_limit=limit,
+        origin=derived_origin(ctx, up.space.bucket, ref.key),
     )
     if made is None:
         ctx.logger.info("no decoded delta small enough; the plain delta stands", name=up.name)
@@ -224,7 +232,7 @@ def _rewrite(ctx: Context, up: Upload, key: str, src: Path, meta: Mapping[str, s
     assert judged is not None and judged.etag is not None  # re-packing judges by a HEAD
     bucket = up.space.bucket
     if key == judged.key:
-        if not ctx.storage.put_file_if_match(bucket, key, src, meta, judged.etag, up.progress):
+        if not ctx.storage.put_file_if_match(bucket, key, src, meta, up.progress, etag=judged.etag):
             raise SupersededError(
                 f"{ctx.storage.url(bucket, key)} was written or deleted since it was judged"
             )

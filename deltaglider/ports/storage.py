@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-#: Called with the number of bytes just transferred (may be called from worker threads).
+#: Called with the number of bytes just transferred (may be called from worker threads). An upload
+#: counts the user's file as it is read; its later writes to the store call it with 0 at each block.
 ProgressCallback = Callable[[int], None]
 
 
@@ -129,9 +130,9 @@ class StoragePort(Protocol):
         key: str,
         src: Path,
         metadata: Mapping[str, str],
-        etag: str,
         progress: ProgressCallback | None = None,
         *,
+        etag: str,
         options: PutOptions | None = None,
     ) -> bool:
         """Atomically replaces the object at ``key`` only while it is still the version whose ETag is

@@ -149,7 +149,7 @@ def test_upload_download_verify_with_only_tmp_writable_and_no_home() -> None:
     assert s3["round_trip"]
 
     # The default cache (/tmp/.deltaglider/cache) was used, with no fallback warning.
-    assert any(re.fullmatch(r"[0-9a-f]{64}", name) for name in report["cache_entries"]), report
+    assert any(re.fullmatch(r"[0-9a-f]{64}-[0-9a-f]{32}", name) for name in report["cache_entries"]), report
     assert report["warnings"] == []
 
 

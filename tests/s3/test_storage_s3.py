@@ -513,9 +513,9 @@ def test_conditional_rewrites_and_deletes_act_on_the_named_version_only(
     head = multipart_storage.head(bucket, "m")
     assert head is not None and head.etag
     put_bytes(multipart_storage, bucket, "m", b"newer", {})
-    assert not multipart_storage.put_file_if_match(bucket, "m", big, {}, head.etag)
+    assert not multipart_storage.put_file_if_match(bucket, "m", big, {}, etag=head.etag)
     assert get_bytes(multipart_storage, bucket, "m") == b"newer"
     current = multipart_storage.head(bucket, "m")
     assert current is not None and current.etag
-    assert multipart_storage.put_file_if_match(bucket, "m", big, {}, current.etag)
+    assert multipart_storage.put_file_if_match(bucket, "m", big, {}, etag=current.etag)
     assert get_bytes(multipart_storage, bucket, "m") == big.read_bytes()

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from support.storage_io import get_bytes, put_bytes
-
 from deltaglider.ports.storage import StoragePort
+from support.storage_io import get_bytes, put_bytes
 
 
 def _etag(storage: StoragePort, bucket: str, key: str) -> str:
@@ -27,10 +26,10 @@ def check_contract(storage: StoragePort, bucket: str, tmp_path: Path) -> None:
     assert first != second, "two writes of one key are two versions"
 
     # A rewrite of a version that was replaced since changes nothing.
-    assert not storage.put_file_if_match(bucket, "p/a", src, {"dg-k": "3"}, first)
+    assert not storage.put_file_if_match(bucket, "p/a", src, {"dg-k": "3"}, etag=first)
     assert get_bytes(storage, bucket, "p/a") == b"second"
     # Of the current version, it replaces it, metadata and all.
-    assert storage.put_file_if_match(bucket, "p/a", src, {"dg-k": "3"}, second)
+    assert storage.put_file_if_match(bucket, "p/a", src, {"dg-k": "3"}, etag=second)
     head = storage.head(bucket, "p/a")
     assert head is not None and head.metadata.get("dg-k") == "3"
     assert get_bytes(storage, bucket, "p/a") == b"rewritten"
@@ -43,6 +42,6 @@ def check_contract(storage: StoragePort, bucket: str, tmp_path: Path) -> None:
     assert storage.head(bucket, "p/a") is None
 
     # Nothing removed comes back: neither a rewrite nor a removal of a gone version acts.
-    assert not storage.put_file_if_match(bucket, "p/a", src, {}, third)
+    assert not storage.put_file_if_match(bucket, "p/a", src, {}, etag=third)
     assert storage.head(bucket, "p/a") is None
     assert not storage.delete_if_match(bucket, "p/a", third)

@@ -119,18 +119,43 @@ def test_an_upload_puts_back_a_reference_removed_while_it_encoded(
     assert _readable(store, clock, "rel/app-1.1.zip", tmp_path) == releases[1].read_bytes()
 
 
-def test_the_remover_puts_back_a_reference_a_delta_was_stored_against_meanwhile(
+def test_an_upload_that_sees_its_reference_announced_for_removal_keeps_it_elsewhere(
     store: StoragePort, clock: TickingClock, releases: list[Path], tmp_path: Path
 ) -> None:
-    """The upload checked the reference before it was removed; the remover's second listing sees the
-    new delta and undoes the removal."""
+    """The remover announced the removal and listed no dependent; the upload stored its delta right
+    after that listing, and, seeing the removal announced, kept the reference's content under its own
+    base key before it reported success: the file never stops being readable."""
     hooked = HookedStorage(store)
     a, b = client(store, clock), client(hooked, clock)
     a.put(releases[0], SPACE)
     b.delete(ObjectKey("b", "rel/app-1.0.zip"))
-    hooked.after("list", None, lambda: a.put(releases[1], SPACE))
+    hooked.after("list", "rel/", lambda: a.put(releases[1], SPACE))
+    seen: list[bytes] = []
+    # Just before the reference goes: the acknowledged file reads back already, and after.
+    hooked.before(
+        "delete_if_match",
+        "rel/reference.bin",
+        lambda: seen.append(_readable(store, clock, "rel/app-1.1.zip", tmp_path)),
+    )
+    assert b.delete(ObjectKey("b", "rel/reference.bin")).deleted == ["rel/reference.bin"]
+    assert store.head("b", f"rel/reference-{sha256(releases[0])[:16]}.bin") is not None
+    assert seen == [releases[1].read_bytes()]
+    assert _readable(store, clock, "rel/app-1.1.zip", tmp_path) == releases[1].read_bytes()
+
+
+def test_a_remover_that_lists_a_delta_stored_meanwhile_keeps_the_reference(
+    store: StoragePort, clock: TickingClock, releases: list[Path], tmp_path: Path
+) -> None:
+    """The upload's delta was stored after the removal was announced but before the remover looked
+    for dependents: the remover sees it and refuses."""
+    hooked = HookedStorage(store)
+    a, b = client(store, clock), client(hooked, clock)
+    a.put(releases[0], SPACE)
+    b.delete(ObjectKey("b", "rel/app-1.0.zip"))
+    hooked.before("list", "rel/", lambda: a.put(releases[1], SPACE))
     with pytest.raises(ReferenceInUseError, match=r"app-1\.1\.zip\.delta"):
         b.delete(ObjectKey("b", "rel/reference.bin"))
+    assert store.head("b", "rel/reference.bin") is not None
     assert _readable(store, clock, "rel/app-1.1.zip", tmp_path) == releases[1].read_bytes()
 
 

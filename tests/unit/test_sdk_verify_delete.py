@@ -122,7 +122,13 @@ def test_stats_add_up(storage: MemoryStorage, releases: list[Path]) -> None:
     stats = make_service(storage).stats(DeltaSpace("b", ""))
     originals = sum(p.stat().st_size for p in releases)
     stored = sum(len(storage.raw("b", k)[0]) for k in storage.keys("b"))
-    assert (stats.file_count, stats.delta_count, stats.whole_count, stats.reference_count) == (4, 4, 0, 1)
+    assert (
+        stats.file_count,
+        stats.delta_count,
+        stats.reference_file_count,
+        stats.whole_count,
+        stats.reference_count,
+    ) == (4, 3, 1, 0, 1)
     assert stats.original_bytes == originals
     assert stats.stored_bytes == stored
     assert stats.reference_bytes == releases[0].stat().st_size

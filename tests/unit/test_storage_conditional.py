@@ -24,7 +24,9 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> StoragePort:
     return LocalStorage(tmp_path / "root")
 
 
-def test_conditional_writes_and_deletes_act_on_the_named_version_only(store: StoragePort, tmp_path: Path) -> None:
+def test_conditional_writes_and_deletes_act_on_the_named_version_only(
+    store: StoragePort, tmp_path: Path
+) -> None:
     check_contract(store, "b", tmp_path)
 
 
