@@ -15,11 +15,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 from deltaglider import sync as sync_flow
 from deltaglider.adapters.storage_local import LocalStorage
 from deltaglider.adapters.storage_options import FILE_TAG, OptionsStorage, check_options
-from deltaglider.batch import FilterRule, seed_indexes
+from deltaglider.batch import FilterRule, seed_indexes, version_key
 from deltaglider.core import scratch
 from deltaglider.core.layout import REFERENCE_NAME
 from deltaglider.core.models import (
@@ -383,13 +384,23 @@ class DeltaGliderClient:
         keep_last: int | None = None,
         keep_within: timedelta | None = None,
         dry_run: bool = False,
+        order: Literal["modified", "version"] = "modified",
     ) -> RetentionResult:
         """Keeps a folder's ``keep_last`` newest files and/or those stored within ``keep_within``
         (either rule keeps a file), removes the rest, and the bases no kept file needs any more.
+        The newest are those whose file was modified last before its upload (its upload time
+        breaking ties); with ``order="version"``, those whose names hold the highest versions
+        (``app-1.10.zip`` after ``app-1.9.zip``). A file written again since it was listed stays.
         ``dry_run`` changes nothing and reports what would go, with the bytes freed."""
+        if order not in ("modified", "version"):
+            raise ValueError(f"order must be 'modified' or 'version', not {order!r}")
         loc = parse_url(folder_url).as_folder()
         return self._service_for(loc).retain(
-            DeltaSpace(loc.bucket, loc.prefix), keep_last=keep_last, keep_within=keep_within, dry_run=dry_run
+            DeltaSpace(loc.bucket, loc.prefix),
+            keep_last=keep_last,
+            keep_within=keep_within,
+            dry_run=dry_run,
+            name_order=version_key if order == "version" else None,
         )
 
     def repack(self, folder_url: str, *, dry_run: bool = False) -> RepackResult:

@@ -21,20 +21,44 @@ from deltaglider.cli.session import Session
     help="Keep the files stored in the last DAYS days.",
 )
 @click.option(
+    "--order",
+    type=click.Choice(["modified", "version"]),
+    default="modified",
+    show_default=True,
+    help="What makes a file newer: when it was last modified before its upload (upload time breaking "
+    "ties), or its name's version (app-1.10 after app-1.9).",
+)
+@click.option(
     "--dryrun", is_flag=True, help="Show what would be removed and the bytes freed; remove nothing."
 )
+@click.option("--force", is_flag=True, help="Allow --keep-last 0 alone, which removes every file.")
 @click.pass_context
 def retain(
-    ctx: click.Context, *, url: str, keep_last: int | None, keep_within: float | None, dryrun: bool
+    ctx: click.Context,
+    *,
+    url: str,
+    keep_last: int | None,
+    keep_within: float | None,
+    order: str,
+    dryrun: bool,
+    force: bool,
 ) -> int:
     """Keep a folder's newest files (--keep-last, --keep-within: a file either keeps stays), remove
     the rest, and the bases no kept file needs any more."""
     if keep_last is None and keep_within is None:
         raise click.UsageError("say what to keep: --keep-last N, --keep-within DAYS, or both")
+    if keep_last == 0 and not keep_within and not force and not dryrun:
+        raise click.UsageError("--keep-last 0 removes every file of the folder: add --force if that is meant")
     session: Session = ctx.obj
     folder = store_place(url).as_folder()
     within = timedelta(days=keep_within) if keep_within is not None else None
-    result = session.client.retain(folder.text, keep_last=keep_last, keep_within=within, dry_run=dryrun)
+    result = session.client.retain(
+        folder.text,
+        keep_last=keep_last,
+        keep_within=within,
+        dry_run=dryrun,
+        order="version" if order == "version" else "modified",
+    )
     out = session.out
     prefix = "(dryrun) delete: " if dryrun else "delete: "
     for name in result.removed:
@@ -75,6 +99,8 @@ def repack(ctx: click.Context, *, url: str, dryrun: bool) -> int:
     for name in result.files:
         if name not in result.failed:
             out.line(("(dryrun) repack: " if dryrun else "repack: ") + folder.child(name))
+    for name in result.skipped:
+        out.warn(f"skipped {folder.child(name)}: written or removed since it was listed")
     for name, error in result.failed.items():
         out.error_line(f"failed: {folder.child(name)}: {error}")
     if not dryrun:
@@ -87,6 +113,7 @@ def repack(ctx: click.Context, *, url: str, dryrun: bool) -> int:
             "ok": not result.failed,
             "files": result.files,
             "failed": result.failed,
+            "skipped": result.skipped,
             "stored_before": result.stored_before,
             "stored_after": result.stored_after,
             "bases_removed": result.bases_removed,

@@ -160,10 +160,12 @@ class DeltaService:
         keep_last: int | None = None,
         keep_within: timedelta | None = None,
         dry_run: bool = False,
+        name_order: retention.NameOrder | None = None,
     ) -> RetentionResult:
         """Removes the DeltaSpace's files but the ``keep_last`` newest and/or those stored within
         ``keep_within`` (either rule keeps a file), then the bases no kept file needs. ``dry_run``
-        only reports what would go and the bytes freed."""
+        only reports what would go and the bytes freed; ``name_order`` (a key function of names)
+        ranks by name instead of by the files' modification times."""
         return retention.retain(
             self._ctx,
             delta_space.bucket,
@@ -171,6 +173,7 @@ class DeltaService:
             keep_last=keep_last,
             keep_within=keep_within,
             dry_run=dry_run,
+            name_order=name_order,
         )
 
     def repack(self, delta_space: DeltaSpace, *, dry_run: bool = False) -> RepackResult:
