@@ -1,0 +1,283 @@
+"""The races of the protocol's findings, each forced with a hook in the store (not hoped for), on the
+memory store, a folder store and S3 (moto in process).
+
+Each test lets one client's flow reach a chosen store call, runs another client's flow to completion
+there, lets the first go on, and then reads every acknowledged file back with a fresh client (an empty
+cache): the rules of :mod:`deltaglider.core.protocol` say what it must find.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+from support.families import drifting_family
+from support.hooked_storage import HookedStorage
+from support.moto_server import serialize_conditional_writes, use_fake_aws_env
+from support.sdk import make_service, sha256
+
+from deltaglider.adapters.storage_local import LocalStorage
+from deltaglider.adapters.storage_memory import MemoryStorage
+from deltaglider.adapters.storage_s3 import S3Storage
+from deltaglider.core.models import DeltaSpace, ObjectKey
+from deltaglider.core.service import DeltaService
+from deltaglider.errors import NotFoundError
+from deltaglider.ports.storage import StoragePort
+
+BUCKET = "dg-races"
+SPACE = DeltaSpace(BUCKET, "rel")
+SIZE = 48_000
+
+
+class Clock:
+    """Shared by a test's clients: each reading a millisecond after the last, as write stamps need."""
+
+    def __init__(self) -> None:
+        self._ticks = itertools.count(1)
+
+    def now(self) -> datetime:
+        return datetime(2026, 4, 1, tzinfo=UTC) + timedelta(milliseconds=next(self._ticks))
+
+
+@pytest.fixture(params=["memory", "folder", "s3"])
+def store(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[StoragePort]:
+    if request.param == "memory":
+        yield MemoryStorage()
+    elif request.param == "folder":
+        (tmp_path / "store" / BUCKET).mkdir(parents=True)
+        yield LocalStorage(tmp_path / "store")
+    else:
+        use_fake_aws_env(monkeypatch.setenv, lambda name: monkeypatch.delenv(name, raising=False))
+        serialize_conditional_writes(monkeypatch.setattr)  # atomic conditional writes, as on S3
+        with mock_aws():
+            boto = boto3.client("s3", region_name="us-east-1")
+            boto.create_bucket(Bucket=BUCKET)
+            yield S3Storage(boto)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def client(storage: StoragePort | HookedStorage, clock: Clock) -> DeltaService:
+    """A client of its own (its own cache), as another process would be."""
+    return make_service(storage, clock=clock)  # type: ignore[arg-type]
+
+
+def read(store: StoragePort, clock: Clock, name: str, tmp_path: Path) -> bytes | None:
+    """What a fresh client (an empty cache) downloads for ``name``; None when the name is not stored
+    (a stored name whose base is gone is an error, not None)."""
+    out = tmp_path / "read" / name
+    out.parent.mkdir(exist_ok=True)
+    out.unlink(missing_ok=True)
+    reader = client(store, clock)
+    try:
+        reader.head(ObjectKey(BUCKET, f"{SPACE.prefix}/{name}"))
+    except NotFoundError:
+        return None
+    reader.get(ObjectKey(BUCKET, f"{SPACE.prefix}/{name}"), out)
+    return out.read_bytes()
+
+
+def keys(store: StoragePort) -> list[str]:
+    return sorted(obj.key for obj in store.list(BUCKET, "", recursive=True) if not obj.is_prefix)
+
+
+def release(tmp_path: Path, name: str, drift: float, serial: int) -> Path:
+    """``name`` holding a release of one family: its first bytes with ``drift`` of them changed, and a
+    serial at the end so that no two releases are the same file."""
+    data = bytearray(random.Random(7).randbytes(SIZE))
+    rng = random.Random(serial)
+    for _ in range(int(SIZE * drift)):
+        data[rng.randrange(SIZE)] = rng.randrange(256)
+    path = tmp_path / "files" / str(serial) / name
+    path.parent.mkdir(parents=True)
+    path.write_bytes(bytes(data) + serial.to_bytes(8, "big"))
+    os.utime(path, (1_700_000_000 + serial, 1_700_000_000 + serial))  # later serials are newer files
+    return path
+
+
+# -- a snapshot made against a full reference that was removed meanwhile ------------------------------
+
+
+def _remove_every_file_and_base(service: DeltaService, how: str, names: list[str]) -> None:
+    if how == "retain":
+        result = service.retain(SPACE, keep_last=0)
+        assert "rel/reference.bin" in result.bases_removed
+    else:
+        for name in names:
+            service.delete(ObjectKey(BUCKET, f"rel/{name}"))
+        assert service.delete(ObjectKey(BUCKET, "rel/reference.bin")).deleted == ["rel/reference.bin"]
+
+
+@pytest.mark.parametrize("how", ["retain", "delete"])
+def test_a_snapshot_made_against_a_reference_removed_while_it_was_stored_downloads(
+    store: StoragePort, clock: Clock, tmp_path: Path, how: str
+) -> None:
+    """The upload drifted past DRIFT and is becoming a snapshot of ``reference.bin``; just before the
+    snapshot is written, another client removes every file and the reference (it has no dependent yet).
+    The upload must keep the full reference it encoded against: its file downloads byte for byte."""
+    family = drifting_family(tmp_path, 4)
+    hooked = HookedStorage(store)
+    uploader, remover = client(hooked, clock), client(store, clock)
+    uploader.put(family[0], SPACE)
+    snapshot = f"rel/reference-{sha256(family[3])[:16]}.bin.delta"
+    hooked.before(
+        "put_file_if_absent", snapshot, lambda: _remove_every_file_and_base(remover, how, [family[0].name])
+    )
+
+    summary = uploader.put(family[3], SPACE)
+
+    assert hooked.calls.count(("put_file_if_absent", snapshot)) == 1  # the race took place
+    assert summary.operation == "PUT_DELTA" and "snapshot" in summary.reason
+    assert read(store, clock, family[3].name, tmp_path) == family[3].read_bytes()
+
+
+# -- re-packing against a user's upload or delete of the name it rewrites ------------------------------
+
+#: How the name is stored before re-packing: as a delta, which re-packing rewrites in place (the same
+#: key), or whole (deltas off), which it turns into a delta (the name changes form).
+FORMS = {"same-form": ("rel/a.iso.delta", None), "new-form": ("rel/a.iso", 0.0)}
+
+
+def _stored_for_repack(store: StoragePort, clock: Clock, tmp_path: Path, form: str) -> tuple[str, Path]:
+    """A folder of a reference and ``a.iso``, in the form ``form`` names: the judged key and the file."""
+    key, ratio = FORMS[form]
+    service = client(store, clock)
+    service.put(release(tmp_path, "first.iso", 0.0, 1), SPACE)
+    old = release(tmp_path, "a.iso", 0.01, 2)
+    service.put(old, SPACE, ratio)
+    assert key in keys(store)
+    return key, old
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_repack_leaves_an_upload_made_while_it_re_encoded_the_name(
+    store: StoragePort, clock: Clock, tmp_path: Path, form: str
+) -> None:
+    judged, _ = _stored_for_repack(store, clock, tmp_path, form)
+    newer = release(tmp_path, "a.iso", 0.02, 3)  # a delta: the form re-packing writes, the same key
+    hooked = HookedStorage(store)
+    hooked.after("get_file", judged, lambda: client(store, clock).put(newer, SPACE))
+
+    result = client(hooked, clock).repack(SPACE)
+
+    assert hooked.calls.count(("get_file", judged)) == 1
+    assert result.skipped == ["a.iso"]
+    assert read(store, clock, "a.iso", tmp_path) == newer.read_bytes()
+    assert [k for k in keys(store) if k.startswith("rel/a.iso")] == ["rel/a.iso.delta"]
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_repack_does_not_bring_back_a_file_deleted_while_it_re_encoded_it(
+    store: StoragePort, clock: Clock, tmp_path: Path, form: str
+) -> None:
+    judged, _ = _stored_for_repack(store, clock, tmp_path, form)
+    hooked = HookedStorage(store)
+    hooked.after("get_file", judged, lambda: client(store, clock).delete(ObjectKey(BUCKET, "rel/a.iso")))
+
+    result = client(hooked, clock).repack(SPACE)
+
+    assert hooked.calls.count(("get_file", judged)) == 1
+    assert result.skipped == ["a.iso"]
+    assert read(store, clock, "a.iso", tmp_path) is None
+    assert not [k for k in keys(store) if k.startswith("rel/a.iso")]
+
+
+def test_an_upload_that_began_before_a_repack_rewrote_its_name_wins_over_it(
+    store: StoragePort, clock: Clock, tmp_path: Path
+) -> None:
+    """The user's upload took its write stamp, then re-packing turned the name's whole form into a
+    delta, then the upload wrote its whole file: the upload is the later write of the name, so the
+    re-packed (older) form goes, not the user's file."""
+    _stored_for_repack(store, clock, tmp_path, "new-form")
+    newer = release(tmp_path, "a.iso", 0.5, 3)
+    hooked = HookedStorage(store)
+
+    def repack() -> None:
+        assert client(store, clock).repack(SPACE).skipped == []
+        assert [k for k in keys(store) if k.startswith("rel/a.iso")] == ["rel/a.iso.delta"]
+
+    hooked.before("put_file", "rel/a.iso", repack)
+
+    client(hooked, clock).put(newer, SPACE, 0.0)
+
+    assert hooked.calls.count(("put_file", "rel/a.iso")) == 1
+    assert read(store, clock, "a.iso", tmp_path) == newer.read_bytes()
+    assert [k for k in keys(store) if k.startswith("rel/a.iso")] == ["rel/a.iso"]
+
+
+# -- retention against a re-upload of a name it judged --------------------------------------------------
+
+
+def before_removal(hooked: HookedStorage, key: str, action: Callable[[], None]) -> None:
+    """Runs ``action`` once, just before the first removal of ``key`` (by version or by key)."""
+    pending = [action]
+
+    def once() -> None:
+        while pending:
+            pending.pop()()
+
+    hooked.before("delete_if_match", key, once)
+    hooked.before("delete", key, once)
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_retain_keeps_a_name_uploaded_again_after_it_listed_the_folder(
+    store: StoragePort, clock: Clock, tmp_path: Path, form: str
+) -> None:
+    """Retention judged ``a.iso`` the oldest file and is about to remove it when the user uploads it
+    again (now the newest file): it removes only the version it judged, so the re-upload stays."""
+    judged, _ = _stored_for_repack(store, clock, tmp_path, form)
+    client(store, clock).put(release(tmp_path, "b.iso", 0.01, 3), SPACE)
+    again = release(tmp_path, "a.iso", 0.02, 4)
+    hooked = HookedStorage(store)
+    before_removal(hooked, judged, lambda: client(store, clock).put(again, SPACE, FORMS[form][1]))
+
+    result = client(hooked, clock).retain(SPACE, keep_last=1)
+
+    assert {("delete_if_match", judged), ("delete", judged)} & set(hooked.calls)  # the race took place
+    assert read(store, clock, "a.iso", tmp_path) == again.read_bytes()
+    assert judged in keys(store)  # stored again in the form judged: the very key retention removes
+    assert "a.iso" in result.kept and "a.iso" not in result.removed
+
+
+# -- a reference replaced by another file while an upload encoded against it ---------------------------
+
+
+def test_a_delta_made_against_a_reference_replaced_meanwhile_downloads(
+    store: StoragePort, clock: Clock, tmp_path: Path
+) -> None:
+    """While the upload encodes against ``reference.bin``, another client removes every file and the
+    reference and uploads an unrelated first file: ``reference.bin`` is there again, with other bytes.
+    The upload must see that it is not the content it encoded against and keep that content."""
+    first = release(tmp_path, "first.iso", 0.0, 1)
+    hooked = HookedStorage(store)
+    uploader, other = client(hooked, clock), client(store, clock)
+    uploader.put(first, SPACE)
+    unrelated = tmp_path / "unrelated.iso"
+    unrelated.write_bytes(random.Random(99).randbytes(SIZE))
+
+    def replace_the_reference() -> None:
+        other.delete(ObjectKey(BUCKET, "rel/first.iso"))
+        other.delete(ObjectKey(BUCKET, "rel/reference.bin"))
+        assert other.put(unrelated, SPACE).key == "rel/reference.bin"
+
+    hooked.before("put_file", "rel/a.iso.delta", replace_the_reference)
+    upload = release(tmp_path, "a.iso", 0.01, 2)
+
+    assert uploader.put(upload, SPACE).operation == "PUT_DELTA"
+
+    assert hooked.calls.count(("put_file", "rel/a.iso.delta")) == 1
+    assert read(store, clock, "a.iso", tmp_path) == upload.read_bytes()
+    assert read(store, clock, "unrelated.iso", tmp_path) == unrelated.read_bytes()
