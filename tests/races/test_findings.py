@@ -281,3 +281,107 @@ def test_a_delta_made_against_a_reference_replaced_meanwhile_downloads(
     assert hooked.calls.count(("put_file", "rel/a.iso.delta")) == 1
     assert read(store, clock, "a.iso", tmp_path) == upload.read_bytes()
     assert read(store, clock, "unrelated.iso", tmp_path) == unrelated.read_bytes()
+
+
+# -- a snapshot base removed while an upload encoded a delta against it ---------------------------------
+
+
+def test_a_delta_made_against_a_snapshot_removed_meanwhile_and_the_uploads_after_it_download(
+    store: StoragePort, clock: Clock, tmp_path: Path
+) -> None:
+    """``app-04`` is encoded against the snapshot ``app-03`` became; meanwhile retention keeps only
+    ``app-01`` (a delta of ``reference.bin``) and removes the snapshot, which nothing stored needs yet.
+    The upload keeps the snapshot's content, rebuilt in full, where a rebuild looks for it; the next
+    upload, which picks that base, downloads too."""
+    family = drifting_family(tmp_path, 6)
+    for age, path in zip(
+        (0, 3, 10, 4, 5), (family[0], family[3], family[1], family[4], family[5]), strict=True
+    ):
+        os.utime(path, (1_700_000_000 + age, 1_700_000_000 + age))  # app-01 the newest of the first three
+    hooked = HookedStorage(store)
+    uploader, other = client(hooked, clock), client(store, clock)
+    for path in family[0], family[3], family[1]:
+        uploader.put(path, SPACE)
+    snapshot = f"rel/reference-{sha256(family[3])[:16]}.bin.delta"
+    assert snapshot in keys(store)
+
+    def retain_app_01() -> None:
+        result = other.retain(SPACE, keep_last=1)
+        assert result.kept == ["app-01.iso"] and result.bases_removed == [snapshot]
+
+    hooked.before("put_file", "rel/app-04.iso.delta", retain_app_01)
+
+    assert uploader.put(family[4], SPACE).reason == f"delta against {snapshot}"
+    later = client(store, clock).put(family[5], SPACE)
+
+    assert hooked.calls.count(("put_file", "rel/app-04.iso.delta")) == 1
+    assert later.operation == "PUT_DELTA" and sha256(family[3])[:16] in later.reason
+    for path in family[1], family[4], family[5]:
+        assert read(store, clock, path.name, tmp_path) == path.read_bytes(), path.name
+
+
+# -- a user's whole file that later uploads used as a base -------------------------------------------
+
+
+def _whole_base(store: StoragePort, clock: Clock, tmp_path: Path) -> tuple[Path, Path]:
+    """A folder whose ``other.bin``, far from its reference, is stored whole as a base (its
+    fingerprint recorded), and ``near.bin``, a file close to it: not stored yet."""
+    service = client(store, clock)
+    service.put(drifting_family(tmp_path, 1)[0], SPACE)
+    other = tmp_path / "other.bin"
+    other.write_bytes(random.Random(9).randbytes(1 << 20))
+    assert service.put(other, SPACE).key == "rel/other.bin"
+    near = tmp_path / "near.bin"
+    data = bytearray(other.read_bytes())
+    data[1000:1100] = bytes(100)
+    near.write_bytes(bytes(data))
+    return other, near
+
+
+def _replace_or_delete(service: DeltaService, how: str, tmp_path: Path) -> bytes | None:
+    """Deletes ``other.bin`` or uploads other bytes over it; what it reads afterwards."""
+    if how == "delete":
+        service.delete(ObjectKey(BUCKET, "rel/other.bin"))
+        return None
+    newer = tmp_path / "newer" / "other.bin"
+    newer.parent.mkdir()
+    newer.write_bytes(random.Random(10).randbytes(1 << 20))
+    service.put(newer, SPACE)
+    return newer.read_bytes()
+
+
+@pytest.mark.parametrize("how", ["delete", "overwrite"])
+def test_deleting_or_overwriting_a_whole_file_that_deltas_were_made_against_keeps_them_readable(
+    store: StoragePort, clock: Clock, tmp_path: Path, how: str
+) -> None:
+    other, near = _whole_base(store, clock, tmp_path)
+    service = client(store, clock)
+    assert service.put(near, SPACE).reason == "delta against rel/other.bin"
+
+    now = _replace_or_delete(service, how, tmp_path)
+
+    assert read(store, clock, "other.bin", tmp_path) == now
+    assert read(store, clock, "near.bin", tmp_path) == near.read_bytes()
+    assert f"rel/reference-{sha256(other)[:16]}.bin" in keys(store)  # kept under its content's key
+
+
+@pytest.mark.parametrize("how", ["delete", "overwrite"])
+def test_a_delta_made_against_a_whole_file_deleted_or_overwritten_meanwhile_downloads(
+    store: StoragePort, clock: Clock, tmp_path: Path, how: str
+) -> None:
+    """The user's file is deleted (or replaced) while an upload encodes against it, before any delta
+    depends on it: the upload keeps its content under the content's base key, never under the
+    user's name (a deleted file does not come back)."""
+    _, near = _whole_base(store, clock, tmp_path)
+    hooked = HookedStorage(store)
+    now: list[bytes | None] = []
+    hooked.before(
+        "put_file",
+        "rel/near.bin.delta",
+        lambda: now.append(_replace_or_delete(client(store, clock), how, tmp_path)),
+    )
+
+    assert client(hooked, clock).put(near, SPACE).reason == "delta against rel/other.bin"
+
+    assert now and read(store, clock, "other.bin", tmp_path) == now[0]
+    assert read(store, clock, "near.bin", tmp_path) == near.read_bytes()
