@@ -63,6 +63,33 @@ _TAG_CHARS = re.compile(r"^[\w\s+\-=.:/@]*$")
 #: A metadata key travels as part of an HTTP header name (``x-amz-meta-<key>``).
 _HEADER_TOKEN = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 _RESERVED_PREFIX: Final = "dg-"
+#: The fields of deltaglider's metadata (core.metadata), which it reads in every spelling the original
+#: wrote (``dg-x``, ``dg_x``, bare ``x`` in snake or kebab case): a user's ``compression=none`` on a
+#: delta would make it read as a file stored whole.
+_RESERVED_FIELDS: Final = frozenset(
+    {
+        "base_format",
+        "base_sha256",
+        "compression",
+        "created_at",
+        "delta_cmd",
+        "delta_size",
+        "file_sha256",
+        "file_size",
+        "fingerprint",
+        "note",
+        "original_name",
+        "ref_key",
+        "ref_path",
+        "ref_sha256",
+        "removing",
+        "source_mtime",
+        "source_name",
+        "tool",
+        "transform",
+        "write_stamp",
+    }
+)
 
 
 def _check_tags(tags: Mapping[str, str]) -> dict[str, str]:
@@ -99,8 +126,11 @@ def _check_metadata(metadata: Mapping[str, str]) -> dict[str, str]:
                 f"metadata key {key!r}: it travels in an HTTP header name, so letters, digits and - _ . only"
             )
         name = key.lower()
-        if name.startswith((_RESERVED_PREFIX, "dg_")):
-            raise MetadataError(f"metadata key {key!r}: keys starting with 'dg-' are deltaglider's own")
+        if name.startswith((_RESERVED_PREFIX, "dg_")) or name.replace("-", "_") in _RESERVED_FIELDS:
+            raise MetadataError(
+                f"metadata key {key!r} is reserved: keys starting with 'dg-' or 'dg_', and the bare names "
+                "of deltaglider's own keys (any spelling or case), are deltaglider's"
+            )
         if name in checked:
             raise MetadataError(f"metadata key {key!r} given twice (keys are case-insensitive)")
         # Headers carry ASCII: other text goes as an RFC 2047 word, as S3 itself returns it.
