@@ -71,7 +71,7 @@ def clock() -> Clock:
 
 def client(storage: StoragePort | HookedStorage, clock: Clock) -> DeltaService:
     """A client of its own (its own cache), as another process would be."""
-    return make_service(storage, clock=clock)  # type: ignore[arg-type]
+    return make_service(storage, clock=clock)
 
 
 def read(store: StoragePort, clock: Clock, name: str, tmp_path: Path) -> bytes | None:
@@ -220,7 +220,7 @@ def test_an_upload_that_began_before_a_repack_rewrote_its_name_wins_over_it(
 # -- retention against a re-upload of a name it judged --------------------------------------------------
 
 
-def before_removal(hooked: HookedStorage, key: str, action: Callable[[], None]) -> None:
+def before_removal(hooked: HookedStorage, key: str, action: Callable[[], object]) -> None:
     """Runs ``action`` once, just before the first removal of ``key`` (by version or by key)."""
     pending = [action]
 

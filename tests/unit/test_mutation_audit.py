@@ -92,12 +92,13 @@ def test_two_rewrites_of_one_version_on_a_folder_store_have_one_winner(
     put_bytes(store, "b", "k", b"v0", {"who": "v0"})
     judged = store.head("b", "k")
     assert judged is not None and judged.etag is not None
+    etag = judged.etag
     won: dict[str, bool] = {}
 
     def rewrite(who: str) -> None:
         src = tmp_path / who
         src.write_bytes(who.encode())
-        won[who] = store.put_file_if_match("b", "k", src, {"who": who}, etag=judged.etag)
+        won[who] = store.put_file_if_match("b", "k", src, {"who": who}, etag=etag)
 
     second = threading.Thread(target=rewrite, args=("second",))
     second_committing = threading.Event()
