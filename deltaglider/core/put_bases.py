@@ -14,7 +14,6 @@ from deltaglider.core.fingerprint import Fingerprint, fingerprint
 from deltaglider.core.get import snapshot_rebuilder
 from deltaglider.core.layout import base_key
 from deltaglider.core.metadata import (
-    delta_metadata,
     read_field,
 )
 from deltaglider.core.models import PutSummary
@@ -26,6 +25,7 @@ from deltaglider.core.upload import (
     Reference,
     Upload,
     choose_delta,
+    metadata_of,
     put_delta,
     store_delta,
     store_whole,
@@ -106,16 +106,12 @@ def _snapshot(
 ) -> PutSummary:
     bucket, prefix = up.space.bucket, up.space.prefix
     key = base_key(prefix, up.sha256, snapshot=True)
-    meta = delta_metadata(
-        tool=ctx.tool_version,
-        original_name=up.name,
-        sha256=up.sha256,
-        size=up.size,
-        created_at=up.created_at,
-        ref_key=full.key,
-        ref_sha256=full.sha256,
-        delta_size=made.size,
-        write_stamp=forms.new_stamp(ctx, bucket, None),
+    meta = metadata_of(
+        ctx,
+        up,
+        Reference(full.key, full.sha256, full.metadata),
+        made.size,
+        forms.new_stamp(ctx, bucket, None),
         transform=made.transform,
         snapshot_fingerprint=(target or fingerprint(up.file)).to_text(),
     )

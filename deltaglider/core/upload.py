@@ -162,7 +162,25 @@ def put_delta(
     key = delta_key(up.space.prefix, up.name)
     other = other_form_key(up.space.prefix, up.name, stored_whole=False)
     stamp = _stamp(ctx, up, other)
-    meta = delta_metadata(
+    meta = metadata_of(ctx, up, ref, delta_size, stamp, zero_diff=zero_diff, transform=transform)
+    write_name(ctx, up, key, delta, meta, other=other, stamp=stamp)
+    return key
+
+
+def metadata_of(
+    ctx: Context,
+    up: Upload,
+    ref: Reference,
+    delta_size: int,
+    stamp: str,
+    *,
+    zero_diff: bool = False,
+    transform: Transform | None = None,
+    snapshot_fingerprint: str | None = None,
+) -> dict[str, str]:
+    """The metadata of a delta of the upload's file against ``ref`` (with ``snapshot_fingerprint``,
+    of the file stored as a snapshot base)."""
+    return delta_metadata(
         tool=ctx.tool_version,
         original_name=up.name,
         sha256=up.sha256,
@@ -174,10 +192,10 @@ def put_delta(
         write_stamp=stamp,
         zero_diff=zero_diff,
         transform=transform,
-        source_mtime=up.source_mtime,
+        snapshot_fingerprint=snapshot_fingerprint,
+        # A base records no time of the user's file: it is no file of the listing.
+        source_mtime=None if snapshot_fingerprint is not None else up.source_mtime,
     )
-    write_name(ctx, up, key, delta, meta, other=other, stamp=stamp)
-    return key
 
 
 def _stamp(ctx: Context, up: Upload, other: str | None) -> str:

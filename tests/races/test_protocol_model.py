@@ -23,7 +23,6 @@ import tempfile
 from collections.abc import Callable
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from moto import mock_aws
 from support.moto_server import serialize_conditional_writes, use_fake_aws_env
+from support.sdk import TickingClock
 from support.stepped import Flow, Scheduler, SteppedStorage
 
 from deltaglider.adapters.cache_memory import MemoryCache
@@ -58,17 +58,6 @@ DRIFTS: tuple[float | None, ...] = (0.0, 0.01, 0.03, 0.25, None)
 MAX_FLOWS = 3
 #: The maintenance flows that may remove a name they judged.
 REMOVERS = frozenset({"retain", "sync-delete"})
-
-
-class TickingClock:
-    """Shared by every client of an example: later readings are later, as stamps need."""
-
-    def __init__(self) -> None:
-        self._now = datetime(2026, 3, 1, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        self._now += timedelta(milliseconds=1)
-        return self._now
 
 
 def content(drift: float | None, serial: int) -> bytes:
@@ -212,6 +201,28 @@ class ProtocolModel(RuleBasedStateMachine):
 
         self._start("remove-base", work)
 
+    @precondition(lambda self: self._room())
+    @rule(keep=st.sets(st.sampled_from(NAMES)))
+    def sync_delete(self, keep: set[str]) -> None:
+        """``sync --delete`` from a source holding only ``keep``: the other names go, as found, and
+        then the bases no file left needs."""
+        client = service(self.stepped, self.clock)
+
+        def work() -> None:
+            for entry in client.list(SPACE):
+                if not entry.is_prefix and entry.name not in keep:
+                    with suppress(NotFoundError):
+                        client.remove_seen(ObjectKey(BUCKET, f"{SPACE.prefix}/{entry.name}"))
+            client.collect_bases(SPACE)
+
+        self._start("sync-delete", work)
+
+    @precondition(lambda self: self._room())
+    @rule()
+    def collect_bases(self) -> None:
+        client = service(self.stepped, self.clock)
+        self._start("collect", lambda: client.collect_bases(SPACE))
+
     @precondition(lambda self: self.scheduler.running())
     @rule(pick=st.integers(min_value=0, max_value=MAX_FLOWS - 1))
     def step(self, pick: int) -> None:
@@ -282,12 +293,17 @@ class ProtocolModel(RuleBasedStateMachine):
             raise AssertionError(f"{name} is {what} after step {self.scheduler.steps}; the calls:\n{calls}")
 
 
-_SETTINGS = settings(
-    max_examples=25,
-    stateful_step_count=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+def _settings(examples: int) -> settings:
+    return settings(
+        max_examples=examples,
+        stateful_step_count=40,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+
+
+#: Examples per store in the default run; ``DG_MODEL_EXAMPLES`` (and the slow test) run more.
+_EXAMPLES = int(os.environ.get("DG_MODEL_EXAMPLES", "12"))
 
 
 @pytest.fixture(autouse=True)
@@ -296,9 +312,19 @@ def _fake_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     serialize_conditional_writes(monkeypatch.setattr)
 
 
-@pytest.mark.parametrize("store_kind", ["memory", "local", "s3"])
-def test_no_acknowledged_file_is_lost_and_nothing_deleted_comes_back(store_kind: str) -> None:
+def _run(store_kind: str, examples: int) -> None:
     machine = type(f"ProtocolModel_{store_kind}", (ProtocolModel,), {"store_kind": store_kind})
     test = machine.TestCase
-    test.settings = _SETTINGS
+    test.settings = _settings(examples)
     test().runTest()
+
+
+@pytest.mark.parametrize("store_kind", ["memory", "local", "s3"])
+def test_no_acknowledged_file_is_lost_and_nothing_deleted_comes_back(store_kind: str) -> None:
+    _run(store_kind, _EXAMPLES)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("store_kind", ["memory", "local", "s3"])
+def test_the_protocol_model_holds_over_many_schedules(store_kind: str) -> None:
+    _run(store_kind, 300)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,18 @@ TOOL = "deltaglider/test"
 class FixedClock:
     def now(self) -> datetime:
         return FIXED_NOW
+
+
+class TickingClock:
+    """Every reading is one millisecond after the previous one: shared by the clients of a test, it
+    orders their write stamps as their calls were made."""
+
+    def __init__(self) -> None:
+        self._now = datetime(2026, 1, 2, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        self._now += timedelta(milliseconds=1)
+        return self._now
 
 
 def make_service(

@@ -7,12 +7,12 @@ caches, as two processes would be.
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from support.hooked_storage import HookedStorage
-from support.sdk import TOOL, sha256
+from support.sdk import TOOL, TickingClock, sha256
 
 from deltaglider.adapters.cache_memory import MemoryCache
 from deltaglider.adapters.diff_xdelta3 import XDelta3Diff
@@ -27,17 +27,6 @@ from deltaglider.errors import ReferenceInUseError
 from deltaglider.ports.storage import StoragePort
 
 SPACE = DeltaSpace("b", "rel")
-
-
-class TickingClock:
-    """Every reading is one millisecond after the previous one, shared by all clients of a test."""
-
-    def __init__(self) -> None:
-        self._now = datetime(2026, 1, 2, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        self._now += timedelta(milliseconds=1)
-        return self._now
 
 
 @pytest.fixture(params=["memory", "local"])
