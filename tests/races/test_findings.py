@@ -114,13 +114,17 @@ def _remove_every_file_and_base(service: DeltaService, how: str, names: list[str
     if how == "retain":
         result = service.retain(SPACE, keep_last=0)
         assert "rel/reference.bin" in result.bases_removed
+    elif how == "sync-delete":  # as ``sync --delete`` removes files, then the bases no file needs
+        for name in names:
+            assert service.remove_seen(ObjectKey(BUCKET, f"rel/{name}")) is not None
+        assert "rel/reference.bin" in service.collect_bases(SPACE).bases_removed
     else:
         for name in names:
             service.delete(ObjectKey(BUCKET, f"rel/{name}"))
         assert service.delete(ObjectKey(BUCKET, "rel/reference.bin")).deleted == ["rel/reference.bin"]
 
 
-@pytest.mark.parametrize("how", ["retain", "delete"])
+@pytest.mark.parametrize("how", ["retain", "sync-delete", "delete"])
 def test_a_snapshot_made_against_a_reference_removed_while_it_was_stored_downloads(
     store: StoragePort, clock: Clock, tmp_path: Path, how: str
 ) -> None:
