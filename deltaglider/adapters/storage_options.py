@@ -26,7 +26,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Final
 
-from deltaglider.core.layout import split_key
+from deltaglider.core.layout import is_base_name, split_key
 from deltaglider.core.metadata import Kind, encode_value, parse, read_field
 from deltaglider.errors import MetadataError
 from deltaglider.ports.storage import (
@@ -197,11 +197,19 @@ class OptionsStorage:
     def _for(self, key: str, metadata: Mapping[str, str], given: PutOptions | None) -> PutOptions:
         options = self.options if given is None else _merge(self.options, given)
         kind = parse(metadata, key).kind
-        if kind is Kind.REFERENCE:
+        if kind is Kind.REFERENCE or is_base_name(split_key(key)[1]):
+            # Every base (a snapshot too): never archived, never removed by a lifecycle rule.
             storage_class = options.storage_class
             if storage_class in ARCHIVE_CLASSES:
                 storage_class = None
             return PutOptions(storage_class=storage_class)
+        if kind is Kind.WHOLE and read_field(metadata, "fingerprint"):
+            # A file stored whole that later deltas may need as their base: a lifecycle rule must
+            # not expire or archive it under them (it goes by retention, which keeps it for them).
+            storage_class = None if options.storage_class in ARCHIVE_CLASSES else options.storage_class
+            name = read_field(metadata, "original_name") or split_key(key)[1]
+            content_type = options.content_type or _guess_type(name)
+            return replace(options, content_type=content_type, storage_class=storage_class)
         tags = {**options.tags, FILE_TAG[0]: FILE_TAG[1]}
         if kind is Kind.DELTA:
             return replace(options, content_type=DELTA_CONTENT_TYPE, tags=tags)
