@@ -90,6 +90,9 @@ _RESERVED_FIELDS: Final = frozenset(
         "write_stamp",
     }
 )
+#: What the folder store's sidecar keeps for itself (storage_local: the tags, the version token): a
+#: user's value there would be dropped on a folder store and kept on S3.
+_FOLDER_STORE_KEYS: Final = frozenset({"x-amz-tagging", "x-dg-version"})
 
 
 def _check_tags(tags: Mapping[str, str]) -> dict[str, str]:
@@ -126,7 +129,11 @@ def _check_metadata(metadata: Mapping[str, str]) -> dict[str, str]:
                 f"metadata key {key!r}: it travels in an HTTP header name, so letters, digits and - _ . only"
             )
         name = key.lower()
-        if name.startswith((_RESERVED_PREFIX, "dg_")) or name.replace("-", "_") in _RESERVED_FIELDS:
+        if (
+            name.startswith((_RESERVED_PREFIX, "dg_"))
+            or name.replace("-", "_") in _RESERVED_FIELDS
+            or name in _FOLDER_STORE_KEYS
+        ):
             raise MetadataError(
                 f"metadata key {key!r} is reserved: keys starting with 'dg-' or 'dg_', and the bare names "
                 "of deltaglider's own keys (any spelling or case), are deltaglider's"

@@ -21,7 +21,7 @@ from support.storage_io import get_bytes, put_bytes
 import deltaglider
 from deltaglider import create_client
 from deltaglider.adapters import storage_local_files
-from deltaglider.adapters.storage_local import LocalStorage
+from deltaglider.adapters.storage_local import TAGS_KEY, LocalStorage
 from deltaglider.adapters.storage_memory import MemoryStorage
 from deltaglider.cli import run as run_cli
 from deltaglider.core.fingerprint import fingerprint
@@ -64,6 +64,18 @@ def test_every_spelling_of_a_field_deltaglider_reads_is_refused_as_user_metadata
         with pytest.raises(MetadataError, match="reserved"):
             client.upload(src, "s3://b/x/", metadata={key: "none"})
     assert not (tmp_path / "root").exists()  # nothing stored
+
+
+@pytest.mark.parametrize("key", [TAGS_KEY, storage_local_files.VERSION_KEY])
+def test_metadata_keys_the_folder_store_keeps_for_itself_are_refused(key: str, tmp_path: Path) -> None:
+    """Its sidecar holds the tags and the version token under these keys: a user's value there would be
+    dropped without a word on a folder store, and kept on S3."""
+    client = create_client(endpoint_url=f"file://{tmp_path}/root", log_level="ERROR")
+    src = tmp_path / "f.txt"
+    src.write_text("hello")
+    for spelling in (key, key.upper()):
+        with pytest.raises(MetadataError, match="reserved"):
+            client.upload(src, "s3://b/x/", metadata={spelling: "mine"})
 
 
 def test_a_delta_with_user_metadata_reads_back(releases: list[Path], tmp_path: Path) -> None:
