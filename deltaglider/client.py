@@ -362,9 +362,9 @@ class DeltaGliderClient:
         """Makes ``destination`` hold what ``source`` holds, copying only what differs (by size, then
         by the SHA-256 recorded in each stored object), as ``aws s3 sync``. Here a location that is
         not an ``s3://`` or ``file://`` URL is your own folder; at least one side must be a store.
-        ``delete`` removes what only the destination has (and then a folder's ``reference.bin`` that
-        nothing needs any more); ``rules`` are ordered ``FilterRule("include"|"exclude", pattern)``,
-        the last match winning; ``dryrun`` only plans. Failures are collected, not raised."""
+        ``delete`` removes what only the destination has, each file as it finds it (never a version
+        written after), then the bases no file left needs; ``rules`` are ordered
+        ``FilterRule("include"|"exclude", pattern)``, the last match winning; ``dryrun`` only plans. Failures are collected, not raised."""
         return sync_flow.sync(
             self,
             source,

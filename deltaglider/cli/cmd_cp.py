@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ from deltaglider.cli.places import Place, place, store_items
 from deltaglider.cli.runner import Job, Tick, record, run_jobs
 from deltaglider.cli.session import Session
 from deltaglider.cli.transfers import copy_job, download_into_job, download_job, upload_job
+from deltaglider.core import scratch
 from deltaglider.sync import local_items
 from deltaglider.urls import safe_join
 
@@ -44,10 +43,10 @@ def _from_stdin(session: Session, dst: Place) -> Job:
 def _to_stdout(session: Session, src: Place, fd: int) -> Job:
     def work(tick: Tick) -> tuple[str, dict[str, Any]]:
         # Downloaded and checked in a private folder first: standard output may be a pipe, a file
-        # or a terminal, and none of them can take back bytes that then fail their SHA-256. Named
-        # like the library's scratch folders, so that a killed run's is swept as theirs are.
-        with tempfile.TemporaryDirectory(prefix=f"deltaglider-{os.getpid()}-stdout-") as scratch:
-            summary = session.client.download(src.text, Path(scratch) / "file", progress=tick)
+        # or a terminal, and none of them can take back bytes that then fail their SHA-256. One of
+        # the library's scratch folders, so that a killed run's is swept as theirs are.
+        with scratch.temporary() as folder:
+            summary = session.client.download(src.text, folder / "file", progress=tick)
             copy_into(summary.path, fd)
         return f"download: {src.text} to -", {"operation": summary.operation, "size": summary.size}
 

@@ -1,21 +1,23 @@
-"""A DeltaSpace's bases, and the one each upload is encoded against (issue 13: savings that last).
+"""A DeltaSpace's bases, and the one each upload is encoded against.
 
 With one reference forever, a family that drifts from its first release ends up stored whole. So a
 DeltaSpace may hold several bases besides ``reference.bin``:
 
 - a *snapshot* (``reference-<sha>.bin.delta``): an upload whose delta against the base it was given
-  passed :data:`DRIFT`, stored as a delta against a full reference;
-- a further *full reference* (``reference-<sha>.bin``): an upload whose delta against the full
-  reference also passed ``max_ratio``, stored whole.
+  passed :data:`DRIFT`, stored as a delta against a full base; the uploaded name gets a zero-diff
+  delta against it;
+- a file stored whole under its own name (its delta against the full base also passed ``max_ratio``)
+  that records a fingerprint: an archive or a large file (core.put_bases);
+- a further *full reference* (``reference-<sha>.bin``): content kept for the deltas that need it when
+  its file was deleted or overwritten, or a base was removed under an upload (core.protocol).
 
-Either way the uploaded name itself gets a zero-diff delta against its new base. Every base is a full
-reference or one decode away from one, so any file rebuilds with at most two decodes.
+Every base is a full one or one decode away from one, so any file rebuilds with at most two decodes.
 
 Which base an upload uses: the most recent :data:`RECENT` bases (by the listing's dates) and
 ``reference.bin``, ranked by the estimate their fingerprints (``dg-fingerprint``, see
 :mod:`deltaglider.core.fingerprint`) give against the file's; a base without one ranks after those
 whose estimate is below :data:`UNKNOWN_ESTIMATE`. Bases are only ever added here; removing them is
-retention's business, under the reference protocol of :mod:`deltaglider.core.put`.
+for retention and ``remove_unused_bases``, through :mod:`deltaglider.core.protocol`.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ form's, and a random token, ordered as that pair); after writing, the upload hea
 - removes it when it is older (or carries no stamp: written before stamps, or by the original);
 - when it is newer, removes its *own* object instead, if that still carries its stamp;
 - then checks that its own object is still there, and writes it again if another upload removed it
-  as stale in the window between that upload's head and delete (a store has no conditional delete).
+  as stale in the window between that upload's head and delete.
 
 So the newest stamp's object is never removed by an older upload for long, and whenever both forms
 are gone the last upload to notice puts its own back. The settling itself is

@@ -67,8 +67,8 @@ from deltaglider.core.models import DeleteResult
 from deltaglider.errors import MetadataError, ReferenceInUseError, StorageError
 from deltaglider.ports.storage import ObjectHead
 
-#: A removal marker older than this is left by a remover that died: it no longer counts (and
-#: ``cleanup`` removes it). A removal lists, reads and deletes a few objects: seconds.
+#: A removal marker older than this is left by a remover that died: it no longer counts (and removing
+#: a folder's unused bases removes it too). A removal lists, reads and deletes a few objects: seconds.
 MARKER_LIFETIME: Final = timedelta(hours=1)
 
 
@@ -164,7 +164,7 @@ def _holds(ctx: Context, bucket: str, key: str, sha256: str) -> bool:
 def _put_back(ctx: Context, bucket: str, key: str, pinned: Pinned, metadata: Mapping[str, str]) -> bool:
     assert pinned.local is not None
     if ctx.storage.put_file_if_absent(bucket, key, pinned.local, metadata):
-        ctx.logger.warning("kept a base that a file was stored against while it was removed", key=key)
+        ctx.logger.info("kept a base for the deltas that need it", key=key)
         return True
     return _holds(ctx, bucket, key, pinned.sha256)
 

@@ -11,6 +11,7 @@ from typing import Protocol
 
 #: Called with the number of bytes just transferred (may be called from worker threads). An upload
 #: counts the user's file as it is read; its later writes to the store call it with 0 at each block.
+#: A download counts what it fetches: the stored object, and on a cold cache the reference too.
 ProgressCallback = Callable[[int], None]
 
 
