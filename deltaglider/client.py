@@ -364,7 +364,8 @@ class DeltaGliderClient:
         not an ``s3://`` or ``file://`` URL is your own folder; at least one side must be a store.
         ``delete`` removes what only the destination has, each file as it finds it (never a version
         written after), then the bases no file left needs; ``rules`` are ordered
-        ``FilterRule("include"|"exclude", pattern)``, the last match winning; ``dryrun`` only plans. Failures are collected, not raised."""
+        ``FilterRule("include"|"exclude", pattern)``, the last match winning; ``dryrun`` only plans.
+        Failures are collected, not raised."""
         return sync_flow.sync(
             self,
             source,
