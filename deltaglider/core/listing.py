@@ -20,6 +20,7 @@ from deltaglider.core.context import Context
 from deltaglider.core.layout import (
     DELTA_SUFFIX,
     REFERENCE_NAME,
+    base_key,
     display_name,
     is_base_name,
     join_key,
@@ -82,10 +83,14 @@ def _info(head: ObjectHead | None, key: str) -> StoredInfo | None:
 
 
 def _base_of(info: StoredInfo | None, key: str) -> str | None:
-    """The base a delta depends on: the one it names, else its folder's ``reference.bin`` (as the
-    original wrote deltas)."""
+    """The hidden base a delta depends on: the one it names, else its folder's ``reference.bin`` (as
+    the original wrote deltas). A delta made against a user's file stored whole depends on that file
+    while it is there, and on its content's own base key once it was deleted or overwritten (the key
+    the protocol keeps it under: core.protocol), which only then is a hidden base of the listing."""
     if info is None or info.kind is not Kind.DELTA:
         return None
+    if info.ref_key and info.ref_sha256 and not is_base_name(split_key(info.ref_key)[1]):
+        return base_key(split_key(key)[0], info.ref_sha256, snapshot=False)
     return info.ref_key or join_key(split_key(key)[0], REFERENCE_NAME)
 
 

@@ -3,12 +3,15 @@ files are stored as a reference of their own rather than as deltas."""
 
 from __future__ import annotations
 
+import random
 import shutil
 from pathlib import Path
 
 from support.families import SPACE, stored_family
+from support.sdk import sha256 as service_sha
 
 from deltaglider.core.layout import DELTA_SUFFIX, is_base_name, split_key
+from deltaglider.core.models import ObjectKey
 
 
 def _bases(store: object, keys: list[str]) -> dict[str, int]:
@@ -56,3 +59,24 @@ def test_a_folders_only_file_costs_its_reference(tmp_path: Path) -> None:
 
     assert entry.is_reference and entry.base_size == first.stat().st_size
     assert service.stats(SPACE).stored_bytes == entry.stored_size + entry.base_size
+
+
+def test_a_file_stored_whole_as_a_base_and_then_deleted_costs_its_one_dependent(tmp_path: Path) -> None:
+    """Past max_ratio a file is stored whole under its name and later files are deltas against it;
+    once it is deleted, its content stays hidden for them, and a file that alone needs it pays for it."""
+    store, service, _ = stored_family(tmp_path, 1)
+    far = tmp_path / "far.iso"
+    far.write_bytes(random.Random(9).randbytes(1 << 20))  # unrelated to the family (seed 5)
+    near = tmp_path / "near.iso"
+    data = bytearray(far.read_bytes())
+    data[:64] = bytes(64)
+    near.write_bytes(bytes(data))
+    assert service.put(far, SPACE).key == "rel/far.iso"
+    assert service.put(near, SPACE).reason == "delta against rel/far.iso"
+    service.delete(ObjectKey("b", "rel/far.iso"))
+
+    kept = f"rel/reference-{service_sha(far)[:16]}.bin"
+    assert kept in store.keys("b")
+    by_name = {entry.name: entry for entry in service.list(SPACE)}
+    assert "far.iso" not in by_name
+    assert by_name["near.iso"].base_size == len(store.raw("b", kept)[0])
