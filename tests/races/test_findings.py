@@ -198,6 +198,36 @@ def test_repack_does_not_bring_back_a_file_deleted_while_it_re_encoded_it(
     assert not [k for k in keys(store) if k.startswith("rel/a.iso")]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="core/upload.py _rewrite: a form change writes the new form (put_file_if_absent) before it "
+    "removes the judged version; a delete of the name in between shows the old bytes again until the "
+    "rewrite removes its object",
+)
+def test_a_file_deleted_just_before_repack_writes_its_new_form_never_reads_again(
+    store: StoragePort, clock: Clock, tmp_path: Path
+) -> None:
+    """Re-packing turns ``a.iso`` (whole) into a delta; the user deletes the name just before the delta
+    is written. Right after that write, a reader must not find the deleted file (it did, with its old
+    bytes, until the rewrite noticed and removed its delta)."""
+    _stored_for_repack(store, clock, tmp_path, "new-form")
+    hooked = HookedStorage(store)
+    hooked.before(
+        "put_file_if_absent",
+        "rel/a.iso.delta",
+        lambda: client(store, clock).delete(ObjectKey(BUCKET, "rel/a.iso")),
+    )
+    seen: list[bytes | None] = []
+    hooked.after(
+        "put_file_if_absent", "rel/a.iso.delta", lambda: seen.append(read(store, clock, "a.iso", tmp_path))
+    )
+
+    assert client(hooked, clock).repack(SPACE).skipped == ["a.iso"]
+
+    assert read(store, clock, "a.iso", tmp_path) is None
+    assert seen == [None]
+
+
 def test_an_upload_that_began_before_a_repack_rewrote_its_name_wins_over_it(
     store: StoragePort, clock: Clock, tmp_path: Path
 ) -> None:
