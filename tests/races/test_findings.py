@@ -11,6 +11,8 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -207,23 +209,30 @@ def test_repack_does_not_bring_back_a_file_deleted_while_it_re_encoded_it(
 def test_a_file_deleted_just_before_repack_writes_its_new_form_never_reads_again(
     store: StoragePort, clock: Clock, tmp_path: Path
 ) -> None:
-    """Re-packing turns ``a.iso`` (whole) into a delta; the user deletes the name just before the delta
-    is written. Right after that write, a reader must not find the deleted file (it did, with its old
-    bytes, until the rewrite noticed and removed its delta)."""
+    """Re-packing turns ``a.iso`` (whole) into a delta; the user's delete removes the whole file just
+    before the delta is written. Right after that write, a reader must not find the deleted file (it
+    did, with its old bytes, until the rewrite noticed and removed its delta). The delete runs on a
+    thread of its own: it may wait for the rewrite to end before it finishes."""
     _stored_for_repack(store, clock, tmp_path, "new-form")
     hooked = HookedStorage(store)
-    hooked.before(
-        "put_file_if_absent",
-        "rel/a.iso.delta",
-        lambda: client(store, clock).delete(ObjectKey(BUCKET, "rel/a.iso")),
-    )
+    deleting = threading.Thread(target=lambda: client(store, clock).delete(ObjectKey(BUCKET, "rel/a.iso")))
+
+    def delete_the_whole_file() -> None:
+        deleting.start()
+        deadline = time.monotonic() + 10
+        while store.head(BUCKET, "rel/a.iso") is not None and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    hooked.before("put_file_if_absent", "rel/a.iso.delta", delete_the_whole_file)
     seen: list[bytes | None] = []
     hooked.after(
         "put_file_if_absent", "rel/a.iso.delta", lambda: seen.append(read(store, clock, "a.iso", tmp_path))
     )
 
-    assert client(hooked, clock).repack(SPACE).skipped == ["a.iso"]
+    result = client(hooked, clock).repack(SPACE)
+    deleting.join(60)
 
+    assert result.skipped == ["a.iso"]
     assert read(store, clock, "a.iso", tmp_path) is None
     assert seen == [None]
 
