@@ -175,9 +175,10 @@ class DeltaGliderClient:
         else under the URL's last component. ``max_ratio`` None means the client's setting.
 
         ``tags`` become object tags (on a local store, kept in the metadata sidecar), ``metadata`` user
-        metadata beside deltaglider's ``dg-*`` keys (which it may not use), both added to the
-        client's; ``content_type`` (default: guessed from the name) applies to a file stored whole, a
-        delta being sent as ``application/octet-stream``; ``storage_class`` overrides the client's.
+        metadata beside deltaglider's ``dg-*`` keys (which it may not use, nor the bare names the
+        original reads, such as ``note`` or ``compression``), both added to the client's;
+        ``content_type`` (default: guessed from the name) applies to a file stored whole, a delta being
+        sent as ``application/octet-stream``; ``storage_class`` overrides the client's.
         None of them touch the DeltaSpace's ``reference.bin``, which no upload owns."""
         extra = check_options(
             tags=tags, metadata=metadata, content_type=content_type, storage_class=storage_class

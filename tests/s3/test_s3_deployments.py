@@ -231,17 +231,20 @@ def test_user_metadata_beside_ours(s3: S3Backend, bucket: str, tmp_path: Path) -
     client = _client(s3, tmp_path, metadata={"team": "core"})
     first, second = _releases(tmp_path, 2)
     client.upload(first, f"s3://{bucket}/app/")
-    client.upload(second, f"s3://{bucket}/app/", metadata={"Build": "42", "Note": "café"})
+    client.upload(second, f"s3://{bucket}/app/", metadata={"Build": "42", "Owner": "café"})
 
     meta = _head(s3, bucket, "app/app-1.1.zip.delta")["Metadata"]
     assert meta["team"] == "core"
     assert meta["build"] == "42"
-    assert meta["note"] == "=?UTF-8?B?Y2Fmw6k=?="  # non-ASCII travels RFC 2047-encoded
+    assert meta["owner"] == "=?UTF-8?B?Y2Fmw6k=?="  # non-ASCII travels RFC 2047-encoded
     assert meta["dg-file-sha256"]  # ours still there
     assert "build" not in _head(s3, bucket, "app/reference.bin")["Metadata"]
     assert "team" not in _head(s3, bucket, "app/reference.bin")["Metadata"]
     with pytest.raises(MetadataError, match="dg-"):
         client.upload(second, f"s3://{bucket}/app/", metadata={"DG-Tool": "mine"})
+    # The original reads its fields bare too: a user's "note" would be taken for one of them.
+    with pytest.raises(MetadataError, match="reserved"):
+        client.upload(second, f"s3://{bucket}/app/", metadata={"Note": "mine"})
     # It all still reads back.
     client.download(f"s3://{bucket}/app/{second.name}", tmp_path / "out.zip")
     assert (tmp_path / "out.zip").read_bytes() == second.read_bytes()
