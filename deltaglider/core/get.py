@@ -20,15 +20,21 @@ from pathlib import Path
 from typing import Final
 
 from deltaglider.atomic import StrPath
-from deltaglider.core import legacy, transformed
+from deltaglider.core import legacy, protocol, transformed
 from deltaglider.core.context import Context
 from deltaglider.core.layout import DELTA_SUFFIX, display_name, split_key
 from deltaglider.core.locate import get_located, likely_keys
 from deltaglider.core.metadata import Kind, StoredInfo, parse
 from deltaglider.core.models import GetSummary, ObjectKey
 from deltaglider.core.output import atomic_output, resolve_output
-from deltaglider.core.references import Rebuild, candidate_keys, derived_origin, reference_file
-from deltaglider.errors import DecodeError, IntegrityError, MetadataError
+from deltaglider.core.references import (
+    BaseUnavailableError,
+    Rebuild,
+    candidate_keys,
+    derived_origin,
+    reference_file,
+)
+from deltaglider.errors import DecodeError, IntegrityError, MetadataError, NotFoundError
 from deltaglider.ports.storage import ObjectHead, ProgressCallback
 from deltaglider.transforms import body
 
@@ -204,7 +210,20 @@ def _get_once(
         dest = resolve_output(output_path, names.pop())
         with atomic_output(dest, spool=ctx.scratch) as tmp:
             head = get_located(ctx, obj, tmp, progress)
-            info, actual = _rebuild_in_place(ctx, obj, head, tmp, progress)
+            try:
+                info, actual = _rebuild_in_place(ctx, obj, head, tmp, progress)
+            except BaseUnavailableError as gone:
+                # A delta whose base is gone (or replaced) while the form it replaces is still there: a
+                # write of the name's new form is under way (re-packing, or an upload yet to check its
+                # base).
+                other = protocol.other_form(head)
+                if other is None:
+                    raise
+                try:
+                    head = ctx.storage.get_file(obj.bucket, other, tmp, progress)
+                except NotFoundError:
+                    raise gone from None
+                info, actual = _rebuild_in_place(ctx, obj, head, tmp, progress)
             size = tmp.stat().st_size  # a FIFO or device the bytes go into has no size of its own
         return head, info, dest, actual, size
     # A name like the layout's own (``x.delta``): where it goes depends on the form found.

@@ -36,6 +36,7 @@ it reports success, or comes after the removal ended, and then finds the base go
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -80,26 +81,41 @@ def sha_of(head: ObjectHead) -> str | None:
 
 
 @contextmanager
-def announced(ctx: Context, bucket: str, key: str) -> Iterator[None]:
-    """A marker beside ``key`` for the duration: the object is being removed (step 2 of the module
-    doc). Each removal has a marker of its own, so that two at once do not end each other's."""
+def announced(ctx: Context, bucket: str, key: str) -> Iterator[str]:
+    """A marker beside ``key`` for the duration (yielded): the object is being removed, by a remover
+    or by a rewrite that moves its name to the other form (step 2 of the module doc). Each has a
+    marker of its own, so that two at once do not end each other's."""
     marker = removing_prefix(key) + forms.new_stamp(ctx, bucket, None)
     with ctx.scratch() as scratch:
         empty = scratch / "marker"
         empty.write_bytes(b"")
         ctx.storage.put_file(bucket, marker, empty, {"dg-removing": split_key(key)[1]})
     try:
-        yield
+        yield marker
     finally:
         ctx.storage.delete(bucket, marker)
 
 
-def being_removed(ctx: Context, bucket: str, key: str) -> bool:
-    """Whether a removal of ``key`` has announced itself and not ended (nor died long ago)."""
+def being_removed(ctx: Context, bucket: str, key: str, *, besides: str | None = None) -> bool:
+    """Whether a removal of ``key`` (other than the one whose marker is ``besides``) has announced
+    itself and not ended (nor died long ago)."""
     now = ctx.clock.now()
     return any(
-        not _expired(obj, now) for obj in ctx.storage.list(bucket, removing_prefix(key), recursive=False)
+        obj.key != besides and not _expired(obj, now)
+        for obj in ctx.storage.list(bucket, removing_prefix(key), recursive=False)
     )
+
+
+#: How long a removal of a name waits for a rewrite of that name (re-packing moving it to its other
+#: form) to end: the rewrite checks and undoes its own write in a few requests.
+REWRITE_WAIT: Final = timedelta(seconds=30)
+_POLL_S: Final = 0.05
+
+
+def _wait_for_others(ctx: Context, bucket: str, key: str, besides: str | None) -> None:
+    deadline = time.monotonic() + REWRITE_WAIT.total_seconds()
+    while being_removed(ctx, bucket, key, besides=besides) and time.monotonic() < deadline:
+        time.sleep(_POLL_S)
 
 
 def _expired(marker: ObjectHead, now: datetime) -> bool:
@@ -306,27 +322,44 @@ def remove_version(
     base key (step 2 of the module doc)."""
     if not serves_as_base(version):
         return _remove_name(ctx, bucket, version, entire=entire, alone=alone)
-    with announced(ctx, bucket, version.key):
+    with announced(ctx, bucket, version.key) as marker:
         if not keep_for_dependents(ctx, bucket, version):
             return None
-        return _remove_name(ctx, bucket, version, entire=entire, alone=alone)
+        return _remove_name(ctx, bucket, version, entire=entire, alone=alone, marker=marker)
 
 
 def _remove_name(
-    ctx: Context, bucket: str, version: ObjectHead, *, entire: bool, alone: bool = False
+    ctx: Context,
+    bucket: str,
+    version: ObjectHead,
+    *,
+    entire: bool,
+    alone: bool = False,
+    marker: str | None = None,
 ) -> list[str] | None:
     if not _remove(ctx, bucket, version):
         return None
     removed = [version.key]
     if alone:
         return removed
+    removed += _remove_other_form(ctx, bucket, version, entire=entire)
+    # A rewrite of this version (re-packing) that announced itself may write the name's other form
+    # any moment: once it ends (it removes its own write when it finds the version gone), the other
+    # form is looked at again, so that what is removed here does not come back.
+    if being_removed(ctx, bucket, version.key, besides=marker):
+        _wait_for_others(ctx, bucket, version.key, marker)
+        removed += _remove_other_form(ctx, bucket, version, entire=entire)
+    return removed
+
+
+def _remove_other_form(ctx: Context, bucket: str, version: ObjectHead, *, entire: bool) -> list[str]:
     other = other_form(version)
     theirs = ctx.storage.head(bucket, other) if other is not None else None
     if theirs is not None and (
         _is_stale_other_form(theirs, version) or (entire and (_is_delta(version) or _is_delta(theirs)))
     ):
-        removed += remove_version(ctx, bucket, theirs) or []
-    return removed
+        return remove_version(ctx, bucket, theirs) or []
+    return []
 
 
 def keep_for_dependents(ctx: Context, bucket: str, version: ObjectHead) -> bool:
@@ -357,13 +390,26 @@ _SETTLE_ROUNDS = 3
 
 
 def settle(
-    ctx: Context, bucket: str, written: str, *, other: str | None, stamp: str, rewrite: Callable[[], None]
+    ctx: Context,
+    bucket: str,
+    written: str,
+    *,
+    other: str | None,
+    stamp: str,
+    rewrite: Callable[[], None],
+    marker: str | None = None,
 ) -> bool:
-    """Called after a user's upload stored ``written`` with ``stamp``: resolves the other form
-    ``other`` of the name (None when both forms share one key), by the stamps of
-    :mod:`deltaglider.core.forms`. False when a newer upload of the name superseded this one."""
+    """Called after a user's upload stored ``written`` with ``stamp`` (having announced ``marker``
+    itself, if any): resolves the other form ``other`` of the name (None when both forms share one
+    key), by the stamps of :mod:`deltaglider.core.forms`. False when a newer upload of the name
+    superseded this one."""
     if other is None:
         return True
+    # A rewrite that judged the version this upload just replaced (re-packing moving the name to its
+    # other form) announced itself, and may write the other form any moment, with the old bytes; it
+    # ends by removing that write once it finds its version gone. The upload is acknowledged only
+    # after that, so that the name never reads its old bytes again.
+    _wait_for_others(ctx, bucket, written, marker)
     for _ in range(_SETTLE_ROUNDS):
         theirs = ctx.storage.head(bucket, other)
         if theirs is not None:

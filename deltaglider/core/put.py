@@ -32,7 +32,7 @@ from deltaglider.core.metadata import (
     reference_metadata,
 )
 from deltaglider.core.models import DeltaSpace, PutSummary
-from deltaglider.core.protocol import Pinned, recheck
+from deltaglider.core.protocol import Pinned
 from deltaglider.core.put_bases import against_bases
 from deltaglider.core.references import BaseUnavailableError, reference_file
 from deltaglider.core.upload import (
@@ -221,8 +221,8 @@ def _try_first_file(ctx: Context, up: Upload, ref_key: str) -> PutSummary | None
             return None
         ref = Reference(ref_key, up.sha256, meta)
         ctx.cache.store(up.sha256, up.file, origin=ctx.storage.url(up.space.bucket, ref_key))
-        put_delta(ctx, up, delta, delta_size=delta_size, ref=ref, zero_diff=True)
-        if not recheck(ctx, up.space.bucket, [Pinned(ref_key, up.sha256, meta, up.file)]):
+        chain = [Pinned(ref_key, up.sha256, meta, up.file)]
+        if put_delta(ctx, up, delta, delta_size=delta_size, ref=ref, zero_diff=True, chain=chain) is None:
             return store_whole(ctx, up, "the reference this file became was replaced by another one")
     return PutSummary(
         operation="PUT",

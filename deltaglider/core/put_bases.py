@@ -17,7 +17,7 @@ from deltaglider.core.metadata import (
     read_field,
 )
 from deltaglider.core.models import PutSummary
-from deltaglider.core.protocol import Pinned, recheck
+from deltaglider.core.protocol import Pinned
 from deltaglider.core.references import BaseNotFoundError, reference_file
 from deltaglider.core.upload import (
     FOUNDING_MIN_SIZE,
@@ -125,16 +125,16 @@ def _snapshot(
         stored_meta = dict(existing.metadata)
     base = Reference(key, up.sha256, stored_meta)
     ctx.cache.store(up.sha256, up.file, origin=ctx.storage.url(bucket, key))
-    with ctx.scratch() as scratch:
-        zero, zero_size = zero_diff(ctx, up, scratch)
-        name_key = put_delta(ctx, up, zero, delta_size=zero_size, ref=base, zero_diff=True)
     # Nearest first: the snapshot (its content is the file itself), then the full base it was made
     # against (core.protocol).
     chain = [
         Pinned(key, up.sha256, stored_meta, up.file),
         full,
     ]
-    if not recheck(ctx, bucket, chain):
+    with ctx.scratch() as scratch:
+        zero, zero_size = zero_diff(ctx, up, scratch)
+        name_key = put_delta(ctx, up, zero, delta_size=zero_size, ref=base, zero_diff=True, chain=chain)
+    if name_key is None:
         return store_whole(ctx, up, f"{full.key} was replaced while this file was stored against it")
     return PutSummary(
         operation="PUT_DELTA",

@@ -13,7 +13,7 @@ written or deleted since.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -158,12 +158,17 @@ def put_delta(
     ref: Reference,
     zero_diff: bool,
     transform: Transform | None = None,
-) -> str:
+    chain: Sequence[Pinned] = (),
+) -> str | None:
+    """Stores ``delta`` under the file's name and returns its key; ``chain``: the bases it depends
+    on (nearest first), re-checked before the name's other form is removed. None when one of them is
+    gone for good: the caller stores the file whole instead, which supersedes the delta."""
     key = delta_key(up.space.prefix, up.name)
     other = other_form_key(up.space.prefix, up.name, stored_whole=False)
     stamp = _stamp(ctx, up, other)
     meta = metadata_of(ctx, up, ref, delta_size, stamp, zero_diff=zero_diff, transform=transform)
-    write_name(ctx, up, key, delta, meta, other=other, stamp=stamp)
+    if not write_name(ctx, up, key, delta, meta, other=other, stamp=stamp, chain=chain):
+        return None
     return key
 
 
@@ -217,11 +222,13 @@ def write_name(
     *,
     other: str | None,
     stamp: str,
-) -> None:
-    """Stores ``src`` under ``key``, the name's object, in the upload's role (module doc)."""
+    chain: Sequence[Pinned] = (),
+) -> bool:
+    """Stores ``src`` under ``key``, the name's object, in the upload's role (module doc). The bases
+    it depends on (``chain``) are re-checked before the name's other form is removed, so that the
+    name reads at every moment; False, settling nothing, when one of them is gone for good."""
     if up.replaces is not None:
-        _rewrite(ctx, up, key, src, meta, stamp=stamp)
-        return
+        return _rewrite(ctx, up, key, src, meta, stamp=stamp, chain=chain)
     bucket = up.space.bucket
     # A whole file that served as a base and is replaced in place: its bytes are kept first, for
     # the deltas that need them (core.protocol). Only a whole form can be such a file.
@@ -235,17 +242,32 @@ def write_name(
 
     if not replaced_base:
         write()
+        if not protocol.recheck(ctx, bucket, chain):
+            return False
         protocol.settle(ctx, bucket, key, other=other, stamp=stamp, rewrite=write)
-        return
+        return True
     assert previous is not None
-    with protocol.announced(ctx, bucket, key):
+    with protocol.announced(ctx, bucket, key) as marker:
         protocol.keep_for_dependents(ctx, bucket, previous)
         write()
-        protocol.settle(ctx, bucket, key, other=other, stamp=stamp, rewrite=write)
+        if not protocol.recheck(ctx, bucket, chain):
+            return False
+        protocol.settle(ctx, bucket, key, other=other, stamp=stamp, rewrite=write, marker=marker)
+    return True
 
 
-def _rewrite(ctx: Context, up: Upload, key: str, src: Path, meta: Mapping[str, str], *, stamp: str) -> None:
-    """Replaces the version ``up.replaces`` with ``src`` at ``key``, or raises :class:`SupersededError`."""
+def _rewrite(
+    ctx: Context,
+    up: Upload,
+    key: str,
+    src: Path,
+    meta: Mapping[str, str],
+    *,
+    stamp: str,
+    chain: Sequence[Pinned],
+) -> bool:
+    """Replaces the version ``up.replaces`` with ``src`` at ``key``, or raises :class:`SupersededError`.
+    False when it replaced it in place and a base of the new version is gone for good."""
     judged = up.replaces
     assert judged is not None and judged.etag is not None  # re-packing judges by a HEAD
     bucket = up.space.bucket
@@ -254,18 +276,35 @@ def _rewrite(ctx: Context, up: Upload, key: str, src: Path, meta: Mapping[str, s
             raise SupersededError(
                 f"{ctx.storage.url(bucket, key)} was written or deleted since it was judged"
             )
-        return
-    # The name changes form: the new form is created only where nothing is, and the judged version
-    # goes only if it is still there; otherwise the new form goes again.
-    if not ctx.storage.put_file_if_absent(bucket, key, src, meta, up.progress):
-        raise SupersededError(f"{ctx.storage.url(bucket, key)} was written since the name was judged")
-    if protocol.remove_version(ctx, bucket, judged, alone=True) is None:
-        mine = ctx.storage.head(bucket, key)
-        if mine is not None and mine.etag is not None and forms.stamp_of(mine.metadata) == stamp:
-            ctx.storage.delete_if_match(bucket, key, mine.etag)
-        raise SupersededError(
-            f"{ctx.storage.url(bucket, judged.key)} was written or deleted since it was judged"
-        )
+        return protocol.recheck(ctx, bucket, chain)
+    # The name changes form. Announced first, as a removal of the judged version: a removal of the
+    # name that comes meanwhile waits for this rewrite to end before it looks at the other form
+    # again (core.protocol), so a name deleted meanwhile is not brought back by the new form. The
+    # judged version must still be there after the announcement; the new form is created only where
+    # nothing is, and must read (its bases held) before the judged version goes, since the file was
+    # acknowledged long ago; the judged version goes only if it is still there, or the new form goes
+    # again.
+    gone = f"{ctx.storage.url(bucket, judged.key)} was written or deleted since it was judged"
+    with protocol.announced(ctx, bucket, judged.key):
+        now = ctx.storage.head(bucket, judged.key)
+        if now is None or now.etag != judged.etag:
+            raise SupersededError(gone)
+        if not ctx.storage.put_file_if_absent(bucket, key, src, meta, up.progress):
+            raise SupersededError(f"{ctx.storage.url(bucket, key)} was written since the name was judged")
+        if not protocol.recheck(ctx, bucket, chain):
+            _undo(ctx, bucket, key, stamp)
+            raise SupersededError(f"a base of {ctx.storage.url(bucket, key)} went while it was written")
+        if protocol.remove_version(ctx, bucket, judged, alone=True) is None:
+            _undo(ctx, bucket, key, stamp)
+            raise SupersededError(gone)
+    return True
+
+
+def _undo(ctx: Context, bucket: str, key: str, stamp: str) -> None:
+    """Removes a rewrite's own new form (by its stamp), leaving the name as it was."""
+    mine = ctx.storage.head(bucket, key)
+    if mine is not None and mine.etag is not None and forms.stamp_of(mine.metadata) == stamp:
+        ctx.storage.delete_if_match(bucket, key, mine.etag)
 
 
 def store_whole(
@@ -305,14 +344,21 @@ def store_whole(
 
 
 def store_delta(ctx: Context, up: Upload, ref: Reference, made: Delta, *, chain: list[Pinned]) -> PutSummary:
-    """Stores ``made`` (a delta against ``ref``) under the file's name, then re-checks the bases it
+    """Stores ``made`` (a delta against ``ref``) under the file's name, re-checking the bases it
     depends on (``chain``, ``ref`` first: core.protocol). If one is gone for good, the file is stored
     whole instead."""
     key = put_delta(
-        ctx, up, made.path, delta_size=made.size, ref=ref, zero_diff=False, transform=made.transform
+        ctx,
+        up,
+        made.path,
+        delta_size=made.size,
+        ref=ref,
+        zero_diff=False,
+        transform=made.transform,
+        chain=chain,
     )
     ratio = made.size / up.size
-    if not protocol.recheck(ctx, up.space.bucket, chain):
+    if key is None:
         return store_whole(
             ctx, up, f"{ref.key} was replaced while this file was encoded against it", delta_ratio=ratio
         )

@@ -200,19 +200,13 @@ def test_repack_does_not_bring_back_a_file_deleted_while_it_re_encoded_it(
     assert not [k for k in keys(store) if k.startswith("rel/a.iso")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/upload.py _rewrite: a form change writes the new form (put_file_if_absent) before it "
-    "removes the judged version; a delete of the name in between shows the old bytes again until the "
-    "rewrite removes its object",
-)
 def test_a_file_deleted_just_before_repack_writes_its_new_form_never_reads_again(
     store: StoragePort, clock: Clock, tmp_path: Path
 ) -> None:
     """Re-packing turns ``a.iso`` (whole) into a delta; the user's delete removes the whole file just
-    before the delta is written. Right after that write, a reader must not find the deleted file (it
-    did, with its old bytes, until the rewrite noticed and removed its delta). The delete runs on a
-    thread of its own: it may wait for the rewrite to end before it finishes."""
+    before the delta is written. The delete is not over until the rewrite has ended and the name's
+    other form is looked at again (core.protocol): once it returns, the file never reads again. (It
+    read again, with its old bytes, after the delete had returned.)"""
     _stored_for_repack(store, clock, tmp_path, "new-form")
     hooked = HookedStorage(store)
     deleting = threading.Thread(target=lambda: client(store, clock).delete(ObjectKey(BUCKET, "rel/a.iso")))
@@ -224,17 +218,20 @@ def test_a_file_deleted_just_before_repack_writes_its_new_form_never_reads_again
             time.sleep(0.01)
 
     hooked.before("put_file_if_absent", "rel/a.iso.delta", delete_the_whole_file)
-    seen: list[bytes | None] = []
+    returned_before_the_write: list[bool] = []
     hooked.after(
-        "put_file_if_absent", "rel/a.iso.delta", lambda: seen.append(read(store, clock, "a.iso", tmp_path))
+        "put_file_if_absent",
+        "rel/a.iso.delta",
+        lambda: returned_before_the_write.append(not deleting.is_alive()),
     )
 
     result = client(hooked, clock).repack(SPACE)
     deleting.join(60)
 
+    assert returned_before_the_write == [False]  # the delete waited for the rewrite
     assert result.skipped == ["a.iso"]
     assert read(store, clock, "a.iso", tmp_path) is None
-    assert seen == [None]
+    assert not [k for k in keys(store) if k.startswith("rel/a.iso")]
 
 
 def test_an_upload_that_began_before_a_repack_rewrote_its_name_wins_over_it(
@@ -258,6 +255,98 @@ def test_an_upload_that_began_before_a_repack_rewrote_its_name_wins_over_it(
     assert hooked.calls.count(("put_file", "rel/a.iso")) == 1
     assert read(store, clock, "a.iso", tmp_path) == newer.read_bytes()
     assert [k for k in keys(store) if k.startswith("rel/a.iso")] == ["rel/a.iso"]
+
+
+def test_an_upload_made_while_repack_changes_the_names_form_is_acknowledged_only_once_it_reads(
+    store: StoragePort, clock: Clock, tmp_path: Path
+) -> None:
+    """Re-packing checked that ``a.iso`` (whole) is still the version it judged, and is about to write
+    the name's delta form; the user's upload of ``a.iso`` lands just then. The upload is not over until
+    the rewrite has ended and taken its delta back: once it returns, the name reads the user's bytes.
+    (The protocol model found it: the upload returned, then the rewrite wrote the old bytes as a
+    delta, which a download finds first.)"""
+    _stored_for_repack(store, clock, tmp_path, "new-form")
+    judged = store.head(BUCKET, "rel/a.iso")
+    assert judged is not None
+    newer = release(tmp_path, "a.iso", 0.5, 3)
+    hooked = HookedStorage(store)
+    uploading = threading.Thread(target=lambda: client(store, clock).put(newer, SPACE, 0.0))
+
+    def upload_the_whole_file() -> None:
+        uploading.start()
+        deadline = time.monotonic() + 10
+        while (now := store.head(BUCKET, "rel/a.iso")) and now.etag == judged.etag:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+
+    reads_once_acknowledged: list[bool] = []
+
+    def check() -> None:
+        if not uploading.is_alive():
+            reads_once_acknowledged.append(read(store, clock, "a.iso", tmp_path) == newer.read_bytes())
+
+    hooked.before("put_file_if_absent", "rel/a.iso.delta", upload_the_whole_file)
+    hooked.after("put_file_if_absent", "rel/a.iso.delta", check)
+
+    result = client(hooked, clock).repack(SPACE)
+    uploading.join(60)
+
+    assert hooked.calls.count(("put_file_if_absent", "rel/a.iso.delta")) == 1
+    assert all(reads_once_acknowledged)
+    assert result.skipped == ["a.iso"]
+    assert read(store, clock, "a.iso", tmp_path) == newer.read_bytes()
+    assert [k for k in keys(store) if k.startswith("rel/a.iso")] == ["rel/a.iso"]
+
+
+def _unused_reference(store: StoragePort, clock: Clock, tmp_path: Path) -> None:
+    """``a.iso`` stored whole beside a reference no file depends on any more."""
+    _stored_for_repack(store, clock, tmp_path, "new-form")
+    client(store, clock).delete(ObjectKey(BUCKET, "rel/first.iso"))
+    assert "rel/reference.bin" in keys(store)
+
+
+def test_repack_removes_the_form_it_replaces_only_once_the_new_form_reads(
+    store: StoragePort, clock: Clock, tmp_path: Path
+) -> None:
+    """Re-packing turns ``a.iso`` (whole) into a delta against ``reference.bin``, which a collection
+    of unused bases removes just before the delta is written. The whole file goes only after the
+    rewrite kept its base again: ``a.iso``, acknowledged long ago, reads at every moment. (It did not
+    read between the removal of its whole form and the re-check of the base.)"""
+    _unused_reference(store, clock, tmp_path)
+    old = read(store, clock, "a.iso", tmp_path)
+    hooked = HookedStorage(store)
+    hooked.before("put_file_if_absent", "rel/a.iso.delta", lambda: client(store, clock).collect_bases(SPACE))
+    reads: list[bytes | None] = []
+    hooked.after("delete_if_match", "rel/a.iso", lambda: reads.append(read(store, clock, "a.iso", tmp_path)))
+
+    result = client(hooked, clock).repack(SPACE)
+
+    assert "rel/a.iso" not in keys(store)  # re-packed: the collection above ran, and the rewrite won
+    assert result.skipped == []
+    assert reads == [old]
+    assert read(store, clock, "a.iso", tmp_path) == old
+
+
+def test_an_upload_removes_the_names_other_form_only_once_it_reads(
+    store: StoragePort, clock: Clock, tmp_path: Path
+) -> None:
+    """A user's upload stores ``a.iso`` (whole before) as a delta against ``reference.bin``, which a
+    collection of unused bases removes just before the delta is written. The old whole form goes only
+    after the upload kept the base again, so that a crash between the two never leaves the name
+    unreadable. (The whole form went first.)"""
+    _unused_reference(store, clock, tmp_path)
+    newer = release(tmp_path, "a.iso", 0.005, 3)
+    hooked = HookedStorage(store)
+    hooked.before("put_file", "rel/a.iso.delta", lambda: client(store, clock).collect_bases(SPACE))
+    reads: list[bytes | None] = []
+    hooked.after("delete_if_match", "rel/a.iso", lambda: reads.append(read(store, clock, "a.iso", tmp_path)))
+
+    summary = client(hooked, clock).put(newer, SPACE)
+
+    assert summary.operation == "PUT_DELTA"
+    assert hooked.calls.count(("put_file", "rel/a.iso.delta")) == 1
+    assert reads == [newer.read_bytes()]
+    assert read(store, clock, "a.iso", tmp_path) == newer.read_bytes()
 
 
 # -- retention against a re-upload of a name it judged --------------------------------------------------

@@ -135,8 +135,9 @@ class Scheduler:
         return [flow for flow in self.flows if not flow.done]
 
     def finish_all(self) -> None:
-        for flow in self.flows:
-            while not flow.done:
+        """Runs every flow to its end, one call each in turn (a flow may wait for another)."""
+        while running := self.running():
+            for flow in running:
                 flow.step()
 
 
