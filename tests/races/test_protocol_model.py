@@ -6,7 +6,7 @@ After every step, every name is read back by a fresh client (an empty cache) and
 :mod:`deltaglider.core.protocol`:
 
 - a file a user was told is stored reads back byte for byte until a later write or delete of the name
-  (while a write of the name is under way, the name may read as before, as written, or not at all);
+  (while a write of the name is under way, it reads as before or as written);
 - nothing deleted comes back;
 - a maintenance flow removes a name only as a version it had seen: one written after the flow last
   read the name stays.
@@ -361,8 +361,6 @@ class ProtocolModel(RuleBasedStateMachine):
             try:
                 actual = self._read(name)
             except DeltaGliderError as exc:
-                if name in self.user_ops:
-                    continue  # a write of the name under way may not read yet: it is not acknowledged
                 raise AssertionError(
                     f"{name} does not read after step {self.scheduler.steps}: {exc}; the calls:\n"
                     + self._calls()
