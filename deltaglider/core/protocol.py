@@ -26,7 +26,13 @@ How:
    from the full content the write was made against: under its content's base key, which every rebuild
    looks at (:func:`deltaglider.core.references.candidate_keys`), or, for a hidden full base that
    vanished, under its own key. A user's name is never written back. Where no such place is left, the
-   write does not count on the base (the upload stores the file whole instead).
+   write does not count on the base (the upload stores the file whole instead). This comes before
+   the name's other form is removed, so that the name reads at every moment.
+4. *Rewrites announce too.* A rewrite moving a name to its other form (re-packing) announces the
+   version it judged like a removal: a removal of the name waits for it to end before it looks at
+   the other form again (:func:`remove_version`), and a user's upload of the name is acknowledged
+   only after it ended (:func:`settle`), so that the old bytes, which the rewrite takes back once it
+   finds its version gone, never read again.
 
 Why 2 and 3 never leave an acknowledged file unreadable: if the dependent's write came before the
 remover's listing, the remover sees it and keeps the base. Otherwise the dependent's marker check
