@@ -419,6 +419,10 @@ def settle(
     for _ in range(_SETTLE_ROUNDS):
         theirs = ctx.storage.head(bucket, other)
         if theirs is not None:
+            if forms.stamp_of(theirs.metadata) == stamp:
+                # This upload's own version, moved to the other form by a rewrite (re-packing keeps
+                # the stamp of what it rewrites): it reads, and it is the name's newest.
+                return True
             if forms.newer(forms.stamp_of(theirs.metadata), stamp):
                 mine = ctx.storage.head(bucket, written)
                 if mine is not None and forms.stamp_of(mine.metadata) == stamp:

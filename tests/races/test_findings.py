@@ -298,6 +298,37 @@ def test_an_upload_made_while_repack_changes_the_names_form_is_acknowledged_only
     assert [k for k in keys(store) if k.startswith("rel/a.iso")] == ["rel/a.iso"]
 
 
+def test_an_upload_whose_version_repack_moved_to_the_other_form_keeps_it(
+    store: StoragePort, clock: Clock, tmp_path: Path
+) -> None:
+    """The user's upload wrote ``a.iso`` whole; before it looked at the name's other form, re-packing
+    judged that very version and moved it to ``a.iso.delta`` (keeping its stamp). The upload finds its
+    own version there and leaves it: the name reads the user's bytes throughout, in one form. (The
+    upload removed the delta as a stale form of equal stamp, leaving the name with nothing until it
+    wrote its file again; the protocol model found it.)"""
+    _stored_for_repack(store, clock, tmp_path, "new-form")
+    newer = release(tmp_path, "a.iso", 0.02, 3)
+    hooked = HookedStorage(store)
+    repacked: list[list[str]] = []
+    hooked.after("put_file", "rel/a.iso", lambda: repacked.append(client(store, clock).repack(SPACE).skipped))
+    reads: list[bytes | None] = []
+
+    def read_once_repacked() -> None:
+        if repacked:
+            reads.append(read(store, clock, "a.iso", tmp_path))
+
+    hooked.before("head", "rel/a.iso.delta", read_once_repacked, times=10)
+    hooked.before("delete_if_match", "rel/a.iso.delta", read_once_repacked)
+
+    client(hooked, clock).put(newer, SPACE, 0.0)
+
+    assert repacked == [[]]  # it moved the upload's version
+    assert reads and set(reads) == {newer.read_bytes()}
+    assert ("delete_if_match", "rel/a.iso.delta") not in hooked.calls
+    assert read(store, clock, "a.iso", tmp_path) == newer.read_bytes()
+    assert [k for k in keys(store) if k.startswith("rel/a.iso")] == ["rel/a.iso.delta"]
+
+
 def _unused_reference(store: StoragePort, clock: Clock, tmp_path: Path) -> None:
     """``a.iso`` stored whole beside a reference no file depends on any more."""
     _stored_for_repack(store, clock, tmp_path, "new-form")
