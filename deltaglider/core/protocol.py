@@ -429,8 +429,9 @@ def settle(
                     _remove(ctx, bucket, mine)
                 ctx.logger.info("a newer upload of the same name superseded this one", key=other)
                 return False
-            if remove_version(ctx, bucket, theirs) is not None:
-                ctx.logger.info("removed the stale other form of the same name", key=other)
+            if remove_version(ctx, bucket, theirs) is None:
+                continue  # it changed since its HEAD (a rewrite keeps its stamp): look at it again
+            ctx.logger.info("removed the stale other form of the same name", key=other)
         if ctx.storage.head(bucket, written) is not None:
             return True
         ctx.logger.warning("another upload removed this one's object as stale; writing it again", key=written)

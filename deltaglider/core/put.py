@@ -45,7 +45,7 @@ from deltaglider.core.upload import (
     store_whole,
     zero_diff,
 )
-from deltaglider.errors import InvalidURLError, StorageError
+from deltaglider.errors import InvalidURLError
 from deltaglider.ports.storage import ObjectHead, ProgressCallback
 from deltaglider.transforms.container import CONTAINERS
 from deltaglider.transforms.sniff import detect
@@ -162,8 +162,8 @@ def _decide(ctx: Context, up: Upload) -> PutSummary:
             return first
         ctx.logger.info("another writer created the reference first; storing a delta against it", key=ref_key)
         head = ctx.storage.head(up.space.bucket, ref_key)
-        if head is None:
-            raise StorageError(
+        if head is None:  # and removed since: the upload chooses again
+            raise BaseUnavailableError(
                 f"{ctx.storage.url(up.space.bucket, ref_key)} was created by another writer and then vanished"
             )
     ref_sha = read_field(head.metadata, "file_sha256")

@@ -329,6 +329,59 @@ def test_an_upload_whose_version_repack_moved_to_the_other_form_keeps_it(
     assert [k for k in keys(store) if k.startswith("rel/a.iso")] == ["rel/a.iso.delta"]
 
 
+def test_an_upload_removes_the_older_form_even_when_repack_rewrote_it_meanwhile(
+    store: StoragePort, clock: Clock, tmp_path: Path
+) -> None:
+    """The user's upload wrote ``a.iso`` whole and looked at the name's older delta form; re-packing
+    then rewrote that delta in place (a new version, the old stamp). The upload's removal of the
+    version it saw fails, so it looks again and removes the rewritten one: the name reads the user's
+    bytes once the upload returns. (The upload returned with the old delta still there, which a
+    download finds first; the protocol model found it.)"""
+    _stored_for_repack(store, clock, tmp_path, "same-form")
+    newer = release(tmp_path, "a.iso", 0.5, 3)
+    hooked = HookedStorage(store)
+    written: list[bool] = []
+    repacked: list[list[str]] = []
+
+    def repack_once_written() -> None:
+        if written and not repacked:
+            repacked.append(client(store, clock).repack(SPACE).skipped)
+
+    hooked.after("put_file", "rel/a.iso", lambda: written.append(True))
+    hooked.after("head", "rel/a.iso.delta", repack_once_written, times=10)
+
+    client(hooked, clock).put(newer, SPACE, 0.0)
+
+    assert repacked == [[]]
+    assert read(store, clock, "a.iso", tmp_path) == newer.read_bytes()
+    assert [k for k in keys(store) if k.startswith("rel/a.iso")] == ["rel/a.iso"]
+
+
+def test_a_first_upload_whose_rivals_reference_vanished_chooses_again(
+    store: StoragePort, clock: Clock, tmp_path: Path
+) -> None:
+    """Two first uploads to an empty folder: the other one's reference got there first, and was
+    removed (its file deleted, then the reference) before this upload read it. The upload chooses
+    again and becomes the reference itself. (It failed with a StorageError.)"""
+    rival = release(tmp_path, "first.iso", 0.0, 1)
+    mine = release(tmp_path, "a.iso", 0.01, 2)
+    other = client(store, clock)
+
+    def remove_the_rivals_reference() -> None:
+        other.delete(ObjectKey(BUCKET, "rel/first.iso"))
+        other.delete(ObjectKey(BUCKET, "rel/reference.bin"))
+
+    hooked = HookedStorage(store)
+    hooked.before("put_file_if_absent", "rel/reference.bin", lambda: other.put(rival, SPACE))
+    hooked.after("put_file_if_absent", "rel/reference.bin", remove_the_rivals_reference)
+
+    client(hooked, clock).put(mine, SPACE)
+
+    assert hooked.calls.count(("put_file_if_absent", "rel/reference.bin")) == 2
+    assert read(store, clock, "a.iso", tmp_path) == mine.read_bytes()
+    assert read(store, clock, "first.iso", tmp_path) is None
+
+
 def _unused_reference(store: StoragePort, clock: Clock, tmp_path: Path) -> None:
     """``a.iso`` stored whole beside a reference no file depends on any more."""
     _stored_for_repack(store, clock, tmp_path, "new-form")
