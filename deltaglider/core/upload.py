@@ -237,23 +237,34 @@ def write_name(
         previous is not None and protocol.serves_as_base(previous) and protocol.sha_of(previous) != up.sha256
     )
 
-    def write() -> None:
+    def written() -> bool:
+        """Writes the object; True once every base it depends on is held (core.protocol)."""
         ctx.storage.put_file(bucket, key, src, meta, up.progress)
+        return protocol.recheck(ctx, bucket, chain)
 
-    if not replaced_base:
-        write()
-        if not protocol.recheck(ctx, bucket, chain):
-            return False
-        protocol.settle(ctx, bucket, key, other=other, stamp=stamp, rewrite=write)
+    def write_again() -> None:
+        if not written():
+            raise _BasesGoneError
+
+    try:
+        if not replaced_base:
+            if not written():
+                return False
+            protocol.settle(ctx, bucket, key, other=other, stamp=stamp, rewrite=write_again)
+            return True
+        assert previous is not None
+        with protocol.announced(ctx, bucket, key) as marker:
+            protocol.keep_for_dependents(ctx, bucket, previous)
+            if not written():
+                return False
+            protocol.settle(ctx, bucket, key, other=other, stamp=stamp, rewrite=write_again, marker=marker)
         return True
-    assert previous is not None
-    with protocol.announced(ctx, bucket, key) as marker:
-        protocol.keep_for_dependents(ctx, bucket, previous)
-        write()
-        if not protocol.recheck(ctx, bucket, chain):
-            return False
-        protocol.settle(ctx, bucket, key, other=other, stamp=stamp, rewrite=write, marker=marker)
-    return True
+    except _BasesGoneError:
+        return False
+
+
+class _BasesGoneError(Exception):
+    """An object written again (another flow removed it meanwhile) found a base it needs gone for good."""
 
 
 def _rewrite(

@@ -382,6 +382,29 @@ def test_a_first_upload_whose_rivals_reference_vanished_chooses_again(
     assert read(store, clock, "first.iso", tmp_path) is None
 
 
+def test_an_upload_that_writes_its_object_again_keeps_its_base_again(
+    store: StoragePort, clock: Clock, tmp_path: Path
+) -> None:
+    """The first upload of a folder stored the reference and its delta; before it was acknowledged,
+    a retention pass removed that delta (the version it judged) and the reference no file needed any
+    more. The upload writes its object again, and keeps its base again before it returns: the file
+    reads. (It wrote the delta again and returned with its base gone; the protocol model found it.)"""
+    mine = release(tmp_path, "a.iso", 0.0, 1)
+    other = client(store, clock)
+
+    def retain_nothing() -> None:
+        other.retain(SPACE, keep_last=0)
+        assert keys(store) == []
+
+    hooked = HookedStorage(store)
+    hooked.before("list", "rel/a.iso.delta.dg-removing-", retain_nothing)
+
+    client(hooked, clock).put(mine, SPACE)
+
+    assert hooked.calls.count(("put_file", "rel/a.iso.delta")) == 2
+    assert read(store, clock, "a.iso", tmp_path) == mine.read_bytes()
+
+
 def _unused_reference(store: StoragePort, clock: Clock, tmp_path: Path) -> None:
     """``a.iso`` stored whole beside a reference no file depends on any more."""
     _stored_for_repack(store, clock, tmp_path, "new-form")
