@@ -432,8 +432,13 @@ def settle(
             if remove_version(ctx, bucket, theirs) is None:
                 continue  # it changed since its HEAD (a rewrite keeps its stamp): look at it again
             ctx.logger.info("removed the stale other form of the same name", key=other)
-        if ctx.storage.head(bucket, written) is not None:
-            return True
+        mine = ctx.storage.head(bucket, written)
+        if mine is not None:
+            found = forms.stamp_of(mine.metadata)
+            if found == stamp or forms.newer(found, stamp):
+                return True  # this upload's object, or a newer upload's, which wins
+            # Else an older version took its place (a rewrite of the version this upload replaced,
+            # landing after another flow removed this upload's object): written again below.
         ctx.logger.warning("another upload removed this one's object as stale; writing it again", key=written)
         rewrite()
     return True
