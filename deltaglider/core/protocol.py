@@ -118,10 +118,14 @@ REWRITE_WAIT: Final = timedelta(seconds=30)
 _POLL_S: Final = 0.05
 
 
-def _wait_for_others(ctx: Context, bucket: str, key: str, besides: str | None) -> None:
+def _wait_for_others(ctx: Context, bucket: str, key: str, besides: str | None) -> bool:
+    """Waits while another has ``key`` announced (at most REWRITE_WAIT); whether any had."""
     deadline = time.monotonic() + REWRITE_WAIT.total_seconds()
+    waited = False
     while being_removed(ctx, bucket, key, besides=besides) and time.monotonic() < deadline:
+        waited = True
         time.sleep(_POLL_S)
+    return waited
 
 
 def _expired(marker: ObjectHead, now: datetime) -> bool:
@@ -352,8 +356,7 @@ def _remove_name(
     # A rewrite of this version (re-packing) that announced itself may write the name's other form
     # any moment: once it ends (it removes its own write when it finds the version gone), the other
     # form is looked at again, so that what is removed here does not come back.
-    if being_removed(ctx, bucket, version.key, besides=marker):
-        _wait_for_others(ctx, bucket, version.key, marker)
+    if _wait_for_others(ctx, bucket, version.key, marker):
         removed += _remove_other_form(ctx, bucket, version, entire=entire)
     return removed
 
@@ -391,6 +394,14 @@ def keep_for_dependents(ctx: Context, bucket: str, version: ObjectHead) -> bool:
 
 # -- a user's upload over a name ------------------------------------------------------------------------
 
+
+def remove_own_write(ctx: Context, bucket: str, key: str, stamp: str) -> None:
+    """Removes the object at ``key`` if it is still the write stamped ``stamp`` (that version only)."""
+    mine = ctx.storage.head(bucket, key)
+    if mine is not None and forms.stamp_of(mine.metadata) == stamp:
+        _remove(ctx, bucket, mine)
+
+
 #: How often an upload writes its object again when another upload removed it as stale meanwhile.
 _SETTLE_ROUNDS = 3
 
@@ -419,14 +430,13 @@ def settle(
     for _ in range(_SETTLE_ROUNDS):
         theirs = ctx.storage.head(bucket, other)
         if theirs is not None:
-            if forms.stamp_of(theirs.metadata) == stamp:
+            their_stamp = forms.stamp_of(theirs.metadata)
+            if their_stamp == stamp:
                 # This upload's own version, moved to the other form by a rewrite (re-packing keeps
                 # the stamp of what it rewrites): it reads, and it is the name's newest.
                 return True
-            if forms.newer(forms.stamp_of(theirs.metadata), stamp):
-                mine = ctx.storage.head(bucket, written)
-                if mine is not None and forms.stamp_of(mine.metadata) == stamp:
-                    _remove(ctx, bucket, mine)
+            if forms.newer(their_stamp, stamp):
+                remove_own_write(ctx, bucket, written, stamp)
                 ctx.logger.info("a newer upload of the same name superseded this one", key=other)
                 return False
             if remove_version(ctx, bucket, theirs) is None:

@@ -303,19 +303,12 @@ def _rewrite(
         if not ctx.storage.put_file_if_absent(bucket, key, src, meta, up.progress):
             raise SupersededError(f"{ctx.storage.url(bucket, key)} was written since the name was judged")
         if not protocol.recheck(ctx, bucket, chain):
-            _undo(ctx, bucket, key, stamp)
+            protocol.remove_own_write(ctx, bucket, key, stamp)
             raise SupersededError(f"a base of {ctx.storage.url(bucket, key)} went while it was written")
         if protocol.remove_version(ctx, bucket, judged, alone=True) is None:
-            _undo(ctx, bucket, key, stamp)
+            protocol.remove_own_write(ctx, bucket, key, stamp)
             raise SupersededError(gone)
     return True
-
-
-def _undo(ctx: Context, bucket: str, key: str, stamp: str) -> None:
-    """Removes a rewrite's own new form (by its stamp), leaving the name as it was."""
-    mine = ctx.storage.head(bucket, key)
-    if mine is not None and mine.etag is not None and forms.stamp_of(mine.metadata) == stamp:
-        ctx.storage.delete_if_match(bucket, key, mine.etag)
 
 
 def store_whole(
