@@ -28,6 +28,7 @@ from support.sdk import make_service, sha256
 from deltaglider.adapters.storage_local import LocalStorage
 from deltaglider.adapters.storage_memory import MemoryStorage
 from deltaglider.adapters.storage_s3 import S3Storage
+from deltaglider.core import protocol
 from deltaglider.core.models import DeltaSpace, ObjectKey
 from deltaglider.core.service import DeltaService
 from deltaglider.errors import NotFoundError
@@ -355,6 +356,40 @@ def test_an_upload_removes_the_older_form_even_when_repack_rewrote_it_meanwhile(
     assert repacked == [[]]
     assert read(store, clock, "a.iso", tmp_path) == newer.read_bytes()
     assert [k for k in keys(store) if k.startswith("rel/a.iso")] == ["rel/a.iso"]
+
+
+def test_an_upload_whose_object_was_replaced_by_an_older_version_writes_it_again(
+    store: StoragePort, clock: Clock, tmp_path: Path
+) -> None:
+    """The user's upload wrote ``a.iso.delta``; before it looked at the name's older whole form,
+    another flow removed that version (the protocol's removal of a judged version, as a retention
+    pass does), and re-packing then moved the older whole file to ``a.iso.delta``, with its older
+    stamp. The object at the upload's key is not the upload's: it writes its file again, and the name
+    reads the user's bytes once it returns. (It was acknowledged with the old bytes in its place;
+    the protocol model's long run found it.)"""
+    _stored_for_repack(store, clock, tmp_path, "new-form")
+    newer = release(tmp_path, "a.iso", 0.02, 3)  # a delta
+    other = client(store, clock)
+    repacked: list[list[str]] = []
+
+    def remove_it_then_repack() -> None:
+        if repacked:
+            return
+        mine = store.head(BUCKET, "rel/a.iso.delta")
+        assert mine is not None
+        assert protocol.remove_version(other._ctx, BUCKET, mine, alone=True) == ["rel/a.iso.delta"]
+        repacked.append(other.repack(SPACE).skipped)
+        assert [k for k in keys(store) if k.startswith("rel/a.iso")] == ["rel/a.iso.delta"]
+
+    hooked = HookedStorage(store)
+    hooked.after("put_file", "rel/a.iso.delta", remove_it_then_repack)
+
+    client(hooked, clock).put(newer, SPACE)
+
+    assert repacked == [[]]  # re-packing moved the older version into the upload's key
+    assert hooked.calls.count(("put_file", "rel/a.iso.delta")) == 2
+    assert read(store, clock, "a.iso", tmp_path) == newer.read_bytes()
+    assert [k for k in keys(store) if k.startswith("rel/a.iso")] == ["rel/a.iso.delta"]
 
 
 def test_a_first_upload_whose_rivals_reference_vanished_chooses_again(
