@@ -191,7 +191,9 @@ def one_reference_only() -> Iterator[None]:
     alone, and a delta over ``max_ratio`` is stored whole instead of becoming a new base. Patched into
     ``deltaglider.core`` for this process only, so that the one-reference total has archive transforms
     on like the default's (``original_compatible`` stores wheels and ``.tar.gz`` whole)."""
-    from deltaglider.core import bases, put_bases, upload
+    from deltaglider.core.family import bases
+    from deltaglider.core.put import new_bases as put_bases
+    from deltaglider.core.put import write as upload
 
     saved = bases.DRIFT, bases.recent, put_bases.new_base
 

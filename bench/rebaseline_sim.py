@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from deltaglider import codec
-from deltaglider.core.fingerprint import Fingerprint, estimate_delta_ratio, fingerprint
+from deltaglider.core.family.fingerprint import Fingerprint, estimate_delta_ratio, fingerprint
 
 CACHE = Path(os.environ.get("DG_BENCH_CACHE", Path.home() / ".cache" / "deltaglider-bench"))
 MAX_RATIO = 0.5

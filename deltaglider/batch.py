@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Final, Literal
 
-from deltaglider.core.layout import REFERENCE_NAME
+from deltaglider.core.format.layout import REFERENCE_NAME
 
 FilterAction = Literal["include", "exclude"]
 

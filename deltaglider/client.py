@@ -22,7 +22,7 @@ from deltaglider.adapters.storage_local import LocalStorage
 from deltaglider.adapters.storage_options import FILE_TAG, OptionsStorage, check_options
 from deltaglider.batch import FilterRule, seed_indexes, version_key
 from deltaglider.core import scratch
-from deltaglider.core.layout import REFERENCE_NAME
+from deltaglider.core.format.layout import REFERENCE_NAME
 from deltaglider.core.models import (
     DeleteResult,
     DeltaSpace,

@@ -26,8 +26,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Final
 
-from deltaglider.core.layout import is_base_name, split_key
-from deltaglider.core.metadata import Kind, encode_value, parse, read_field
+from deltaglider.core.format.layout import is_base_name, split_key
+from deltaglider.core.format.metadata import Kind, encode_value, parse, read_field
 from deltaglider.errors import MetadataError
 from deltaglider.ports.storage import (
     BucketInfo,

@@ -13,7 +13,7 @@ from typing import Any
 
 from deltaglider.cli.places import Place, sibling
 from deltaglider.cli.session import Session
-from deltaglider.core.layout import REFERENCE_NAME
+from deltaglider.core.format.layout import REFERENCE_NAME
 from deltaglider.errors import StorageError
 from deltaglider.urls import parse_url
 

@@ -11,7 +11,7 @@ from deltaglider.cli.output import human_size, percent
 from deltaglider.cli.runner import Job, Tick
 from deltaglider.cli.session import Session
 from deltaglider.core import scratch
-from deltaglider.core.layout import is_base_name
+from deltaglider.core.format.layout import is_base_name
 from deltaglider.errors import InvalidURLError
 from deltaglider.urls import safe_join
 

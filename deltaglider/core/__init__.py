@@ -1,3 +1,16 @@
 """The core: models, the on-storage format, and the service's flows. It talks to the world through
 the ports, with one exception: rebuilding the original's deltas over gzip/bzip2/xz/compress data
-(:mod:`deltaglider.core.legacy`) runs those programs when Python's own compressors differ from them."""
+(:mod:`deltaglider.core.rebuild.legacy`) runs those programs when Python's own compressors differ
+from them.
+
+Its wings, each a folder, hold one flow or one kind of knowledge:
+
+- ``format/``: what is stored where, under which name (layout, metadata, the two forms of a name,
+  finding a stored file);
+- ``rebuild/``: content verified by SHA-256, and the bodies files are rebuilt from;
+- ``put/``: the upload flow; ``get/``: the download flow;
+- ``family/``: a DeltaSpace's bases, their fingerprints, and retention.
+
+Flows that use several wings (delete, verify, listing, repack, many transfers at once) and what every
+flow shares (the service, its context, the models, the removal protocol) stay at this level.
+"""

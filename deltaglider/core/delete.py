@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from deltaglider.core import protocol
 from deltaglider.core.context import Context
-from deltaglider.core.layout import is_base_name, reference_key, split_key
-from deltaglider.core.locate import locate
-from deltaglider.core.metadata import Kind, parse
+from deltaglider.core.format.layout import is_base_name, reference_key, split_key
+from deltaglider.core.format.locate import locate
+from deltaglider.core.format.metadata import Kind, parse
 from deltaglider.core.models import DeleteResult, ObjectKey
 from deltaglider.errors import MetadataError, StorageError
 

@@ -17,7 +17,7 @@ from itertools import islice
 from typing import Final, TypeVar
 
 from deltaglider.core.context import Context
-from deltaglider.core.layout import (
+from deltaglider.core.format.layout import (
     DELTA_SUFFIX,
     REFERENCE_NAME,
     base_key,
@@ -26,8 +26,8 @@ from deltaglider.core.layout import (
     join_key,
     split_key,
 )
-from deltaglider.core.locate import likely_keys
-from deltaglider.core.metadata import ZERO_DIFF_NOTE, Kind, StoredInfo, parse
+from deltaglider.core.format.locate import likely_keys
+from deltaglider.core.format.metadata import ZERO_DIFF_NOTE, Kind, StoredInfo, parse
 from deltaglider.core.models import ListEntry, StatsSummary
 from deltaglider.errors import MetadataError
 from deltaglider.ports.storage import ObjectHead

@@ -14,7 +14,7 @@ How:
 1. *Versions.* Every removal or rewrite of a name's object names the version it judged (the ETag a
    HEAD gave) and the store applies it only to that version (``delete_if_match``,
    ``put_file_if_match``). Of a name's two forms (whole, delta), the other form goes only when its
-   write stamp is not newer than the version that replaces it (:mod:`deltaglider.core.forms`).
+   write stamp is not newer than the version that replaces it (:mod:`deltaglider.core.format.forms`).
 2. *Removers announce first.* Whoever removes something deltas may need (a base; a user's whole file
    that served as one) first writes a marker beside it (``<key>.dg-removing-<stamp>``, see
    :func:`announced`), then lists the deltas that depend on it, and only then removes it; the marker
@@ -24,7 +24,7 @@ How:
    snapshot) checks, after it is stored, each base in turn, nearest first (:func:`recheck`): first
    for a removal marker, then the base itself. A base that is being removed, replaced or gone is kept
    from the full content the write was made against: under its content's base key, which every rebuild
-   looks at (:func:`deltaglider.core.references.candidate_keys`), or, for a hidden full base that
+   looks at (:func:`deltaglider.core.rebuild.sources.candidate_keys`), or, for a hidden full base that
    vanished, under its own key. A user's name is never written back. Where no such place is left, the
    write does not count on the base (the upload stores the file whole instead). This comes before
    the name's other form is removed, so that the name reads at every moment.
@@ -50,9 +50,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Final
 
-from deltaglider.core import forms
 from deltaglider.core.context import Context
-from deltaglider.core.layout import (
+from deltaglider.core.format import forms
+from deltaglider.core.format.layout import (
     DELTA_SUFFIX,
     base_key,
     display_name,
@@ -63,7 +63,7 @@ from deltaglider.core.layout import (
     removing_prefix,
     split_key,
 )
-from deltaglider.core.metadata import (
+from deltaglider.core.format.metadata import (
     Kind,
     parse,
     parse_created_at,
@@ -287,7 +287,7 @@ def _remove(ctx: Context, bucket: str, head: ObjectHead) -> bool:
 
 def serves_as_base(head: ObjectHead) -> bool:
     """A user's file stored whole that later uploads may have used as a base: it records a
-    fingerprint (:mod:`deltaglider.core.bases`)."""
+    fingerprint (:mod:`deltaglider.core.family.bases`)."""
     try:
         info = parse(head.metadata, head.key)
     except MetadataError:
@@ -418,7 +418,7 @@ def settle(
 ) -> bool:
     """Called after a user's upload stored ``written`` with ``stamp`` (having announced ``marker``
     itself, if any): resolves the other form ``other`` of the name (None when both forms share one
-    key), by the stamps of :mod:`deltaglider.core.forms`. False when a newer upload of the name
+    key), by the stamps of :mod:`deltaglider.core.format.forms`. False when a newer upload of the name
     superseded this one."""
     if other is None:
         return True

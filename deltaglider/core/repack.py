@@ -1,11 +1,11 @@
 """Re-packing a DeltaSpace: every file encoded again, oldest first, against the bases the current
-scheme picks (:mod:`deltaglider.core.bases`), then the bases nothing needs any more removed.
+scheme picks (:mod:`deltaglider.core.family.bases`), then the bases nothing needs any more removed.
 
 For families stored before bases existed, or by the original DeltaGlider (one reference forever):
 files stored whole because their delta against the first release grew too large become deltas of a
 newer base. Each file is downloaded and checked against its SHA-256 first; its new form is proven to
 rebuild it before it is stored (the upload's self-check). It is written as a rewrite of the version
-that was downloaded (:mod:`deltaglider.core.upload`): if the name was written or deleted since, the
+that was downloaded (:mod:`deltaglider.core.put.write`): if the name was written or deleted since, the
 newer state stands and the file is reported as skipped, never undone or brought back. Its recorded
 creation and modification dates are kept, so retention by age still sees when it was first stored.
 """
@@ -13,13 +13,13 @@ creation and modification dates are kept, so retention by age still sees when it
 from __future__ import annotations
 
 from deltaglider.core.context import Context
-from deltaglider.core.get import get
-from deltaglider.core.layout import join_key
+from deltaglider.core.family.retention import collect_bases, facts, needed_bases
+from deltaglider.core.format.layout import join_key
+from deltaglider.core.get.flow import get
 from deltaglider.core.listing import files_with_heads
 from deltaglider.core.models import DeltaSpace, ObjectKey, RepackResult, RetentionResult
-from deltaglider.core.put import put
-from deltaglider.core.retention import collect_bases, facts, needed_bases
-from deltaglider.core.upload import SupersededError
+from deltaglider.core.put.flow import put
+from deltaglider.core.put.write import SupersededError
 from deltaglider.errors import DeltaGliderError
 
 

@@ -10,16 +10,16 @@ from pathlib import Path
 
 from deltaglider.atomic import StrPath
 from deltaglider.config import DEFAULT_TOOL_VERSION, check_max_ratio
-from deltaglider.core import bases, listing, retention, transfer
 from deltaglider.core import delete as delete_flow
-from deltaglider.core import get as get_flow
-from deltaglider.core import put as put_flow
+from deltaglider.core import listing, transfer
 from deltaglider.core import repack as repack_flow
 from deltaglider.core import verify as verify_flow
 from deltaglider.core.context import Context
 from deltaglider.core.encode_limit import ENCODE_GATE, MemoryGate
-from deltaglider.core.locate import locate
-from deltaglider.core.metadata import Kind, parse
+from deltaglider.core.family import bases, retention
+from deltaglider.core.format.locate import locate
+from deltaglider.core.format.metadata import Kind, parse
+from deltaglider.core.get import flow as get_flow
 from deltaglider.core.models import (
     DeleteResult,
     DeltaSpace,
@@ -33,6 +33,7 @@ from deltaglider.core.models import (
     StoredObject,
     VerifyResult,
 )
+from deltaglider.core.put import flow as put_flow
 from deltaglider.ports.cache import CachePort
 from deltaglider.ports.clock import ClockPort
 from deltaglider.ports.diff import DiffPort

@@ -179,7 +179,8 @@ def upload_many(
     progress: ProgressCallback | None = None,
     max_ratio: float,
 ) -> list[Outcome[PutSummary]]:
-    from deltaglider.core import put as put_flow  # here: the command line imports this module's runner
+    # Imported here: the command line imports this module's runner.
+    from deltaglider.core.put import flow as put_flow
 
     stop = Cancellation()
     report = stop.checked(serialised(progress))
@@ -199,7 +200,7 @@ def download_many(
     workers: int = DEFAULT_WORKERS,
     progress: ProgressCallback | None = None,
 ) -> list[Outcome[GetSummary]]:
-    from deltaglider.core import get as get_flow
+    from deltaglider.core.get import flow as get_flow
 
     stop = Cancellation()
     report = stop.checked(serialised(progress))

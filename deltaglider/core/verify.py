@@ -7,9 +7,9 @@ even while the local cache still holds a good copy; ``use_cache=True`` trusts th
 from __future__ import annotations
 
 from deltaglider.core.context import Context
-from deltaglider.core.get import fetch
-from deltaglider.core.locate import locate
-from deltaglider.core.metadata import Kind, parse, read_field
+from deltaglider.core.format.locate import locate
+from deltaglider.core.format.metadata import Kind, parse, read_field
+from deltaglider.core.get.flow import fetch
 from deltaglider.core.models import ObjectKey, VerifyResult
 from deltaglider.errors import CodecError, IntegrityError, MetadataError, NotFoundError, NotVerifiableError
 

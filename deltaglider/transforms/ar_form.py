@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from deltaglider.core.magic import XZ_MAGIC
 from deltaglider.transforms import gzip_form, xz_form
 from deltaglider.transforms.builder import Builder, pread_exact
+from deltaglider.transforms.sniff import XZ_MAGIC
 
 MAGIC: Final = b"!<arch>\n"
 _HEADER: Final = 60

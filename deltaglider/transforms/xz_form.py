@@ -13,9 +13,9 @@ import struct
 import zlib
 from typing import Final
 
-from deltaglider.core.magic import XZ_MAGIC
 from deltaglider.transforms.builder import Builder, pread_exact
 from deltaglider.transforms.lzma2 import dict_size_of
+from deltaglider.transforms.sniff import XZ_MAGIC
 
 _FOOTER_MAGIC: Final = b"YZ"
 _HEADER: Final = 12

@@ -15,8 +15,8 @@ from support.sdk import make_service, sha256
 
 from deltaglider.adapters.hash_sha256 import Sha256Hasher
 from deltaglider.adapters.storage_memory import MemoryStorage
-from deltaglider.core import bases
-from deltaglider.core.layout import split_key
+from deltaglider.core.family import bases
+from deltaglider.core.format.layout import split_key
 from deltaglider.core.models import DeltaSpace, ObjectKey
 from deltaglider.errors import IntegrityError, InvalidURLError, NotFoundError, ReferenceInUseError
 

@@ -12,8 +12,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from deltaglider.core import fingerprint as fp
-from deltaglider.core.fingerprint import Fingerprint, estimate_delta_ratio, fingerprint, fingerprint_stream
+from deltaglider.core.family import fingerprint as fp
+from deltaglider.core.family.fingerprint import (
+    Fingerprint,
+    estimate_delta_ratio,
+    fingerprint,
+    fingerprint_stream,
+)
 from deltaglider.errors import MetadataError
 
 PIECE = 4096

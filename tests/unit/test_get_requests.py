@@ -13,7 +13,7 @@ from support.sdk import make_service, sha256
 
 from deltaglider.adapters.storage_local import LocalStorage
 from deltaglider.adapters.storage_memory import MemoryStorage
-from deltaglider.core.locate import likely_keys
+from deltaglider.core.format.locate import likely_keys
 from deltaglider.core.models import DeltaSpace, ObjectKey
 from deltaglider.errors import NotFoundError
 from deltaglider.ports.storage import StoragePort

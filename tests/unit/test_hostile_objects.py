@@ -22,9 +22,10 @@ from transforms.helpers import disk_cap
 
 from deltaglider import codec
 from deltaglider.adapters.storage_memory import MemoryStorage
-from deltaglider.core import snapshot, transformed
-from deltaglider.core.metadata import Transform
+from deltaglider.core.format.metadata import Transform
 from deltaglider.core.models import DeltaSpace, ObjectKey
+from deltaglider.core.put import private_copy as snapshot
+from deltaglider.core.rebuild import archives as transformed
 from deltaglider.errors import FileChangedError, IntegrityError, MetadataError
 from deltaglider.ports.hash import HashPort
 from deltaglider.ports.storage import ProgressCallback

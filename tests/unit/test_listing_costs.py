@@ -10,7 +10,7 @@ from pathlib import Path
 from support.families import SPACE, stored_family
 from support.sdk import sha256 as service_sha
 
-from deltaglider.core.layout import DELTA_SUFFIX, is_base_name, split_key
+from deltaglider.core.format.layout import DELTA_SUFFIX, is_base_name, split_key
 from deltaglider.core.models import ObjectKey
 
 

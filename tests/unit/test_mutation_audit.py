@@ -24,8 +24,8 @@ from deltaglider.adapters import storage_local_files
 from deltaglider.adapters.storage_local import TAGS_KEY, LocalStorage
 from deltaglider.adapters.storage_memory import MemoryStorage
 from deltaglider.cli import run as run_cli
-from deltaglider.core.fingerprint import fingerprint
-from deltaglider.core.metadata import aliases, reference_metadata
+from deltaglider.core.family.fingerprint import fingerprint
+from deltaglider.core.format.metadata import aliases, reference_metadata
 from deltaglider.core.models import DeltaSpace, ObjectKey
 from deltaglider.errors import MetadataError, ReferenceInUseError
 

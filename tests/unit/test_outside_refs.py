@@ -19,7 +19,7 @@ from deltaglider.adapters.logger_std import StdLogger
 from deltaglider.adapters.storage_local import LocalStorage
 from deltaglider.adapters.storage_memory import MemoryStorage
 from deltaglider.core.models import DeltaSpace, ObjectKey
-from deltaglider.core.references import candidate_keys, derived_origin
+from deltaglider.core.rebuild.sources import candidate_keys, derived_origin
 from deltaglider.errors import DeltaGliderError
 from deltaglider.ports.cache import CachePort
 from deltaglider.ports.storage import StoragePort

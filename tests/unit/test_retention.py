@@ -14,8 +14,8 @@ from support.hooked_storage import HookedStorage
 from support.sdk import make_service, sha256
 
 from deltaglider.adapters.storage_memory import MemoryStorage
-from deltaglider.core import bases
-from deltaglider.core.metadata import parse
+from deltaglider.core.family import bases
+from deltaglider.core.format.metadata import parse
 from deltaglider.core.models import DeltaSpace, ObjectKey
 from deltaglider.core.service import DeltaService
 

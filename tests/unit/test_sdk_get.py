@@ -9,7 +9,7 @@ from support.sdk import leftovers, make_service, sha256
 
 from deltaglider import create_client
 from deltaglider.adapters.storage_memory import MemoryStorage
-from deltaglider.core import get as get_flow
+from deltaglider.core.get import flow as get_flow
 from deltaglider.core.models import DeltaSpace, ObjectKey
 from deltaglider.errors import IntegrityError, InvalidURLError, NotFoundError, StorageError
 

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from deltaglider.core import layout
-from deltaglider.core.magic import sniff
+from deltaglider.core.format import layout
+from deltaglider.transforms.sniff import sniff
 
 
 @pytest.mark.parametrize(

@@ -15,8 +15,8 @@ from support.binaries import xdelta3_binary
 from support.sdk import make_service, sha256
 
 from deltaglider.adapters.storage_memory import MemoryStorage
-from deltaglider.core.legacy import gzip_like_cli
 from deltaglider.core.models import ObjectKey
+from deltaglider.core.rebuild.legacy import gzip_like_cli
 from deltaglider.errors import IntegrityError
 
 pytestmark = pytest.mark.interop

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from support.sdk import make_service
 
 from deltaglider.adapters.storage_memory import MemoryStorage
-from deltaglider.core import metadata as md
-from deltaglider.core.metadata import Kind, decode_value, encode_value
+from deltaglider.core.format import metadata as md
+from deltaglider.core.format.metadata import Kind, decode_value, encode_value
 from deltaglider.core.models import DeltaSpace, ObjectKey
 from deltaglider.errors import MetadataError
 

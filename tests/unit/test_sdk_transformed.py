@@ -25,8 +25,8 @@ from deltaglider.adapters.diff_xdelta3 import XDelta3Diff
 from deltaglider.adapters.hash_sha256 import Sha256Hasher
 from deltaglider.adapters.storage_memory import MemoryStorage
 from deltaglider.config import resolve
-from deltaglider.core import transformed
 from deltaglider.core.models import DeltaSpace, ObjectKey
+from deltaglider.core.rebuild import archives as transformed
 from deltaglider.errors import CodecError, IntegrityError, MetadataError
 from deltaglider.transforms.builder import Builder
 

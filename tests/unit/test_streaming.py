@@ -21,8 +21,8 @@ from deltaglider.adapters.hash_sha256 import Sha256Hasher
 from deltaglider.adapters.logger_std import StdLogger
 from deltaglider.adapters.metrics_noop import NoopMetrics
 from deltaglider.adapters.storage_local import LocalStorage
-from deltaglider.core import snapshot
 from deltaglider.core.models import DeltaSpace, ObjectKey
+from deltaglider.core.put import private_copy as snapshot
 from deltaglider.core.service import DeltaService
 from deltaglider.errors import AccessDeniedError
 

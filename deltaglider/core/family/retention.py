@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from deltaglider.core import bases, protocol
+from deltaglider.core import protocol
 from deltaglider.core.context import Context
-from deltaglider.core.layout import join_key, split_key
+from deltaglider.core.family import bases
+from deltaglider.core.format.layout import join_key, split_key
+from deltaglider.core.format.metadata import Kind, parse, parse_created_at, read_field
 from deltaglider.core.listing import files_with_heads
-from deltaglider.core.metadata import Kind, parse, parse_created_at, read_field
 from deltaglider.core.models import ListEntry, RetentionResult
 from deltaglider.errors import MetadataError, ReferenceInUseError
 from deltaglider.ports.storage import ObjectHead

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TypeAlias
 
 from deltaglider.core.context import Context
-from deltaglider.core.layout import (
+from deltaglider.core.format.layout import (
     DELTA_SUFFIX,
     base_key,
     is_base_name,
@@ -26,7 +26,7 @@ from deltaglider.core.layout import (
     reference_key,
     split_key,
 )
-from deltaglider.core.metadata import read_field
+from deltaglider.core.format.metadata import read_field
 from deltaglider.errors import DeltaGliderError, IntegrityError, NotFoundError
 from deltaglider.ports.storage import ProgressCallback
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Final
 
 from deltaglider.core.context import Context
-from deltaglider.core.layout import is_delta_candidate, is_reserved_name, lookup_keys, split_key
+from deltaglider.core.format.layout import is_delta_candidate, is_reserved_name, lookup_keys, split_key
 from deltaglider.core.models import ObjectKey
 from deltaglider.errors import InvalidURLError, NotFoundError
 from deltaglider.ports.storage import ObjectHead, ProgressCallback

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Final, TypeAlias
 
 from deltaglider.core.context import Context
-from deltaglider.core.metadata import Transform
+from deltaglider.core.format.metadata import Transform
 from deltaglider.errors import CodecError, DecodeError, IntegrityError, MetadataError, RecipeError
 from deltaglider.transforms import Encoded, body, encode_container, rebuild, unpack
 from deltaglider.transforms.base import BASE_FORMAT, derive_base

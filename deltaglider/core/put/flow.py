@@ -1,6 +1,6 @@
 """Uploading one file into a DeltaSpace: as its reference, as a delta, or whole.
 
-The upload works on a private copy of the file (:mod:`deltaglider.core.snapshot`), so the SHA-256 it
+The upload works on a private copy of the file (:mod:`deltaglider.core.put.private_copy`), so the SHA-256 it
 records is that of the bytes it stores. Deleting a delta never removes its base, and every write that
 depends on a base re-checks it afterwards: :mod:`deltaglider.core.protocol` is the one protocol for
 every removal or rewrite, uploads' included.
@@ -14,10 +14,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from deltaglider.core import snapshot
 from deltaglider.core.context import Context
-from deltaglider.core.fingerprint import fingerprint
-from deltaglider.core.layout import (
+from deltaglider.core.family.fingerprint import fingerprint
+from deltaglider.core.format.layout import (
     REFERENCE_NAME,
     REMOVING_INFIX,
     is_base_name,
@@ -25,17 +24,16 @@ from deltaglider.core.layout import (
     is_marker_name,
     reference_key,
 )
-from deltaglider.core.magic import sniff_file
-from deltaglider.core.metadata import (
+from deltaglider.core.format.metadata import (
     parse_created_at,
     read_field,
     reference_metadata,
 )
 from deltaglider.core.models import DeltaSpace, PutSummary
 from deltaglider.core.protocol import Pinned
-from deltaglider.core.put_bases import against_bases
-from deltaglider.core.references import BaseUnavailableError, reference_file
-from deltaglider.core.upload import (
+from deltaglider.core.put import private_copy as snapshot
+from deltaglider.core.put.new_bases import against_bases
+from deltaglider.core.put.write import (
     FOUNDING_MIN_SIZE,
     Reference,
     Upload,
@@ -45,10 +43,11 @@ from deltaglider.core.upload import (
     store_whole,
     zero_diff,
 )
+from deltaglider.core.rebuild.sources import BaseUnavailableError, reference_file
 from deltaglider.errors import InvalidURLError
 from deltaglider.ports.storage import ObjectHead, ProgressCallback
 from deltaglider.transforms.container import CONTAINERS
-from deltaglider.transforms.sniff import detect
+from deltaglider.transforms.sniff import detect, sniff_file
 from deltaglider.urls import check_component
 
 

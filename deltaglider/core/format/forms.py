@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from deltaglider.core.context import Context
-from deltaglider.core.metadata import read_field
+from deltaglider.core.format.metadata import read_field
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

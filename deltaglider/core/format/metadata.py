@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from email.header import decode_header, make_header
 from typing import Final
 
-from deltaglider.core.layout import REFERENCE_NAME, split_key
+from deltaglider.core.format.layout import REFERENCE_NAME, split_key
 from deltaglider.errors import MetadataError
 
 _SHA256_RE: Final = re.compile(r"^[0-9a-f]{64}$")

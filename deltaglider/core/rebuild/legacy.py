@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import IO, BinaryIO, Final
 
 from deltaglider.core.context import Context
-from deltaglider.core.magic import GZIP_MAGIC
 from deltaglider.errors import IntegrityError
 from deltaglider.transforms.recipe import DEFLATE_MAX_EXPANSION, LZMA2_MAX_EXPANSION
+from deltaglider.transforms.sniff import GZIP_MAGIC
 
 _IDENT_PROGRAMS: Final = {"G": "gzip", "B": "bzip2", "Y": "xz", "Z": "compress"}
 # Variables through which a user's environment could have changed the programs' defaults.

@@ -5,7 +5,7 @@ A download GETs the stored object straight away (``locate.get_located``: the lik
 metadata coming with the bytes), into the temporary file beside the destination, so a file stored
 whole is never copied again; a delta is copied aside and the file rebuilt into it. A destination
 that is a FIFO or a device gets its temporary file in a scratch folder instead, and the checked
-bytes written into it (:mod:`deltaglider.core.output`).
+bytes written into it (:mod:`deltaglider.core.get.destination`).
 """
 
 from __future__ import annotations
@@ -20,14 +20,16 @@ from pathlib import Path
 from typing import Final
 
 from deltaglider.atomic import StrPath
-from deltaglider.core import legacy, protocol, transformed
+from deltaglider.core import protocol
 from deltaglider.core.context import Context
-from deltaglider.core.layout import DELTA_SUFFIX, display_name, split_key
-from deltaglider.core.locate import get_located, likely_keys
-from deltaglider.core.metadata import Kind, StoredInfo, parse
+from deltaglider.core.format.layout import DELTA_SUFFIX, display_name, split_key
+from deltaglider.core.format.locate import get_located, likely_keys
+from deltaglider.core.format.metadata import Kind, StoredInfo, parse
+from deltaglider.core.get.destination import atomic_output, resolve_output
 from deltaglider.core.models import GetSummary, ObjectKey
-from deltaglider.core.output import atomic_output, resolve_output
-from deltaglider.core.references import (
+from deltaglider.core.rebuild import archives as transformed
+from deltaglider.core.rebuild import legacy
+from deltaglider.core.rebuild.sources import (
     BaseUnavailableError,
     Rebuild,
     candidate_keys,

@@ -15,7 +15,7 @@ Every base is a full one or one decode away from one, so any file rebuilds with 
 
 Which base an upload uses: the most recent :data:`RECENT` bases (by the listing's dates) and
 ``reference.bin``, ranked by the estimate their fingerprints (``dg-fingerprint``, see
-:mod:`deltaglider.core.fingerprint`) give against the file's; a base without one ranks after those
+:mod:`deltaglider.core.family.fingerprint`) give against the file's; a base without one ranks after those
 whose estimate is below :data:`UNKNOWN_ESTIMATE`. Bases are only ever added here; removing them is
 for retention and ``remove_unused_bases``, through :mod:`deltaglider.core.protocol`.
 """
@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from deltaglider.core.context import Context
-from deltaglider.core.fingerprint import Fingerprint, estimate_delta_ratio
-from deltaglider.core.layout import (
+from deltaglider.core.family.fingerprint import Fingerprint, estimate_delta_ratio
+from deltaglider.core.format.layout import (
     DELTA_SUFFIX,
     REFERENCE_NAME,
     is_base_name,
@@ -36,7 +36,7 @@ from deltaglider.core.layout import (
     join_key,
     split_key,
 )
-from deltaglider.core.metadata import read_field
+from deltaglider.core.format.metadata import read_field
 from deltaglider.errors import MetadataError
 from deltaglider.ports.storage import ObjectHead
 

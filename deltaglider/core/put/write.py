@@ -1,8 +1,8 @@
 """The pieces every way of uploading shares: the upload's state, making and checking a delta,
 writing a name with its role, the re-check of the bases a delta depends on, and storing a file whole.
 
-The flows are in :mod:`deltaglider.core.put` (the first reference, the original's scheme) and
-:mod:`deltaglider.core.put_bases` (several bases); every removal or rewrite they make goes through
+The flows are in :mod:`deltaglider.core.put.flow` (the first reference, the original's scheme) and
+:mod:`deltaglider.core.put.new_bases` (several bases); every removal or rewrite they make goes through
 :mod:`deltaglider.core.protocol`.
 
 A name is written in one of two roles. A user's upload replaces whatever version the name holds (the
@@ -19,21 +19,23 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final
 
-from deltaglider.core import forms, protocol, transformed
+from deltaglider.core import protocol
 from deltaglider.core.context import Context
-from deltaglider.core.layout import (
+from deltaglider.core.format import forms
+from deltaglider.core.format.layout import (
     delta_key,
     other_form_key,
     whole_key,
 )
-from deltaglider.core.metadata import (
+from deltaglider.core.format.metadata import (
     Transform,
     delta_metadata,
     whole_metadata,
 )
 from deltaglider.core.models import DeltaSpace, PutSummary
 from deltaglider.core.protocol import Pinned
-from deltaglider.core.references import derived_origin
+from deltaglider.core.rebuild import archives as transformed
+from deltaglider.core.rebuild.sources import derived_origin
 from deltaglider.errors import CodecError, DeltaGliderError
 from deltaglider.ports.storage import ObjectHead, ProgressCallback
 from deltaglider.transforms.container import CONTAINERS

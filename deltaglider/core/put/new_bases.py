@@ -1,4 +1,4 @@
-"""Uploading against a DeltaSpace's several bases (:mod:`deltaglider.core.bases`): a delta against
+"""Uploading against a DeltaSpace's several bases (:mod:`deltaglider.core.family.bases`): a delta against
 the base the file's fingerprint matches best while it stays under ``DRIFT``; past it the file becomes
 a new snapshot (a delta against a full base, hidden, its name a zero-diff delta against it) while that
 delta fits ``max_ratio``; past ``max_ratio`` too, it is stored whole under its own name, readable by
@@ -8,18 +8,18 @@ no second copy of the file.
 
 from __future__ import annotations
 
-from deltaglider.core import bases, forms
 from deltaglider.core.context import Context
-from deltaglider.core.fingerprint import Fingerprint, fingerprint
-from deltaglider.core.get import snapshot_rebuilder
-from deltaglider.core.layout import base_key
-from deltaglider.core.metadata import (
+from deltaglider.core.family import bases
+from deltaglider.core.family.fingerprint import Fingerprint, fingerprint
+from deltaglider.core.format import forms
+from deltaglider.core.format.layout import base_key
+from deltaglider.core.format.metadata import (
     read_field,
 )
+from deltaglider.core.get.flow import snapshot_rebuilder
 from deltaglider.core.models import PutSummary
 from deltaglider.core.protocol import Pinned
-from deltaglider.core.references import BaseNotFoundError, reference_file
-from deltaglider.core.upload import (
+from deltaglider.core.put.write import (
     FOUNDING_MIN_SIZE,
     Delta,
     Reference,
@@ -31,6 +31,7 @@ from deltaglider.core.upload import (
     store_whole,
     zero_diff,
 )
+from deltaglider.core.rebuild.sources import BaseNotFoundError, reference_file
 from deltaglider.errors import StorageError
 from deltaglider.ports.storage import ObjectHead
 

@@ -1,0 +1,1 @@
+"""A DeltaSpace's bases: fingerprints, choosing among them, and retention."""

@@ -1,0 +1,1 @@
+"""The download flow: finding the stored form, rebuilding it, and writing the destination."""
