@@ -97,7 +97,7 @@ def test_no_delta_against_a_compressed_reference(storage: MemoryStorage, tmp_pat
 def test_max_ratio_is_enforced_and_the_stale_delta_removed(
     storage: MemoryStorage, releases: list[Path], tmp_path: Path
 ) -> None:
-    # The original's rule; with bases on, such a file starts a new base (tests/unit/test_bases.py).
+    # The original's rule; with bases on, such a file starts a new base (tests/service/test_bases.py).
     service = make_service(storage, original_compatible=True)
     service.put(releases[0], SPACE)
     target = tmp_path / "app-1.1.zip"
