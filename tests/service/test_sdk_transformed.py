@@ -26,6 +26,7 @@ from deltaglider.adapters.hash_sha256 import Sha256Hasher
 from deltaglider.adapters.storage_memory import MemoryStorage
 from deltaglider.config import resolve
 from deltaglider.core.models import DeltaSpace, ObjectKey
+from deltaglider.core.put import archives as encoding
 from deltaglider.core.rebuild import archives as transformed
 from deltaglider.errors import CodecError, IntegrityError, MetadataError
 from deltaglider.transforms.builder import Builder
@@ -224,7 +225,7 @@ def test_a_transform_that_does_not_rebuild_is_never_stored(
         Path(out).write_bytes(b"not the file")
         return 12
 
-    monkeypatch.setattr(transformed, "rebuild", wrong)
+    monkeypatch.setattr(encoding, "rebuild", wrong)
     with pytest.raises(CodecError, match="does not rebuild"):
         service.put(releases[1], SPACE)
     assert store.keys("b") == before
@@ -325,11 +326,11 @@ def test_when_the_plain_delta_wins_no_search_and_no_proof_run(
     zips = release_zips(tmp_path, "bin", 2)
     service.put(zips[0], SPACE)
     paid: list[str] = []
-    real_encode, real_prove = transformed.encode_container, transformed._rebuilds
+    real_encode, real_prove = encoding.encode_container, encoding._rebuilds
     monkeypatch.setattr(
-        transformed, "encode_container", lambda *a, **k: paid.append("search") or real_encode(*a, **k)
+        encoding, "encode_container", lambda *a, **k: paid.append("search") or real_encode(*a, **k)
     )
-    monkeypatch.setattr(transformed, "_rebuilds", lambda *a, **k: paid.append("proof") or real_prove(*a, **k))
+    monkeypatch.setattr(encoding, "_rebuilds", lambda *a, **k: paid.append("proof") or real_prove(*a, **k))
 
     summary = service.put(zips[1], SPACE)
 
@@ -345,7 +346,7 @@ def test_when_every_stream_reproduces_the_guessed_delta_is_the_one_stored(
     service = make_service(MemoryStorage(), diff=diff)
     service.put(releases[0], SPACE)
     diff.encodes = 0
-    real = transformed.encode_container
+    real = encoding.encode_container
     guesses_on_disk: list[list[str]] = []
 
     def spy(path: Any, decoded: Any, **kwargs: Any) -> Any:
@@ -353,7 +354,7 @@ def test_when_every_stream_reproduces_the_guessed_delta_is_the_one_stored(
         guesses_on_disk.append([p.name for p in Path(decoded).parent.glob("guess.decoded*")])
         return real(path, decoded, **kwargs)
 
-    monkeypatch.setattr(transformed, "encode_container", spy)
+    monkeypatch.setattr(encoding, "encode_container", spy)
 
     summary = service.put(releases[1], SPACE)
 
@@ -402,7 +403,7 @@ def _quick_pair(
 ) -> tuple[Path, Path, list[tuple[int | None, int]]]:
     """Two .tar.gz releases, a 1 KiB checked prefix, and the searches made from now on."""
     first, second = _tar_gz_pair(tmp_path)
-    monkeypatch.setattr(transformed, "CHECKED_PREFIX", 1024)
+    monkeypatch.setattr(encoding, "CHECKED_PREFIX", 1024)
     return first, second, _spy_searches(monkeypatch)
 
 
@@ -414,14 +415,14 @@ def _comes_back(service: Any, path: Path, tmp_path: Path) -> bool:
 def _spy_searches(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int | None, int]]:
     """(checked_prefix, streams taken on that prefix alone) of every parameter search."""
     searches: list[tuple[int | None, int]] = []
-    real = transformed.encode_container
+    real = encoding.encode_container
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         encoded = real(*args, **kwargs)
         searches.append((kwargs.get("checked_prefix"), encoded.unproven if encoded else 0))
         return encoded
 
-    monkeypatch.setattr(transformed, "encode_container", spy)
+    monkeypatch.setattr(encoding, "encode_container", spy)
     return searches
 
 
@@ -444,14 +445,14 @@ def test_a_setting_that_held_for_the_start_only_is_searched_again_in_full(
     """The proof fails once, as it would for a stream whose setting agreed for its first MiB and
     differed later: the search is made again in full, and that body is proven and stored."""
     first, second, searches = _quick_pair(tmp_path, monkeypatch)
-    real = transformed._rebuilds
+    real = encoding._rebuilds
     proofs: list[int] = []
 
     def fails_once(*args: Any, **kwargs: Any) -> bool:
         proofs.append(1)
         return len(proofs) > 1 and real(*args, **kwargs)
 
-    monkeypatch.setattr(transformed, "_rebuilds", fails_once)
+    monkeypatch.setattr(encoding, "_rebuilds", fails_once)
     service = make_service(MemoryStorage())
     service.put(first, SPACE)
 
@@ -469,7 +470,7 @@ def test_a_body_that_does_not_rebuild_after_a_full_search_is_never_stored(
     service = make_service(store)
     service.put(first, SPACE)
     before = store.keys("b")
-    monkeypatch.setattr(transformed, "_rebuilds", lambda *a, **k: False)
+    monkeypatch.setattr(encoding, "_rebuilds", lambda *a, **k: False)
 
     with pytest.raises(CodecError, match="does not rebuild"):
         service.put(second, SPACE)
@@ -496,7 +497,7 @@ def test_a_stream_that_agrees_for_its_start_only_ends_in_the_plain_delta(
     second = tmp_path / "pkg-1.1.tar.gz"
     second.write_bytes(header + deflate + trailer)
     assert gzip.decompress(second.read_bytes()) == tar
-    monkeypatch.setattr(transformed, "CHECKED_PREFIX", 1024)
+    monkeypatch.setattr(encoding, "CHECKED_PREFIX", 1024)
     searches = _spy_searches(monkeypatch)
     service = make_service(MemoryStorage())
     service.put(first, SPACE)

@@ -27,8 +27,7 @@ from deltaglider.core.format.locate import get_located, likely_keys
 from deltaglider.core.format.metadata import Kind, StoredInfo, parse
 from deltaglider.core.get.destination import atomic_output, resolve_output
 from deltaglider.core.models import GetSummary, ObjectKey
-from deltaglider.core.rebuild import archives as transformed
-from deltaglider.core.rebuild import legacy
+from deltaglider.core.rebuild import archives, legacy
 from deltaglider.core.rebuild.sources import (
     BaseUnavailableError,
     Rebuild,
@@ -126,7 +125,7 @@ def fetch(
 
             if info.transform is not None:
                 # A cached decoded base is all it needs: the reference is fetched only to derive one.
-                transformed.decode(
+                archives.decode(
                     ctx,
                     reference,
                     delta,

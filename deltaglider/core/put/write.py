@@ -34,7 +34,7 @@ from deltaglider.core.format.metadata import (
 )
 from deltaglider.core.models import DeltaSpace, PutSummary
 from deltaglider.core.protocol import Pinned
-from deltaglider.core.rebuild import archives as transformed
+from deltaglider.core.put import archives
 from deltaglider.core.rebuild.sources import derived_origin
 from deltaglider.errors import CodecError, DeltaGliderError
 from deltaglider.ports.storage import ObjectHead, ProgressCallback
@@ -116,7 +116,7 @@ def _transformed_delta(
     most ``limit`` bytes; None otherwise."""
     room = scratch / "transformed"
     room.mkdir()
-    made = transformed.encode(
+    made = archives.encode(
         ctx,
         reference,
         up.file,
