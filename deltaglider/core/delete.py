@@ -64,7 +64,7 @@ def _note_unused_reference(
     ref_sha = protocol.sha_of(ref_head)
     if ref_sha is not None and ref_sha256 is not None and ref_sha != ref_sha256:
         return  # that delta was made against another reference
-    if not protocol.dependents(ctx, bucket, prefix, ref_sha):
+    if not protocol.dependents(ctx, bucket, prefix, ref_sha, first=True):
         result.warnings.append(
             f"{ref_key} is kept although no delta depends on it any more (an upload may be using it); "
             "delete it by name to remove it"

@@ -47,7 +47,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def _in_order(items: Iterable[T], work: Callable[[T], R]) -> Iterator[R]:
+def in_order(items: Iterable[T], work: Callable[[T], R]) -> Iterator[R]:
     """``work`` on each item, up to :data:`HEADS_AT_ONCE` at once, the results in input order."""
     source = iter(items)
     batch = list(islice(source, _ROUND))
@@ -148,7 +148,7 @@ def files_with_heads(ctx: Context, bucket: str, prefix: str) -> Iterator[tuple[L
         return _described(ctx, obj, name, head), head
 
     files = (item for item in _visible(ctx, bucket, folder, False) if not item[1].is_prefix)
-    return _in_order(files, headed)
+    return in_order(files, headed)
 
 
 def _visible(ctx: Context, bucket: str, folder: str, recursive: bool) -> list[tuple[str, ObjectHead]]:
@@ -206,7 +206,7 @@ def list_entries(ctx: Context, bucket: str, prefix: str, *, recursive: bool = Fa
             return ListEntry(bucket, name, obj.key, None, 0, False, None, is_prefix=True, url=url), None
         return _entry(ctx, obj, name)
 
-    described = list(_in_order(shown, entry))
+    described = list(in_order(shown, entry))
     own = _own_bases(ctx, bucket, described, bases)
     return (replace(e, base_size=own[e.key]) if own.get(e.key) else e for e, _ in described)
 
@@ -220,7 +220,7 @@ def _own_bases(
         return {}
     # A snapshot depends on its full reference, which only its HEAD names.
     snapshots = [key for key in bases if key.endswith(DELTA_SUFFIX)]
-    heads = _in_order(snapshots, lambda key: ctx.storage.head(bucket, key))
+    heads = in_order(snapshots, lambda key: ctx.storage.head(bucket, key))
     base_of = {key: _base_of(_info(head, key), key) for key, head in zip(snapshots, heads, strict=True)}
     users: defaultdict[str, set[str]] = defaultdict(set)
     chains: dict[str, list[str]] = {}
@@ -264,7 +264,7 @@ def stats(ctx: Context, bucket: str, prefix: str, *, recursive: bool = True) -> 
             else:
                 yield obj
 
-    for entry, _ in _in_order(files(), lambda obj: _entry(ctx, obj, display_name(obj.key) or obj.key)):
+    for entry, _ in in_order(files(), lambda obj: _entry(ctx, obj, display_name(obj.key) or obj.key)):
         summary.file_count += 1
         original = entry.original_size
         summary.original_bytes += original if original is not None else entry.stored_size

@@ -70,6 +70,7 @@ from deltaglider.core.format.metadata import (
     read_field,
     reference_metadata,
 )
+from deltaglider.core.listing import in_order
 from deltaglider.core.models import DeleteResult
 from deltaglider.errors import MetadataError, ReferenceInUseError, StorageError
 from deltaglider.ports.storage import ObjectHead
@@ -225,22 +226,35 @@ def recheck(ctx: Context, bucket: str, chain: Sequence[Pinned]) -> bool:
     return all(held(ctx, bucket, pinned) for pinned in chain)
 
 
-def dependents(ctx: Context, bucket: str, prefix: str, sha256: str | None) -> list[str]:
+def dependents(
+    ctx: Context, bucket: str, prefix: str, sha256: str | None, *, first: bool = False
+) -> list[str]:
     """Keys of the deltas (snapshots included) in ``prefix`` made against the content with ``sha256``
-    (any delta there when it is None)."""
-    found = []
-    for obj in ctx.storage.list(bucket, join_key(prefix, ""), recursive=False):
-        if obj.is_prefix or not obj.key.endswith(DELTA_SUFFIX):
-            continue
-        head = ctx.storage.head(bucket, obj.key)
+    (any delta there when it is None); with ``first``, at most one (whether any does). The deltas are
+    HEADed several at once, as a listing is: a base with thousands of dependents is not thousands of
+    round trips one after another."""
+
+    def made_against(key: str) -> bool:
+        head = ctx.storage.head(bucket, key)
         if head is None:
-            continue
+            return False
         try:
-            info = parse(head.metadata, obj.key)
+            info = parse(head.metadata, key)
         except MetadataError:
-            continue
-        if info.kind is Kind.DELTA and (sha256 is None or info.ref_sha256 == sha256):
-            found.append(obj.key)
+            return False
+        return info.kind is Kind.DELTA and (sha256 is None or info.ref_sha256 == sha256)
+
+    deltas = [
+        obj.key
+        for obj in ctx.storage.list(bucket, join_key(prefix, ""), recursive=False)
+        if not obj.is_prefix and obj.key.endswith(DELTA_SUFFIX)
+    ]
+    found = []
+    for key, depends in zip(deltas, in_order(deltas, made_against), strict=True):
+        if depends:
+            found.append(key)
+            if first:
+                break
     return found
 
 
@@ -377,7 +391,7 @@ def keep_for_dependents(ctx: Context, bucket: str, version: ObjectHead) -> bool:
     version (so it is not the one to remove)."""
     sha = sha_of(version)
     prefix, _ = split_key(version.key)
-    if sha is None or not dependents(ctx, bucket, prefix, sha):
+    if sha is None or not dependents(ctx, bucket, prefix, sha, first=True):
         return True
     with ctx.scratch() as scratch:
         kept = scratch / "file"

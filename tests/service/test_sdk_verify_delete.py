@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.sdk import make_service
@@ -196,3 +199,43 @@ def test_a_name_left_in_both_forms_is_listed_once_as_a_download_reads_it(
     assert len(entries) == 1
     got = service.get(ObjectKey("b", "rel/app-1.1.zip"), tmp_path / "got.zip")
     assert entries[0].key == got.key
+
+
+class _CountingHeads:
+    """The memory store, with each HEAD of a release's delta taking a moment: records how many were in
+    flight at once, and how many there were."""
+
+    def __init__(self, inner: MemoryStorage) -> None:
+        self._inner = inner
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self.peak = 0
+        self.delta_heads = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def head(self, bucket: str, key: str) -> Any:
+        if not (key.startswith("rel/app-") and key.endswith(".delta")):
+            return self._inner.head(bucket, key)
+        with self._lock:
+            self._in_flight += 1
+            self.delta_heads += 1
+            self.peak = max(self.peak, self._in_flight)
+        try:
+            time.sleep(0.05)
+            return self._inner.head(bucket, key)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+
+def test_deleting_a_reference_heads_its_dependents_several_at_once_and_each_once(
+    storage: MemoryStorage, releases: list[Path]
+) -> None:
+    _stored(storage, releases[:3])
+    counting = _CountingHeads(storage)
+    with pytest.raises(ReferenceInUseError, match="3 delta"):
+        make_service(counting).delete(ObjectKey("b", "rel/reference.bin"))  # type: ignore[arg-type]
+    assert counting.delta_heads == 3
+    assert counting.peak > 1
