@@ -1,4 +1,28 @@
-"""The exception family. Each error also inherits the builtin a caller would already catch."""
+"""The exception family: every error deltaglider raises on purpose is a ``DeltaGliderError``, and each
+also inherits the builtin a caller would already catch (after the ``+``), so ``except ValueError`` or
+``except FileNotFoundError`` written for other libraries keeps working. The tree, each class under
+its parent:
+
+    DeltaGliderError
+    ├── CodecError                  + RuntimeError
+    │   ├── OutOfMemoryError        + MemoryError
+    │   ├── DecodeError             + ValueError
+    │   ├── CodecIOError            + OSError
+    │   └── UnsupportedDeltaError
+    ├── IntegrityError              + ValueError
+    ├── NotFoundError               + FileNotFoundError
+    ├── AccessDeniedError           + PermissionError
+    ├── InvalidURLError             + ValueError
+    ├── StorageError                + OSError
+    ├── ReferenceInUseError
+    ├── MetadataError               + ValueError
+    ├── FileChangedError            + RuntimeError
+    ├── NotVerifiableError          + ValueError
+    ├── CacheError                  + OSError
+    └── RecipeError                 + ValueError
+
+``tests/docs/test_error_tree.py`` checks the drawing against the classes below.
+"""
 
 from __future__ import annotations
 
