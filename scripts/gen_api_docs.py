@@ -194,26 +194,6 @@ def _module_classes(module: ModuleType) -> list[type]:
     return sorted(found, key=lambda cls: inspect.getsourcelines(cls)[1])
 
 
-def _error_tree(classes: Iterable[type]) -> list[str]:
-    """The error family as an indented list, each with the builtins it also is."""
-    classes = list(classes)
-    ours = set(classes)
-    lines: list[str] = []
-
-    def walk(cls: type, depth: int) -> None:
-        builtin = [b.__name__ for b in cls.__bases__ if b not in ours and b is not Exception]
-        also = f" (also {', '.join(f'`{b}`' for b in builtin)})" if builtin else ""
-        lines.append(f"{'  ' * depth}- `{cls.__name__}`{also}")
-        for child in classes:
-            if cls in child.__bases__:
-                walk(child, depth + 1)
-
-    for root in classes:
-        if not any(base in ours for base in root.__bases__):
-            walk(root, 0)
-    return lines
-
-
 def _module_constants(module: ModuleType, names: Iterable[str]) -> list[str]:
     lines = ["| name | value |", "|---|---|"]
     for name in names:
@@ -236,7 +216,8 @@ def generate() -> str:
     for cls in _module_classes(models):
         out += _class_section(cls)
 
-    out += ["## Errors", "", markdown_doc(errors), "", *_error_tree(_module_classes(errors)), ""]
+    # The tree is drawn in errors.py's docstring (a test holds it to the classes).
+    out += ["## Errors", "", markdown_doc(errors), ""]
     for cls in _module_classes(errors):
         out += _class_section(cls)
 
