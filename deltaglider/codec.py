@@ -29,7 +29,7 @@ from deltaglider._native.deflate import PinnedDeflater
 from deltaglider._native.deflate import version as pinned_zlib_version
 from deltaglider._native.lzma2 import LZMA_PRESET_EXTREME, PinnedLzma2
 from deltaglider._native.lzma2 import version as pinned_liblzma_version
-from deltaglider._native.status import file_roles
+from deltaglider._native.status import StrPath, file_roles
 from deltaglider._native.xdelta3 import EncodePlan, Secondary
 from deltaglider.atomic import Part, write_output
 from deltaglider.errors import CodecIOError, DecodeError
@@ -56,7 +56,6 @@ __all__ = [
 ]
 
 BytesLike: TypeAlias = bytes | bytearray | memoryview | mmap.mmap
-StrPath: TypeAlias = str | os.PathLike[str]
 
 #: What the encoder may allocate unless told otherwise: hash tables, buffers, secondary state.
 DEFAULT_MEMORY_BUDGET: Final = 512 * 2**20

@@ -6,10 +6,11 @@
 
 #if defined(_MSC_VER)
 #  include <intrin.h>
-static volatile __int64 dg_live;
-void dg_handle_made(void) { _InterlockedIncrement64(&dg_live); }
-void dg_handle_freed(void) { _InterlockedDecrement64(&dg_live); }
-uint64_t dg_handles_live(void) { return (uint64_t)_InterlockedOr64(&dg_live, 0); }
+/* long: its interlocked intrinsics exist on every Windows target, 32-bit ones included. */
+static volatile long dg_live;
+void dg_handle_made(void) { _InterlockedIncrement(&dg_live); }
+void dg_handle_freed(void) { _InterlockedDecrement(&dg_live); }
+uint64_t dg_handles_live(void) { return (uint64_t)_InterlockedCompareExchange(&dg_live, 0, 0); }
 #else
 static uint64_t dg_live;
 void dg_handle_made(void) { __atomic_add_fetch(&dg_live, 1, __ATOMIC_RELAXED); }
