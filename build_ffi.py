@@ -23,28 +23,9 @@ ZLIB = os.path.join("vendor", "zlib")
 
 # The deflate half of the pinned zlib (vendor/zlib/README.md): archive transforms recompress with it
 # so that a rebuild writes the same bytes on every machine. Built with Z_PREFIX, so its symbols are
-# z_deflate..., never the deflate... of the zlib that Python itself has loaded.
+# z_deflate..., never the deflate... of the zlib that Python itself has loaded; reached only through
+# the glue's dg_deflate_* (native/dg_deflate.c).
 ZLIB_SOURCES = ["adler32.c", "crc32.c", "deflate.c", "trees.c", "zutil.c"]
-
-# zlib's own API, declared here rather than in dg_codec.h: no glue, the calls go straight to zlib.
-ZLIB_CDEF = """
-typedef struct {
-    const unsigned char *next_in; unsigned int avail_in; unsigned long total_in;
-    unsigned char *next_out; unsigned int avail_out; unsigned long total_out;
-    ...;
-} z_stream;
-#define Z_OK ...
-#define Z_STREAM_END ...
-#define Z_BUF_ERROR ...
-#define Z_NO_FLUSH ...
-#define Z_FINISH ...
-#define Z_DEFLATED ...
-int deflateInit2_(z_stream *strm, int level, int method, int windowBits, int memLevel, int strategy,
-                  const char *version, int stream_size);
-int deflate(z_stream *strm, int flush);
-int deflateEnd(z_stream *strm);
-const char *zlibVersion(void);
-"""
 
 LIBLZMA_SOURCES = [
     "common/common.c",
@@ -95,10 +76,12 @@ GLUE_SOURCES = [
     "dg_adler32.c",
     "dg_budget.c",
     "dg_decoder.c",
+    "dg_deflate.c",
     "dg_encoder.c",
     "dg_fault.c",
     "dg_fileio.c",
     "dg_files.c",
+    "dg_handles.c",
     "dg_hugemem.c",
     "dg_init.c",
     "dg_lzma2.c",
@@ -142,10 +125,10 @@ def _cdef() -> str:
 _require_vendored_tree()
 
 ffibuilder = FFI()
-ffibuilder.cdef(_cdef() + ZLIB_CDEF)
+ffibuilder.cdef(_cdef())
 ffibuilder.set_source(
     "deltaglider._xdelta3",
-    '#include "dg_codec.h"\n#include "zlib.h"',
+    '#include "dg_codec.h"',
     sources=[os.path.join(NATIVE, s) for s in GLUE_SOURCES]
     + [os.path.join(LIBLZMA, s) for s in LIBLZMA_SOURCES]
     + [os.path.join(ZLIB, s) for s in ZLIB_SOURCES],

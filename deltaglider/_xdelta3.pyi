@@ -1,5 +1,5 @@
-# The compiled CFFI module (built from build_ffi.py and native/dg_codec.h). Only deltaglider.codec
-# imports it. C values (pointers, structs) are CFFI's untyped CData: their Any stays in codec.py,
+# The compiled CFFI module (built from build_ffi.py and native/dg_codec.h). Only deltaglider._native
+# imports it. C values (pointers, structs) are CFFI's untyped CData: their Any stays in that package,
 # which converts every one of them to Python types before returning.
 from typing import Any, TypeAlias, overload
 
@@ -15,6 +15,8 @@ class FFI:
     @overload
     def from_buffer(self, cdecl: str, python_buffer: object, require_writable: bool = ...) -> CData: ...
     def sizeof(self, cdecl: str) -> int: ...
+    def gc(self, cdata: CData, destructor: Any, size: int = ...) -> CData: ...
+    def release(self, cdata: CData) -> None: ...
 
 class Lib:
     DG_OK: int
@@ -24,6 +26,11 @@ class Lib:
     DG_ERR_TOO_LARGE: int
     DG_ERR_EXTERNAL: int
     DG_ERR_IO: int
+    DG_FILE_NONE: int
+    DG_FILE_SOURCE: int
+    DG_FILE_TARGET: int
+    DG_FILE_DELTA: int
+    DG_FILE_OUTPUT: int
     DG_SECONDARY_NONE: int
     DG_SECONDARY_LZMA: int
     DG_SECONDARY_DJW: int
@@ -46,13 +53,26 @@ class Lib:
         reach: CData,
         status: CData,
     ) -> int: ...
-    def dg_encode_memory(
+    def dg_plan_memory(
         self,
         source: CData,
         source_len: int,
         target: CData,
         target_len: int,
         params: CData,
+        plan: CData,
+        status: CData,
+    ) -> int: ...
+    def dg_plan_file(
+        self, source_fd: int, target_fd: int, params: CData, plan: CData, status: CData
+    ) -> int: ...
+    def dg_encode_memory(
+        self,
+        source: CData,
+        source_len: int,
+        target: CData,
+        target_len: int,
+        plan: CData,
         out: CData,
         status: CData,
     ) -> int: ...
@@ -69,7 +89,7 @@ class Lib:
     ) -> int: ...
     def dg_buffer_free(self, buf: CData) -> None: ...
     def dg_encode_file(
-        self, source_fd: int, target_fd: int, delta_fd: int, params: CData, written: CData, status: CData
+        self, source_fd: int, target_fd: int, delta_fd: int, plan: CData, written: CData, status: CData
     ) -> int: ...
     def dg_decode_file(
         self,
@@ -83,43 +103,42 @@ class Lib:
     ) -> int: ...
     def dg_fault_fail_allocation(self, nth: int) -> None: ...
     def dg_fault_pending(self) -> int: ...
-    def dg_lzma2_new(self, preset: int, dict_size: int, status: Any) -> Any: ...
+    def dg_lzma2_new(self, preset: int, dict_size: int, status: CData) -> CData: ...
     def dg_lzma2_code(
         self,
-        enc: Any,
-        data: Any,
+        enc: CData,
+        data: CData,
         size: int,
-        out: Any,
+        out: CData,
         out_cap: int,
         finish: int,
-        in_used: Any,
-        out_made: Any,
-        done: Any,
-        status: Any,
+        in_used: CData,
+        out_made: CData,
+        done: CData,
+        status: CData,
     ) -> int: ...
-    def dg_lzma2_free(self, enc: Any) -> None: ...
-    def dg_lzma2_version(self) -> Any: ...
-    # The pinned zlib's deflate (vendor/zlib, built with Z_PREFIX; declared in build_ffi.py).
-    Z_OK: int
-    Z_STREAM_END: int
-    Z_BUF_ERROR: int
-    Z_NO_FLUSH: int
-    Z_FINISH: int
-    Z_DEFLATED: int
-    def deflateInit2_(  # noqa: N802 - zlib's own names
+    def dg_lzma2_free(self, enc: CData) -> None: ...
+    def dg_lzma2_version(self) -> CData: ...
+    def dg_deflate_new(
+        self, level: int, wbits: int, mem_level: int, strategy: int, status: CData
+    ) -> CData: ...
+    def dg_deflate_code(
         self,
-        strm: CData,
-        level: int,
-        method: int,
-        window_bits: int,
-        mem_level: int,
-        strategy: int,
-        version: CData,
-        stream_size: int,
+        enc: CData,
+        data: CData,
+        size: int,
+        out: CData,
+        out_cap: int,
+        finish: int,
+        in_used: CData,
+        out_made: CData,
+        done: CData,
+        status: CData,
     ) -> int: ...
-    def deflate(self, strm: CData, flush: int) -> int: ...
-    def deflateEnd(self, strm: CData) -> int: ...  # noqa: N802
-    def zlibVersion(self) -> CData: ...  # noqa: N802
+    def dg_deflate_free(self, enc: CData) -> None: ...
+    def dg_deflate_version(self) -> CData: ...
+    def dg_handles_live(self) -> int: ...
+    def dg_appheader_external(self, hdr: CData, length: int, idents: CData) -> int: ...
 
 ffi: FFI
 lib: Lib

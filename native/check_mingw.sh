@@ -21,7 +21,7 @@ for node in ast.parse(open("build_ffi.py").read()).body:
         if node.targets[0].id == "LIBLZMA_SOURCES":
             print("\n".join("vendor/xz/src/liblzma/" + s for s in ast.literal_eval(node.value)))
 ')
-includes=(-Inative -Ivendor/xdelta3 -Ivendor/xz/src/common)
+includes=(-Inative -Ivendor/xdelta3 -Ivendor/xz/src/common -Ivendor/zlib)
 for d in api common check lz lzma rangecoder simple delta; do includes+=(-Ivendor/xz/src/liblzma/$d); done
 
 failed=0
@@ -30,7 +30,7 @@ for src in "${glue[@]}"; do
     native/dg_*.c) flags=(-Wall -Wextra -Wshadow -Wstrict-prototypes -Werror) ;;
     *) flags=(-w) ;;  # vendored: must compile, its warnings are upstream's
   esac
-  if ! "$cc" -fsyntax-only -DHAVE_CONFIG_H=1 "${flags[@]}" "${includes[@]}" "$src"; then
+  if ! "$cc" -fsyntax-only -DHAVE_CONFIG_H=1 -DZ_PREFIX=1 "${flags[@]}" "${includes[@]}" "$src"; then
     echo "FAILED: $src" >&2
     failed=1
   fi

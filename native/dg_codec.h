@@ -30,10 +30,20 @@ enum {
                               * data section of an already-compressed target (dg_plan_encode) */
 };
 
+/* Which file a DG_ERR_IO is about: the caller knows their names, the glue only their roles. */
+enum {
+    DG_FILE_NONE = 0,
+    DG_FILE_SOURCE = 1,      /* the reference, both ways */
+    DG_FILE_TARGET = 2,      /* what an encode reads */
+    DG_FILE_DELTA = 3,       /* what a decode reads */
+    DG_FILE_OUTPUT = 4       /* what either writes */
+};
+
 typedef struct {
     int code;              /* one of DG_OK / DG_ERR_* */
     int xd3_code;          /* xdelta3's return code, 0 when the error is not xdelta3's */
     int sys_errno;         /* errno for DG_ERR_IO */
+    int file;              /* DG_FILE_* for DG_ERR_IO, else DG_FILE_NONE */
     char name[48];         /* symbolic name: xd3_strerror() or ours */
     char msg[256];         /* xdelta3's stream->msg or ours; for DG_ERR_EXTERNAL, the app header */
 } dg_status;
@@ -68,9 +78,10 @@ typedef struct {
     int sec_skip;            /* DG_SEC_SKIP_* mask */
 } dg_encode_params;
 
-/* What dg_plan_encode chose, and what it costs. Both encoders plan from the same sizes, params and
- * probe (a function of the bytes only), so a delta does not depend on whether its inputs came from
- * memory or from files. */
+/* What dg_plan_encode chose, and what it costs. An encode runs from one plan: dg_plan_memory or
+ * dg_plan_file makes it from the content (the reach probe, the AUTO sniff), then dg_encode_memory or
+ * dg_encode_file runs it as it is. Both planners look at the same bytes the same way, so a delta
+ * does not depend on whether its inputs came from memory or from files. */
 typedef struct {
     uint64_t window;         /* source window (power of two; >= the source when covers_source) */
     uint64_t blksize;        /* source block size handed to xdelta3 */
@@ -84,14 +95,19 @@ typedef struct {
     int lzma_preset;         /* the LZMA preset the encoder uses (AUTO picks its own) */
     uint32_t usize_bytes;    /* sizeof(usize_t) this build was compiled with (XD3_USE_LARGESIZET) */
     int covers_source;       /* 1 when every source byte stays matchable for the whole target */
+    /* What the plan was made for, which the encoders check it against. */
+    uint64_t source_len;
+    uint64_t target_len;     /* UINT64_MAX for a target that can only be streamed */
+    int sec_skip;            /* params.sec_skip plus what the AUTO sniff found */
+    dg_encode_params params;
 } dg_encode_plan;
 
 /* The DG_SEC_SKIP_* mask DG_SECONDARY_AUTO uses for this target: DG_SEC_SKIP_DATA when a sample of it
  * looks already compressed (LZMA could not gain 1% on the data section), else 0. */
 int dg_auto_sec_skip(const uint8_t *target, uint64_t target_len);
 
-/* reach: what dg_probe_reach found for the pair, UINT64_MAX if unknown (the window then covers the
- * whole source as far as the budget allows). */
+/* The plan from sizes alone. reach: what dg_probe_reach found for the pair, UINT64_MAX if unknown
+ * (the window then covers the whole source as far as the budget allows). */
 int dg_plan_encode(uint64_t source_len, uint64_t target_len, uint64_t reach,
                    const dg_encode_params *params, dg_encode_plan *plan, dg_status *status);
 
@@ -100,9 +116,17 @@ int dg_plan_encode(uint64_t source_len, uint64_t target_len, uint64_t reach,
 int dg_probe_reach(const uint8_t *source, uint64_t source_len, const uint8_t *target,
                    uint64_t target_len, uint64_t *reach, dg_status *status);
 
+/* The plan of one encode from its content. dg_plan_file maps the files for the probe and the sniff
+ * only when the plan needs them (the caller keeps and closes the descriptors). */
+int dg_plan_memory(const uint8_t *source, size_t source_len, const uint8_t *target, size_t target_len,
+                   const dg_encode_params *params, dg_encode_plan *plan, dg_status *status);
+int dg_plan_file(int source_fd, int target_fd, const dg_encode_params *params, dg_encode_plan *plan,
+                 dg_status *status);
+
+/* Runs a plan of dg_plan_memory or dg_plan_file; refuses one made for inputs of other sizes. */
 int dg_encode_memory(const uint8_t *source, size_t source_len,
                      const uint8_t *target, size_t target_len,
-                     const dg_encode_params *params, dg_buffer *out, dg_status *status);
+                     const dg_encode_plan *plan, dg_buffer *out, dg_status *status);
 
 /* max_output: decoding stops with DG_ERR_TOO_LARGE past this many bytes (UINT64_MAX: no limit).
  * allow_external: decode the VCDIFF even if its app header names external compression. */
@@ -116,8 +140,8 @@ void dg_buffer_free(dg_buffer *buf);
 /* File to file. The caller opens the descriptors (and owns them: they are not closed here); the
  * source is memory-mapped, the target or delta read in window-sized chunks, the output written as
  * it is produced. *written receives the bytes written to the output descriptor, also on failure.
- * I/O errors return DG_ERR_IO with status.sys_errno set. */
-int dg_encode_file(int source_fd, int target_fd, int delta_fd, const dg_encode_params *params,
+ * I/O errors return DG_ERR_IO with status.sys_errno and status.file set. */
+int dg_encode_file(int source_fd, int target_fd, int delta_fd, const dg_encode_plan *plan,
                    uint64_t *written, dg_status *status);
 
 int dg_decode_file(int source_fd, int delta_fd, int output_fd, uint64_t max_output,
@@ -137,6 +161,29 @@ int dg_lzma2_code(dg_lzma2 *enc, const uint8_t *in, size_t in_len, uint8_t *out,
                   int finish, size_t *in_used, size_t *out_made, int *done, dg_status *status);
 void dg_lzma2_free(dg_lzma2 *enc);
 const char *dg_lzma2_version(void);
+
+/* A raw deflate stream of the vendored zlib, for rebuilding deflate members byte for byte (see
+ * native/dg_deflate.c). Each dg_deflate_code is one deflate() call, finish selecting Z_FINISH over
+ * Z_NO_FLUSH; *done turns 1 at the stream's end. */
+typedef struct dg_deflate dg_deflate;
+dg_deflate *dg_deflate_new(int level, int wbits, int mem_level, int strategy, dg_status *status);
+int dg_deflate_code(dg_deflate *enc, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                    int finish, size_t *in_used, size_t *out_made, int *done, dg_status *status);
+void dg_deflate_free(dg_deflate *enc);
+const char *dg_deflate_version(void);
+
+/* For tests: how many dg_lzma2 and dg_deflate handles are allocated and not yet freed. */
+uint64_t dg_handles_live(void);
+
+/* The xdelta3 binary writes the application header "<target>/<ident>/<source>/<ident>", an ident
+ * naming the compressor it piped that side through (none for plain files). Finds the two idents:
+ * their offsets and lengths in hdr. Returns 1 when either is set, else 0. The one reading of that
+ * header: the decoder refuses by it, and Python reads idents through it. */
+typedef struct {
+    size_t target_at, target_len;
+    size_t source_at, source_len;
+} dg_appheader_idents;
+int dg_appheader_external(const uint8_t *hdr, size_t len, dg_appheader_idents *idents);
 /* DG_CDEF_END */
 
 #endif /* DG_CODEC_H */

@@ -33,17 +33,24 @@ int dg_decoder_open(xd3_stream *stream, xd3_config *config, xd3_source *source,
 /* The command line writes "<target>/<ident>/<source>/<ident>" and, when an ident is set, pipes the
  * decoded bytes through gzip/bzip2/xz/compress: decoding such a delta alone yields the decompressed
  * stream, not the stored file. Those must be reported, not silently decoded. */
-static int dg_appheader_names_external(const uint8_t *hdr, size_t len)
+int dg_appheader_external(const uint8_t *hdr, size_t len, dg_appheader_idents *idents)
 {
     size_t i, field = 0, start = 0;
+    memset(idents, 0, sizeof *idents);
     for (i = 0; i <= len; i++) {
         if (i == len || hdr[i] == '/') {
-            if ((field == 1 || field == 3) && i > start) return 1;
+            if (field == 1) {
+                idents->target_at = start;
+                idents->target_len = i - start;
+            } else if (field == 3) {
+                idents->source_at = start;
+                idents->source_len = i - start;
+            }
             field++;
             start = i + 1;
         }
     }
-    return 0;
+    return idents->target_len > 0 || idents->source_len > 0;
 }
 
 static int dg_check_appheader(xd3_stream *stream, dg_status *st)
@@ -51,9 +58,10 @@ static int dg_check_appheader(xd3_stream *stream, dg_status *st)
     uint8_t *hdr = NULL;
     usize_t len = 0;
     char text[sizeof st->msg];
+    dg_appheader_idents idents;
     size_t n;
     if (xd3_get_appheader(stream, &hdr, &len) != 0 || hdr == NULL) return DG_OK;
-    if (!dg_appheader_names_external(hdr, len)) return DG_OK;
+    if (!dg_appheader_external(hdr, len, &idents)) return DG_OK;
     n = len < sizeof text - 1 ? len : sizeof text - 1;
     memcpy(text, hdr, n);
     text[n] = '\0';

@@ -1,4 +1,5 @@
-/* The encoder stream: configured from the plan (dg_plan.c), then run over a reader and a sink. */
+/* The encoder stream: planned from the content (the reach probe and the AUTO sniff over dg_plan.c's
+ * rule), then configured from that plan and run over a reader and a sink. */
 #include "dg_stream.h"
 #include "dg_plan.h"
 #include "dg_status.h"
@@ -31,49 +32,61 @@ int dg_encoder_wants_target(uint64_t source_len, const dg_encode_params *params)
            || params->secondary == DG_SECONDARY_AUTO;
 }
 
-int dg_encoder_open(xd3_stream *stream, xd3_config *config, xd3_source *source,
-                    const dg_source_view *view, const uint8_t *target, uint64_t target_len,
-                    const dg_encode_params *params, dg_status *st)
+int dg_encoder_plan(const uint8_t *source, uint64_t source_len, const uint8_t *target,
+                    uint64_t target_len, const dg_encode_params *params, dg_encode_plan *plan,
+                    dg_status *st)
 {
-    int ret;
-    int flags = XD3_ADLER32;
-    dg_encode_plan plan;
-    const dg_matcher *m;
     uint64_t reach = UINT64_MAX;
-    int sec_skip;
+    int ret;
 
-    memset(stream, 0, sizeof *stream);
-    memset(config, 0, sizeof *config);
-    if (target != NULL && view->len > DG_PROBE_MIN_SOURCE && params->src_window == 0) {
+    if (target != NULL && source_len > DG_PROBE_MIN_SOURCE && params->src_window == 0) {
         /* (dg_encoder_wants_target says when this or the AUTO sniff reads the target.) */
-        if ((ret = dg_probe_reach(view->data, view->len, target, target_len, &reach, st)) != DG_OK) {
+        if ((ret = dg_probe_reach(source, source_len, target, target_len, &reach, st)) != DG_OK) {
             return ret;
         }
     }
-    if ((ret = dg_plan_encode(view->len, target_len, reach, params, &plan, st)) != DG_OK) return ret;
-    sec_skip = params->sec_skip;
+    if ((ret = dg_plan_encode(source_len, target_len, reach, params, plan, st)) != DG_OK) return ret;
     /* A target that can only be streamed is not sniffed: AUTO then compresses every section. */
     if (params->secondary == DG_SECONDARY_AUTO && target != NULL) {
-        sec_skip |= dg_auto_sec_skip(target, target_len);
+        plan->sec_skip |= dg_auto_sec_skip(target, target_len);
     }
-    if ((ret = dg_secondary_flags(params->secondary, plan.lzma_preset, sec_skip, &flags, st)) != DG_OK) {
+    return DG_OK;
+}
+
+int dg_encoder_open(xd3_stream *stream, xd3_config *config, xd3_source *source,
+                    const dg_source_view *view, uint64_t target_len, const dg_encode_plan *plan,
+                    dg_status *st)
+{
+    int ret;
+    int flags = XD3_ADLER32;
+    const dg_encode_params *params = &plan->params;
+    const dg_matcher *m;
+
+    memset(stream, 0, sizeof *stream);
+    memset(config, 0, sizeof *config);
+    if (plan->source_len != view->len || plan->target_len != target_len) {
+        return dg_fail(st, DG_ERR_CODEC, "EINVAL",
+                       "the encode was planned for inputs of other sizes (did a file change?)");
+    }
+    if ((ret = dg_secondary_flags(params->secondary, plan->lzma_preset, plan->sec_skip, &flags, st))
+        != DG_OK) {
         return ret;
     }
     if (params->level == 0) flags |= XD3_NOCOMPRESS;
 
     m = dg_matcher_for_level(params->level);
-    config->winsize = (usize_t)plan.winsize;
-    config->sprevsz = (usize_t)plan.sprevsz;
+    config->winsize = (usize_t)plan->winsize;
+    config->sprevsz = (usize_t)plan->sprevsz;
     /* A fixed instruction buffer (the command line's 32768 entries at most) keeps memory bounded,
      * where xdelta3's "unlimited" one grows with the instructions of a window. */
-    config->iopt_size = (usize_t)plan.iopt_size;
+    config->iopt_size = (usize_t)plan->iopt_size;
     config->flags = flags;
-    if (plan.large_step == m->large_step) {
+    if (plan->large_step == m->large_step) {
         config->smatch_cfg = (xd3_smatch_cfg)m->cfg;
     } else {
         config->smatch_cfg = XD3_SMATCH_SOFT;
         config->smatcher_soft.large_look = m->large_look;
-        config->smatcher_soft.large_step = (usize_t)plan.large_step;
+        config->smatcher_soft.large_step = (usize_t)plan->large_step;
         config->smatcher_soft.small_look = m->small_look;
         config->smatcher_soft.small_chain = m->small_chain;
         config->smatcher_soft.small_lchain = m->small_lchain;
@@ -90,7 +103,7 @@ int dg_encoder_open(xd3_stream *stream, xd3_config *config, xd3_source *source,
         return dg_fail_stream(st, stream, ret, DG_ERR_CODEC);
     }
     if (view->len > 0
-        && (ret = dg_attach_source(stream, source, view, plan.window, plan.blksize, st)) != DG_OK) {
+        && (ret = dg_attach_source(stream, source, view, plan->window, plan->blksize, st)) != DG_OK) {
         return ret;
     }
     return DG_OK;

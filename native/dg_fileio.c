@@ -58,14 +58,15 @@ static dg_ssize dg_sys_write(int fd, const void *buf, size_t len)
 #endif
 
 /* Reads until `len` bytes or end of file; *got < len only at end of file. */
-static int dg_read_full(int fd, uint8_t *buf, size_t len, size_t *got, const char *what, dg_status *st)
+static int dg_read_full(int fd, uint8_t *buf, size_t len, size_t *got, int file, const char *what,
+                        dg_status *st)
 {
     size_t have = 0;
     while (have < len) {
         dg_ssize n = dg_sys_read(fd, buf + have, len - have);
         if (n < 0) {
             if (errno == EINTR) continue;
-            return dg_fail_errno(st, errno, what);
+            return dg_fail_errno(st, errno, file, what);
         }
         if (n == 0) break;
         have += (size_t)n;
@@ -80,11 +81,11 @@ static int dg_write_full(int fd, const uint8_t *data, size_t len, dg_status *st)
         dg_ssize n = dg_sys_write(fd, data, len);
         if (n < 0) {
             if (errno == EINTR) continue;
-            return dg_fail_errno(st, errno, "cannot write the output file");
+            return dg_fail_errno(st, errno, DG_FILE_OUTPUT, "cannot write the output file");
         }
         if (n == 0) {
             /* write() returning 0 for a non-empty request would loop forever; report it as full. */
-            return dg_fail_errno(st, ENOSPC, "cannot write the output file");
+            return dg_fail_errno(st, ENOSPC, DG_FILE_OUTPUT, "cannot write the output file");
         }
         data += n;
         len -= (size_t)n;
@@ -94,16 +95,17 @@ static int dg_write_full(int fd, const uint8_t *data, size_t len, dg_status *st)
 
 /* Size of a regular file; *known = 0 for anything else (a pipe, a terminal), and *is_dir for a
  * directory (which opens read-only on POSIX but cannot be read or mapped). */
-int dg_file_size(int fd, uint64_t *size, int *known, int *is_dir, const char *what, dg_status *st)
+int dg_file_size(int fd, uint64_t *size, int *known, int *is_dir, int file, const char *what,
+                 dg_status *st)
 {
 #if defined(_WIN32)
     struct _stat64 sb;
-    if (_fstat64(fd, &sb) != 0) return dg_fail_errno(st, errno, what);
+    if (_fstat64(fd, &sb) != 0) return dg_fail_errno(st, errno, file, what);
     *known = (sb.st_mode & _S_IFMT) == _S_IFREG;
     *is_dir = (sb.st_mode & _S_IFMT) == _S_IFDIR;
 #else
     struct stat sb;
-    if (fstat(fd, &sb) != 0) return dg_fail_errno(st, errno, what);
+    if (fstat(fd, &sb) != 0) return dg_fail_errno(st, errno, file, what);
     *known = S_ISREG(sb.st_mode) ? 1 : 0;
     *is_dir = S_ISDIR(sb.st_mode) ? 1 : 0;
 #endif
@@ -133,7 +135,7 @@ static int dg_errno_from_win32(DWORD err)
 }
 #endif
 
-int dg_map_file(int fd, dg_mapped_source *src, const char *what, dg_status *st)
+int dg_map_file(int fd, dg_mapped_source *src, int file, const char *what, dg_status *st)
 {
     uint64_t size = 0;
     int known = 0, is_dir = 0;
@@ -141,8 +143,8 @@ int dg_map_file(int fd, dg_mapped_source *src, const char *what, dg_status *st)
 
     memset(src, 0, sizeof *src);
     dg_source_view_init(&src->view, NULL, 0);
-    if ((rc = dg_file_size(fd, &size, &known, &is_dir, what, st)) != DG_OK) return rc;
-    if (!known) return dg_fail_errno(st, is_dir ? EISDIR : EINVAL, what);
+    if ((rc = dg_file_size(fd, &size, &known, &is_dir, file, what, st)) != DG_OK) return rc;
+    if (!known) return dg_fail_errno(st, is_dir ? EISDIR : EINVAL, file, what);
     if (size == 0) return DG_OK;  /* an empty source is no source: nothing to map */
     if (size > (uint64_t)SIZE_MAX) {
         return dg_fail(st, DG_ERR_NOMEM, "ENOMEM", "file is larger than this platform's address space");
@@ -151,25 +153,25 @@ int dg_map_file(int fd, dg_mapped_source *src, const char *what, dg_status *st)
 
 #if defined(_WIN32)
     {
-        HANDLE file = (HANDLE)_get_osfhandle(fd);
-        if (file == INVALID_HANDLE_VALUE) return dg_fail_errno(st, EBADF, what);
-        src->mapping = CreateFileMappingW(file, NULL, PAGE_READONLY, 0, 0, NULL);
+        HANDLE handle = (HANDLE)_get_osfhandle(fd);
+        if (handle == INVALID_HANDLE_VALUE) return dg_fail_errno(st, EBADF, file, what);
+        src->mapping = CreateFileMappingW(handle, NULL, PAGE_READONLY, 0, 0, NULL);
         if (src->mapping == NULL) {
-            return dg_fail_errno(st, dg_errno_from_win32(GetLastError()), what);
+            return dg_fail_errno(st, dg_errno_from_win32(GetLastError()), file, what);
         }
         src->base = MapViewOfFile(src->mapping, FILE_MAP_READ, 0, 0, 0);
         if (src->base == NULL) {
             int err = dg_errno_from_win32(GetLastError());
             CloseHandle(src->mapping);
             src->mapping = NULL;
-            return dg_fail_errno(st, err, what);
+            return dg_fail_errno(st, err, file, what);
         }
     }
 #else
     src->base = mmap(NULL, src->length, PROT_READ, MAP_PRIVATE, fd, 0);
     if (src->base == MAP_FAILED) {
         src->base = NULL;
-        return dg_fail_errno(st, errno, what);
+        return dg_fail_errno(st, errno, file, what);
     }
 #endif
     dg_source_view_init(&src->view, (const uint8_t *)src->base, size);
@@ -220,7 +222,9 @@ int dg_file_reader_next(dg_reader *reader, size_t want, const uint8_t **chunk, s
         r->buf[0] = r->buf[r->want];
         have = 1;
     }
-    if ((rc = dg_read_full(r->fd, r->buf + have, r->want + 1 - have, &n, r->what, st)) != DG_OK) return rc;
+    if ((rc = dg_read_full(r->fd, r->buf + have, r->want + 1 - have, &n, r->file, r->what, st)) != DG_OK) {
+        return rc;
+    }
     have += n;
     if (have == r->want + 1) {
         *got = r->want;

@@ -20,10 +20,12 @@ typedef struct {
 } dg_mapped_source;
 
 /* Size of a regular file; *known = 0 for anything else (a pipe, a terminal), and *is_dir for a
- * directory (which opens read-only on POSIX but cannot be read or mapped). */
-int dg_file_size(int fd, uint64_t *size, int *known, int *is_dir, const char *what, dg_status *st);
+ * directory (which opens read-only on POSIX but cannot be read or mapped). `file` is the DG_FILE_*
+ * role a failure names, here and in dg_map_file. */
+int dg_file_size(int fd, uint64_t *size, int *known, int *is_dir, int file, const char *what,
+                 dg_status *st);
 /* Maps the whole file read-only; an empty file gives an empty view and no mapping. */
-int dg_map_file(int fd, dg_mapped_source *src, const char *what, dg_status *st);
+int dg_map_file(int fd, dg_mapped_source *src, int file, const char *what, dg_status *st);
 void dg_unmap_file(dg_mapped_source *src);
 
 /* Hands out full chunks of exactly `want` bytes until the last one, which carries *eof. The end is
@@ -32,6 +34,7 @@ void dg_unmap_file(dg_mapped_source *src);
  * an exact multiple of the window would end with an extra, empty window. */
 typedef struct {
     int fd;
+    int file;          /* DG_FILE_* its failures name */
     const char *what;
     uint8_t *buf;
     size_t want;       /* chunk size, fixed at the first call */
@@ -39,7 +42,7 @@ typedef struct {
     int done;
 } dg_file_reader_ctx;
 
-/* The dg_reader `next` callback over a dg_file_reader_ctx (zeroed, then fd and what set). */
+/* The dg_reader `next` callback over a dg_file_reader_ctx (zeroed, then fd, file and what set). */
 int dg_file_reader_next(dg_reader *reader, size_t want, const uint8_t **chunk, size_t *got, int *eof,
                         dg_status *st);
 

@@ -1,4 +1,4 @@
-/* File-to-file encode and decode over the streams of dg_encoder.c and dg_decoder.c.
+/* File-to-file plan, encode and decode over the streams of dg_encoder.c and dg_decoder.c.
  *
  * The source is memory-mapped and served to xdelta3 straight from the mapping (its pages are the
  * page cache's, not the process's anonymous memory); the target or delta is read in window-sized
@@ -19,7 +19,49 @@
 /* ---------------------------------------------------------------------------------------------- */
 /* Public entry points.                                                                             */
 
-int dg_encode_file(int source_fd, int target_fd, int delta_fd, const dg_encode_params *params,
+/* The target's size for a plan: UINT64_MAX for one that can only be streamed (a pipe), which gets the
+ * full target window. */
+static int dg_target_size(int target_fd, uint64_t *target_len, int *known, dg_status *status)
+{
+    int is_dir = 0;
+    int rc = dg_file_size(target_fd, target_len, known, &is_dir, DG_FILE_TARGET,
+                          "cannot stat the target file", status);
+    if (rc != DG_OK) return rc;
+    if (is_dir) return dg_fail_errno(status, EISDIR, DG_FILE_TARGET, "cannot read the target file");
+    if (!*known) *target_len = UINT64_MAX;
+    return DG_OK;
+}
+
+int dg_plan_file(int source_fd, int target_fd, const dg_encode_params *params, dg_encode_plan *plan,
+                 dg_status *status)
+{
+    dg_mapped_source mapped, tmap;
+    uint64_t target_len = 0;
+    int target_known = 0;
+    int rc;
+
+    dg_status_clear(status);
+    memset(&tmap, 0, sizeof tmap);
+    rc = dg_map_file(source_fd, &mapped, DG_FILE_SOURCE, "cannot map the source file", status);
+    if (rc == DG_OK) rc = dg_target_size(target_fd, &target_len, &target_known, status);
+    /* The reach probe and the AUTO sniff read the whole target: it is mapped for them only, and let
+     * go before the encode streams it. A target that cannot be mapped (not a regular file) is
+     * neither probed nor sniffed. */
+    if (rc == DG_OK && target_known && target_len > 0
+        && dg_encoder_wants_target(mapped.view.len, params)) {
+        rc = dg_map_file(target_fd, &tmap, DG_FILE_TARGET, "cannot map the target file", status);
+    }
+    if (rc == DG_OK) {
+        rc = dg_encoder_plan(mapped.view.data, mapped.view.len,
+                             tmap.view.len == target_len ? tmap.view.data : NULL, target_len, params,
+                             plan, status);
+    }
+    dg_unmap_file(&tmap);
+    dg_unmap_file(&mapped);
+    return rc;
+}
+
+int dg_encode_file(int source_fd, int target_fd, int delta_fd, const dg_encode_plan *plan,
                    uint64_t *written, dg_status *status)
 {
     xd3_stream stream;
@@ -31,7 +73,7 @@ int dg_encode_file(int source_fd, int target_fd, int delta_fd, const dg_encode_p
     dg_reader reader;
     dg_sink sink;
     uint64_t target_len = 0;
-    int target_known = 0, target_is_dir = 0;
+    int target_known = 0;
     int rc;
 
     dg_status_clear(status);
@@ -41,37 +83,17 @@ int dg_encode_file(int source_fd, int target_fd, int delta_fd, const dg_encode_p
     *written = 0;
     dg_init_once();
 
-    rc = dg_map_file(source_fd, &mapped, "cannot map the source file", status);
+    rc = dg_map_file(source_fd, &mapped, DG_FILE_SOURCE, "cannot map the source file", status);
+    if (rc == DG_OK) rc = dg_target_size(target_fd, &target_len, &target_known, status);
     if (rc == DG_OK) {
-        rc = dg_file_size(target_fd, &target_len, &target_known, &target_is_dir,
-                          "cannot stat the target file", status);
-    }
-    if (rc == DG_OK && target_is_dir) rc = dg_fail_errno(status, EISDIR, "cannot read the target file");
-    if (rc == DG_OK) {
-        /* A target of unknown size (a pipe) gets the full target window. */
-        if (!target_known) target_len = UINT64_MAX;
         in_ctx.fd = target_fd;
+        in_ctx.file = DG_FILE_TARGET;
         in_ctx.what = "cannot read the target file";
         reader.next = dg_file_reader_next;
         reader.ctx = &in_ctx;
         rc = dg_file_sink_init(&sink, &out_ctx, delta_fd, status);
     }
-    if (rc == DG_OK) {
-        /* The reach probe and the AUTO sniff read the target before the first window: map it for
-         * them, then let it go and stream it. A target that cannot be mapped (not a regular file) is
-         * neither probed nor sniffed. */
-        dg_mapped_source tmap;
-        memset(&tmap, 0, sizeof tmap);
-        if (target_known && target_len > 0 && dg_encoder_wants_target(mapped.view.len, params)) {
-            rc = dg_map_file(target_fd, &tmap, "cannot map the target file", status);
-        }
-        if (rc == DG_OK) {
-            rc = dg_encoder_open(&stream, &config, &src, &mapped.view,
-                                 tmap.view.len == target_len ? tmap.view.data : NULL, target_len,
-                                 params, status);
-        }
-        dg_unmap_file(&tmap);
-    }
+    if (rc == DG_OK) rc = dg_encoder_open(&stream, &config, &src, &mapped.view, target_len, plan, status);
     if (rc == DG_OK) rc = dg_run_encoder(&stream, &reader, &sink, status);
     if (rc == DG_OK) rc = dg_file_sink_flush(&out_ctx, status);
 
@@ -103,9 +125,10 @@ int dg_decode_file(int source_fd, int delta_fd, int output_fd, uint64_t max_outp
     *written = 0;
     dg_init_once();
 
-    rc = dg_map_file(source_fd, &mapped, "cannot map the source file", status);
+    rc = dg_map_file(source_fd, &mapped, DG_FILE_SOURCE, "cannot map the source file", status);
     if (rc == DG_OK) {
         in_ctx.fd = delta_fd;
+        in_ctx.file = DG_FILE_DELTA;
         in_ctx.what = "cannot read the delta file";
         reader.next = dg_file_reader_next;
         reader.ctx = &in_ctx;

@@ -2,6 +2,7 @@
  * rebuilt with the same library release on every machine (see deltaglider/transforms/xz_form.py).
  * Python's lzma module would use the platform's liblzma, whose output may differ between releases. */
 #include "dg_status.h"
+#include "dg_handles.h"
 
 #include <stdlib.h>
 
@@ -47,6 +48,7 @@ dg_lzma2 *dg_lzma2_new(uint32_t preset, uint32_t dict_size, dg_status *status)
         }
         return NULL;
     }
+    dg_handle_made();
     return enc;
 }
 
@@ -74,6 +76,7 @@ void dg_lzma2_free(dg_lzma2 *enc)
     if (enc == NULL) return;
     lzma_end(&enc->strm);
     free(enc);
+    dg_handle_freed();
 }
 
 const char *dg_lzma2_version(void)

@@ -1,4 +1,5 @@
-/* The one-shot in-memory entry points: dg_encode_memory and dg_decode_memory (see dg_codec.h).
+/* The one-shot in-memory entry points: dg_plan_memory, dg_encode_memory and dg_decode_memory (see
+ * dg_codec.h).
  *
  * The xdelta3 stream loop is run by the glue (dg_encoder.c, dg_decoder.c) rather than through
  * xd3_encode_memory/xd3_decode_memory, because those helpers free the stream before returning and so
@@ -8,9 +9,16 @@
 #include "dg_stream.h"
 #include "dg_status.h"
 
+int dg_plan_memory(const uint8_t *source, size_t source_len, const uint8_t *target, size_t target_len,
+                   const dg_encode_params *params, dg_encode_plan *plan, dg_status *status)
+{
+    dg_status_clear(status);
+    return dg_encoder_plan(source, source_len, target, target_len, params, plan, status);
+}
+
 int dg_encode_memory(const uint8_t *source, size_t source_len,
                      const uint8_t *target, size_t target_len,
-                     const dg_encode_params *params, dg_buffer *out, dg_status *status)
+                     const dg_encode_plan *plan, dg_buffer *out, dg_status *status)
 {
     xd3_stream stream;
     xd3_config config;
@@ -27,7 +35,7 @@ int dg_encode_memory(const uint8_t *source, size_t source_len,
     dg_memory_reader_init(&reader, &in_ctx, target, target_len);
     dg_memory_sink_init(&sink, out);
 
-    rc = dg_encoder_open(&stream, &config, &src, &view, target, target_len, params, status);
+    rc = dg_encoder_open(&stream, &config, &src, &view, target_len, plan, status);
     if (rc == DG_OK) rc = dg_run_encoder(&stream, &reader, &sink, status);
     xd3_free_stream(&stream);
     return rc;

@@ -268,8 +268,8 @@ static int dg_plan_core(uint64_t source_len, uint64_t target_len, uint64_t reach
  * hash tables up front, which would cost a small pair more than the whole encode. */
 #define DG_AUTO_STRONG_MIN ((uint64_t)4 << 20)
 
-int dg_plan_encode(uint64_t source_len, uint64_t target_len, uint64_t reach,
-                   const dg_encode_params *params, dg_encode_plan *plan, dg_status *st)
+static int dg_plan_choose(uint64_t source_len, uint64_t target_len, uint64_t reach,
+                          const dg_encode_params *params, dg_encode_plan *plan, dg_status *st)
 {
     dg_encode_params lzma;
     dg_encode_plan fast;
@@ -295,5 +295,17 @@ int dg_plan_encode(uint64_t source_len, uint64_t target_len, uint64_t reach,
         return DG_OK;
     }
     *plan = fast;
+    return DG_OK;
+}
+
+int dg_plan_encode(uint64_t source_len, uint64_t target_len, uint64_t reach,
+                   const dg_encode_params *params, dg_encode_plan *plan, dg_status *st)
+{
+    int rc = dg_plan_choose(source_len, target_len, reach, params, plan, st);
+    if (rc != DG_OK) return rc;
+    plan->source_len = source_len;
+    plan->target_len = target_len;
+    plan->sec_skip = params->sec_skip;
+    plan->params = *params;
     return DG_OK;
 }

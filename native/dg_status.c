@@ -28,9 +28,10 @@ int dg_fail(dg_status *st, int code, const char *name, const char *msg)
     return code;
 }
 
-int dg_fail_errno(dg_status *st, int err, const char *what)
+int dg_fail_errno(dg_status *st, int err, int file, const char *what)
 {
     st->sys_errno = err;
+    st->file = file;
     return dg_fail(st, DG_ERR_IO, "EIO", what);
 }
 

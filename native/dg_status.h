@@ -8,7 +8,8 @@
 
 void dg_status_clear(dg_status *st);
 int dg_fail(dg_status *st, int code, const char *name, const char *msg);
-int dg_fail_errno(dg_status *st, int err, const char *what);
+/* An I/O failure on the file of that role (DG_FILE_*). */
+int dg_fail_errno(dg_status *st, int err, int file, const char *what);
 
 /* An xdelta3 return code plus stream->msg as a status. `failure` is the DG_ERR_* for library errors
  * on this path (DG_ERR_DECODE while decoding, DG_ERR_CODEC while encoding); ENOMEM is DG_ERR_NOMEM. */

@@ -1,7 +1,8 @@
 """DiffPort over the in-process codec, file to file.
 
 Encoding and decoding both stream (``codec.encode_file``/``codec.decode_file``): the reference is
-memory-mapped, the other side read or written in windows, so memory does not grow with the files. A
+memory-mapped, the other side read or written in windows, so memory does not grow with the files. An
+encode runs the plan :meth:`XDelta3Diff.plan` made (``codec.plan_encode_files``). A
 decode is first bounded by the size the delta's own window headers declare, which
 :meth:`XDelta3Diff.inspect` reads and checks against the caller's bound (the recorded size) before
 any of it is decoded; the codec then stops at that size.
@@ -14,7 +15,7 @@ from typing import BinaryIO, Final
 
 from deltaglider import codec
 from deltaglider.errors import DecodeError
-from deltaglider.ports.diff import DeltaHeader
+from deltaglider.ports.diff import DeltaHeader, EncodePlan
 
 _MAGIC: Final = b"\xd6\xc3\xc4\x00"
 _VCD_DECOMPRESS: Final = 0x01
@@ -46,15 +47,6 @@ def _varint(f: BinaryIO) -> int:
     raise _malformed("integer too long in a header")
 
 
-def _external(appheader: bytes) -> tuple[str, str] | None:
-    """The binary writes ``<target>/<ident>/<source>/<ident>``; a non-empty ident means it piped that
-    side through a compressor."""
-    fields = appheader.decode("latin-1").split("/")
-    target = fields[1] if len(fields) > 1 else ""
-    source = fields[3] if len(fields) > 3 else ""
-    return (target, source) if target or source else None
-
-
 def read_header(f: BinaryIO) -> DeltaHeader:
     """Walks the RFC 3284 file header and every window header (skipping their bodies)."""
     if f.read(4) != _MAGIC:
@@ -70,7 +62,7 @@ def read_header(f: BinaryIO) -> DeltaHeader:
         appheader = f.read(length)
         if len(appheader) != length:
             raise _malformed("truncated application header")
-        external = _external(appheader)
+        external = codec.external_idents(appheader)
     pos = f.tell()
     end = f.seek(0, 2)
     f.seek(pos)
@@ -103,7 +95,14 @@ class XDelta3Diff:
         self._secondary = secondary
         self._memory_budget = memory_budget
 
-    def encode(self, source: Path, target: Path, out: Path) -> int:
+    def plan(self, source: Path, target: Path) -> codec.EncodePlan:
+        return codec.plan_encode_files(
+            source, target, level=self._level, secondary=self._secondary, memory_budget=self._memory_budget
+        )
+
+    def encode(self, source: Path, target: Path, out: Path, plan: EncodePlan | None = None) -> int:
+        if plan is not None and not isinstance(plan, codec.EncodePlan):
+            raise TypeError(f"not a plan of this codec: {plan!r}")
         return codec.encode_file(
             source,
             target,
@@ -111,17 +110,8 @@ class XDelta3Diff:
             level=self._level,
             secondary=self._secondary,
             memory_budget=self._memory_budget,
+            plan=plan,
         )
-
-    def encode_memory(self, source_size: int, target_size: int) -> int:
-        plan = codec.plan_encode(
-            source_size,
-            target_size,
-            level=self._level,
-            secondary=self._secondary,
-            memory_budget=self._memory_budget,
-        )
-        return plan.memory
 
     def inspect(self, delta: Path) -> DeltaHeader:
         with open(delta, "rb") as f:

@@ -38,10 +38,10 @@ class Context:
 
     def encode(self, source: Path, target: Path, out: Path) -> int:
         """``diff.encode`` once the encode's memory share is held (waiting while other encodes hold
-        the rest of the limit)."""
-        share = self.diff.encode_memory(source.stat().st_size, target.stat().st_size)
-        with self.encode_gate.hold(share):
-            return self.diff.encode(source, target, out)
+        the rest of the limit). The encode is planned once: the plan gives the share and is then run."""
+        plan = self.diff.plan(source, target)
+        with self.encode_gate.hold(plan.memory):
+            return self.diff.encode(source, target, out, plan=plan)
 
     @contextmanager
     def scratch(self) -> Iterator[Path]:

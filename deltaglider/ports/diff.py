@@ -4,6 +4,9 @@ Every decode is bounded before it starts: the caller says how large the output m
 recorded size, or what the recorded size allows for an intermediate stream), the delta's own window
 headers say how large it will be, and a delta that declares more is refused without decoding any of
 it. While decoding, output stops at that size, so a delta whose windows lie cannot write more either.
+
+Every encode is planned once, before it runs: the plan says how much memory the encode will hold,
+which the service reserves, and the encode then runs that plan rather than planning again.
 """
 
 from __future__ import annotations
@@ -19,23 +22,33 @@ class DeltaHeader:
 
     #: The total size its windows declare: exactly what decoding it produces, if it decodes.
     target_size: int
-    #: The xdelta3 binary's external-compression idents from the application header (``G`` gzip,
-    #: ``B`` bzip2, ``Y`` xz, ``Z`` compress; ``""`` for none), for the target and for the source;
-    #: None when the delta is plain VCDIFF.
+    #: The xdelta3 binary's external-compression idents from the application header (``""`` for
+    #: none; what each stands for: ``codec.EXTERNAL_COMPRESSION_IDENTS``), for the target and for the
+    #: source; None when the delta is plain VCDIFF.
     external: tuple[str, str] | None
     #: How far into the source its windows read: no byte past it is ever needed to decode it.
     source_extent: int = 0
 
 
-class DiffPort(Protocol):
-    def encode(self, source: Path, target: Path, out: Path) -> int:
-        """Writes to ``out`` a delta that rebuilds ``target`` from ``source``; returns its size.
-        Streams: memory stays within :meth:`encode_memory` whatever the file sizes."""
+class EncodePlan(Protocol):
+    """How one encode of two files will run, decided before it runs."""
+
+    @property
+    def memory(self) -> int:
+        """The most memory (bytes) the encode holds: what the service reserves before running it, so
+        that concurrent encodes stay within a limit."""
         ...
 
-    def encode_memory(self, source_size: int, target_size: int) -> int:
-        """The most memory (bytes) an encode of files of these sizes holds: what the service reserves
-        before encoding, so that concurrent encodes stay within a limit."""
+
+class DiffPort(Protocol):
+    def plan(self, source: Path, target: Path) -> EncodePlan:
+        """The plan of an encode of ``target`` against ``source``, for :meth:`encode` to run."""
+        ...
+
+    def encode(self, source: Path, target: Path, out: Path, plan: EncodePlan | None = None) -> int:
+        """Writes to ``out`` a delta that rebuilds ``target`` from ``source``; returns its size.
+        Runs ``plan`` (from :meth:`plan` for these files), or plans once itself without one.
+        Streams: memory stays within the plan's whatever the file sizes."""
         ...
 
     def inspect(self, delta: Path) -> DeltaHeader:

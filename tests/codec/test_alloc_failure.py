@@ -1,9 +1,9 @@
 """Allocation failures inside xdelta3 streams: a clean OutOfMemoryError, no crash, no output file.
 
 Every allocation a stream makes goes through the glue's hooks (native/dg_alloc.h); the test switch
-(codec._failing_allocation, native/dg_fault.c) fails the nth of them. Each call is repeated with the
-failure moved one allocation further until the call makes fewer allocations than that, so every
-allocation site on the path is hit once.
+(deltaglider._native.faults.failing_allocation, native/dg_fault.c) fails the nth of them. Each call is
+repeated with the failure moved one allocation further until the call makes fewer allocations than
+that, so every allocation site on the path is hit once.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from deltaglider import codec
+from deltaglider._native.faults import failing_allocation
 from deltaglider.errors import DecodeError, OutOfMemoryError
 
 # Far more than any of these calls makes: the loops below stop at the first n that is not reached.
@@ -31,7 +32,7 @@ def _pair(size: int) -> tuple[bytes, bytes]:
 def _fail_each_allocation(call: Callable[[], object]) -> int:
     """Runs ``call`` with its 1st, 2nd, ... allocation failing; returns how many it makes."""
     for nth in range(1, _MAX_ALLOCATIONS):
-        with codec._failing_allocation(nth) as fired:
+        with failing_allocation(nth) as fired:
             try:
                 call()
             except OutOfMemoryError as exc:
@@ -101,7 +102,7 @@ def test_the_switch_is_per_thread_and_disarmed_after() -> None:
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
-    with codec._failing_allocation(1) as fired:
+    with failing_allocation(1) as fired:
         thread = threading.Thread(target=other)
         thread.start()
         thread.join()

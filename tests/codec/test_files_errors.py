@@ -13,6 +13,8 @@ import pytest
 from support.special_files import fifo_reader, is_null_device, null_device
 
 from deltaglider import codec
+from deltaglider._native import load
+from deltaglider._native.status import file_roles, raise_for_status
 from deltaglider.errors import (
     CodecError,
     CodecIOError,
@@ -190,7 +192,7 @@ def test_a_full_disk_reports_enospc(files: tuple[Path, Path, Path, bytes], what:
     # The public functions always write to a temporary file they create, so the native call is
     # driven here with /dev/full as the output: every write fails with ENOSPC.
     src, tgt, delta_path, _ = files
-    ffi, lib = codec._native()
+    ffi, lib = load()
     status = ffi.new("dg_status *")
     written = ffi.new("uint64_t *")
     fds = [os.open(src, os.O_RDONLY), os.open(delta_path if what == "decode" else tgt, os.O_RDONLY)]
@@ -202,14 +204,16 @@ def test_a_full_disk_reports_enospc(files: tuple[Path, Path, Path, bytes], what:
             params = ffi.new("dg_encode_params *")
             params.level = 9
             params.secondary = lib.DG_SECONDARY_LZMA
-            rc = lib.dg_encode_file(fds[0], fds[1], full, params, written, status)
+            plan = ffi.new("dg_encode_plan *")
+            assert lib.dg_plan_file(fds[0], fds[1], params, plan, status) == lib.DG_OK
+            rc = lib.dg_encode_file(fds[0], fds[1], full, plan, written, status)
     finally:
         for fd in (*fds, full):
             os.close(fd)
     assert rc == lib.DG_ERR_IO
     assert status.sys_errno == errno.ENOSPC
     with pytest.raises(OSError) as caught:
-        codec._raise_for_status(ffi, lib, status, "/dev/full")
+        raise_for_status(status, files=file_roles(source=src, output="/dev/full"))
     _assert_io_error(caught.value, errno.ENOSPC)
     assert "cannot write" in str(caught.value)
 

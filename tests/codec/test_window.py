@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from deltaglider import codec
+from deltaglider._native import load
 
 MIB = 1 << 20
 GIB = 1 << 30
@@ -107,7 +108,7 @@ def test_a_budget_below_the_target_window_shrinks_the_target_window() -> None:
 
 
 def _reach(source: bytes, target: bytes) -> int:
-    ffi, lib = codec._native()
+    ffi, lib = load()
     reach = ffi.new("uint64_t *")
     status = ffi.new("dg_status *")
     assert lib.dg_probe_reach(source, len(source), target, len(target), reach, status) == lib.DG_OK
@@ -169,15 +170,17 @@ def test_narrow_window_for_aligned_content_is_not_worse() -> None:
 
 
 def _encode_with_window(source: bytes, target: bytes, window: int) -> bytes:
-    ffi, lib = codec._native()
+    ffi, lib = load()
     params = ffi.new("dg_encode_params *")
     params.level = 9
     params.secondary = lib.DG_SECONDARY_LZMA
     params.src_window = window
     params.memory_budget = 2 * GIB
+    plan = ffi.new("dg_encode_plan *")
     out = ffi.new("dg_buffer *")
     status = ffi.new("dg_status *")
-    assert lib.dg_encode_memory(source, len(source), target, len(target), params, out, status) == 0
+    assert lib.dg_plan_memory(source, len(source), target, len(target), params, plan, status) == 0
+    assert lib.dg_encode_memory(source, len(source), target, len(target), plan, out, status) == 0
     try:
         return bytes(ffi.buffer(out.data, out.len))
     finally:

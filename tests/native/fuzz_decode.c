@@ -69,6 +69,7 @@ static uint8_t *read_file(const char *path, size_t *len)
 static void make_case(seed_case *c, int secondary, size_t len)
 {
     dg_encode_params params;
+    dg_encode_plan plan;
     dg_buffer out = {0};
     dg_status st;
     size_t cut, keep;
@@ -85,7 +86,8 @@ static void make_case(seed_case *c, int secondary, size_t len)
     memset(&params, 0, sizeof params);
     params.level = 9;
     params.secondary = secondary;
-    if (dg_encode_memory(c->source, c->source_len, c->target, c->target_len, &params, &out, &st) != DG_OK) {
+    if (dg_plan_memory(c->source, c->source_len, c->target, c->target_len, &params, &plan, &st) != DG_OK
+        || dg_encode_memory(c->source, c->source_len, c->target, c->target_len, &plan, &out, &st) != DG_OK) {
         fprintf(stderr, "encode failed: %s\n", st.msg);
         exit(2);
     }

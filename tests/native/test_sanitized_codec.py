@@ -3,7 +3,7 @@
 Memory errors in the glue that leave the results right (a reader buffer one byte short, a read of an
 uninitialised field) pass the normal suite; here the first one aborts the run. Slow: builds the whole
 codec instrumented, then runs the file-codec tests (readers, sinks, mapping), the allocation-failure
-tests and the hostile-delta tests several times slower than usual.
+tests, the hostile-delta tests and the pinned encoders' handles several times slower than usual.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ TESTS = [
     "tests/codec/test_files_interop.py",
     "tests/codec/test_alloc_failure.py",
     "tests/codec/test_codec_hostile.py",
+    "tests/codec/test_native_handles.py",
 ]
 
 
