@@ -57,6 +57,7 @@ _CHILD = textwrap.dedent(
     """
     import json, os, sys, threading, time
     from deltaglider import codec
+    from deltaglider._native import load
 
     def anon():
         with open("/proc/self/status") as f:
@@ -66,7 +67,7 @@ _CHILD = textwrap.dedent(
         return 0
 
     job = json.loads(sys.argv[1])
-    ffi, lib = codec._native()
+    ffi, lib = load()
     sec = {None: lib.DG_SECONDARY_NONE, "lzma": lib.DG_SECONDARY_LZMA, "auto": lib.DG_SECONDARY_AUTO}
 
     def native_encode(src, tgt, out, knobs):
@@ -77,12 +78,15 @@ _CHILD = textwrap.dedent(
         params.memory_budget = job.get("memory_budget", 0)
         for key, value in knobs.items():
             setattr(params, key, value)
+        plan = ffi.new("dg_encode_plan *")
         written = ffi.new("uint64_t *")
         status = ffi.new("dg_status *")
         fds = [os.open(src, os.O_RDONLY), os.open(tgt, os.O_RDONLY)]
         ofd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
-            rc = lib.dg_encode_file(fds[0], fds[1], ofd, params, written, status)
+            rc = lib.dg_plan_file(fds[0], fds[1], params, plan, status)
+            if rc == 0:
+                rc = lib.dg_encode_file(fds[0], fds[1], ofd, plan, written, status)
         finally:
             for fd in (*fds, ofd):
                 os.close(fd)

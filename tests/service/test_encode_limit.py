@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from pathlib import Path
@@ -16,9 +17,11 @@ from deltaglider.adapters.hash_sha256 import Sha256Hasher
 from deltaglider.adapters.logger_std import StdLogger
 from deltaglider.adapters.storage_local import LocalStorage
 from deltaglider.adapters.storage_memory import MemoryStorage
+from deltaglider.codec import EncodePlan
 from deltaglider.core.encode_limit import ENCODE_GATE, MemoryGate
 from deltaglider.core.models import DeltaSpace, ObjectKey, PutSummary
 from deltaglider.core.service import DeltaService
+from deltaglider.ports.diff import EncodePlan as DiffPlan
 from deltaglider.ports.storage import StoragePort
 
 
@@ -134,14 +137,14 @@ class _CountingDiff(XDelta3Diff):
         self.share = share
         self.running = _Peak()
 
-    def encode_memory(self, source_size: int, target_size: int) -> int:
-        return self.share
+    def plan(self, source: Path, target: Path) -> EncodePlan:
+        return dataclasses.replace(super().plan(source, target), memory=self.share)
 
-    def encode(self, source: Path, target: Path, out: Path) -> int:
+    def encode(self, source: Path, target: Path, out: Path, plan: DiffPlan | None = None) -> int:
         self.running.enter()
         try:
             time.sleep(0.01)  # long enough for the other threads to pile up
-            return super().encode(source, target, out)
+            return super().encode(source, target, out, plan)
         finally:
             self.running.leave()
 

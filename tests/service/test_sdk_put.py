@@ -12,6 +12,7 @@ from deltaglider.adapters.diff_xdelta3 import XDelta3Diff
 from deltaglider.adapters.storage_memory import MemoryStorage
 from deltaglider.core.models import DeltaSpace, ObjectKey
 from deltaglider.errors import CodecError, InvalidURLError, NotFoundError
+from deltaglider.ports.diff import EncodePlan
 
 SPACE = DeltaSpace("b", "rel")
 
@@ -174,7 +175,7 @@ def test_missing_file(storage: MemoryStorage, tmp_path: Path) -> None:
 class _LyingDiff(XDelta3Diff):
     """Encodes against the wrong data, so its delta does not rebuild the file."""
 
-    def encode(self, source: Path, target: Path, out: Path) -> int:
+    def encode(self, source: Path, target: Path, out: Path, plan: EncodePlan | None = None) -> int:
         return super().encode(source, source, out)
 
 
@@ -234,12 +235,12 @@ def test_uploads_write_exactly_the_originals_keys(
 class _LyingOnItselfDiff(XDelta3Diff):
     """Its delta of a file against itself (the first file's zero-diff delta) rebuilds other bytes."""
 
-    def encode(self, source: Path, target: Path, out: Path) -> int:
+    def encode(self, source: Path, target: Path, out: Path, plan: EncodePlan | None = None) -> int:
         if source == target:
             other = out.with_name("other")
             other.write_bytes(target.read_bytes()[::-1])
             return super().encode(other, other, out)
-        return super().encode(source, target, out)
+        return super().encode(source, target, out, plan)
 
 
 def test_a_first_files_zero_diff_delta_is_checked_before_anything_is_stored(

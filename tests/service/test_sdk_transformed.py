@@ -29,6 +29,7 @@ from deltaglider.core.models import DeltaSpace, ObjectKey
 from deltaglider.core.put import archives as encoding
 from deltaglider.core.rebuild import archives as transformed
 from deltaglider.errors import CodecError, IntegrityError, MetadataError
+from deltaglider.ports.diff import EncodePlan
 from deltaglider.transforms.builder import Builder
 
 SPACE = DeltaSpace("b", "rel")
@@ -312,9 +313,9 @@ class _CountingEncodes(XDelta3Diff):
         super().__init__()
         self.encodes = 0
 
-    def encode(self, source: Path, target: Path, out: Path) -> int:
+    def encode(self, source: Path, target: Path, out: Path, plan: EncodePlan | None = None) -> int:
         self.encodes += 1
-        return super().encode(source, target, out)
+        return super().encode(source, target, out, plan)
 
 
 def test_when_the_plain_delta_wins_no_search_and_no_proof_run(

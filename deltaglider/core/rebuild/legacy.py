@@ -31,12 +31,12 @@ from contextlib import suppress
 from pathlib import Path
 from typing import IO, BinaryIO, Final
 
+from deltaglider.codec import EXTERNAL_COMPRESSION_IDENTS
 from deltaglider.core.context import Context
 from deltaglider.errors import IntegrityError
 from deltaglider.transforms.recipe import DEFLATE_MAX_EXPANSION, LZMA2_MAX_EXPANSION
 from deltaglider.transforms.sniff import GZIP_MAGIC
 
-_IDENT_PROGRAMS: Final = {"G": "gzip", "B": "bzip2", "Y": "xz", "Z": "compress"}
 # Variables through which a user's environment could have changed the programs' defaults.
 _COMPRESSOR_ENV: Final = ("GZIP", "BZIP", "BZIP2", "XZ_OPT", "XZ_DEFAULTS")
 #: How large a decompressed stream (the source's or the rebuilt target's) may ever grow.
@@ -209,11 +209,11 @@ def _program(argv: list[str]) -> Recompressor:
 
 
 def _program_of(ident: str) -> str:
-    program = _IDENT_PROGRAMS.get(ident)
+    program = EXTERNAL_COMPRESSION_IDENTS.get(ident)
     if program is None:
         raise IntegrityError(
             f"unknown external compression ident {ident!r}: the xdelta3 binary writes only "
-            f"{', '.join(_IDENT_PROGRAMS)}; not decoded"
+            f"{', '.join(EXTERNAL_COMPRESSION_IDENTS)}; not decoded"
         )
     return program
 
