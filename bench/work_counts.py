@@ -26,7 +26,7 @@ import random
 import tempfile
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -198,9 +198,10 @@ class _Clock:
         return self._now
 
 
-def _on_snapshot(store: MemoryStorage, key: str) -> bool:
+def _on_snapshot(store: MemoryStorage, key: str, before: Container[str]) -> bool:
+    """Whether ``key`` is a delta against a snapshot that was there before it (not one it made)."""
     ref = store.raw("b", key)[1].get("dg-ref-key", "")
-    return "reference-" in ref and ref.endswith(".delta")
+    return "reference-" in ref and ref.endswith(".delta") and ref in before
 
 
 def _new_process() -> None:
@@ -233,7 +234,7 @@ def run(folder: Path, size: int, step: float) -> tuple[int, dict[str, Counts]]:
         before = {key: store.raw("b", key) for key in store.keys("b")}
         with counted(store, diff) as warm:
             summary = up.put(path, SPACE)
-        if summary.operation == "PUT_DELTA" and _on_snapshot(store, summary.key):
+        if summary.operation == "PUT_DELTA" and _on_snapshot(store, summary.key, before):
             break
     else:
         raise SystemExit("no upload of this family landed against a snapshot")
@@ -243,7 +244,7 @@ def run(folder: Path, size: int, step: float) -> tuple[int, dict[str, Counts]]:
             store.delete("b", key)
     with counted(store, diff) as cold_upload:
         again = _fresh(store, diff).put(path, SPACE)
-    assert again.key == summary.key and _on_snapshot(store, again.key)
+    assert again.key == summary.key and _on_snapshot(store, again.key, before)
     for key, (body, meta) in after.items():
         store.set_raw("b", key, body, meta)
     with counted(store, diff) as download:

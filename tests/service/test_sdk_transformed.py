@@ -28,6 +28,7 @@ from deltaglider.config import resolve
 from deltaglider.core.models import DeltaSpace, ObjectKey
 from deltaglider.core.put import archives as encoding
 from deltaglider.core.rebuild import archives as transformed
+from deltaglider.core.rebuild import sources
 from deltaglider.errors import CodecError, IntegrityError, MetadataError
 from deltaglider.transforms.builder import Builder
 
@@ -74,7 +75,7 @@ def counting(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
         return real(reference, out)
 
     monkeypatch.setattr(transformed, "derive_base", spy)
-    monkeypatch.setattr(transformed, "_BASES", transformed._BaseShas())
+    monkeypatch.setattr(sources, "_DERIVED", sources._Derivations())
     return calls
 
 
@@ -153,7 +154,7 @@ def test_the_base_is_derived_once_and_then_read_from_the_cache(
     assert len(counting) == 1  # the three later releases share one base
 
     # As a new process would: nothing remembered but what the cache holds; the delta names its base.
-    monkeypatch.setattr(transformed, "_BASES", transformed._BaseShas())
+    monkeypatch.setattr(sources, "_DERIVED", sources._Derivations())
     for path in releases[1:]:
         service.get(ObjectKey("b", f"rel/{path.name}"), tmp_path / path.name)
         assert (tmp_path / path.name).read_bytes() == path.read_bytes()
@@ -298,7 +299,7 @@ def test_a_warm_download_needs_only_the_delta(
     only_base = MemoryCache(max_bytes=1 << 30, hasher=Sha256Hasher())  # the reference evicted
     with cache.use(base_sha, origin=origins[base_sha]) as base:
         assert base is not None and only_base.store(base_sha, base, origin=origins[base_sha])
-    monkeypatch.setattr(transformed, "_BASES", transformed._BaseShas())  # as a new process
+    monkeypatch.setattr(sources, "_DERIVED", sources._Derivations())  # as a new process
     store.calls.clear()
 
     make_service(store, cache=only_base).get(ObjectKey("b", f"rel/{releases[1].name}"), tmp_path / "out")
