@@ -12,6 +12,7 @@ import lzma
 import struct
 import tarfile
 import zlib
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -292,6 +293,13 @@ def test_a_warm_download_needs_only_the_delta(
         return real_store(sha256, src, origin=origin)
 
     monkeypatch.setattr(cache, "store", store_noting_origins)
+    real_adopt = cache.adopt
+
+    def adopt_noting_origins(sha256: str, src: Path, *, origin: str) -> AbstractContextManager[Path]:
+        origins[sha256] = origin
+        return real_adopt(sha256, src, origin=origin)
+
+    monkeypatch.setattr(cache, "adopt", adopt_noting_origins)
     service = make_service(store, cache=cache)
     service.put(releases[0], SPACE)
     key = service.put(releases[1], SPACE).key

@@ -205,7 +205,7 @@ def _base(
             if recorded and recorded.lower() != sha256:
                 mismatched.append(key)
                 continue
-            local = room / "base"
+            local = room / "reference"
             if read_field(head.metadata, "ref_key"):
                 if not snapshots:
                     mismatched.append(key)
@@ -288,7 +288,7 @@ def _decoded(
         _open(ctx, want.of, fresh=fresh, progress=progress, snapshots=snapshots) as reference,
         ctx.cache.scratch() as room,
     ):
-        derived = room / "decoded-base"
+        derived = room / "base"
         if not archives.derive(reference.path, derived):
             found = reference
         else:
