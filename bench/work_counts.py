@@ -10,6 +10,7 @@ upload, and for a cold download of it (a new service, an empty cache):
 - bytes written and read by the process (``wchar``/``rchar`` of ``/proc/self/io``: every write and
   read system call, copies by ``sendfile`` included), as multiples of the file's size;
 - storage requests by type (the in-memory store's log);
+- renames (``os.replace``: a temporary file written beside its final name, then moved there);
 - encodes and decodes (a counting xdelta3 adapter).
 
 The store is in memory; the cache is the file cache (as a client has by default) in a fresh folder
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import importlib
+import os
 import random
 import tempfile
 import zipfile
@@ -108,6 +110,7 @@ class Counts:
     requests: Counter[str] = field(default_factory=Counter)
     encodes: int = 0
     decodes: int = 0
+    renames: int = 0
 
 
 class _CountingHash:
@@ -161,8 +164,18 @@ def counted(store: MemoryStorage, diff: CountingDiff) -> Iterator[Counts]:
     store.calls.clear()
     diff.encodes = diff.decodes = 0
     read0, wrote0 = _io()
-    with hashing_counted(tally):
-        yield tally
+    real_replace = os.replace
+
+    def replace(src: Any, dst: Any, **kwargs: Any) -> None:
+        tally.renames += 1
+        real_replace(src, dst, **kwargs)
+
+    os.replace = replace
+    try:
+        with hashing_counted(tally):
+            yield tally
+    finally:
+        os.replace = real_replace
     read1, wrote1 = _io()
     tally.read, tally.written = read1 - read0, wrote1 - wrote0
     tally.requests = Counter(op for op, _, _ in store.calls)
@@ -263,6 +276,7 @@ def table(size: int, counts: dict[str, Counts]) -> str:
         ("written (x file)", lambda c: f"{c.written / size:.2f}"),
         ("read (x file)", lambda c: f"{c.read / size:.2f}"),
         ("requests", lambda c: ", ".join(f"{op} {n}" for op, n in sorted(c.requests.items()))),
+        ("renames (a temporary file into place)", lambda c: str(c.renames)),
         ("encodes", lambda c: str(c.encodes)),
         ("decodes", lambda c: str(c.decodes)),
     ]
