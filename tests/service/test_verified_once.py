@@ -271,3 +271,35 @@ def test_the_upload_wing_does_not_import_the_download_wing() -> None:
             elif isinstance(node, ast.Import):
                 imported.update(alias.name for alias in node.names)
     assert not {name for name in imported if name.startswith("deltaglider.core.get")}
+
+
+def _fs_cache(folder: Path, cap: int = 1 << 20) -> FsCache:
+    return FsCache(folder, max_bytes=cap, hasher=Sha256Hasher(), logger=StdLogger("deltaglider.tests"))
+
+
+def test_an_entry_already_there_is_kept_and_the_adopted_file_left_in_place(tmp_path: Path) -> None:
+    cache = _fs_cache(tmp_path / "c")
+    data = os.urandom(5000)
+    sha = hashlib.sha256(data).hexdigest()
+    (tmp_path / "first").write_bytes(data)
+    assert cache.store(sha, tmp_path / "first", origin=HERE)
+    with cache.use(sha, origin=HERE) as cached:
+        assert cached is not None
+        inode = cached.stat().st_ino
+    with cache.scratch() as room:
+        (room / "again").write_bytes(data)
+        with cache.adopt(sha, room / "again", origin=HERE) as kept:
+            assert kept == room / "again" and kept.read_bytes() == data
+    with cache.use(sha, origin=HERE) as cached:
+        assert cached is not None and cached.stat().st_ino == inode
+
+
+def test_an_adopted_entry_is_not_evicted_while_its_adopter_reads_it(tmp_path: Path) -> None:
+    cache = _fs_cache(tmp_path / "c", cap=15_000)
+    first, second = os.urandom(10_000), os.urandom(10_000)
+    with cache.scratch() as room:
+        (room / "first").write_bytes(first)
+        with cache.adopt(hashlib.sha256(first).hexdigest(), room / "first", origin=HERE) as kept:
+            (tmp_path / "second").write_bytes(second)
+            cache.store(hashlib.sha256(second).hexdigest(), tmp_path / "second", origin=HERE)  # wants room
+            assert kept.read_bytes() == first
