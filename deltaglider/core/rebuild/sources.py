@@ -149,6 +149,7 @@ class _Derivations:
 _DERIVED: Final = _Derivations()
 
 
+# Named for what callers write, ``sources.open(...)``; this module reads no file by the builtin's name.
 @contextmanager
 def open(
     ctx: Context, want: Want, *, fresh: bool = False, progress: ProgressCallback | None = None
