@@ -6,6 +6,11 @@ normally and removed when it ends with any exception. Every temporary has the na
 ``.<name>.<12 hex digits>.dg-part``, whoever wrote it, so one pattern finds what a killed process
 left behind.
 
+A write beside a file that is itself the temporary file of a write beside still under way (a codec
+writing the file a download's temporary file stands for) writes into that temporary file directly:
+it is already beside its destination, hidden, and removed if anything fails, so a second temporary
+file and a second rename would add nothing but a copy of its name.
+
 A destination that is a FIFO or a device (``/dev/null``, a pipe a reader waits on, or a symbolic
 link to one, as ``/dev/stdout`` is) is not a file to replace: renaming over ``/dev/null`` as root
 would break every program on the machine. :func:`write_output` writes into it instead, once the
@@ -21,6 +26,7 @@ import os
 import secrets
 import stat
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -51,6 +57,40 @@ _ATTEMPTS: Final = 100
 # truncate, and a regular file that took its place meanwhile is refused, not cut.
 _INTO_FLAGS: Final = os.O_WRONLY | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
 _CHUNK: Final = 1 << 20
+#: Rewriting a temporary file in place: never through a link, nor waiting for a FIFO's reader.
+_REWRITE_FLAGS: Final = (
+    os.O_WRONLY
+    | os.O_CREAT
+    | os.O_TRUNC
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+
+
+class _LiveParts:
+    """The temporary files of the writes under way in this process, by absolute path."""
+
+    def __init__(self) -> None:
+        self._paths: set[Path] = set()
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def holding(self, path: Path) -> Iterator[None]:
+        with self._lock:
+            self._paths.add(path)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._paths.discard(path)
+
+    def __contains__(self, path: Path) -> bool:
+        with self._lock:
+            return path in self._paths
+
+
+_LIVE: Final = _LiveParts()
 
 
 @dataclass
@@ -116,7 +156,8 @@ def _written(name: Path, error: ErrorMapper) -> Iterator[Part]:
     removed when it fails."""
     part = _create(name, error)
     try:
-        yield part
+        with _LIVE.holding(Path(os.path.abspath(part.path))):
+            yield part
     except BaseException:
         _discard(part)
         raise
@@ -144,6 +185,10 @@ def write_beside(
     file and is the caller's choice.
     """
     final = Path(os.path.abspath(os.fsdecode(dest)))
+    if final in _LIVE:
+        with _rewritten(final, error) as part:
+            yield part
+        return
     if make_parents:
         try:
             final.parent.mkdir(parents=True, exist_ok=True)
@@ -157,6 +202,31 @@ def write_beside(
     except OSError as exc:
         _discard(part)
         raise error(exc, RENAME_FAILED) from exc
+
+
+@contextlib.contextmanager
+def _rewritten(part_path: Path, error: ErrorMapper) -> Iterator[Part]:
+    """The temporary file of a write under way, emptied, to be written in place (module doc); removed
+    if the block fails, as the write it belongs to would remove it."""
+    try:
+        fd = os.open(part_path, _REWRITE_FLAGS, _MODE)
+    except OSError as exc:
+        raise error(exc, CREATE_FAILED) from exc
+    part = Part(part_path, fd)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        part.close()  # not ours: left where it is
+        odd = FileExistsError(errno.EEXIST, "not a regular file", str(part_path))
+        raise error(odd, CREATE_FAILED) from odd
+    try:
+        yield part
+    except BaseException:
+        _discard(part)
+        raise
+    try:
+        part.close()
+    except OSError as exc:
+        _discard(part)
+        raise error(exc, WRITE_FAILED) from exc
 
 
 def _refuse_special(final: Path) -> None:

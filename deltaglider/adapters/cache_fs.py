@@ -22,6 +22,7 @@ created could feed us files. ``resolve_cache_dir`` falls back to ``/tmp/.deltagl
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import os
@@ -47,6 +48,8 @@ _ENTRY_RE: Final = re.compile(r"^[0-9a-f]{64}(-[0-9a-f]{32})?$")
 _USED_SUFFIX: Final = ".used"
 _TMP_DIR: Final = "tmp"
 _STALE_TMP_SECONDS: Final = 3600
+#: A scratch folder's name: ``scratch-<pid>-<random>``; one whose process is alive is never swept.
+_SCRATCH_PREFIX: Final = "scratch-"
 #: Opening with these never follows a link at the last component, nor waits for a FIFO's writer.
 _NO_SURPRISES: Final = os.O_NOFOLLOW | os.O_NONBLOCK
 
@@ -76,6 +79,18 @@ _CHECKED: Final = _CheckedFiles()
 def _identity(st: os.stat_result) -> _Identity:
     # The change time too: a rewrite in place can put the modification time back, not the change time.
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _alive(scratch_name: str) -> bool:
+    """Whether the process that made the scratch folder of this name is alive (on this machine)."""
+    try:
+        pid = int(scratch_name.removeprefix(_SCRATCH_PREFIX).split("-", 1)[0])
+        os.kill(pid, 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _origin_tag(origin: str) -> str:
@@ -298,6 +313,68 @@ class FsCache:
             with suppress(OSError):
                 tmp.unlink(missing_ok=True)
 
+    @contextmanager
+    def adopt(self, sha256: str, src: Path, *, origin: str) -> Iterator[Path]:
+        path = self._path(sha256, origin)
+        try:
+            fd = os.open(src, os.O_RDONLY | _NO_SURPRISES)
+        except OSError:
+            yield src
+            return
+        try:
+            # Held from before the entry exists: no eviction removes it while the caller reads it.
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            entry = self._link_in(fd, src, path, sha256)
+            if entry is None:
+                yield src
+                return
+            self._mark_used(entry)
+            yield entry
+        finally:
+            os.close(fd)
+
+    def _link_in(self, fd: int, src: Path, path: Path, sha256: str) -> Path | None:
+        """Links the file open as ``fd`` (at ``src``) to ``path`` and removes ``src``: the entry, or
+        None when it is not taken (too large, an entry already there, another file system)."""
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > self._max_bytes:
+            return None
+        try:
+            os.fchmod(fd, 0o600)
+            with self._writers_lock():
+                self._make_room(st.st_size)
+                _real_folder(path.parent)
+                os.link(src, path, follow_symlinks=False)
+        except OSError as exc:
+            if exc.errno not in (errno.EEXIST, errno.EXDEV):
+                self._logger.warning("could not adopt a cache entry; not cached", error=str(exc))
+            return None
+        linked = os.stat(path, follow_symlinks=False)
+        if (linked.st_dev, linked.st_ino) != (st.st_dev, st.st_ino):
+            return None
+        with suppress(OSError):
+            src.unlink()
+        # Checked by the caller; its link count, and so its change time, final now that src is gone.
+        _CHECKED.remember(_identity(os.fstat(fd)), sha256)
+        return path
+
+    @contextmanager
+    def scratch(self) -> Iterator[Path]:
+        try:
+            _real_folder(self._root / _TMP_DIR)
+            folder = Path(
+                tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-", dir=self._root / _TMP_DIR)
+            )
+        except OSError:
+            # Unusable: whatever is made elsewhere is stored, not adopted (adopt leaves it in place).
+            with tempfile.TemporaryDirectory(prefix=f"deltaglider-{os.getpid()}-") as elsewhere:
+                yield Path(elsewhere)
+            return
+        try:
+            yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
     def trim(self) -> None:
         """Evicts unused entries until the cache is within its cap (entries in use when a writer made
         room may have left it above)."""
@@ -360,6 +437,8 @@ class FsCache:
         for entry in entries:
             if entry.name.startswith("."):
                 continue  # the writers' lock
+            if entry.name.startswith(_SCRATCH_PREFIX) and _alive(entry.name):
+                continue  # a long operation's scratch folder
             with suppress(OSError):
                 st = entry.stat(follow_symlinks=False)
                 if st.st_mtime < cutoff:

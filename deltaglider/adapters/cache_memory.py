@@ -2,7 +2,7 @@
 SHA-256 and the origin it was stored under (see ``ports.cache``).
 
 The service works on files, so an entry in use is written out to a private temporary file for the
-duration of the ``use`` block.
+duration of the ``use`` block. An adopted file is read in as it is: its caller checked it.
 """
 
 from __future__ import annotations
@@ -48,12 +48,27 @@ class MemoryCache:
         finally:
             os.unlink(name)
 
+    @contextmanager
+    def adopt(self, sha256: str, src: Path, *, origin: str) -> Iterator[Path]:
+        if os.stat(src).st_size <= self._max_bytes:
+            self._keep(sha256, origin, Path(src).read_bytes())
+        yield src
+
+    @contextmanager
+    def scratch(self) -> Iterator[Path]:
+        with tempfile.TemporaryDirectory(prefix=f"deltaglider-{os.getpid()}-", dir=self._tmp_dir) as folder:
+            yield Path(folder)
+
     def store(self, sha256: str, src: Path, *, origin: str) -> bool:
         if os.stat(src).st_size > self._max_bytes:
             return False
         data = Path(src).read_bytes()
         if self._hasher.sha256_bytes(data) != sha256:
             return False
+        self._keep(sha256, origin, data)
+        return True
+
+    def _keep(self, sha256: str, origin: str, data: bytes) -> None:
         with self._lock:
             self._entries[(sha256, origin)] = data
             self._entries.move_to_end((sha256, origin))
@@ -61,4 +76,3 @@ class MemoryCache:
             while total > self._max_bytes:
                 _, dropped = self._entries.popitem(last=False)
                 total -= len(dropped)
-        return True

@@ -9,8 +9,9 @@ from __future__ import annotations
 from deltaglider.core.context import Context
 from deltaglider.core.format.locate import locate
 from deltaglider.core.format.metadata import Kind, parse, read_field
-from deltaglider.core.get.flow import fetch
+from deltaglider.core.get.flow import checked_whole
 from deltaglider.core.models import ObjectKey, VerifyResult
+from deltaglider.core.rebuild import sources
 from deltaglider.errors import CodecError, IntegrityError, MetadataError, NotFoundError, NotVerifiableError
 
 
@@ -31,7 +32,14 @@ def verify(ctx: Context, obj: ObjectKey, *, use_cache: bool = False) -> VerifyRe
     expected = info.file_sha256
     with ctx.scratch() as scratch:
         try:
-            actual = fetch(ctx, obj.bucket, head.key, info, scratch / "file", use_cache=use_cache)
+            stored = scratch / "stored"
+            ctx.storage.get_file(obj.bucket, head.key, stored)
+            if info.kind is Kind.DELTA:
+                actual = sources.rebuild(
+                    ctx, obj.bucket, head.key, info, stored=stored, dest=scratch / "file", fresh=not use_cache
+                )
+            else:
+                actual = checked_whole(ctx, url, head.key, info, stored)
         except (IntegrityError, CodecError, MetadataError) as exc:
             return VerifyResult(False, operation, expected, None, str(exc), key=head.key)
         except NotFoundError as exc:

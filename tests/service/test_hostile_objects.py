@@ -310,11 +310,10 @@ def test_a_recipe_for_another_size_than_recorded_is_refused_before_decoding(
     ):
         transformed.decode(
             make_service(storage)._ctx,
-            lambda: nullcontext(tmp_path / "reference"),
+            lambda: nullcontext((tmp_path / "reference", REF_SHA)),
             tmp_path / "stored",
             tmp_path / "out",
             url="s3://b/rel/x.tar.gz.delta",
-            ref_sha256=REF_SHA,
             transform=transform,
             expected_size=2000,
         )

@@ -12,6 +12,7 @@ import lzma
 import struct
 import tarfile
 import zlib
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from deltaglider.config import resolve
 from deltaglider.core.models import DeltaSpace, ObjectKey
 from deltaglider.core.put import archives as encoding
 from deltaglider.core.rebuild import archives as transformed
+from deltaglider.core.rebuild import sources
 from deltaglider.errors import CodecError, IntegrityError, MetadataError
 from deltaglider.ports.diff import EncodePlan
 from deltaglider.transforms.builder import Builder
@@ -75,7 +77,7 @@ def counting(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
         return real(reference, out)
 
     monkeypatch.setattr(transformed, "derive_base", spy)
-    monkeypatch.setattr(transformed, "_BASES", transformed._BaseShas())
+    monkeypatch.setattr(sources, "_DERIVED", sources._Derivations())
     return calls
 
 
@@ -154,7 +156,7 @@ def test_the_base_is_derived_once_and_then_read_from_the_cache(
     assert len(counting) == 1  # the three later releases share one base
 
     # As a new process would: nothing remembered but what the cache holds; the delta names its base.
-    monkeypatch.setattr(transformed, "_BASES", transformed._BaseShas())
+    monkeypatch.setattr(sources, "_DERIVED", sources._Derivations())
     for path in releases[1:]:
         service.get(ObjectKey("b", f"rel/{path.name}"), tmp_path / path.name)
         assert (tmp_path / path.name).read_bytes() == path.read_bytes()
@@ -292,6 +294,13 @@ def test_a_warm_download_needs_only_the_delta(
         return real_store(sha256, src, origin=origin)
 
     monkeypatch.setattr(cache, "store", store_noting_origins)
+    real_adopt = cache.adopt
+
+    def adopt_noting_origins(sha256: str, src: Path, *, origin: str) -> AbstractContextManager[Path]:
+        origins[sha256] = origin
+        return real_adopt(sha256, src, origin=origin)
+
+    monkeypatch.setattr(cache, "adopt", adopt_noting_origins)
     service = make_service(store, cache=cache)
     service.put(releases[0], SPACE)
     key = service.put(releases[1], SPACE).key
@@ -299,7 +308,7 @@ def test_a_warm_download_needs_only_the_delta(
     only_base = MemoryCache(max_bytes=1 << 30, hasher=Sha256Hasher())  # the reference evicted
     with cache.use(base_sha, origin=origins[base_sha]) as base:
         assert base is not None and only_base.store(base_sha, base, origin=origins[base_sha])
-    monkeypatch.setattr(transformed, "_BASES", transformed._BaseShas())  # as a new process
+    monkeypatch.setattr(sources, "_DERIVED", sources._Derivations())  # as a new process
     store.calls.clear()
 
     make_service(store, cache=only_base).get(ObjectKey("b", f"rel/{releases[1].name}"), tmp_path / "out")

@@ -14,8 +14,6 @@ import errno
 import os
 import shutil
 import time
-from collections.abc import Mapping
-from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Final
 
@@ -27,15 +25,9 @@ from deltaglider.core.format.locate import get_located, likely_keys
 from deltaglider.core.format.metadata import Kind, StoredInfo, parse
 from deltaglider.core.get.destination import atomic_output, resolve_output
 from deltaglider.core.models import GetSummary, ObjectKey
-from deltaglider.core.rebuild import archives, legacy
-from deltaglider.core.rebuild.sources import (
-    BaseUnavailableError,
-    Rebuild,
-    candidate_keys,
-    derived_origin,
-    reference_file,
-)
-from deltaglider.errors import DecodeError, IntegrityError, MetadataError, NotFoundError
+from deltaglider.core.rebuild import sources
+from deltaglider.core.rebuild.sources import BaseUnavailableError
+from deltaglider.errors import IntegrityError, MetadataError, NotFoundError
 from deltaglider.ports.storage import ObjectHead, ProgressCallback
 from deltaglider.transforms import body
 
@@ -73,106 +65,12 @@ def _refuse_bare_delta(url: str, key: str, path: Path | None) -> None:
     )
 
 
-def fetch(
-    ctx: Context,
-    bucket: str,
-    key: str,
-    info: StoredInfo,
-    dest: Path,
-    *,
-    progress: ProgressCallback | None = None,
-    use_cache: bool = True,
-    stored: Path | None = None,
-    snapshot_base: bool = True,
-) -> str:
-    """Writes the file stored at ``key`` into ``dest`` (a scratch path) and returns its SHA-256.
-    Does not compare it with the recorded one: callers decide what a mismatch means. Without
-    ``use_cache``, a delta's reference is downloaded and checked rather than taken from the cache.
-    ``stored`` is where the object's bytes already are, if they were fetched (``dest`` itself for
-    a whole object, a path of the caller's for a delta). With ``snapshot_base`` a delta's base may
-    itself be stored as a delta against a full reference (core.bases): two decodes at most."""
-    url = ctx.storage.url(bucket, key)
+def checked_whole(ctx: Context, url: str, key: str, info: StoredInfo, path: Path) -> str:
+    """The SHA-256 of an object stored whole, whose bytes are at ``path``; an object with no metadata
+    that is in fact a delta is refused (its bytes are not the file)."""
     if info.kind is Kind.PLAIN:
-        _refuse_bare_delta(url, key, None)
-    if info.kind is not Kind.DELTA:
-        if stored is None:
-            ctx.storage.get_file(bucket, key, dest, progress)
-        elif stored != dest:
-            _place(stored, dest)
-        if info.kind is Kind.PLAIN:
-            _refuse_bare_delta(url, key, dest)
-        return ctx.hasher.sha256_file(dest)
-    if info.ref_sha256 is None:
-        raise MetadataError(f"{url}: delta without the SHA-256 of its reference (dg-ref-sha256)")
-    if info.file_size is None:
-        # Nothing would bound its decode: refused before its base is fetched.
-        raise MetadataError(f"{url}: a delta with no recorded size (dg-file-size): nothing bounds its decode")
-    assert info.file_sha256 is not None  # a DELTA always has one (see metadata.parse)
-    with ctx.scratch() as scratch:
-        delta = stored if stored is not None else scratch / "delta"
-        if stored is None:
-            ctx.storage.get_file(bucket, key, delta, progress)
-        keys = candidate_keys(key, info.ref_key)
-        try:
-            header = None if info.transform else ctx.diff.inspect(delta)
-            rebuild = snapshot_rebuilder(ctx, bucket, use_cache) if snapshot_base else None
-            ref_sha256 = info.ref_sha256
-
-            def reference() -> AbstractContextManager[Path]:
-                return reference_file(
-                    ctx, bucket, keys, ref_sha256, use_cache=use_cache, rebuild=rebuild, progress=progress
-                )
-
-            if info.transform is not None:
-                # A cached decoded base is all it needs: the reference is fetched only to derive one.
-                archives.decode(
-                    ctx,
-                    reference,
-                    delta,
-                    dest,
-                    url=url,
-                    ref_sha256=ref_sha256,
-                    transform=info.transform,
-                    use_cache=use_cache,
-                    expected_size=info.file_size,
-                    origin=derived_origin(ctx, bucket, key),
-                )
-            else:
-                with reference() as local:
-                    if header is None or header.external is None:
-                        ctx.diff.decode(local, delta, dest, expected_size=info.file_size)
-                    else:
-                        ctx.logger.info("rebuilding a delta made over externally compressed data", key=key)
-                        legacy.rebuild(
-                            ctx,
-                            local,
-                            delta,
-                            dest,
-                            expected_sha256=info.file_sha256,
-                            expected_size=info.file_size,
-                            ref_sha256=ref_sha256,
-                            external=header.external,
-                        )
-        except DecodeError as exc:
-            raise IntegrityError(
-                f"{url}: the stored delta does not decode against its reference: {exc}"
-            ) from exc
-    return ctx.hasher.sha256_file(dest)
-
-
-def snapshot_rebuilder(ctx: Context, bucket: str, use_cache: bool) -> Rebuild:
-    """How ``reference_file`` rebuilds a base stored as a delta (a snapshot, see core.bases)."""
-
-    def rebuild(key: str, metadata: Mapping[str, str], stored: Path, out: Path) -> str:
-        info = parse(metadata, key)
-        if info.kind is not Kind.DELTA:
-            raise MetadataError(
-                f"{ctx.storage.url(bucket, key)}: a base that names a reference but is no delta"
-            )
-        # The snapshot's own base must be a full reference: no file is more than two decodes away.
-        return fetch(ctx, bucket, key, info, out, use_cache=use_cache, stored=stored, snapshot_base=False)
-
-    return rebuild
+        _refuse_bare_delta(url, key, path)
+    return ctx.hasher.sha256_file(path)
 
 
 def get(
@@ -212,7 +110,7 @@ def _get_once(
         with atomic_output(dest, spool=ctx.scratch) as tmp:
             head = get_located(ctx, obj, tmp, progress)
             try:
-                info, actual = _rebuild_in_place(ctx, obj, head, tmp, progress)
+                info, actual = _into(ctx, obj, head, stored=tmp, path=tmp, progress=progress)
             except BaseUnavailableError as gone:
                 # A delta whose base is gone (or replaced) while the form it replaces is still there: a
                 # write of the name's new form is under way (re-packing, or an upload yet to check its
@@ -224,7 +122,7 @@ def _get_once(
                     head = ctx.storage.get_file(obj.bucket, other, tmp, progress)
                 except NotFoundError:
                     raise gone from None
-                info, actual = _rebuild_in_place(ctx, obj, head, tmp, progress)
+                info, actual = _into(ctx, obj, head, stored=tmp, path=tmp, progress=progress)
             size = tmp.stat().st_size  # a FIFO or device the bytes go into has no size of its own
         return head, info, dest, actual, size
     # A name like the layout's own (``x.delta``): where it goes depends on the form found.
@@ -233,27 +131,39 @@ def _get_once(
         head = get_located(ctx, obj, fetched, progress)
         dest = resolve_output(output_path, _stored_name(head.key))
         with atomic_output(dest, spool=ctx.scratch) as tmp:
-            _place(fetched, tmp)
-            info, actual = _rebuild_in_place(ctx, obj, head, tmp, progress)
+            info, actual = _into(ctx, obj, head, stored=fetched, path=tmp, progress=progress)
             size = tmp.stat().st_size
     return head, info, dest, actual, size
 
 
-def _rebuild_in_place(
-    ctx: Context, obj: ObjectKey, head: ObjectHead, path: Path, progress: ProgressCallback | None
+def _into(
+    ctx: Context,
+    obj: ObjectKey,
+    head: ObjectHead,
+    *,
+    stored: Path,
+    path: Path,
+    progress: ProgressCallback | None,
 ) -> tuple[StoredInfo, str]:
-    """``path`` holds the stored object's bytes; leaves the file's there, checked against its SHA-256."""
+    """``stored`` holds the stored object's bytes (it may be ``path`` itself); leaves the file's at
+    ``path``, checked against its SHA-256."""
     info = parse(head.metadata, head.key)
     url = ctx.storage.url(obj.bucket, head.key)
     if info.kind is Kind.DELTA:
         with ctx.scratch() as scratch:
-            # Moved out, so that the rebuilt file is renamed onto a free name: ext4 flushes a file that
-            # a rename puts over another one (auto_da_alloc), ~8 ms for 12.5 MB on this machine.
-            delta = scratch / "delta"
-            shutil.move(path, delta)
-            actual = fetch(ctx, obj.bucket, head.key, info, path, progress=progress, stored=delta)
+            delta = stored
+            if stored == path:
+                # Moved out, so that the file is written under a free name: ext4 flushes a file whose
+                # old content a rename or a truncation replaces (auto_da_alloc).
+                delta = scratch / "delta"
+                shutil.move(stored, delta)
+            actual = sources.rebuild(
+                ctx, obj.bucket, head.key, info, stored=delta, dest=path, progress=progress
+            )
     else:
-        actual = fetch(ctx, obj.bucket, head.key, info, path, progress=progress, stored=path)
+        if stored != path:
+            _place(stored, path)
+        actual = checked_whole(ctx, url, head.key, info, path)
     if info.kind is Kind.PLAIN:
         ctx.logger.warning("object has no SHA-256 recorded; served unverified", key=head.key)
     elif actual != info.file_sha256:

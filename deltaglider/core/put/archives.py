@@ -14,7 +14,7 @@ from typing import Final
 
 from deltaglider.core.context import Context
 from deltaglider.core.format.metadata import Transform
-from deltaglider.core.rebuild.archives import base_file, local_reference
+from deltaglider.core.rebuild import sources
 from deltaglider.errors import CodecError, RecipeError
 from deltaglider.transforms import Encoded, body, encode_container, rebuild, unpack
 from deltaglider.transforms.base import BASE_FORMAT
@@ -54,8 +54,9 @@ def encode(
 ) -> Stored | None:
     """The body for ``file`` against ``reference``, proven to rebuild ``file``; None when the file's
     container cannot be reproduced, or its body would be larger than ``size_limit`` (then a plain
-    delta is the way). ``origin``: see :func:`base_file`."""
-    with base_file(ctx, local_reference(reference), ref_sha256, origin=origin) as (base, base_sha):
+    delta is the way). ``origin``: see :class:`~deltaglider.core.rebuild.sources.Decoded`."""
+    decoded = sources.Decoded(sources.Held(reference, ref_sha256), origin=origin)
+    with sources.open(ctx, decoded) as (base, base_sha):
         guess = None
         if size_limit < math.inf:
             guess = _guess(ctx, base, file, scratch, size_limit)

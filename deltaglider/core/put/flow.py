@@ -43,7 +43,8 @@ from deltaglider.core.put.write import (
     store_whole,
     zero_diff,
 )
-from deltaglider.core.rebuild.sources import BaseUnavailableError, reference_file
+from deltaglider.core.rebuild import sources
+from deltaglider.core.rebuild.sources import BaseUnavailableError
 from deltaglider.errors import InvalidURLError
 from deltaglider.ports.storage import ObjectHead, ProgressCallback
 from deltaglider.transforms.container import CONTAINERS
@@ -240,7 +241,7 @@ def _try_first_file(ctx: Context, up: Upload, ref_key: str) -> PutSummary | None
 
 def _against_reference(ctx: Context, up: Upload, ref: Reference) -> PutSummary:
     """The original's scheme: a delta against ``reference.bin``, or the file whole."""
-    with reference_file(ctx, up.space.bucket, [ref.key], ref.sha256) as reference:
+    with sources.open(ctx, sources.Base(up.space.bucket, (ref.key,), ref.sha256)) as (reference, _):
         compressor = sniff_file(reference)
         if compressor is not None:  # only the original's scheme comes here
             return store_whole(

@@ -16,7 +16,6 @@ from deltaglider.core.format.layout import base_key
 from deltaglider.core.format.metadata import (
     read_field,
 )
-from deltaglider.core.get.flow import snapshot_rebuilder
 from deltaglider.core.models import PutSummary
 from deltaglider.core.protocol import Pinned
 from deltaglider.core.put.write import (
@@ -31,7 +30,8 @@ from deltaglider.core.put.write import (
     store_whole,
     zero_diff,
 )
-from deltaglider.core.rebuild.sources import BaseNotFoundError, reference_file
+from deltaglider.core.rebuild import sources
+from deltaglider.core.rebuild.sources import BaseNotFoundError
 from deltaglider.errors import StorageError
 from deltaglider.ports.storage import ObjectHead
 
@@ -45,9 +45,8 @@ def against_bases(ctx: Context, up: Upload, reference: ObjectHead) -> PutSummary
     chosen = bases.choose(candidates, target) if target is not None else candidates[0]
     ref = Reference(chosen.key, chosen.sha256, chosen.metadata)
     drift = min(bases.DRIFT, up.max_ratio)
-    rebuild = snapshot_rebuilder(ctx, up.space.bucket, use_cache=True)
     with (
-        reference_file(ctx, up.space.bucket, [ref.key], ref.sha256, rebuild=rebuild) as local,
+        sources.open(ctx, sources.Base(up.space.bucket, (ref.key,), ref.sha256)) as (local, _),
         ctx.scratch() as scratch,
     ):
         made = choose_delta(ctx, up, ref, local, scratch)
@@ -66,7 +65,7 @@ def against_bases(ctx: Context, up: Upload, reference: ObjectHead) -> PutSummary
         )
     full_ref = Reference(chosen.full_key, chosen.full_sha256, full.metadata)
     with (
-        reference_file(ctx, up.space.bucket, [full_ref.key], full_ref.sha256) as local,
+        sources.open(ctx, sources.Base(up.space.bucket, (full_ref.key,), full_ref.sha256)) as (local, _),
         ctx.scratch() as scratch,
     ):
         against_full = choose_delta(ctx, up, full_ref, local, scratch)
