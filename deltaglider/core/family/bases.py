@@ -41,8 +41,8 @@ from deltaglider.core.format.metadata import read_field
 from deltaglider.errors import MetadataError
 from deltaglider.ports.storage import ObjectHead
 
-#: Past this delta/file ratio against the chosen base, the upload becomes a new base. 0.15 stored the
-#: least, or within half a point of it, on the families of bench/RESULTS.md ("Re-baselining").
+#: Past this delta/file ratio against the chosen base, the upload becomes a new base: the value that
+#: stored the least, or near it, on the families of bench/RESULTS.md ("Re-baselining").
 DRIFT: Final = 0.15
 #: How many of the newest bases an upload considers, besides ``reference.bin``.
 RECENT: Final = 4
