@@ -23,8 +23,8 @@ from deltaglider.transforms.base import BASE_FORMAT
 
 #: A compressor setting is taken for a stream once this much of its output agrees with the original:
 #: the upload's proof recompresses the whole file anyway, so the search need not recompress it all
-#: too. A setting that agrees this far and differs later
-#: fails the proof, and the search is then made in full.
+#: too. A setting that agrees this far and differs later fails the proof, and the search is then
+#: made in full.
 CHECKED_PREFIX: Final = 1 << 20
 
 
