@@ -105,18 +105,18 @@ def put(
             replaces=replaces,
             options=options or PutOptions(),
         )
-        summary = _decide_again_if_gone(ctx, up)
-    ctx.metrics.timing("put.seconds", time.monotonic() - started, operation=summary.operation)
-    ctx.metrics.increment("put", operation=summary.operation)
+        stored = _decide_again_if_gone(ctx, up)
+    ctx.metrics.timing("put.seconds", time.monotonic() - started, operation=stored.operation)
+    ctx.metrics.increment("put", operation=stored.operation)
     ctx.logger.info(
         "stored",
-        operation=summary.operation,
-        key=f"{space.bucket}/{summary.key}",
+        operation=stored.operation,
+        key=f"{space.bucket}/{stored.key}",
         size=size,
-        stored=summary.stored_size,
-        reason=summary.reason,
+        stored=stored.stored_size,
+        reason=stored.reason,
     )
-    return summary
+    return stored
 
 
 def _blocks_only(progress: ProgressCallback) -> ProgressCallback:
