@@ -201,7 +201,7 @@ def one_reference_only() -> Iterator[None]:
         found = bases.describe(reference)
         return [found] if found else []
 
-    def stored_whole(ctx: Any, up: Any, full: Any, made: Any, target: Any, *, ratio: float) -> Any:
+    def stored_whole(ctx: Any, up: Any, full: Any, made: Any, *, ratio: float) -> Any:
         return upload.store_whole(
             ctx, up, f"delta/file ratio {ratio:.3f} exceeds max_ratio", delta_ratio=ratio
         )

@@ -19,7 +19,7 @@ from typing import Literal
 
 from deltaglider import sync as sync_flow
 from deltaglider.adapters.storage_local import LocalStorage
-from deltaglider.adapters.storage_options import FILE_TAG, OptionsStorage, check_options
+from deltaglider.adapters.storage_options import FILE_TAG, check_options, merge_options
 from deltaglider.batch import FilterRule, seed_indexes, version_key
 from deltaglider.core import scratch
 from deltaglider.core.format.layout import REFERENCE_NAME
@@ -143,9 +143,9 @@ class DeltaGliderClient:
     def __init__(
         self, service: DeltaService, endpoint_url: str | None = None, *, put_options: PutOptions | None = None
     ) -> None:
+        """``put_options``: the client's own upload options (tags, storage class...), under each
+        upload's."""
         self._put_options = put_options or PutOptions()
-        if not isinstance(service.storage, OptionsStorage):
-            service = service.with_storage(OptionsStorage(service.storage, self._put_options))
         self.service = service
         self.endpoint_url = endpoint_url
         self._services: dict[Scheme, DeltaService] = {"s3": service}
@@ -155,8 +155,7 @@ class DeltaGliderClient:
         with self._lock:
             service = self._services.get(loc.scheme)
             if service is None:
-                store = OptionsStorage(_STORES[loc.scheme](), self._put_options)
-                service = self._services[loc.scheme] = self.service.with_storage(store)
+                service = self._services[loc.scheme] = self.service.with_storage(_STORES[loc.scheme]())
             return service
 
     def upload(
@@ -186,13 +185,13 @@ class DeltaGliderClient:
         loc = parse_url(s3_url)
         if loc.prefix:
             check_relative_key(loc.prefix, f"{s3_url}: destination folder")
-        service = self._service_for(loc)
-        if extra != PutOptions():
-            store = service.storage
-            assert isinstance(store, OptionsStorage)  # every service here is built over one
-            service = service.with_storage(store.with_options(extra))
-        summary = service.put(
-            Path(file_path), DeltaSpace(loc.bucket, loc.prefix), max_ratio, name=loc.name, progress=progress
+        summary = self._service_for(loc).put(
+            Path(file_path),
+            DeltaSpace(loc.bucket, loc.prefix),
+            max_ratio,
+            name=loc.name,
+            progress=progress,
+            options=merge_options(self._put_options, extra),
         )
         return UploadSummary(
             operation=summary.operation,

@@ -1,33 +1,23 @@
-"""A storage decorator that decides how each object is stored: tags, storage class, Content-Type and
-user metadata, by what the object is.
+"""The user's upload options checked before anything is read (:func:`check_options`), and
+:class:`OptionsStorage`, the store that gives the client's storage class to the writes that bring no
+options of their own.
 
-The core writes three kinds of objects and knows nothing of these options; this wrapper reads each
-write's ``dg-*`` metadata and applies the client's (and the upload's) options to fit:
-
-- a reference (``reference.bin``) gets no tags, no user metadata and no archive storage class: every
-  delta of its DeltaSpace needs it readable at once, and it is not the file of any one upload;
-- a delta gets the tags, the user metadata and the storage class, and is sent as
-  ``application/octet-stream`` (its bytes are a VCDIFF delta, not the file);
-- a file stored whole gets all of it, with the Content-Type given or guessed from its name.
-
-Every object other than a reference also carries the tag ``dg-kind=file``: the lifecycle rules that
-``lifecycle_policy`` writes filter on it, so that they can archive and expire files and deltas while
-never touching a reference (S3 rules cannot exclude a key, only select by prefix and tags).
+How each object an upload writes is stored (tags, storage class, Content-Type, user metadata) is a
+plain function of its role and the upload's options: :func:`deltaglider.core.put.policy.policy`,
+applied by the core's one write. Nothing here reads deltaglider's metadata back.
 """
 
 from __future__ import annotations
 
 import builtins
-import mimetypes
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Final
 
-from deltaglider.core.format.layout import is_base_name, split_key
-from deltaglider.core.format.metadata import Kind, encode_value, parse, read_field
+from deltaglider.core.format.metadata import encode_value
+from deltaglider.core.put.policy import ARCHIVE_CLASSES, DELTA_CONTENT_TYPE, FILE_TAG
 from deltaglider.errors import MetadataError
 from deltaglider.ports.storage import (
     BucketInfo,
@@ -40,20 +30,12 @@ from deltaglider.ports.storage import (
 
 __all__ = [
     "ARCHIVE_CLASSES",
+    "DELTA_CONTENT_TYPE",
     "FILE_TAG",
     "OptionsStorage",
     "check_options",
+    "merge_options",
 ]
-
-#: The tag on every object but references; lifecycle rules select by it.
-FILE_TAG: Final = ("dg-kind", "file")
-
-#: Storage classes whose objects cannot be read at once (or only at a retrieval fee per read): a
-#: reference is never put there.
-ARCHIVE_CLASSES: Final = frozenset({"GLACIER", "DEEP_ARCHIVE", "GLACIER_IR"})
-
-#: What a delta's bytes are, whatever the file's type.
-DELTA_CONTENT_TYPE: Final = "application/octet-stream"
 
 # S3's limits on object tags.
 _MAX_TAGS: Final = 10
@@ -168,7 +150,9 @@ def check_options(
     )
 
 
-def _merge(base: PutOptions, extra: PutOptions) -> PutOptions:
+def merge_options(base: PutOptions, extra: PutOptions) -> PutOptions:
+    """``extra`` (one upload's options) over ``base`` (the client's): tags and metadata added to,
+    Content-Type and storage class replaced."""
     tags = {**base.tags, **extra.tags}
     if len(tags) > _MAX_TAGS - 1:
         raise MetadataError(f"at most {_MAX_TAGS - 1} tags per upload, client's and upload's together")
@@ -180,48 +164,19 @@ def _merge(base: PutOptions, extra: PutOptions) -> PutOptions:
     )
 
 
-def _guess_type(name: str) -> str:
-    kind, encoding = mimetypes.guess_type(name, strict=False)
-    if encoding is not None:
-        # ``app.tar.gz`` is a gzip stream to anyone fetching it.
-        return {"gzip": "application/gzip", "bzip2": "application/x-bzip2", "xz": "application/x-xz"}.get(
-            encoding, DELTA_CONTENT_TYPE
-        )
-    return kind or DELTA_CONTENT_TYPE
-
-
 class OptionsStorage:
-    """``StoragePort`` over ``inner`` that applies ``options`` to every write, by object kind."""
+    """``StoragePort`` over ``inner``. A write that names its options is stored as the core asked; one
+    that names none (only the protocol's own writes: a base kept for its dependents, a removal marker)
+    gets the client's storage class unless an archive class (a base must be readable at once), and
+    nothing else of ``options``."""
 
     def __init__(self, inner: StoragePort, options: PutOptions | None = None) -> None:
         self.inner = inner
-        self.options = options or PutOptions()
+        kept = options.storage_class if options is not None else None
+        self._unnamed = PutOptions(storage_class=None if kept in ARCHIVE_CLASSES else kept)
 
-    def with_options(self, extra: PutOptions) -> OptionsStorage:
-        """The same store with ``extra`` on top of these options (one upload's)."""
-        return OptionsStorage(self.inner, _merge(self.options, extra))
-
-    def _for(self, key: str, metadata: Mapping[str, str], given: PutOptions | None) -> PutOptions:
-        options = self.options if given is None else _merge(self.options, given)
-        kind = parse(metadata, key).kind
-        if kind is Kind.REFERENCE or is_base_name(split_key(key)[1]):
-            # Every base (a snapshot too): never archived, never removed by a lifecycle rule.
-            storage_class = options.storage_class
-            if storage_class in ARCHIVE_CLASSES:
-                storage_class = None
-            return PutOptions(storage_class=storage_class)
-        if kind is Kind.WHOLE and read_field(metadata, "fingerprint"):
-            # A file stored whole that later deltas may need as their base: a lifecycle rule must
-            # not expire or archive it under them (it goes by retention, which keeps it for them).
-            storage_class = None if options.storage_class in ARCHIVE_CLASSES else options.storage_class
-            name = read_field(metadata, "original_name") or split_key(key)[1]
-            content_type = options.content_type or _guess_type(name)
-            return replace(options, content_type=content_type, storage_class=storage_class)
-        tags = {**options.tags, FILE_TAG[0]: FILE_TAG[1]}
-        if kind is Kind.DELTA:
-            return replace(options, content_type=DELTA_CONTENT_TYPE, tags=tags)
-        name = read_field(metadata, "original_name") or split_key(key)[1]
-        return replace(options, content_type=options.content_type or _guess_type(name), tags=tags)
+    def _for(self, given: PutOptions | None) -> PutOptions:
+        return self._unnamed if given is None else given
 
     # -- the port ------------------------------------------------------------------------------
 
@@ -249,7 +204,7 @@ class OptionsStorage:
         *,
         options: PutOptions | None = None,
     ) -> None:
-        self.inner.put_file(bucket, key, src, metadata, progress, options=self._for(key, metadata, options))
+        self.inner.put_file(bucket, key, src, metadata, progress, options=self._for(options))
 
     def put_file_if_absent(
         self,
@@ -261,9 +216,7 @@ class OptionsStorage:
         *,
         options: PutOptions | None = None,
     ) -> bool:
-        return self.inner.put_file_if_absent(
-            bucket, key, src, metadata, progress, options=self._for(key, metadata, options)
-        )
+        return self.inner.put_file_if_absent(bucket, key, src, metadata, progress, options=self._for(options))
 
     def put_file_if_match(
         self,
@@ -277,7 +230,7 @@ class OptionsStorage:
         options: PutOptions | None = None,
     ) -> bool:
         return self.inner.put_file_if_match(
-            bucket, key, src, metadata, progress, etag=etag, options=self._for(key, metadata, options)
+            bucket, key, src, metadata, progress, etag=etag, options=self._for(options)
         )
 
     def delete(self, bucket: str, key: str) -> None:

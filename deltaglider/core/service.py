@@ -40,7 +40,7 @@ from deltaglider.ports.diff import DiffPort
 from deltaglider.ports.hash import HashPort
 from deltaglider.ports.logger import LoggerPort
 from deltaglider.ports.metrics import MetricsPort
-from deltaglider.ports.storage import ProgressCallback, StoragePort
+from deltaglider.ports.storage import ProgressCallback, PutOptions, StoragePort
 
 
 class DeltaService:
@@ -110,14 +110,18 @@ class DeltaService:
         *,
         name: str | None = None,
         progress: ProgressCallback | None = None,
+        options: PutOptions | None = None,
     ) -> PutSummary:
         """Stores ``file`` in ``delta_space`` under ``name`` (default: the file's own name).
 
         ``max_ratio`` (default: the service's) caps delta size / file size; past it the file is stored
-        whole.
+        whole. ``options`` (tags, storage class, Content-Type, user metadata, already checked) apply to
+        the objects of this upload by their role (:mod:`deltaglider.core.put.policy`).
         """
         ratio = self._ctx.max_ratio if max_ratio is None else check_max_ratio(max_ratio)
-        return put_flow.put(self._ctx, Path(file), delta_space, max_ratio=ratio, name=name, progress=progress)
+        return put_flow.put(
+            self._ctx, Path(file), delta_space, max_ratio=ratio, name=name, progress=progress, options=options
+        )
 
     def get(
         self, object_key: ObjectKey, output_path: StrPath, *, progress: ProgressCallback | None = None
@@ -197,8 +201,8 @@ class DeltaService:
         return [DeltaSpace(bucket, p) for p in bases.spaces_under(self._ctx, bucket, delta_space.prefix)]
 
     def base_names(self, delta_space: DeltaSpace) -> builtins.list[str]:
-        """The names of the DeltaSpace's bases (``reference.bin`` and those of issue 13), in the order
-        that deletes dependents first."""
+        """The names of the DeltaSpace's bases (``reference.bin``, further full references and
+        snapshots), in the order that deletes dependents first."""
         return bases.removal_order(self._ctx, delta_space.bucket, delta_space.prefix)
 
     def list(self, delta_space: DeltaSpace, *, recursive: bool = False) -> Iterator[ListEntry]:

@@ -85,6 +85,7 @@ def encode_container(
     compressor: Compressor | None = None,
     exhaustive: bool = True,
     checked_prefix: int | None = None,
+    kind: str | None = None,
 ) -> Encoded | None:
     """Writes the decoded form of the container at ``path`` to ``decoded_path``.
 
@@ -93,10 +94,12 @@ def encode_container(
     rebuild is exact by construction: every decoded member was recompressed and compared with its
     original bytes, the rest is copied. With ``checked_prefix``, only the first that many compressed
     bytes of each stream were compared (``Encoded.unproven`` counts the streams that had more): the
-    caller must rebuild the file to know, as an upload's proof does anyway.
+    caller must rebuild the file to know, as an upload's proof does anyway. ``kind``: the container
+    the caller already read from the file's head (:func:`deltaglider.transforms.sniff.read_head`),
+    so that the head is not read again.
     """
     compressor = compressor or default_compressor()
-    kind = detect(path)
+    kind = detect(path) if kind is None else kind
     if kind is None or layout_for(kind) is None:
         return None
     try:
@@ -151,13 +154,15 @@ def _encode(
 Appendix: TypeAlias = Callable[[BinaryIO, BinaryIO, str], None]
 
 
-def decode_all(path: StrPath, out: StrPath, *, appendix: Appendix | None = None) -> int:
+def decode_all(
+    path: StrPath, out: StrPath, *, appendix: Appendix | None = None, kind: str | None = None
+) -> int:
     """Writes ``path``'s layout to ``out`` with every stream that decodes decoded, whether or not a
     known compressor setting reproduces it: no parameter search, no recipe (a stream only ever read).
     How many streams it decoded; 0 (and nothing written) when none does. :func:`encode_container`
     decodes a subset of these streams (those that reproduce), so when it decodes as many its stream is
-    this one, byte for byte."""
-    kind = detect(path)
+    this one, byte for byte. ``kind``: as for :func:`encode_container`."""
+    kind = detect(path) if kind is None else kind
     layout = layout_for(kind)
     if kind is None or layout is None:
         return 0

@@ -1,5 +1,6 @@
 """What a file is, judged by its first bytes (names lie: a wheel is a zip, so is a jar): which container
 (:func:`detect`), and which compressor's magic it starts with (:func:`sniff`), from the one table of magics.
+:func:`read_head` reads the head once and gives both (:class:`Head`): an upload sniffs its file once.
 
 The stock xdelta3 binary that the original DeltaGlider ran sniffs the compressor magics on its inputs
 and, when decoding, decompresses a *source* that carries one whatever the delta says. A raw delta of
@@ -10,6 +11,7 @@ never diffed.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal, TypeAlias
 
@@ -74,3 +76,23 @@ def detect(path: str | os.PathLike[str]) -> Container | None:
     ``None``."""
     with open(path, "rb") as f:
         return detect_bytes(f.read(_PROBE))
+
+
+@dataclass(frozen=True)
+class Head:
+    """What a file's first bytes say: the container it is, and the compressor whose magic it starts
+    with (a gzip file is both; a zip only a container; a bzip2 file only a compressor's)."""
+
+    container: Container | None
+    compressor: str | None
+
+
+def head_of(data: bytes) -> Head:
+    """:class:`Head` of a file starting with ``data`` (its first 262 bytes, or all of it)."""
+    return Head(detect_bytes(data), sniff(data))
+
+
+def read_head(path: str | os.PathLike[str]) -> Head:
+    """One read of the file's head, judged both ways."""
+    with open(path, "rb") as f:
+        return head_of(f.read(max(_PROBE, _LONGEST)))

@@ -1,4 +1,5 @@
-"""Several bases per DeltaSpace (issue 13): drift decisions, bounded rebuilds, protection, listing."""
+"""Several bases per DeltaSpace (snapshots, further full references, files stored whole as bases):
+drift decisions, bounded rebuilds, protection, listing."""
 
 from __future__ import annotations
 

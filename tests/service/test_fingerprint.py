@@ -1,4 +1,5 @@
-"""The similarity estimate (``core.fingerprint``): what it predicts, its text form, its memory."""
+"""The similarity estimate (``core.family.fingerprint``): what it predicts, its text form and the
+form it was taken on, its memory."""
 
 from __future__ import annotations
 
@@ -218,3 +219,30 @@ def test_same_fingerprint_however_the_stream_is_split(
         previous = cut
     pieces.feed(data[previous:])
     assert pieces.finish() == whole.finish()
+
+
+def test_the_text_names_the_form_it_was_taken_on(tmp_path: Path) -> None:
+    data = _random(50_000, 12)
+    raw = fingerprint_stream(io.BytesIO(data))
+    decoded = fingerprint_stream(io.BytesIO(data), "decoded")
+    assert (raw.form, decoded.form) == ("raw", "decoded")
+    assert raw.hashes == decoded.hashes
+    assert raw.to_text().startswith("dgfp1:")
+    assert decoded.to_text().startswith("dgfp1-decoded:")
+    assert Fingerprint.from_text(decoded.to_text()) == decoded
+    assert Fingerprint.from_text(raw.to_text()) == raw
+
+
+def test_a_value_written_before_forms_existed_reads_as_raw() -> None:
+    # Byte for byte what the first format wrote for a file of three chunks.
+    old = Fingerprint(1234, 500, (5, 70, 900)).to_text()
+    assert old == "dgfp1:1234:500:BUG+Bg=="
+    assert Fingerprint.from_text("dgfp1:1234:500:BUG+Bg==").form == "raw"
+
+
+def test_fingerprints_of_two_forms_are_never_compared() -> None:
+    data = _random(20_000, 13)
+    with pytest.raises(ValueError, match="raw fingerprint compared with a decoded one"):
+        estimate_delta_ratio(
+            fingerprint_stream(io.BytesIO(data)), fingerprint_stream(io.BytesIO(data), "decoded")
+        )

@@ -1,23 +1,17 @@
 from __future__ import annotations
 
 import os
-import random
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from support.families import SPACE, drifting_family
-from support.sdk import make_service
 
 import deltaglider
 from deltaglider import config
-from deltaglider.adapters.storage_memory import MemoryStorage
-from deltaglider.adapters.storage_options import FILE_TAG, OptionsStorage
 from deltaglider.client import UploadSummary
 from deltaglider.errors import InvalidURLError, MetadataError, NotFoundError
 from deltaglider.factory import create_client
-from deltaglider.ports.storage import PutOptions
 
 
 def test_upload_summary_properties() -> None:
@@ -169,24 +163,3 @@ def test_nothing_is_left_unimplemented() -> None:
 def test_unknown_options_are_refused(clean_env: pytest.MonkeyPatch) -> None:
     with pytest.raises(TypeError, match="max_ration"):
         create_client(max_ration=0.3)
-
-
-def test_no_base_carries_the_tag_lifecycle_rules_expire_files_by(tmp_path: Path) -> None:
-    """Snapshots and files stored whole as bases are needed by later deltas: a lifecycle rule that
-    expires or archives files (by their ``dg-kind=file`` tag) must not select them."""
-    inner = MemoryStorage()
-    service = make_service(OptionsStorage(inner, PutOptions(tags={"team": "core"})))
-    family = drifting_family(tmp_path, 12)
-    for path in family:
-        service.put(path, SPACE)
-    far = tmp_path / "far.iso"
-    far.write_bytes(random.Random(2).randbytes(1 << 20))
-    assert service.put(far, SPACE).key == "rel/far.iso"  # past max_ratio: whole, as a base
-    tagged = {key: inner.options("b", key).tags for key in inner.keys("b")}
-    bases = [key for key in tagged if key.rpartition("/")[2].startswith("reference")]
-    assert any(key.endswith(".bin.delta") for key in bases)  # a snapshot is among them
-    for key in [*bases, "rel/far.iso"]:
-        assert FILE_TAG[0] not in tagged[key], key
-    assert tagged["rel/far.iso"] == {"team": "core"}
-    deltas = [key for key in tagged if key.endswith(".iso.delta")]
-    assert deltas and all(tagged[key][FILE_TAG[0]] == FILE_TAG[1] for key in deltas)

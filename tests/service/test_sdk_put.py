@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import gzip
 import random
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -329,3 +330,47 @@ def test_small_files_that_are_no_archive_do_not_start_a_reference(
     big = tmp_path / "disk.img"
     big.write_bytes(bytes(range(256)) * 4096 + b"tail")  # 1 MiB and a bit
     assert service.put(big, DeltaSpace("b", "images")).key == "images/reference.bin"
+
+
+def _text_zip(path: Path, version: str) -> Path:
+    rng = random.Random(4)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for i in range(20):
+            words = (f"{rng.randrange(1 << 30):x}" for _ in range(3000))
+            archive.writestr(f"mod{i}.py", f"version = {version!r}\n" + " ".join(words))
+    return path
+
+
+def test_an_upload_reads_its_files_head_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One read of the head tells container and compressor; the decoded delta's guess and search
+    take the container from it rather than sniffing the file again."""
+    from deltaglider.core.put import private_copy
+    from deltaglider.transforms import container, sniff
+
+    service = make_service(MemoryStorage())
+    service.put(_text_zip(tmp_path / "app-1.0.zip", "1.0"), SPACE)
+    heads: list[str] = []
+    real_read = private_copy.read_head
+
+    def counted(path: Path) -> sniff.Head:
+        heads.append(Path(path).name)
+        return real_read(path)
+
+    real_detect, real_sniff = container.detect, sniff.sniff_file
+
+    def detect(path: Path) -> sniff.Container | None:
+        heads.append(Path(path).name)
+        return real_detect(path)
+
+    def sniff_file(path: Path) -> str | None:
+        heads.append(Path(path).name)
+        return real_sniff(path)
+
+    monkeypatch.setattr(private_copy, "read_head", counted)
+    monkeypatch.setattr(container, "detect", detect)
+    monkeypatch.setattr(sniff, "sniff_file", sniff_file)
+
+    summary = service.put(_text_zip(tmp_path / "app-1.1.zip", "1.1"), SPACE)
+
+    assert summary.transform == "zip"
+    assert heads.count("file") == 1  # the upload's private copy (the reference's base reads its own)

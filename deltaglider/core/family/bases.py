@@ -7,7 +7,7 @@ DeltaSpace may hold several bases besides ``reference.bin``:
   passed :data:`DRIFT`, stored as a delta against a full base; the uploaded name gets a zero-diff
   delta against it;
 - a file stored whole under its own name (its delta against the full base also passed ``max_ratio``)
-  that records a fingerprint: an archive or a large file (core.put_bases);
+  that records a fingerprint: an archive or a large file (core.put.new_bases);
 - a further *full reference* (``reference-<sha>.bin``): content kept for the deltas that need it when
   its file was deleted or overwritten, or a base was removed under an upload (core.protocol).
 
@@ -15,19 +15,20 @@ Every base is a full one or one decode away from one, so any file rebuilds with 
 
 Which base an upload uses: the most recent :data:`RECENT` bases (by the listing's dates) and
 ``reference.bin``, ranked by the estimate their fingerprints (``dg-fingerprint``, see
-:mod:`deltaglider.core.family.fingerprint`) give against the file's; a base without one ranks after those
-whose estimate is below :data:`UNKNOWN_ESTIMATE`. Bases are only ever added here; removing them is
-for retention and ``remove_unused_bases``, through :mod:`deltaglider.core.protocol`.
+:mod:`deltaglider.core.family.fingerprint`) give against the file's fingerprint taken on the same form
+(a container's decoded stream, or its bytes); a base without one, or whose form the file has none
+of, ranks after those whose estimate is below :data:`UNKNOWN_ESTIMATE`. Bases are only ever added
+here; removing them is for retention and ``remove_unused_bases``, through :mod:`deltaglider.core.protocol`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
 from deltaglider.core.context import Context
-from deltaglider.core.family.fingerprint import Fingerprint, estimate_delta_ratio
+from deltaglider.core.family.fingerprint import Fingerprint, Form, estimate_delta_ratio
 from deltaglider.core.format.layout import (
     DELTA_SUFFIX,
     REFERENCE_NAME,
@@ -40,8 +41,8 @@ from deltaglider.core.format.metadata import read_field
 from deltaglider.errors import MetadataError
 from deltaglider.ports.storage import ObjectHead
 
-#: Past this delta/file ratio against the chosen base, the upload becomes a new base. 0.15 stored the
-#: least, or within half a point of it, on the families of bench/RESULTS.md ("Re-baselining").
+#: Past this delta/file ratio against the chosen base, the upload becomes a new base: the value that
+#: stored the least, or near it, on the families of bench/RESULTS.md ("Re-baselining").
 DRIFT: Final = 0.15
 #: How many of the newest bases an upload considers, besides ``reference.bin``.
 RECENT: Final = 4
@@ -108,7 +109,7 @@ def _may_be_base(name: str) -> bool:
 def recent(ctx: Context, bucket: str, prefix: str, reference: ObjectHead) -> list[Base]:
     """``reference.bin`` (as ``reference`` describes it) and the :data:`RECENT` newest other bases:
     further full references, snapshots, and files stored whole that record a fingerprint
-    (core.put_bases). At most :data:`HEADS` of the newest candidates are asked, so a folder of many
+    (core.put.new_bases). At most :data:`HEADS` of the newest candidates are asked, so a folder of many
     files stored whole for other reasons costs no more than that."""
     others = [
         obj
@@ -140,8 +141,14 @@ def _is_base(head: ObjectHead) -> bool:
     )
 
 
-def choose(bases: list[Base], target: Fingerprint) -> Base:
-    """The base whose fingerprint promises the smallest delta; the newest wins a tie."""
+#: The file's fingerprint taken on a form (None when it has none in that form: a file that is no
+#: container has no decoded stream).
+Target = Callable[[Form], Fingerprint | None]
+
+
+def choose(bases: list[Base], target: Target) -> Base:
+    """The base whose fingerprint promises the smallest delta, each compared with the file's
+    fingerprint in the base's own form; the newest wins a tie."""
     best, best_estimate = bases[0], _estimate(bases[0], target)
     for base in bases[1:]:
         estimate = _estimate(base, target)
@@ -150,8 +157,11 @@ def choose(bases: list[Base], target: Fingerprint) -> Base:
     return best
 
 
-def _estimate(base: Base, target: Fingerprint) -> float:
-    return UNKNOWN_ESTIMATE if base.fingerprint is None else estimate_delta_ratio(base.fingerprint, target)
+def _estimate(base: Base, target: Target) -> float:
+    if base.fingerprint is None:
+        return UNKNOWN_ESTIMATE
+    taken = target(base.fingerprint.form)
+    return UNKNOWN_ESTIMATE if taken is None else estimate_delta_ratio(base.fingerprint, taken)
 
 
 def removal_order(ctx: Context, bucket: str, prefix: str) -> list[str]:

@@ -6,6 +6,12 @@ hashes (bottom-k MinHash), the file's size and how well a sample of it compresse
 target's chunks that also occur in the base estimates how much of the target a delta can copy; what is
 left is new data, which the encoder compresses about as well as the sample did.
 
+A fingerprint names the form of the file it was taken on (:data:`Form`): the file's bytes (``raw``),
+or, for a container, its decoded stream (``decoded``), which is what a delta of decoded content is
+made of. Two fingerprints are compared only in the same form: a deflated member changed by one line
+is new bytes from that line on, so raw fingerprints of two releases of an archive say little about
+how far apart their decoded content is.
+
 Speed comes from doing the per-byte work in C: a cut is where five bytes in a row fall in a fixed set
 of byte values (``bytes.translate`` to 0/1, then ``bytes.split`` on five ones), so Python code runs
 once per chunk, not once per byte. Memory stays within a few read blocks whatever the file's size.
@@ -21,7 +27,7 @@ import os
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import BinaryIO, Final
+from typing import BinaryIO, Final, Literal, TypeAlias
 
 from deltaglider.errors import MetadataError
 
@@ -48,7 +54,15 @@ _SAMPLE_BYTES: Final = 16 << 10
 """Compressed at the start of every ``BLOCK`` of the file, to estimate how well new data compresses."""
 _LEVEL: Final = 6
 
-_PREFIX: Final = "dgfp1"
+Form: TypeAlias = Literal["raw", "decoded"]
+"""What a fingerprint was taken on: the file's bytes, or the decoded stream of a container
+(:func:`deltaglider.transforms.container.decode_all`)."""
+
+#: The value's first field names its form. A raw fingerprint keeps the first format's prefix, so values
+#: written before forms existed read as raw; a reader that knows only that prefix takes a decoded one
+#: for no fingerprint at all (an unknown base), never for a raw one.
+_PREFIXES: Final[dict[Form, str]] = {"raw": "dgfp1", "decoded": "dgfp1-decoded"}
+_FORMS: Final[dict[str, Form]] = {prefix: form for form, prefix in _PREFIXES.items()}
 #: S3 keeps at most 2 KB of user metadata per object, keys included: no upload wrote a longer
 #: fingerprint, and a longer one (a folder store's sidecar has no such cap) is refused unread.
 MAX_TEXT: Final = 2048
@@ -58,11 +72,12 @@ MAX_TEXT: Final = 2048
 class Fingerprint:
     """``hashes``: the smallest chunk hashes, ascending, at most ``SAMPLES`` of them (all of them
     when the file has fewer distinct chunks). ``packed_permille``: compressed size of the sample per
-    thousand bytes (1000: incompressible)."""
+    thousand bytes (1000: incompressible). ``form``: what it was taken on (:data:`Form`)."""
 
     size: int
     packed_permille: int
     hashes: tuple[int, ...]
+    form: Form = "raw"
 
     @property
     def complete(self) -> bool:
@@ -72,7 +87,7 @@ class Fingerprint:
     def to_text(self) -> str:
         """A short ASCII form for object metadata: at most about 1.4 KB whatever the file."""
         packed = base64.b64encode(_pack_sorted(self.hashes)).decode("ascii")
-        return f"{_PREFIX}:{self.size}:{self.packed_permille}:{packed}"
+        return f"{_PREFIXES[self.form]}:{self.size}:{self.packed_permille}:{packed}"
 
     @classmethod
     def from_text(cls, text: str) -> Fingerprint:
@@ -81,7 +96,7 @@ class Fingerprint:
                 f"malformed fingerprint: {len(text)} characters, past S3's limit of {MAX_TEXT}"
             )
         fields = text.split(":")
-        if len(fields) != 4 or fields[0] != _PREFIX:
+        if len(fields) != 4 or fields[0] not in _FORMS:
             raise MetadataError(f"not a fingerprint: {text[:40]!r}")
         try:
             size, permille = int(fields[1]), int(fields[2])
@@ -92,7 +107,7 @@ class Fingerprint:
             raise MetadataError("malformed fingerprint: a field is out of range")
         if any(h > _MASK for h in hashes) or (size == 0) != (not hashes):
             raise MetadataError("malformed fingerprint: a hash is out of range")
-        return cls(size, permille, hashes)
+        return cls(size, permille, hashes, _FORMS[fields[0]])
 
 
 def _pack_sorted(values: Iterable[int]) -> bytes:
@@ -215,26 +230,31 @@ class _Sketch:
         self.kept = sorted(merged)[:SAMPLES]
 
 
-def fingerprint_stream(stream: BinaryIO) -> Fingerprint:
-    """The fingerprint of everything ``stream`` yields, read ``BLOCK`` bytes at a time."""
+def fingerprint_stream(stream: BinaryIO, form: Form = "raw") -> Fingerprint:
+    """The fingerprint of everything ``stream`` yields, read ``BLOCK`` bytes at a time, recorded as
+    taken on ``form``."""
     sketch = _Sketch()
     while block := stream.read(BLOCK):
         sketch.feed(block)
-    return sketch.finish()
+    taken = sketch.finish()
+    return taken if form == "raw" else Fingerprint(taken.size, taken.packed_permille, taken.hashes, form)
 
 
-def fingerprint(path: str | os.PathLike[str]) -> Fingerprint:
-    """One streaming pass over the file at ``path``."""
+def fingerprint(path: str | os.PathLike[str], form: Form = "raw") -> Fingerprint:
+    """One streaming pass over the file at ``path`` (for ``decoded``: a container's decoded stream)."""
     with open(path, "rb") as f:
-        return fingerprint_stream(f)
+        return fingerprint_stream(f, form)
 
 
 def estimate_delta_ratio(base: Fingerprint, target: Fingerprint) -> float:
     """Predicted delta size / target size when ``target`` is encoded against ``base``, 0..1.
 
-    Containment is measured on the target's hashes below both sketches' thresholds: below its own
+    Both must be taken on the same form (``ValueError`` otherwise: their chunks are of different
+    things). Containment is measured on the target's hashes below both sketches' thresholds: below its own
     largest kept hash a sketch holds every hash of its file, so there a missing hash is truly missing.
     """
+    if base.form != target.form:
+        raise ValueError(f"a {base.form} fingerprint compared with a {target.form} one")
     if not target.hashes:
         return 0.0
     packed = target.packed_permille / 1000

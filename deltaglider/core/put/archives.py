@@ -14,26 +14,17 @@ from typing import Final
 
 from deltaglider.core.context import Context
 from deltaglider.core.format.metadata import Transform
+from deltaglider.core.put.private_copy import PrivateCopy
+from deltaglider.core.put.upload import Candidate
 from deltaglider.core.rebuild import sources
 from deltaglider.errors import CodecError, RecipeError
 from deltaglider.transforms import Encoded, body, encode_container, rebuild, unpack
 from deltaglider.transforms.base import BASE_FORMAT
-from deltaglider.transforms.container import decode_all
-
-
-@dataclass(frozen=True)
-class Stored:
-    """A transformed body ready to store."""
-
-    path: Path
-    size: int
-    transform: Transform
-
 
 #: A compressor setting is taken for a stream once this much of its output agrees with the original:
 #: the upload's proof recompresses the whole file anyway, so the search need not recompress it all
-#: too (for a 12.7 MB botocore sdist, 7 of 21 s). A setting that agrees this far and differs later
-#: fails the proof, and the search is then made in full.
+#: too. A setting that agrees this far and differs later fails the proof, and the search is then
+#: made in full.
 CHECKED_PREFIX: Final = 1 << 20
 
 
@@ -44,25 +35,25 @@ class _UnprovenError(Exception):
 def encode(
     ctx: Context,
     reference: Path,
-    file: Path,
+    copy: PrivateCopy,
     *,
     ref_sha256: str,
     sha256: str,
     scratch: Path,
     size_limit: float = math.inf,
     origin: str | None = None,
-) -> Stored | None:
-    """The body for ``file`` against ``reference``, proven to rebuild ``file``; None when the file's
-    container cannot be reproduced, or its body would be larger than ``size_limit`` (then a plain
-    delta is the way). ``origin``: see :class:`~deltaglider.core.rebuild.sources.Decoded`."""
+) -> Candidate | None:
+    """The body for the upload's ``copy`` against ``reference``, proven to rebuild it; None when the
+    file's container cannot be reproduced, or its body would be larger than ``size_limit`` (then a
+    plain delta is the way). ``origin``: see :class:`~deltaglider.core.rebuild.sources.Decoded`."""
     decoded = sources.Decoded(sources.Held(reference, ref_sha256), origin=origin)
     with sources.open(ctx, decoded) as (base, base_sha):
         guess = None
         if size_limit < math.inf:
-            guess = _guess(ctx, base, file, scratch, size_limit)
+            guess = _guess(ctx, base, copy, scratch, size_limit)
             if guess is None:
                 return None
-        maker = _Body(ctx, base, base_sha, file, scratch, sha256=sha256, size_limit=size_limit)
+        maker = _Body(ctx, base, base_sha, copy, scratch, sha256=sha256, size_limit=size_limit)
         try:
             return maker.attempt(guess, CHECKED_PREFIX)
         except _UnprovenError:
@@ -74,27 +65,29 @@ def encode(
 
 
 class _Body:
-    """Makes the transformed body of ``file`` against ``base`` and proves that it rebuilds ``file``."""
+    """Makes the transformed body of the copy against ``base`` and proves that it rebuilds the file."""
 
     def __init__(
         self,
         ctx: Context,
         base: Path,
         base_sha: str,
-        file: Path,
+        copy: PrivateCopy,
         scratch: Path,
         *,
         sha256: str,
         size_limit: float,
     ) -> None:
-        self.ctx, self.base, self.base_sha, self.file, self.scratch = ctx, base, base_sha, file, scratch
+        self.ctx, self.base, self.base_sha, self.copy, self.scratch = ctx, base, base_sha, copy, scratch
         self.sha256, self.size_limit = sha256, size_limit
 
-    def attempt(self, guess: _Guess | None, checked_prefix: int | None) -> Stored | None:
+    def attempt(self, guess: _Guess | None, checked_prefix: int | None) -> Candidate | None:
         """The proven body, or None (not reproducible, or over the size limit)."""
         ctx, scratch = self.ctx, self.scratch
         decoded = scratch / "decoded"
-        encoded = encode_container(self.file, decoded, checked_prefix=checked_prefix)
+        encoded = encode_container(
+            self.copy.path, decoded, checked_prefix=checked_prefix, kind=self.copy.head.container
+        )
         if encoded is None:
             return None
         delta = scratch / "transformed.delta"
@@ -115,12 +108,12 @@ class _Body:
                 if encoded.unproven:
                     raise _UnprovenError
                 raise CodecError(
-                    f"the transformed delta for {self.file} does not rebuild it; it was not stored",
+                    f"the transformed delta for {self.copy.path} does not rebuild it; it was not stored",
                     name="SELF_CHECK",
                 )
         finally:
             delta.unlink()
-        return Stored(out, out.stat().st_size, Transform(encoded.container, BASE_FORMAT, self.base_sha))
+        return Candidate(out, out.stat().st_size, Transform(encoded.container, BASE_FORMAT, self.base_sha))
 
 
 @dataclass(frozen=True)
@@ -139,24 +132,24 @@ class _Guess:
         self.delta.unlink(missing_ok=True)
 
 
-def _guess(ctx: Context, base: Path, file: Path, scratch: Path, size_limit: float) -> _Guess | None:
-    """The delta of ``file`` with every stream decoded, none searched for its compressor settings:
-    what the body comes to when every stream reproduces, for a fraction of the cost of finding out
-    (inflating is ~10x faster than the search's recompression). None when it is over ``size_limit``
-    already, which spares the search where the plain delta wins anyway. Its stream is removed at
-    once: a large archive's decoded stream is not kept on disk twice."""
-    stream = scratch / "guess.decoded"
-    delta = scratch / "guess.delta"
-    streams = decode_all(file, stream)
-    if not streams:
+def _guess(ctx: Context, base: Path, copy: PrivateCopy, scratch: Path, size_limit: float) -> _Guess | None:
+    """The delta of the copy's decoded stream (every stream decoded, none searched for its compressor
+    settings, the stream the base was chosen by): what the body comes to when every stream
+    reproduces, for a fraction of the cost of finding out (inflating is much faster than the search's
+    recompression). None when it is over ``size_limit`` already, which spares the search where the
+    plain delta wins anyway. The stream is released at once: a large archive's decoded stream is not
+    kept on disk twice."""
+    decoded = copy.decoded()
+    if decoded is None:
         return None
+    delta = scratch / "guess.delta"
     try:
-        guess = _Guess(delta, streams, stream.stat().st_size)
-        if ctx.encode(base, stream, delta) > size_limit:
+        guess = _Guess(delta, decoded.streams, decoded.size)
+        if ctx.encode(base, decoded.path, delta) > size_limit:
             guess.discard()
             return None
     finally:
-        stream.unlink()
+        copy.release()
     return guess
 
 

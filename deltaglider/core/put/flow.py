@@ -1,9 +1,13 @@
 """Uploading one file into a DeltaSpace: as its reference, as a delta, or whole.
 
-The upload works on a private copy of the file (:mod:`deltaglider.core.put.private_copy`), so the SHA-256 it
-records is that of the bytes it stores. Deleting a delta never removes its base, and every write that
-depends on a base re-checks it afterwards: :mod:`deltaglider.core.protocol` is the one protocol for
-every removal or rewrite, uploads' included.
+The upload works on a private copy of the file (:mod:`deltaglider.core.put.private_copy`), so the
+SHA-256 it records is that of the bytes it stores; its head is sniffed once, for container and
+compressor alike. The upload carries its own options (tags, storage class...), which every write
+applies by the object's role (:mod:`deltaglider.core.put.policy`).
+
+Deleting a delta never removes its base, and every write that depends on a base re-checks it
+afterwards: :mod:`deltaglider.core.protocol` is the one protocol for every removal or rewrite,
+uploads' included.
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from deltaglider.core.context import Context
-from deltaglider.core.family.fingerprint import fingerprint
 from deltaglider.core.format.layout import (
     REFERENCE_NAME,
     REMOVING_INFIX,
@@ -31,24 +34,25 @@ from deltaglider.core.format.metadata import (
 )
 from deltaglider.core.models import DeltaSpace, PutSummary
 from deltaglider.core.protocol import Pinned
-from deltaglider.core.put import private_copy as snapshot
+from deltaglider.core.put import private_copy
+from deltaglider.core.put.encode import encode, zero_diff
 from deltaglider.core.put.new_bases import against_bases
+from deltaglider.core.put.policy import Role
+from deltaglider.core.put.upload import Reference, TooLarge, Upload
 from deltaglider.core.put.write import (
     FOUNDING_MIN_SIZE,
-    Reference,
-    Upload,
-    choose_delta,
     put_delta,
+    put_file,
     store_delta,
     store_whole,
-    zero_diff,
+    summary,
 )
 from deltaglider.core.rebuild import sources
 from deltaglider.core.rebuild.sources import BaseUnavailableError
 from deltaglider.errors import InvalidURLError
-from deltaglider.ports.storage import ObjectHead, ProgressCallback
+from deltaglider.ports.storage import ObjectHead, ProgressCallback, PutOptions
 from deltaglider.transforms.container import CONTAINERS
-from deltaglider.transforms.sniff import detect, sniff_file
+from deltaglider.transforms.sniff import sniff_file
 from deltaglider.urls import check_component
 
 
@@ -62,10 +66,12 @@ def put(
     progress: ProgressCallback | None = None,
     created_at: datetime | None = None,
     replaces: ObjectHead | None = None,
+    options: PutOptions | None = None,
 ) -> PutSummary:
     """Stores ``file`` under ``name`` in ``space``. A user's upload replaces whatever the name holds;
     with ``replaces`` (re-packing) the upload is a rewrite of that version, which raises
-    ``upload.SupersededError`` when the name was written or deleted since (core.upload)."""
+    :class:`deltaglider.core.put.write.SupersededError` when the name was written or deleted since.
+    ``options``: how the upload's objects are stored, by role (:mod:`deltaglider.core.put.policy`)."""
     started = time.monotonic()
     file = Path(file)
     name = file.name if name is None else name
@@ -77,8 +83,9 @@ def put(
     if is_marker_name(name):
         raise InvalidURLError(f"stored name {name!r} is reserved: {REMOVING_INFIX!r} marks removals")
     with ctx.scratch() as scratch:
-        copy = scratch / "file"
-        size, sha256 = snapshot.take(file, copy, ctx.hasher, progress)
+        path = scratch / "file"
+        size, sha256 = private_copy.take(file, path, ctx.hasher, progress)
+        copy = private_copy.PrivateCopy(path, size, sha256, decodes=not ctx.original_compatible)
         when = ctx.clock.now() if created_at is None else created_at
         made = (
             _source_mtime(file)
@@ -90,29 +97,27 @@ def put(
             file,
             space,
             name,
-            size,
-            sha256,
             max_ratio,
             # The file's bytes were counted as they were read; the store's writes still report
             # each block (a cancelled batch stops there: core.transfer), counting nothing more.
             None if progress is None else _blocks_only(progress),
             when,
-            detect(copy),
             source_mtime=made,
             replaces=replaces,
+            options=options or PutOptions(),
         )
-        summary = _decide_again_if_gone(ctx, up)
-    ctx.metrics.timing("put.seconds", time.monotonic() - started, operation=summary.operation)
-    ctx.metrics.increment("put", operation=summary.operation)
+        stored = _decide_again_if_gone(ctx, up)
+    ctx.metrics.timing("put.seconds", time.monotonic() - started, operation=stored.operation)
+    ctx.metrics.increment("put", operation=stored.operation)
     ctx.logger.info(
         "stored",
-        operation=summary.operation,
-        key=f"{space.bucket}/{summary.key}",
+        operation=stored.operation,
+        key=f"{space.bucket}/{stored.key}",
         size=size,
-        stored=summary.stored_size,
-        reason=summary.reason,
+        stored=stored.stored_size,
+        reason=stored.reason,
     )
-    return summary
+    return stored
 
 
 def _blocks_only(progress: ProgressCallback) -> ProgressCallback:
@@ -181,7 +186,7 @@ def _whole_by_content(ctx: Context, up: Upload) -> str | None:
     delta against it). Otherwise content decides: gzip, zip, xz and ar are decoded, and anything else
     a delta does not pay for is stored whole by the ratio cap.
     """
-    compressor = sniff_file(up.file)
+    compressor = up.copy.head.compressor
     if ctx.original_compatible:
         if not is_delta_candidate(up.name):
             return f"{up.name!r} is not a delta candidate by its extension"
@@ -209,33 +214,29 @@ def _try_first_file(ctx: Context, up: Upload, ref_key: str) -> PutSummary | None
     the original, also writes its zero-diff delta so that the file can be fetched (and listed) under
     its own name; that delta is made and checked before anything is stored."""
     with ctx.scratch() as scratch:
-        delta, delta_size = zero_diff(ctx, up, scratch)
+        zero = zero_diff(ctx, up, scratch)
         meta = reference_metadata(
             tool=ctx.tool_version,
             source_name=up.name,
             sha256=up.sha256,
             created_at=up.created_at,
-            fingerprint=None if ctx.original_compatible else fingerprint(up.file).to_text(),
+            fingerprint=None if ctx.original_compatible else up.copy.recorded_fingerprint().to_text(),
         )
-        if not ctx.storage.put_file_if_absent(up.space.bucket, ref_key, up.file, meta, up.progress):
+        if not put_file(ctx, up, ref_key, up.file, meta, role=Role.BASE, if_absent=True):
             return None
         ref = Reference(ref_key, up.sha256, meta)
         ctx.cache.store(up.sha256, up.file, origin=ctx.storage.url(up.space.bucket, ref_key))
         chain = [Pinned(ref_key, up.sha256, meta, up.file)]
-        if put_delta(ctx, up, delta, delta_size=delta_size, ref=ref, zero_diff=True, chain=chain) is None:
+        if put_delta(ctx, up, zero, ref=ref, zero_diff=True, chain=chain) is None:
             return store_whole(ctx, up, "the reference this file became was replaced by another one")
-    return PutSummary(
-        operation="PUT",
-        bucket=up.space.bucket,
-        key=ref_key,
-        file_size=up.size,
-        file_hash=up.sha256,
-        delta_size=delta_size,
-        delta_hash=None,
-        delta_ratio=None,
+    return summary(
+        up,
+        ref_key,
+        "first file of the DeltaSpace: became its reference",
+        stored_size=up.size + zero.size,
+        delta_size=zero.size,
         reference_hash=up.sha256,
-        stored_size=up.size + delta_size,
-        reason="first file of the DeltaSpace: became its reference",
+        whole=True,
     )
 
 
@@ -251,13 +252,13 @@ def _against_reference(ctx: Context, up: Upload, ref: Reference) -> PutSummary:
                 "would decompress when decoding: no delta is made against it",
             )
         with ctx.scratch() as scratch:
-            made = choose_delta(ctx, up, ref, reference, scratch)
-            if isinstance(made, float):
+            made = encode(ctx, up, ref, reference, scratch)
+            if isinstance(made, TooLarge):
                 return store_whole(
                     ctx,
                     up,
-                    f"delta/file ratio {made:.3f} exceeds max_ratio {up.max_ratio:.3f}",
-                    delta_ratio=made,
+                    f"delta/file ratio {made.ratio:.3f} exceeds max_ratio {up.max_ratio:.3f}",
+                    delta_ratio=made.ratio,
                 )
             return store_delta(
                 ctx, up, ref, made, chain=[Pinned(ref.key, ref.sha256, ref.metadata, reference)]

@@ -4,13 +4,16 @@ a new snapshot (a delta against a full base, hidden, its name a zero-diff delta 
 delta fits ``max_ratio``; past ``max_ratio`` too, it is stored whole under its own name, readable by
 any tool, and recorded as a base (its fingerprint) that later uploads may use: a new base that costs
 no second copy of the file.
+
+The fingerprints compared are taken on what the delta is made of: a container's decoded stream
+(:class:`deltaglider.core.put.private_copy.PrivateCopy`), and every base records the form its own
+fingerprint was taken on.
 """
 
 from __future__ import annotations
 
 from deltaglider.core.context import Context
 from deltaglider.core.family import bases
-from deltaglider.core.family.fingerprint import Fingerprint, fingerprint
 from deltaglider.core.format import forms
 from deltaglider.core.format.layout import base_key
 from deltaglider.core.format.metadata import (
@@ -18,17 +21,17 @@ from deltaglider.core.format.metadata import (
 )
 from deltaglider.core.models import PutSummary
 from deltaglider.core.protocol import Pinned
+from deltaglider.core.put.encode import encode, ratio_of, zero_diff
+from deltaglider.core.put.policy import Role
+from deltaglider.core.put.upload import Candidate, Encoded, Reference, TooLarge, Upload
 from deltaglider.core.put.write import (
     FOUNDING_MIN_SIZE,
-    Delta,
-    Reference,
-    Upload,
-    choose_delta,
     metadata_of,
     put_delta,
+    put_file,
     store_delta,
     store_whole,
-    zero_diff,
+    summary,
 )
 from deltaglider.core.rebuild import sources
 from deltaglider.core.rebuild.sources import BaseNotFoundError
@@ -40,23 +43,20 @@ def against_bases(ctx: Context, up: Upload, reference: ObjectHead) -> PutSummary
     """A delta against the most promising base while it stays under ``DRIFT``; past it, a new base
     (module doc)."""
     candidates = bases.recent(ctx, up.space.bucket, up.space.prefix, reference)
-    # The fingerprint is needed to choose among bases, or to record one: not for a lone reference.bin.
-    target = fingerprint(up.file) if len(candidates) > 1 else None
-    chosen = bases.choose(candidates, target) if target is not None else candidates[0]
+    # Fingerprints are needed to choose among bases, or to record one: not for a lone reference.bin.
+    chosen = bases.choose(candidates, up.copy.fingerprint) if len(candidates) > 1 else candidates[0]
     ref = Reference(chosen.key, chosen.sha256, chosen.metadata)
     drift = min(bases.DRIFT, up.max_ratio)
     with (
         sources.open(ctx, sources.Base(up.space.bucket, (ref.key,), ref.sha256)) as (local, _),
         ctx.scratch() as scratch,
     ):
-        made = choose_delta(ctx, up, ref, local, scratch)
-        if not isinstance(made, float) and made.size / up.size <= drift:
+        made = encode(ctx, up, ref, local, scratch)
+        ratio = ratio_of(made, up.size)
+        if isinstance(made, Candidate) and ratio <= drift:
             return store_delta(ctx, up, ref, made, chain=[Pinned(ref.key, ref.sha256, ref.metadata, local)])
-        ratio = made if isinstance(made, float) else made.size / up.size
         if not chosen.is_snapshot:
-            return new_base(
-                ctx, up, Pinned(ref.key, ref.sha256, ref.metadata, local), made, target, ratio=ratio
-            )
+            return new_base(ctx, up, Pinned(ref.key, ref.sha256, ref.metadata, local), made, ratio=ratio)
     assert chosen.full_key is not None and chosen.full_sha256 is not None  # a snapshot names its full
     full = ctx.storage.head(up.space.bucket, chosen.full_key)
     if full is None:
@@ -68,42 +68,26 @@ def against_bases(ctx: Context, up: Upload, reference: ObjectHead) -> PutSummary
         sources.open(ctx, sources.Base(up.space.bucket, (full_ref.key,), full_ref.sha256)) as (local, _),
         ctx.scratch() as scratch,
     ):
-        against_full = choose_delta(ctx, up, full_ref, local, scratch)
+        against_full = encode(ctx, up, full_ref, local, scratch)
         full_pin = Pinned(full_ref.key, full_ref.sha256, full_ref.metadata, local)
-        return new_base(ctx, up, full_pin, against_full, target, ratio=ratio)
+        return new_base(ctx, up, full_pin, against_full, ratio=ratio)
 
 
-def new_base(
-    ctx: Context,
-    up: Upload,
-    full: Pinned,
-    made: Delta | float,
-    target: Fingerprint | None,
-    *,
-    ratio: float,
-) -> PutSummary:
+def new_base(ctx: Context, up: Upload, full: Pinned, made: Encoded, *, ratio: float) -> PutSummary:
     """The file becomes a base: a snapshot (``made``, its delta against the full base ``full``) when
-    that fits ``max_ratio``; else it is stored whole, as a base when it is worth
-    one (module doc)."""
-    if isinstance(made, float):
-        reason = f"delta/file ratio {made:.3f} exceeds max_ratio {up.max_ratio:.3f} against every base"
+    that fits ``max_ratio``; else it is stored whole, as a base when it is worth one (module doc).
+    ``ratio``: the delta/file ratio against the base it drifted from."""
+    if isinstance(made, TooLarge):
+        reason = f"delta/file ratio {made.ratio:.3f} exceeds max_ratio {up.max_ratio:.3f} against every base"
         # A base must be worth keeping: an archive by its content, or a large file (a small one-off
         # named .zip would otherwise become a base that later uploads weigh).
         worth = up.container is not None or up.size >= FOUNDING_MIN_SIZE
-        recorded = (target or fingerprint(up.file)).to_text() if worth else None
-        return store_whole(ctx, up, reason, delta_ratio=made, fingerprint=recorded)
-    return _snapshot(ctx, up, full, made, target, ratio=ratio)
+        recorded = up.copy.recorded_fingerprint().to_text() if worth else None
+        return store_whole(ctx, up, reason, delta_ratio=made.ratio, fingerprint=recorded)
+    return _snapshot(ctx, up, full, made, ratio=ratio)
 
 
-def _snapshot(
-    ctx: Context,
-    up: Upload,
-    full: Pinned,
-    made: Delta,
-    target: Fingerprint | None,
-    *,
-    ratio: float,
-) -> PutSummary:
+def _snapshot(ctx: Context, up: Upload, full: Pinned, made: Candidate, *, ratio: float) -> PutSummary:
     bucket, prefix = up.space.bucket, up.space.prefix
     key = base_key(prefix, up.sha256, snapshot=True)
     meta = metadata_of(
@@ -113,11 +97,11 @@ def _snapshot(
         made.size,
         forms.new_stamp(ctx, bucket, None),
         transform=made.transform,
-        snapshot_fingerprint=(target or fingerprint(up.file)).to_text(),
+        snapshot_fingerprint=up.copy.recorded_fingerprint().to_text(),
     )
     body_size = made.size
     stored_meta = meta
-    if not ctx.storage.put_file_if_absent(bucket, key, made.path, meta, up.progress):
+    if not put_file(ctx, up, key, made.path, meta, role=Role.BASE, if_absent=True):
         existing = ctx.storage.head(bucket, key)
         if existing is None or (read_field(existing.metadata, "file_sha256") or "").lower() != up.sha256:
             raise StorageError(f"{ctx.storage.url(bucket, key)} holds another base than this file")
@@ -132,21 +116,18 @@ def _snapshot(
         full,
     ]
     with ctx.scratch() as scratch:
-        zero, zero_size = zero_diff(ctx, up, scratch)
-        name_key = put_delta(ctx, up, zero, delta_size=zero_size, ref=base, zero_diff=True, chain=chain)
+        zero = zero_diff(ctx, up, scratch)
+        name_key = put_delta(ctx, up, zero, ref=base, zero_diff=True, chain=chain)
     if name_key is None:
         return store_whole(ctx, up, f"{full.key} was replaced while this file was stored against it")
-    return PutSummary(
-        operation="PUT_DELTA",
-        bucket=bucket,
-        key=name_key,
-        file_size=up.size,
-        file_hash=up.sha256,
-        delta_size=body_size + zero_size,
-        delta_ratio=(body_size + zero_size) / up.size,
+    added = body_size + zero.size
+    return summary(
+        up,
+        name_key,
+        f"drifted from its base (delta/file {ratio:.3f}): became a snapshot, a delta against {full.key}",
+        stored_size=added,
+        delta_size=added,
+        delta_ratio=added / up.size,
         reference_hash=full.sha256,
-        stored_size=body_size + zero_size,
-        reason=f"drifted from its base (delta/file {ratio:.3f}): became a snapshot, a delta against "
-        f"{full.key}",
-        transform=made.transform.container if made.transform else None,
+        transform=made.transform,
     )

@@ -10,17 +10,24 @@ that changes none of those (same size, within one tick of the file system's cloc
 
 A pipe or a terminal (``cp - s3://...`` reads standard input) is a stream, not a file: it is read
 once to its end, and the copy is what was read; it has no identity to compare.
+
+:class:`PrivateCopy` is what the upload learns of the copy, each read once: its head, its decoded
+stream and the fingerprints a base is chosen and recorded by.
 """
 
 from __future__ import annotations
 
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 
+from deltaglider.core.family.fingerprint import Fingerprint, Form, fingerprint
 from deltaglider.errors import AccessDeniedError, FileChangedError, NotFoundError, StorageError
 from deltaglider.ports.hash import HashPort
 from deltaglider.ports.storage import ProgressCallback
+from deltaglider.transforms.container import CONTAINERS, decode_all
+from deltaglider.transforms.sniff import read_head
 
 
 def _identity(st: os.stat_result) -> tuple[int, int, int, int, int]:
@@ -76,3 +83,64 @@ def take(
         dest.unlink(missing_ok=True)
         raise FileChangedError(f"{file} changed while it was being read; nothing was stored, upload it again")
     return copied, sha256
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A container's decoded stream, every stream that inflates inflated (no recipe: only read)."""
+
+    path: Path
+    streams: int
+    size: int
+
+
+class PrivateCopy:
+    """The upload's private copy (:func:`take`) and what the upload reads of it at most once: its head
+    (container and compressor), its decoded stream while a step needs it, and its fingerprints.
+
+    ``decodes``: whether deltas of decoded content may be made (not in the original's mode); then a
+    container's fingerprint is taken on its decoded stream, what such a delta is made of.
+    """
+
+    def __init__(self, path: Path, size: int, sha256: str, *, decodes: bool) -> None:
+        self.path, self.size, self.sha256 = path, size, sha256
+        self.head = read_head(path)
+        self._decodes = decodes and self.head.container in CONTAINERS
+        self._decoded: Decoded | None = None
+        self._undecodable = False
+        self._fingerprints: dict[Form, Fingerprint | None] = {}
+
+    def decoded(self) -> Decoded | None:
+        """The decoded stream, made on first use (again after :meth:`release`); None when the file is
+        no container whose streams decode."""
+        if not self._decodes or self._undecodable:
+            return None
+        if self._decoded is None:
+            out = self.path.with_name(self.path.name + ".decoded")
+            streams = decode_all(self.path, out, kind=self.head.container)
+            if not streams:
+                self._undecodable = True
+                return None
+            self._decoded = Decoded(out, streams, out.stat().st_size)
+        return self._decoded
+
+    def release(self) -> None:
+        """Removes the decoded stream: a large archive's is not kept on disk beside the next one."""
+        if self._decoded is not None:
+            self._decoded.path.unlink(missing_ok=True)
+            self._decoded = None
+
+    def fingerprint(self, form: Form) -> Fingerprint | None:
+        """The fingerprint taken on ``form``; None for ``decoded`` when the file does not decode."""
+        if form not in self._fingerprints:
+            if form == "raw":
+                self._fingerprints[form] = fingerprint(self.path)
+            else:
+                decoded = self.decoded()
+                self._fingerprints[form] = None if decoded is None else fingerprint(decoded.path, form)
+        return self._fingerprints[form]
+
+    def recorded_fingerprint(self) -> Fingerprint:
+        """The fingerprint a base made of this file records: taken on what a delta against it is made
+        of (the decoded stream for a container that decodes, else the file)."""
+        return self.fingerprint("decoded") or self.fingerprint("raw") or fingerprint(self.path)

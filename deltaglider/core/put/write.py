@@ -1,11 +1,12 @@
-"""The pieces every way of uploading shares: the upload's state, making and checking a delta,
-writing a name with its role, the re-check of the bases a delta depends on, and storing a file whole.
+"""Writing an upload's objects: the one store write with a role (:func:`put_file`), a name's write
+and its re-check of the bases a delta depends on, storing a file whole or as a delta, and the summary
+every way of storing returns (:func:`summary`).
 
 The flows are in :mod:`deltaglider.core.put.flow` (the first reference, the original's scheme) and
 :mod:`deltaglider.core.put.new_bases` (several bases); every removal or rewrite they make goes through
 :mod:`deltaglider.core.protocol`.
 
-A name is written in one of two roles. A user's upload replaces whatever version the name holds (the
+A name is written in one of two ways. A user's upload replaces whatever version the name holds (the
 last writer wins, :func:`deltaglider.core.protocol.settle`). A rewrite (re-packing) replaces only the
 version it judged (``Upload.replaces``): it yields, leaving nothing of its own, when the name was
 written or deleted since.
@@ -14,8 +15,6 @@ written or deleted since.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Final
 
@@ -32,144 +31,65 @@ from deltaglider.core.format.metadata import (
     delta_metadata,
     whole_metadata,
 )
-from deltaglider.core.models import DeltaSpace, PutSummary
+from deltaglider.core.models import PutSummary
 from deltaglider.core.protocol import Pinned
-from deltaglider.core.put import archives
-from deltaglider.core.rebuild.sources import derived_origin
-from deltaglider.errors import CodecError, DeltaGliderError
-from deltaglider.ports.storage import ObjectHead, ProgressCallback
-from deltaglider.transforms.container import CONTAINERS
-from deltaglider.transforms.sniff import Container
-
-#: A delta of decoded content is stored only when at most this share of the plain delta's size.
-TRANSFORM_GAIN: Final = 0.75
-
+from deltaglider.core.put.policy import Role, policy
+from deltaglider.core.put.upload import Candidate, Reference, Upload
+from deltaglider.errors import DeltaGliderError
 
 #: Below this, a file that is no archive is stored whole rather than start a reference: the most a
 #: delta could save on it is small, and a poor reference costs every later upload.
 FOUNDING_MIN_SIZE: Final = 1 << 20
 
 
-@dataclass(frozen=True)
-class Upload:
-    file: Path  # the private copy; ``source`` is the user's file, named in messages
-    source: Path
-    space: DeltaSpace
-    name: str
-    size: int
-    sha256: str
-    max_ratio: float
-    progress: ProgressCallback | None
-    created_at: datetime  # recorded as dg-created-at: now, or what re-packing carries over
-    container: Container | None  # what the file's first bytes make it (transforms.sniff)
-    source_mtime: datetime | None = None  # the user's file's modification time, recorded for retention
-    replaces: ObjectHead | None = None  # a rewrite: the version of the name it may replace, and no other
-
-
 class SupersededError(DeltaGliderError):
     """A rewrite found its name written or deleted since it was judged; nothing of it was kept."""
 
 
-@dataclass(frozen=True)
-class Reference:
-    key: str
-    sha256: str
-    metadata: Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class Delta:
-    """A delta checked to rebuild the file, ready to store."""
-
-    path: Path
-    size: int
-    sha256: str
-    transform: Transform | None = None
-
-
-def choose_delta(ctx: Context, up: Upload, ref: Reference, reference: Path, scratch: Path) -> Delta | float:
-    """The smaller of the plain delta and the delta of the decoded content, checked to rebuild the
-    file; the plain delta's ratio when neither fits ``max_ratio``. The decoded one must be clearly
-    smaller (:data:`TRANSFORM_GAIN`): every download of it pays a recompression."""
-    plain = scratch / "delta"
-    plain_size = ctx.encode(reference, up.file, plain)
-    # One after the other: encoding both at once saved ~10% of the time on two cores for ~25% more
-    # peak memory (botocore wheels), and memory is what Lambda-sized machines run out of.
-    ratio = plain_size / up.size
-    decoded = None
-    if not ctx.original_compatible and up.container in CONTAINERS:
-        # When the plain delta is over max_ratio, any decoded one that fits is better than none.
-        limit = TRANSFORM_GAIN * plain_size if ratio <= up.max_ratio else up.max_ratio * up.size
-        decoded = _transformed_delta(ctx, up, ref, reference, scratch, limit=limit)
-    if decoded is not None:
-        return decoded
-    if ratio > up.max_ratio:
-        return ratio
-    self_check(ctx, reference, plain, scratch, up)
-    return Delta(plain, plain_size, ctx.hasher.sha256_file(plain))
-
-
-def _transformed_delta(
-    ctx: Context, up: Upload, ref: Reference, reference: Path, scratch: Path, *, limit: float
-) -> Delta | None:
-    """The delta of the decoded content when the file's container reproduces and the delta is at
-    most ``limit`` bytes; None otherwise."""
-    room = scratch / "transformed"
-    room.mkdir()
-    made = archives.encode(
-        ctx,
-        reference,
-        up.file,
-        ref_sha256=ref.sha256,
-        sha256=up.sha256,
-        scratch=room,
-        size_limit=limit,
-        origin=derived_origin(ctx, up.space.bucket, ref.key),
-    )
-    if made is None:
-        ctx.logger.info("no decoded delta small enough; the plain delta stands", name=up.name)
-        return None
-    return Delta(made.path, made.size, ctx.hasher.sha256_file(made.path), made.transform)
-
-
-def self_check(ctx: Context, reference: Path, delta: Path, scratch: Path, up: Upload) -> None:
-    """Decodes the new delta before storing it: an upload that reports success must be recoverable."""
-    rebuilt = scratch / "rebuilt"
-    ctx.diff.decode(reference, delta, rebuilt, expected_size=up.size)
-    if ctx.hasher.sha256_file(rebuilt) != up.sha256:
-        raise CodecError(
-            f"the delta for {up.source} does not rebuild it; it was not stored", name="SELF_CHECK"
+def put_file(
+    ctx: Context,
+    up: Upload,
+    key: str,
+    src: Path,
+    meta: Mapping[str, str],
+    *,
+    role: Role,
+    if_absent: bool = False,
+    if_match: str | None = None,
+) -> bool:
+    """The one store write of an upload: ``src`` at ``key`` with deltaglider's ``meta``, stored as
+    ``role`` asks of the upload's own options (:func:`deltaglider.core.put.policy.policy`). With
+    ``if_absent`` only where nothing is, with ``if_match`` only over that version: False when the
+    store refused it for that."""
+    options = policy(role, up.options, up.name)
+    bucket = up.space.bucket
+    if if_match is not None:
+        return ctx.storage.put_file_if_match(
+            bucket, key, src, meta, up.progress, etag=if_match, options=options
         )
-    rebuilt.unlink()
-
-
-def zero_diff(ctx: Context, up: Upload, scratch: Path) -> tuple[Path, int]:
-    """The file's delta against itself, checked: what its name holds once the file became a base."""
-    delta = scratch / "zero-diff"
-    size = ctx.encode(up.file, up.file, delta)
-    self_check(ctx, up.file, delta, scratch, up)
-    return delta, size
+    if if_absent:
+        return ctx.storage.put_file_if_absent(bucket, key, src, meta, up.progress, options=options)
+    ctx.storage.put_file(bucket, key, src, meta, up.progress, options=options)
+    return True
 
 
 def put_delta(
     ctx: Context,
     up: Upload,
-    delta: Path,
+    made: Candidate,
     *,
-    delta_size: int,
     ref: Reference,
     zero_diff: bool,
-    transform: Transform | None = None,
     chain: Sequence[Pinned] = (),
 ) -> str | None:
-    """Stores ``delta`` under the file's name and returns its key; ``chain``: the bases it depends
+    """Stores ``made`` under the file's name and returns its key; ``chain``: the bases it depends
     on (nearest first), re-checked before the name's other form is removed. None when one of them is
     gone for good: the caller stores the file whole instead, which supersedes the delta."""
     key = delta_key(up.space.prefix, up.name)
     other = other_form_key(up.space.prefix, up.name, stored_whole=False)
     stamp = _stamp(ctx, up, other)
-    meta = metadata_of(ctx, up, ref, delta_size, stamp, zero_diff=zero_diff, transform=transform)
-    if not write_name(ctx, up, key, delta, meta, other=other, stamp=stamp, chain=chain):
+    meta = metadata_of(ctx, up, ref, made.size, stamp, zero_diff=zero_diff, transform=made.transform)
+    if not write_name(ctx, up, key, made.path, meta, role=Role.DELTA, other=other, stamp=stamp, chain=chain):
         return None
     return key
 
@@ -222,15 +142,17 @@ def write_name(
     src: Path,
     meta: Mapping[str, str],
     *,
+    role: Role,
     other: str | None,
     stamp: str,
     chain: Sequence[Pinned] = (),
 ) -> bool:
-    """Stores ``src`` under ``key``, the name's object, in the upload's role (module doc). The bases
-    it depends on (``chain``) are re-checked before the name's other form is removed, so that the
-    name reads at every moment; False, settling nothing, when one of them is gone for good."""
+    """Stores ``src`` under ``key``, the name's object of ``role``, as a user's upload or a rewrite
+    (module doc). The bases it depends on (``chain``) are re-checked before the name's other form is
+    removed, so that the name reads at every moment; False, settling nothing, when one of them is
+    gone for good."""
     if up.replaces is not None:
-        return _rewrite(ctx, up, key, src, meta, stamp=stamp, chain=chain)
+        return _rewrite(ctx, up, key, src, meta, role=role, stamp=stamp, chain=chain)
     bucket = up.space.bucket
     # A whole file that served as a base and is replaced in place: its bytes are kept first, for
     # the deltas that need them (core.protocol). Only a whole form can be such a file.
@@ -241,7 +163,7 @@ def write_name(
 
     def written() -> bool:
         """Writes the object; True once every base it depends on is held (core.protocol)."""
-        ctx.storage.put_file(bucket, key, src, meta, up.progress)
+        put_file(ctx, up, key, src, meta, role=role)
         return protocol.recheck(ctx, bucket, chain)
 
     def write_again() -> None:
@@ -276,6 +198,7 @@ def _rewrite(
     src: Path,
     meta: Mapping[str, str],
     *,
+    role: Role,
     stamp: str,
     chain: Sequence[Pinned],
 ) -> bool:
@@ -285,7 +208,7 @@ def _rewrite(
     assert judged is not None and judged.etag is not None  # re-packing judges by a HEAD
     bucket = up.space.bucket
     if key == judged.key:
-        if not ctx.storage.put_file_if_match(bucket, key, src, meta, up.progress, etag=judged.etag):
+        if not put_file(ctx, up, key, src, meta, role=role, if_match=judged.etag):
             raise SupersededError(
                 f"{ctx.storage.url(bucket, key)} was written or deleted since it was judged"
             )
@@ -302,7 +225,7 @@ def _rewrite(
         now = ctx.storage.head(bucket, judged.key)
         if now is None or now.etag != judged.etag:
             raise SupersededError(gone)
-        if not ctx.storage.put_file_if_absent(bucket, key, src, meta, up.progress):
+        if not put_file(ctx, up, key, src, meta, role=role, if_absent=True):
             raise SupersededError(f"{ctx.storage.url(bucket, key)} was written since the name was judged")
         if not protocol.recheck(ctx, bucket, chain):
             protocol.remove_own_write(ctx, bucket, key, stamp)
@@ -322,7 +245,7 @@ def store_whole(
     fingerprint: str | None = None,
 ) -> PutSummary:
     """Stores the file whole under its name; with ``fingerprint`` (recorded in its metadata) it may
-    serve later uploads of its DeltaSpace as a base (core.bases)."""
+    serve later uploads of its DeltaSpace as a base (core.family.bases)."""
     key = whole_key(up.space.prefix, up.name)
     other = other_form_key(up.space.prefix, up.name, stored_whole=True)
     stamp = _stamp(ctx, up, other)
@@ -336,52 +259,67 @@ def store_whole(
         fingerprint=fingerprint,
         source_mtime=up.source_mtime,
     )
-    write_name(ctx, up, key, up.file, meta, other=other, stamp=stamp)
-    return PutSummary(
-        operation="PUT",
-        bucket=up.space.bucket,
-        key=key,
-        file_size=up.size,
-        file_hash=up.sha256,
-        delta_ratio=delta_ratio,
-        stored_size=up.size,
-        reason=reason,
-    )
+    role = Role.FILE if fingerprint is None else Role.BASE_FILE
+    write_name(ctx, up, key, up.file, meta, role=role, other=other, stamp=stamp)
+    return summary(up, key, reason, stored_size=up.size, delta_ratio=delta_ratio)
 
 
-def store_delta(ctx: Context, up: Upload, ref: Reference, made: Delta, *, chain: list[Pinned]) -> PutSummary:
+def store_delta(
+    ctx: Context, up: Upload, ref: Reference, made: Candidate, *, chain: list[Pinned]
+) -> PutSummary:
     """Stores ``made`` (a delta against ``ref``) under the file's name, re-checking the bases it
     depends on (``chain``, ``ref`` first: core.protocol). If one is gone for good, the file is stored
     whole instead."""
-    key = put_delta(
-        ctx,
-        up,
-        made.path,
-        delta_size=made.size,
-        ref=ref,
-        zero_diff=False,
-        transform=made.transform,
-        chain=chain,
-    )
+    key = put_delta(ctx, up, made, ref=ref, zero_diff=False, chain=chain)
     ratio = made.size / up.size
     if key is None:
         return store_whole(
             ctx, up, f"{ref.key} was replaced while this file was encoded against it", delta_ratio=ratio
         )
     container = made.transform.container if made.transform else None
+    return summary(
+        up,
+        key,
+        f"delta of the decoded {container} content against {ref.key}"
+        if container
+        else f"delta against {ref.key}",
+        stored_size=made.size,
+        delta_size=made.size,
+        delta_hash=ctx.hasher.sha256_file(made.path),
+        delta_ratio=ratio,
+        reference_hash=ref.sha256,
+        transform=made.transform,
+    )
+
+
+def summary(
+    up: Upload,
+    key: str,
+    reason: str,
+    *,
+    stored_size: int,
+    delta_size: int | None = None,
+    delta_hash: str | None = None,
+    delta_ratio: float | None = None,
+    reference_hash: str | None = None,
+    transform: Transform | None = None,
+    whole: bool | None = None,
+) -> PutSummary:
+    """What every way of storing returns: ``key`` holds the file's bytes. It was stored as a delta
+    when ``reference_hash`` names the base it is made against, unless ``whole`` says otherwise (the
+    first file of a DeltaSpace is its base, stored whole)."""
+    as_delta = reference_hash is not None if whole is None else not whole
     return PutSummary(
-        operation="PUT_DELTA",
+        operation="PUT_DELTA" if as_delta else "PUT",
         bucket=up.space.bucket,
         key=key,
         file_size=up.size,
         file_hash=up.sha256,
-        delta_size=made.size,
-        delta_hash=made.sha256,
-        delta_ratio=ratio,
-        reference_hash=ref.sha256,
-        stored_size=made.size,
-        reason=f"delta of the decoded {container} content against {ref.key}"
-        if container
-        else f"delta against {ref.key}",
-        transform=container,
+        delta_size=delta_size,
+        delta_hash=delta_hash,
+        delta_ratio=delta_ratio,
+        reference_hash=reference_hash,
+        stored_size=stored_size,
+        reason=reason,
+        transform=transform.container if transform is not None else None,
     )
