@@ -25,7 +25,7 @@ def delete(ctx: Context, obj: ObjectKey, *, force: bool = False) -> DeleteResult
         head = locate(ctx, obj)
         prefix, name = split_key(head.key)
         if is_base_name(name):
-            # reference.bin, and the further bases of core.bases: what deltas are rebuilt from.
+            # reference.bin, and the further bases of family.bases: what deltas are rebuilt from.
             removed = protocol.remove_base(ctx, obj.bucket, head, force=force)
             if removed is not None:
                 return removed

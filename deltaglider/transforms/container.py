@@ -26,7 +26,8 @@ _LAYOUTS: Final[dict[str, Layout]] = {
 #: The containers :func:`encode_container` decodes.
 CONTAINERS: Final = frozenset(_LAYOUTS)
 #: A decoded stream may be this many times the original (plus a fixed allowance) before the members
-#: that would exceed it stay raw: real archives compress 2-20x, deflate bombs 1000x.
+#: that would exceed it stay raw: far above what real archives compress by, far below what a deflate
+#: bomb expands to (bench/RESULTS.md, "Figures the code once held").
 EXPANSION_LIMIT: Final = 64
 EXPANSION_ALLOWANCE: Final = 64 << 20
 

@@ -24,7 +24,7 @@ from deltaglider import codec
 from deltaglider.adapters.storage_memory import MemoryStorage
 from deltaglider.core.format.metadata import Transform
 from deltaglider.core.models import DeltaSpace, ObjectKey
-from deltaglider.core.put import private_copy as snapshot
+from deltaglider.core.put import private_copy
 from deltaglider.core.rebuild import archives as transformed
 from deltaglider.errors import FileChangedError, IntegrityError, MetadataError
 from deltaglider.ports.hash import HashPort
@@ -76,14 +76,14 @@ def test_a_first_file_changed_while_it_becomes_the_reference(
 def test_a_file_changed_while_it_is_read_is_refused_with_nothing_stored(
     storage: MemoryStorage, releases: list[Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_copy = snapshot._copy
+    real_copy = private_copy._copy
 
     def torn_copy(hasher: HashPort, src: Path, dest: Path, progress: ProgressCallback | None) -> str:
         sha256 = real_copy(hasher, src, dest, progress)
         _append(src)
         return sha256
 
-    monkeypatch.setattr(snapshot, "_copy", torn_copy)
+    monkeypatch.setattr(private_copy, "_copy", torn_copy)
     with pytest.raises(FileChangedError, match="changed while it was being read"):
         make_service(storage).put(releases[0], SPACE)
     assert storage.keys("b") == []

@@ -22,7 +22,7 @@ from deltaglider.adapters.logger_std import StdLogger
 from deltaglider.adapters.metrics_noop import NoopMetrics
 from deltaglider.adapters.storage_local import LocalStorage
 from deltaglider.core.models import DeltaSpace, ObjectKey
-from deltaglider.core.put import private_copy as snapshot
+from deltaglider.core.put import private_copy
 from deltaglider.core.service import DeltaService
 from deltaglider.errors import AccessDeniedError
 
@@ -146,7 +146,7 @@ def test_an_upload_from_a_pipe_is_read_once_into_its_private_copy(tmp_path: Path
 def test_a_pipe_is_copied_and_hashed_whatever_its_size(tmp_path: Path) -> None:
     data = os.urandom(3 * (1 << 20) + 5)  # larger than a pipe's buffer and than one chunk
     with fifo_writer(tmp_path / "pipe", data) as pipe:
-        size, digest = snapshot.take(pipe, tmp_path / "copy", Sha256Hasher())
+        size, digest = private_copy.take(pipe, tmp_path / "copy", Sha256Hasher())
     assert (size, digest) == (len(data), hashlib.sha256(data).hexdigest())
     assert (tmp_path / "copy").read_bytes() == data
 
@@ -171,7 +171,7 @@ def test_an_unreadable_file_is_access_denied_naming_it(tmp_path: Path) -> None:
     secret.chmod(0)
     try:
         with _unprivileged(), pytest.raises(AccessDeniedError, match=r"secret\.bin"):
-            snapshot.take(secret, tmp_path / "copy", Sha256Hasher())
+            private_copy.take(secret, tmp_path / "copy", Sha256Hasher())
     finally:
         secret.chmod(0o600)
     assert not (tmp_path / "copy").exists()

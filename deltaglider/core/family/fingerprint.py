@@ -1,7 +1,7 @@
 """A cheap estimate of how large a delta would be, without encoding: sampled content fingerprints.
 
-A file is cut into content-defined chunks (about 600 bytes on average for JSON and Python text,
-deflated members and machine code alike) and the fingerprint keeps the ``SAMPLES`` smallest chunk
+A file is cut into content-defined chunks (of about the same average size for JSON and Python
+text, deflated members and machine code alike) and the fingerprint keeps the ``SAMPLES`` smallest chunk
 hashes (bottom-k MinHash), the file's size and how well a sample of it compresses. The share of the
 target's chunks that also occur in the base estimates how much of the target a delta can copy; what is
 left is new data, which the encoder compresses about as well as the sample did.
@@ -40,8 +40,8 @@ MAX_CHUNK: Final = 64 << 10
 
 _RUN: Final = b"\x01" * 5
 # 77 byte values, leaving out those that form long runs in text or padding (NUL, space, 0xff,
-# newline, tab, "=-#*_.~+/0"). This set was picked among a few seeded draws because its cut rate is close to
-# 1/600 on JSON, Python, deflated data and x86-64 code alike.
+# newline, tab, "=-#*_.~+/0"). This set was picked among a few seeded draws because its cut rate is about the
+# same on JSON, Python, deflated data and x86-64 code (bench/RESULTS.md, "Figures the code once held").
 _ANCHORS: Final = bytes.fromhex(
     "01040e131416181b1c1d292c313c4144454a4b4d4f555a5c5d5e6162636869707475797d8081"
     "87898b8d909194979a9b9c9ea0a4a9abadafb2babec3c4c7c8c9d0d1d3d7dbdee2e3e7ecf1f2f8"

@@ -22,7 +22,7 @@ from typing import Final
 REFERENCE_NAME: Final = "reference.bin"
 DELTA_SUFFIX: Final = ".delta"
 
-#: Bases besides ``reference.bin`` (ours only, issue 13): ``reference-<16 hex of the SHA-256>.bin``
+#: Bases besides ``reference.bin`` (ours only): ``reference-<16 hex of the SHA-256>.bin``
 #: holds a newer full reference; the same name plus ``.delta`` a snapshot, stored as a delta against a
 #: full reference. Named by content, so concurrent writers of the same base agree on its key.
 _BASE_RE: Final = re.compile(r"^reference-[0-9a-f]{16}\.bin(\.delta)?$")

@@ -22,7 +22,7 @@ from deltaglider.errors import MetadataError
 _SHA256_RE: Final = re.compile(r"^[0-9a-f]{64}$")
 ZERO_DIFF_NOTE: Final = "zero-diff (reference identical)"
 REFERENCE_NOTE: Final = "reference"
-#: A base stored as a delta against a full reference (ours only, issue 13).
+#: A base stored as a delta against a full reference (ours only: a snapshot).
 SNAPSHOT_NOTE: Final = "snapshot"
 
 
@@ -198,7 +198,7 @@ def reference_metadata(
         "dg-note": REFERENCE_NOTE,
     }
     if fingerprint is not None:
-        # Ours: lets an upload pick among several bases without fetching them (core.bases).
+        # Ours: lets an upload pick among several bases without fetching them (family.bases).
         meta["dg-fingerprint"] = fingerprint
     return _encoded(meta)
 
@@ -219,7 +219,7 @@ def delta_metadata(
     snapshot_fingerprint: str | None = None,
     source_mtime: datetime | None = None,
 ) -> dict[str, str]:
-    """A delta's metadata; with ``snapshot_fingerprint``, a snapshot base's (core.bases)."""
+    """A delta's metadata; with ``snapshot_fingerprint``, a snapshot base's (family.bases)."""
     meta = {
         "dg-tool": tool,
         "dg-original-name": original_name,
@@ -263,7 +263,7 @@ def whole_metadata(
     fingerprint: str | None = None,
     source_mtime: datetime | None = None,
 ) -> dict[str, str]:
-    """A file stored whole; with ``fingerprint``, one that later uploads may use as a base (core.bases)."""
+    """A file stored whole; with ``fingerprint``, one that later uploads may use as a base (family.bases)."""
     meta = {
         "dg-tool": tool,
         "dg-original-name": original_name,

@@ -15,7 +15,7 @@ from typing import Final
 from deltaglider.core.context import Context
 from deltaglider.core.format.metadata import Transform
 from deltaglider.core.put.private_copy import PrivateCopy
-from deltaglider.core.put.upload import Candidate
+from deltaglider.core.put.values import Candidate
 from deltaglider.core.rebuild import sources
 from deltaglider.errors import CodecError, RecipeError
 from deltaglider.transforms import Encoded, body, encode_container, rebuild, unpack

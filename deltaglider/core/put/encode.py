@@ -12,7 +12,7 @@ from typing import Final
 
 from deltaglider.core.context import Context
 from deltaglider.core.put import archives
-from deltaglider.core.put.upload import Candidate, Encoded, Reference, TooLarge, Upload
+from deltaglider.core.put.values import Candidate, Encoded, Reference, TooLarge, Upload
 from deltaglider.core.rebuild.sources import derived_origin
 from deltaglider.errors import CodecError
 

@@ -38,7 +38,7 @@ from deltaglider.core.put import private_copy
 from deltaglider.core.put.encode import encode, zero_diff
 from deltaglider.core.put.new_bases import against_bases
 from deltaglider.core.put.policy import Role
-from deltaglider.core.put.upload import Reference, TooLarge, Upload
+from deltaglider.core.put.values import Reference, TooLarge, Upload
 from deltaglider.core.put.write import (
     FOUNDING_MIN_SIZE,
     put_delta,

@@ -23,7 +23,7 @@ from deltaglider.core.models import PutSummary
 from deltaglider.core.protocol import Pinned
 from deltaglider.core.put.encode import encode, ratio_of, zero_diff
 from deltaglider.core.put.policy import Role
-from deltaglider.core.put.upload import Candidate, Encoded, Reference, TooLarge, Upload
+from deltaglider.core.put.values import Candidate, Encoded, Reference, TooLarge, Upload
 from deltaglider.core.put.write import (
     FOUNDING_MIN_SIZE,
     metadata_of,

@@ -34,7 +34,7 @@ from deltaglider.core.format.metadata import (
 from deltaglider.core.models import PutSummary
 from deltaglider.core.protocol import Pinned
 from deltaglider.core.put.policy import Role, policy
-from deltaglider.core.put.upload import Candidate, Reference, Upload
+from deltaglider.core.put.values import Candidate, Reference, Upload
 from deltaglider.errors import DeltaGliderError
 
 #: Below this, a file that is no archive is stored whole rather than start a reference: the most a

@@ -56,7 +56,7 @@ class BaseMismatchError(BaseUnavailableError, IntegrityError):
 
 def may_hold_a_base(name: str) -> bool:
     """Whether an object of this name (a key's last part) may be a base: one of the DeltaSpace's
-    hidden bases, or a file stored whole, which may serve as one (core.bases); never a delta."""
+    hidden bases, or a file stored whole, which may serve as one (family.bases); never a delta."""
     return is_base_name(name) or (bool(name) and not name.endswith(DELTA_SUFFIX))
 
 
