@@ -92,8 +92,8 @@ def encode(
     ``level`` 0-9 picks the string matcher as ``xdelta3 -0``..``-9``; ``secondary`` compresses the
     delta's sections further: ``"lzma"`` as the binary does by default (LZMA preset 0); ``"auto"``
     leaves the data section of an already-compressed target alone (LZMA gains next to nothing there,
-    and it is most of the time: bench/RESULTS.md) and, for targets of 4 MiB and more where the budget allows, uses LZMA
-    preset 6 (smaller deltas on source tars). Content that moved
+    and it is most of the time: bench/RESULTS.md) and, for targets of 4 MiB and more where the budget
+    allows, uses LZMA preset 6 (smaller deltas on source tars). Content that moved
     anywhere in the source is found: the source window covers all of it, as far as ``memory_budget``
     allows (about 2 bytes of hash table per window byte at level 9; see :func:`plan_encode`), unless
     a quick probe of both inputs shows that content stayed near its place, in which case the
