@@ -89,9 +89,10 @@ class CountingDiff(XDelta3Diff):
         self.encodes = 0
         self.decodes = 0
 
-    def encode(self, source: Path, target: Path, out: Path) -> int:
+    def encode(self, source: Path, target: Path, out: Path, *args: Any, **kwargs: Any) -> int:
+        # Passes on whatever else this checkout's port takes (a plan, in later versions).
         self.encodes += 1
-        return super().encode(source, target, out)
+        return super().encode(source, target, out, *args, **kwargs)
 
     def decode(self, source: Path, delta: Path, out: Path, *, expected_size: int | None = None) -> int:
         self.decodes += 1
