@@ -7,10 +7,9 @@ import random
 from pathlib import Path
 
 import pytest
+from support.crash import CrashRound, CrashSite, Leftovers, crash_round, leftovers
 from support.moto_server import MotoServer
-
-from faults.crash import CrashRound, CrashSite, Leftovers, crash_round, leftovers
-from faults.workload import Report, Workload
+from support.workload import Report, Workload
 
 #: Small files keep a round short; a kill still lands anywhere in an upload's many steps.
 FILE_SIZE = 64 * 1024

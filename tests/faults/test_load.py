@@ -10,9 +10,8 @@ from pathlib import Path
 import boto3
 import pytest
 from support.fault_proxy import FaultPlan, FaultProxy
+from support.load import LoadConfig, pin_references, run_load
 from support.moto_server import MotoServer
-
-from faults.load import LoadConfig, pin_references, run_load
 
 
 def _config(server: MotoServer, tmp_path: Path, **options: float) -> LoadConfig:

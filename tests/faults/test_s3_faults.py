@@ -13,10 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.fault_clients import STALL_S, Endpoint
 from support.fault_proxy import FAULT_KINDS, FaultPlan, Rule
-
-from faults.clients import STALL_S, Endpoint
-from faults.workload import Report, Workload
+from support.workload import Report, Workload
 
 #: scenario -> (files uploaded first, the operation, which request of it gets the fault).
 SCENARIOS: dict[str, tuple[list[str], tuple[str, str], dict[str, str]]] = {

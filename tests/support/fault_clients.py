@@ -14,11 +14,11 @@ from typing import Any
 import boto3
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
-from support.fault_proxy import FaultPlan, FaultProxy
 
 from deltaglider import DeltaGliderClient, create_client
 from deltaglider.adapters.storage_s3 import S3Storage
-from faults.workload import Report
+from support.fault_proxy import FaultPlan, FaultProxy
+from support.workload import Report
 
 REGION = "us-east-1"
 
