@@ -1,4 +1,4 @@
-"""A small load run: 2 processes x 2 threads on shared DeltaSpaces of moto's server for a few seconds;
+"""A small load run: 2 processes x 2 threads on shared DeltaSpaces of moto's server for a second or two;
 nothing lost or corrupted. ``bench/load.py`` runs the same for longer and reports throughput."""
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ def _config(server: MotoServer, tmp_path: Path, **options: float) -> LoadConfig:
     )
 
 
-def test_load_short(fault_moto_server: MotoServer, tmp_path: Path) -> None:
-    config = _config(fault_moto_server, tmp_path, processes=2, threads=2, seconds=3.0)
+@pytest.mark.parametrize("seconds", [1.5, pytest.param(3.0, marks=pytest.mark.slow)], ids=lambda s: f"{s}s")
+def test_load_short(fault_moto_server: MotoServer, tmp_path: Path, seconds: float) -> None:
+    config = _config(fault_moto_server, tmp_path, processes=2, threads=2, seconds=seconds)
     pinned = pin_references(config)
     result = run_load(config, pinned=pinned)
     summary = result.as_dict()
