@@ -1,7 +1,9 @@
 """Settings: defaults, ``DG_*`` environment variables, and the order they resolve in.
 
 A setting comes from the call's argument, else the client's (``create_client(...)``), else the
-environment, else the default below. ``None`` always means "not given here".
+environment, else the default below. ``None`` always means "not given here". A ``Settings`` object
+passed to ``create_client(settings=...)`` is taken whole, without the environment; ``resolve`` makes
+one from the environment.
 
 | setting          | environment           | default                     |
 |------------------|-----------------------|-----------------------------|
@@ -108,6 +110,8 @@ def _env_float(env: Mapping[str, str], name: str) -> float | None:
 
 @dataclass(frozen=True)
 class Settings:
+    """The client's settings, checked and normalised (a level's name in capitals, a size in bytes)."""
+
     log_level: str = DEFAULT_LOG_LEVEL
     cache_dir: str = DEFAULT_CACHE_DIR
     cache_backend: str = DEFAULT_CACHE_BACKEND

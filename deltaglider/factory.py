@@ -13,9 +13,11 @@ Hetzner, Cloudflare R2 and others reject; it is told to do so only where an oper
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deltaglider import config
 from deltaglider.adapters.clock_utc import UtcClock
@@ -28,6 +30,7 @@ from deltaglider.adapters.storage_lazy import LazyStorage
 from deltaglider.adapters.storage_local import LocalStorage
 from deltaglider.adapters.storage_options import OptionsStorage, check_options
 from deltaglider.client import DeltaGliderClient
+from deltaglider.config import Settings
 from deltaglider.core.service import DeltaService
 from deltaglider.errors import StorageError
 from deltaglider.ports.cache import CachePort
@@ -35,7 +38,10 @@ from deltaglider.ports.logger import LoggerPort
 from deltaglider.ports.storage import StoragePort
 from deltaglider.urls import parse_url
 
-__all__ = ["S3Options", "create_client"]
+if TYPE_CHECKING:
+    from boto3.s3.transfer import TransferConfig
+
+__all__ = ["S3Options", "Settings", "create_client"]
 
 _ADDRESSING_STYLES = ("auto", "path", "virtual")
 
@@ -133,7 +139,7 @@ def _build_cache(settings: config.Settings, logger: LoggerPort, hasher: Sha256Ha
     return FsCache(root, max_bytes=settings.cache_max_bytes, hasher=hasher, logger=logger)
 
 
-def _s3_storage(endpoint_url: str | None, options: S3Options) -> StoragePort:
+def _s3_storage(endpoint_url: str | None, options: S3Options, transfer: TransferConfig | None) -> StoragePort:
     try:
         from deltaglider.adapters.storage_s3 import S3Storage  # type: ignore[import-not-found,unused-ignore]
     except ImportError as exc:
@@ -147,6 +153,7 @@ def _s3_storage(endpoint_url: str | None, options: S3Options) -> StoragePort:
         raise StorageError(f"cannot set up the S3 client: {exc}") from exc
     storage: StoragePort = S3Storage(
         s3_client,
+        transfer_config=transfer,
         checksum=options.checksum,
         sse=options.sse,
         sse_kms_key_id=options.sse_kms_key_id,
@@ -154,11 +161,31 @@ def _s3_storage(endpoint_url: str | None, options: S3Options) -> StoragePort:
     return storage
 
 
+def _combined(name: str, given: Any, shortcut: dict[str, Any], normalised: Any, defaults: Any) -> Any:
+    """``given`` (a ``Settings`` or ``S3Options``) with the flat keywords in ``shortcut`` applied.
+
+    ``normalised`` is the same class built from ``shortcut`` alone, so that ``"error"`` and
+    ``"ERROR"``, or ``"1MiB"`` and ``1048576``, compare equal. A field the object leaves at its default
+    takes the keyword; a field it sets to another value than the keyword is a mistake worth naming
+    rather than a choice to guess.
+    """
+    for field in shortcut:
+        ours, theirs = getattr(normalised, field), getattr(given, field)
+        if theirs != getattr(defaults, field) and theirs != ours:
+            raise ValueError(
+                f"{field} is given twice: {name}({field}={theirs!r}) and {field}={ours!r}; pass one"
+            )
+    return dataclasses.replace(given, **{field: getattr(normalised, field) for field in shortcut})
+
+
 def create_client(
     endpoint_url: str | None = None,
     log_level: str | None = None,
     cache_dir: str | None = None,
     *,
+    s3: S3Options | None = None,
+    settings: Settings | None = None,
+    transfer: TransferConfig | None = None,
     tool_version: str | None = None,
     max_ratio: float | None = None,
     cache_backend: str | None = None,
@@ -181,6 +208,16 @@ def create_client(
     original_compatible: bool | None = None,
 ) -> DeltaGliderClient:
     """A client with sensible defaults.
+
+    Three objects configure it, each optional: ``settings`` (a ``Settings``: log level, cache, ratio,
+    compatibility), ``s3`` (an ``S3Options``: how the S3 client is built and what every object written
+    gets) and ``transfer`` (a boto3 ``TransferConfig``: ``multipart_threshold``,
+    ``multipart_chunksize`` and ``max_concurrency`` size multipart uploads and ranged downloads; S3
+    only, boto3's defaults when not given). The keywords below are a shortcut for the fields of
+    ``settings`` and ``s3``. With an object, a keyword given fills that field; a keyword and an object
+    giving the same field different values raise ``ValueError``. A keyword left at its default is not
+    given. A ``settings`` object is used as it is: the ``DG_*`` variables fill only settings resolved
+    here without one (``config.resolve`` makes a ``Settings`` from them).
 
     ``log_level`` (default ``INFO``) and ``cache_dir`` (default ``/tmp/.deltaglider/cache``) fall back
     to ``DG_LOG_LEVEL`` / ``DG_CACHE_DIR`` when not given; ``max_ratio`` (0.5, ``DG_MAX_RATIO``),
@@ -205,29 +242,50 @@ def create_client(
     decoded form), and only the original's extensions and uncompressed content go down the delta path.
     Either way, everything the original wrote is read.
     """
-    settings = config.resolve(
-        log_level=log_level,
-        cache_dir=cache_dir,
-        cache_backend=cache_backend,
-        cache_max_bytes=cache_max_bytes,
-        max_ratio=max_ratio,
-        tool_version=tool_version,
-        original_compatible=original_compatible,
-    )
-    s3 = S3Options(
-        s3_client=s3_client,
-        session=session,
-        profile=profile,
-        region=region,
-        boto_config=boto_config,
-        addressing_style=addressing_style,
-        max_attempts=max_attempts,
-        connect_timeout=connect_timeout,
-        read_timeout=read_timeout,
-        checksum=checksum,
-        sse=sse,
-        sse_kms_key_id=sse_kms_key_id,
-    )
+    # As ``config.resolve`` reads them: None, and an empty name, are "not given".
+    flat_settings: dict[str, Any] = {
+        name: value
+        for name, value in (
+            ("log_level", log_level),
+            ("cache_dir", os.fspath(cache_dir) if cache_dir is not None else None),
+            ("cache_backend", cache_backend.lower() if cache_backend is not None else None),
+            ("cache_max_bytes", cache_max_bytes),
+            ("max_ratio", max_ratio),
+            ("tool_version", tool_version),
+            ("original_compatible", original_compatible),
+        )
+        if value is not None and value != ""
+    }
+    if settings is None:
+        settings = config.resolve(**flat_settings)
+    else:
+        settings = _combined("Settings", settings, flat_settings, Settings(**flat_settings), Settings())
+    flat_s3: dict[str, Any] = {
+        name: value
+        for name, value in (
+            ("s3_client", s3_client),
+            ("session", session),
+            ("profile", profile),
+            ("region", region),
+            ("boto_config", boto_config),
+            ("addressing_style", addressing_style),
+            ("max_attempts", max_attempts),
+            ("connect_timeout", connect_timeout),
+            ("read_timeout", read_timeout),
+            ("sse", sse),
+            ("sse_kms_key_id", sse_kms_key_id),
+        )
+        if value is not None
+    }
+    if checksum != config.DEFAULT_CHECKSUM:
+        flat_s3["checksum"] = checksum
+    if s3 is None:
+        s3 = S3Options(**flat_s3)
+    else:
+        # Built from the keywords alone only to normalise them: the combination is checked below.
+        s3 = _combined("S3Options", s3, flat_s3, S3Options(**flat_s3), S3Options())
+    if transfer is not None and not hasattr(transfer, "multipart_threshold"):
+        raise TypeError(f"transfer must be a boto3.s3.transfer.TransferConfig, not {type(transfer).__name__}")
     options = check_options(tags=tags, metadata=metadata, storage_class=storage_class)
     logger = StdLogger(level=settings.log_level)
     hasher = Sha256Hasher()
@@ -236,7 +294,8 @@ def create_client(
         root = parse_url(endpoint_url.rstrip("/") + "/")
         storage = LocalStorage(str(root))
     else:
-        storage = LazyStorage(lambda: _s3_storage(endpoint_url, s3))
+        s3_options = s3
+        storage = LazyStorage(lambda: _s3_storage(endpoint_url, s3_options, transfer))
     service = DeltaService(
         storage=OptionsStorage(storage, options),
         diff=XDelta3Diff(),

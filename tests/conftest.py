@@ -1,5 +1,6 @@
 """Suite-wide settings: hypothesis profiles chosen by HYPOTHESIS_PROFILE (``ci`` runs more examples),
-and the library logger restored after every test."""
+the library logger restored after every test, and the tests that outran the default run's budget
+listed at the end of a run (CONTRIBUTING: a test over a few seconds is marked ``slow``)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,27 @@ settings.register_profile(
     "fuzz", max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+#: Seconds a test not marked ``slow`` may take before the run's summary names it
+#: (``DG_SLOW_TEST_S`` changes it).
+SLOW_TEST_S = float(os.environ.get("DG_SLOW_TEST_S", "5"))
+_OVER_BUDGET: list[tuple[float, str]] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call" and report.duration > SLOW_TEST_S and "slow" not in report.keywords:
+        _OVER_BUDGET.append((report.duration, report.nodeid))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not _OVER_BUDGET:
+        return
+    terminalreporter.section(f"tests over {SLOW_TEST_S:g} s not marked slow")
+    for duration, nodeid in sorted(_OVER_BUDGET, reverse=True):
+        terminalreporter.write_line(f"{duration:6.2f}s {nodeid}")
+    terminalreporter.write_line(
+        "Mark each slow, keeping a short sample in the default run (CONTRIBUTING.md, Test)."
+    )
 
 
 @pytest.fixture(autouse=True)

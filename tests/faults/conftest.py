@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from support.fault_clients import Endpoint
 from support.moto_server import MotoServer, run_moto_server, use_fake_aws_env
-
-from faults.clients import Endpoint
 
 
 @pytest.fixture(autouse=True)

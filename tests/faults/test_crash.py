@@ -7,10 +7,9 @@ import random
 from pathlib import Path
 
 import pytest
+from support.crash import CrashRound, CrashSite, Leftovers, crash_round, leftovers
 from support.moto_server import MotoServer
-
-from faults.crash import CrashRound, CrashSite, Leftovers, crash_round, leftovers
-from faults.workload import Report, Workload
+from support.workload import Report, Workload
 
 #: Small files keep a round short; a kill still lands anywhere in an upload's many steps.
 FILE_SIZE = 64 * 1024
@@ -55,12 +54,20 @@ def _assert_after_cleanup(results: list[CrashRound]) -> None:
         assert after.store == [] and after.multipart == [] and after.part_files == [], after.counts()
 
 
-@pytest.mark.parametrize("site_kind", ["local", "s3"])
-def test_sigkill_short(request: pytest.FixtureRequest, site_kind: str) -> None:
+@pytest.mark.parametrize(
+    ("site_kind", "rounds"),
+    [
+        # The default run's sample: a few seeded rounds (a child process each, the cost of a round).
+        ("local", 3),
+        ("s3", 2),
+        pytest.param("s3", 3, marks=pytest.mark.slow),
+    ],
+)
+def test_sigkill_short(request: pytest.FixtureRequest, site_kind: str, rounds: int) -> None:
     site: CrashSite = request.getfixturevalue(f"{site_kind}_site")
-    report, results = _run(site, rounds=3, seed=11, max_kill_s=1.0)
+    report, results = _run(site, rounds=rounds, seed=11, max_kill_s=1.0)
     assert not report.problems, "\n".join(report.violations)
-    assert site.kills == 3
+    assert site.kills == rounds
     assert report.files_checked > 0
     _assert_after_cleanup(results)
 

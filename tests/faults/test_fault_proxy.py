@@ -9,9 +9,8 @@ import contextlib
 
 import pytest
 from botocore.exceptions import BotoCoreError, ClientError
+from support.fault_clients import STALL_S, Endpoint
 from support.fault_proxy import FaultPlan, Rule
-
-from faults.clients import STALL_S, Endpoint
 
 DATA = bytes(range(256)) * 64
 

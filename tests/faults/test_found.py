@@ -10,11 +10,11 @@ import random
 from pathlib import Path
 
 import pytest
+from support.fault_clients import Endpoint
 from support.fault_proxy import FaultPlan, Rule
+from support.workload import Workload
 
 from deltaglider.errors import DeltaGliderError
-from faults.clients import Endpoint
-from faults.workload import Workload
 
 SIZE = 48 * 1024
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from faults.clients import Endpoint
-from faults.crash import CrashSite, crash_round, leftovers
-from faults.workload import Workload
+from support.crash import CrashSite, crash_round, leftovers
+from support.fault_clients import Endpoint
+from support.workload import Workload
 
 
 def test_fault_check_catches_a_corrupted_object(endpoint: Endpoint, tmp_path: Path) -> None:

@@ -11,10 +11,9 @@ import threading
 from pathlib import Path
 
 import pytest
+from support.fault_clients import Endpoint
 from support.fault_proxy import FaultPlan, Rule
-
-from faults.clients import Endpoint
-from faults.workload import Workload, digest
+from support.workload import Workload, digest
 
 
 @pytest.mark.parametrize(

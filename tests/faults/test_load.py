@@ -1,4 +1,4 @@
-"""A small load run: 2 processes x 2 threads on shared DeltaSpaces of moto's server for a few seconds;
+"""A small load run: 2 processes x 2 threads on shared DeltaSpaces of moto's server for a second or two;
 nothing lost or corrupted. ``bench/load.py`` runs the same for longer and reports throughput."""
 
 from __future__ import annotations
@@ -10,9 +10,8 @@ from pathlib import Path
 import boto3
 import pytest
 from support.fault_proxy import FaultPlan, FaultProxy
+from support.load import LoadConfig, pin_references, run_load
 from support.moto_server import MotoServer
-
-from faults.load import LoadConfig, pin_references, run_load
 
 
 def _config(server: MotoServer, tmp_path: Path, **options: float) -> LoadConfig:
@@ -27,8 +26,9 @@ def _config(server: MotoServer, tmp_path: Path, **options: float) -> LoadConfig:
     )
 
 
-def test_load_short(fault_moto_server: MotoServer, tmp_path: Path) -> None:
-    config = _config(fault_moto_server, tmp_path, processes=2, threads=2, seconds=3.0)
+@pytest.mark.parametrize("seconds", [1.5, pytest.param(3.0, marks=pytest.mark.slow)], ids=lambda s: f"{s}s")
+def test_load_short(fault_moto_server: MotoServer, tmp_path: Path, seconds: float) -> None:
+    config = _config(fault_moto_server, tmp_path, processes=2, threads=2, seconds=seconds)
     pinned = pin_references(config)
     result = run_load(config, pinned=pinned)
     summary = result.as_dict()

@@ -15,12 +15,15 @@ checksums as S3 does (``moto_checksums``), which moto alone does not.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -30,17 +33,35 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-#: Credentials moto accepts (it checks nothing unless IAM auth is switched on), and no ~/.aws: a
-#: profile there could hold real credentials or an endpoint.
+#: Credentials moto accepts (it checks nothing unless IAM auth is switched on).
 FAKE_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
-    "AWS_CONFIG_FILE": os.devnull,
-    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
 }
+#: The variables naming botocore's config and credentials files; both point at ``empty_aws_config()``.
+AWS_FILE_VARIABLES = ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
+
+
+@functools.cache
+def empty_aws_config() -> str:
+    """An empty file in a temporary folder (one per process, removed at its exit) for botocore's config
+    and credentials files, so that ``~/.aws``, where a profile could hold real credentials or an
+    endpoint, is never read. A real file rather than ``os.devnull``: a device is no config file on
+    every platform, and a program that writes its config there would lose it without a word."""
+    folder = tempfile.mkdtemp(prefix="dg-fake-aws-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = os.path.join(folder, "empty")
+    with open(path, "x"):
+        pass
+    return path
+
+
+def _fake_values() -> dict[str, str]:
+    return {**FAKE_AWS_ENV, **dict.fromkeys(AWS_FILE_VARIABLES, empty_aws_config())}
+
 
 #: Variables that could point a test at a real account or endpoint; removed from test environments.
 AWS_ENV_TO_CLEAR = (
@@ -59,7 +80,7 @@ def use_fake_aws_env(setenv: Callable[[str, str], None], delenv: Callable[[str],
     """Point this process's boto3 at nothing real (pass ``monkeypatch.setenv``/``delenv``)."""
     for name in AWS_ENV_TO_CLEAR:
         delenv(name)
-    for name, value in FAKE_AWS_ENV.items():
+    for name, value in _fake_values().items():
         setenv(name, value)
 
 
@@ -68,7 +89,7 @@ def fake_aws_env(base: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ if base is None else base)
     for name in AWS_ENV_TO_CLEAR:
         env.pop(name, None)
-    env.update(FAKE_AWS_ENV)
+    env.update(_fake_values())
     return env
 
 

@@ -36,6 +36,13 @@ _MOCK_WRITER = Path(__file__).with_name("original_mock_writer.py")
 _FAILED: dict[str, str] = {}
 
 
+def _own_env(env: dict[str, str]) -> dict[str, str]:
+    """``env`` for a process of the original's venv: without ``PYTHONPATH``, which, pointing at our
+    source tree (as when the suite runs from a checkout), would make it import our ``deltaglider``
+    instead of its own."""
+    return {name: value for name, value in env.items() if name not in ("PYTHONPATH", "PYTHONHOME")}
+
+
 def _unavailable(reason: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"interop with the original DeltaGlider cannot run in CI: {reason}")
@@ -62,7 +69,7 @@ class OriginalDeltaGlider:
         return self.venv / "bin" / "deltaglider"
 
     def env(self, cache_dir: Path, endpoint_url: str | None = None) -> dict[str, str]:
-        env = fake_aws_env()
+        env = _own_env(fake_aws_env())
         if endpoint_url:
             env["AWS_ENDPOINT_URL"] = endpoint_url
         env["DG_SUPPRESS_DEPRECATION"] = "1"
@@ -158,6 +165,7 @@ def _pip_install(venv: Path, requirement: str) -> None:
         capture_output=True,
         text=True,
         timeout=_INSTALL_TIMEOUT_S,
+        env=_own_env(dict(os.environ)),
     )
 
 
@@ -184,7 +192,7 @@ def install_original(version: str) -> OriginalDeltaGlider:
                 capture_output=True,
                 text=True,
                 timeout=60,
-                env={**os.environ, "DG_SUPPRESS_DEPRECATION": "1"},
+                env=_own_env({**os.environ, "DG_SUPPRESS_DEPRECATION": "1"}),
                 check=False,
             )
             if version not in probe.stdout + probe.stderr:

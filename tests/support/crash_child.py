@@ -1,6 +1,6 @@
 """The process that gets killed: uploads, downloads and deletes in a loop, journalling each step.
 
-Run by ``faults.crash`` as ``python crash_child.py CONFIG_JSON``. Before an operation it appends
+Run by ``support.crash`` as ``python crash_child.py CONFIG_JSON``. Before an operation it appends
 ``begin <op> <url> [<sha256>|<dest>]`` to the journal, after it ``ok ...`` or ``fail ...``, each line
 fsynced, so whoever kills it knows what was in flight. It never stops by itself, unless the config's
 ``die_in`` names a codec call (``encode``, ``decode``) in which it SIGKILLs itself, or
@@ -18,11 +18,11 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for faults.workload
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for support.workload
 
 from deltaglider import create_client
 from deltaglider.errors import DeltaGliderError
-from faults.workload import Contents, digest
+from support.workload import Contents, digest
 
 NAMES = ("app-0.zip", "app-1.zip", "app-2.zip", "notes.txt")
 

@@ -14,11 +14,10 @@ from typing import Any
 import boto3
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
-from support.fault_proxy import FaultPlan, FaultProxy
 
 from deltaglider import DeltaGliderClient, create_client
-from deltaglider.adapters.storage_s3 import S3Storage
-from faults.workload import Report
+from support.fault_proxy import FaultPlan, FaultProxy
+from support.workload import Report
 
 REGION = "us-east-1"
 
@@ -52,21 +51,18 @@ class Endpoint:
     def client(
         self, cache_dir: Path | None = None, *, faulty: bool = True, multipart_threshold: int | None = None
     ) -> DeltaGliderClient:
-        """A deltaglider client; a memory cache unless ``cache_dir`` is given."""
-        boto = self.boto(faulty=faulty)
-        options: dict[str, Any] = {"s3_client": boto, "log_level": "ERROR"}
+        """A deltaglider client; a memory cache unless ``cache_dir`` is given; uploads above
+        ``multipart_threshold`` (default: boto3's) go multipart, in parts of that size."""
+        options: dict[str, Any] = {"s3_client": self.boto(faulty=faulty), "log_level": "ERROR"}
         if cache_dir is None:
             options["cache_backend"] = "memory"
         else:
             options["cache_dir"] = str(cache_dir)
-        client = create_client(**options)
-        if multipart_threshold is None:
-            return client
-        config = TransferConfig(
-            multipart_threshold=multipart_threshold, multipart_chunksize=multipart_threshold
-        )
-        service = client.service.with_storage(S3Storage(boto, transfer_config=config))
-        return DeltaGliderClient(service)
+        if multipart_threshold is not None:
+            options["transfer"] = TransferConfig(
+                multipart_threshold=multipart_threshold, multipart_chunksize=multipart_threshold
+            )
+        return create_client(**options)
 
     def create_bucket(self) -> str:
         name = f"dg-faults-{uuid.uuid4().hex[:12]}"

@@ -26,7 +26,7 @@ from typing import Any
 
 from deltaglider import DeltaGliderClient, create_client
 from deltaglider.errors import DeltaGliderError, NotFoundError
-from faults.workload import Contents, Model, Report, Workload, digest
+from support.workload import Contents, Model, Report, Workload, digest
 
 
 @dataclass(frozen=True)

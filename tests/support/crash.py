@@ -25,10 +25,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from support.moto_server import fake_aws_env
-
 from deltaglider import DeltaGliderClient, create_client
-from faults.workload import Model, Report, Workload, digest
+from support.moto_server import fake_aws_env
+from support.workload import Model, Report, Workload, digest
 
 CHILD = Path(__file__).with_name("crash_child.py")
 NAMES = ["app-0.zip", "app-1.zip", "app-2.zip", "notes.txt"]
