@@ -8,30 +8,28 @@ import click
 
 from deltaglider.batch import select
 from deltaglider.cli.argv import FilteredCommand, filters
-from deltaglider.cli.common import EXIT_FAILED, EXIT_OK, filter_options, store_place
-from deltaglider.cli.places import store_items
-from deltaglider.cli.runner import Job, Outcome, Tick, run_jobs
+from deltaglider.cli.common import exit_status, filter_options, store_place
+from deltaglider.cli.output import Output
 from deltaglider.cli.session import Session
-from deltaglider.errors import NotVerifiableError
+from deltaglider.core.transfer import run_all
+from deltaglider.errors import DeltaGliderError, NotVerifiableError
+from deltaglider.trees import store_items
 
 
-def _job(session: Session, url: str, size: int | None) -> Job:
-    def work(_tick: Tick) -> tuple[str, dict[str, Any]]:
-        try:
-            valid = session.client.verify(url)
-        except NotVerifiableError as exc:
-            return f"unverifiable: {url} ({exc})", {"url": url, "status": "unverifiable", "detail": str(exc)}
-        if valid:
-            return f"ok: {url}", {"url": url, "status": "ok"}
-        return f"MISMATCH: {url}", {"url": url, "status": "mismatch"}
-
-    return Job(url, url, size, work)
-
-
-def _result(outcome: Outcome) -> dict[str, Any]:
-    if not outcome.ok:
-        return {"url": outcome.job.source, "status": "error", "detail": outcome.error}
-    return {k: v for k, v in outcome.record.items() if k in ("url", "status", "detail")}
+def _check(session: Session, out: Output, url: str) -> dict[str, Any]:
+    """One file's result; a failure to check it at all is an error of that file alone."""
+    try:
+        valid = session.client.verify(url)
+    except NotVerifiableError as exc:
+        out.line(f"unverifiable: {url} ({exc})")
+        return {"url": url, "status": "unverifiable", "detail": str(exc)}
+    except (DeltaGliderError, OSError) as exc:
+        # The library's errors already name the object; a bare OSError may not.
+        message = str(exc) if isinstance(exc, DeltaGliderError) else f"{url}: {exc}"
+        out.error_line(f"failed: {url} to {url}: {message}")
+        return {"url": url, "status": "error", "detail": message}
+    out.line(f"ok: {url}" if valid else f"MISMATCH: {url}")
+    return {"url": url, "status": "ok" if valid else "mismatch"}
 
 
 @click.command(cls=FilteredCommand)
@@ -47,12 +45,24 @@ def verify(ctx: click.Context, url: str, include: tuple[str, ...], exclude: tupl
     target = store_place(url)
     if target.is_folder:
         items = select(store_items(session.client, target), filters(ctx))
-        jobs = [_job(session, target.child(i.name), i.size) for i in items]
+        urls, sizes = [target.child(i.name) for i in items], [i.size for i in items]
     else:
-        jobs = [_job(session, target.text, None)]
+        urls, sizes = [target.text], [None]
     out = session.out
-    outcomes = run_jobs(jobs, workers=session.workers, out=out, label="verify")
-    results = [_result(outcome) for outcome in outcomes]
+    total = None if None in sizes else sum(size or 0 for size in sizes)
+    progress = out.progress("verify", len(urls), total)
+
+    def check(index: int) -> dict[str, Any]:
+        share = progress.file(sizes[index])
+        try:
+            return _check(session, out, urls[index])
+        finally:
+            share.done()
+
+    try:
+        results = [o.unwrap() for o in run_all(range(len(urls)), check, workers=session.workers)]
+    finally:
+        progress.close()
     bad = [r for r in results if r["status"] in ("mismatch", "error")]
     # A single file that cannot be verified is a failure: the user asked about that file.
     if not target.is_folder and results and results[0]["status"] == "unverifiable":
@@ -60,4 +70,4 @@ def verify(ctx: click.Context, url: str, include: tuple[str, ...], exclude: tupl
     if target.is_folder:
         out.line(f"verified {len(results)} file(s): {len(bad)} failed")
     out.document({"command": "verify", "url": target.text, "ok": not bad, "results": results})
-    return EXIT_FAILED if bad else EXIT_OK
+    return exit_status(not bad)
