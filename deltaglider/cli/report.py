@@ -69,7 +69,7 @@ def transfer_record(end: Ended) -> dict[str, Any]:
         )
     elif end.download is not None:
         # The summary's size: a FIFO or device destination has none of its own.
-        record.update(operation=end.download.operation, size=end.download.size)
+        record.update(operation="GET", size=end.download.size)
     return {**record, "status": "ok"}
 
 
