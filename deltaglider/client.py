@@ -17,7 +17,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal, cast
 
-from deltaglider import trees
 from deltaglider.adapters.storage_local import LocalStorage
 from deltaglider.adapters.storage_options import FILE_TAG, OptionsStorage, check_options
 from deltaglider.batch import FilterRule, seed_indexes, version_key
@@ -46,6 +45,9 @@ from deltaglider.core.transfer import (
 from deltaglider.errors import InvalidURLError, NotFoundError
 from deltaglider.ports.storage import BucketInfo, LifecycleRule, ProgressCallback, PutOptions, StoragePort
 from deltaglider.read_once import ReadOnce
+from deltaglider.trees import EventCallback, TreeResult, copy_tree, remove_tree
+from deltaglider.trees import copy as copy_one
+from deltaglider.trees import sync as sync_trees
 from deltaglider.urls import Location, Place, Scheme, check_relative_key, parse_url
 
 __all__ = ["DEFAULT_CLEANUP_AGE", "DeltaGliderClient", "UploadSummary"]
@@ -425,8 +427,8 @@ class DeltaGliderClient:
         *,
         dry_run: bool = False,
         max_ratio: float | None = None,
-        on_event: trees.EventCallback | None = None,
-    ) -> trees.TreeResult:
+        on_event: EventCallback | None = None,
+    ) -> TreeResult:
         """Copies one file to, from or between stores, as ``aws s3 cp``: a location that is not an
         ``s3://`` or ``file://`` URL is your own file (at least one side must be a store); ``-`` is
         standard input (the stored name is then required) or standard output (written once the
@@ -434,7 +436,7 @@ class DeltaGliderClient:
         file's name. ``IsADirectoryError`` for a source folder: see :meth:`copy_tree`. ``on_event``
         hears each step as it goes (``trees.Planned``, ``Started``, ``Moved``, ``Done``, ``Failed``);
         a failure is in the result, not raised; ``dry_run`` only plans."""
-        return trees.copy(
+        return copy_one(
             self,
             Place.of(source),
             Place.of(destination),
@@ -452,13 +454,13 @@ class DeltaGliderClient:
         dry_run: bool = False,
         workers: int = DEFAULT_WORKERS,
         max_ratio: float | None = None,
-        on_event: trees.EventCallback | None = None,
-    ) -> trees.TreeResult:
+        on_event: EventCallback | None = None,
+    ) -> TreeResult:
         """Copies every file under the folder ``source`` that ``rules`` let through into the folder
         ``destination``, on ``workers`` threads, each folder's first release (in version order) first
         so that it becomes the folder's reference. Locations, events and failures as for
         :meth:`copy`; ``rules`` as for :meth:`sync`."""
-        return trees.copy_tree(
+        return copy_tree(
             self,
             Place.of(source),
             Place.of(destination),
@@ -475,12 +477,12 @@ class DeltaGliderClient:
         *,
         rules: Sequence[FilterRule] = (),
         dry_run: bool = False,
-        on_event: trees.EventCallback | None = None,
-    ) -> trees.TreeResult:
+        on_event: EventCallback | None = None,
+    ) -> TreeResult:
         """Removes every stored file under the folder ``url`` that ``rules`` let through, whole files
         before deltas; then, when all went, the bases no file left there or below needs. ``dry_run``
         plans the files and the references that would go with them."""
-        return trees.remove_tree(self, Place.of(url), rules=rules, dry_run=dry_run, on_event=on_event)
+        return remove_tree(self, Place.of(url), rules=rules, dry_run=dry_run, on_event=on_event)
 
     def sync(
         self,
@@ -493,8 +495,8 @@ class DeltaGliderClient:
         dry_run: bool = False,
         workers: int = DEFAULT_WORKERS,
         max_ratio: float | None = None,
-        on_event: trees.EventCallback | None = None,
-    ) -> trees.TreeResult:
+        on_event: EventCallback | None = None,
+    ) -> TreeResult:
         """Makes ``destination`` hold what ``source`` holds, copying only what differs (by size, then
         by the SHA-256 recorded in each stored object), as ``aws s3 sync``. Here a location that is
         not an ``s3://`` or ``file://`` URL is your own folder; at least one side must be a store.
@@ -502,7 +504,7 @@ class DeltaGliderClient:
         written after), then the bases no file left needs; ``rules`` are ordered
         ``FilterRule("include"|"exclude", pattern)``, the last match winning; ``dry_run`` only plans.
         Events and failures as for :meth:`copy`; a name left alone is reported as ``trees.Skipped``."""
-        return trees.sync(
+        return sync_trees(
             self,
             Place.of(source),
             Place.of(destination),

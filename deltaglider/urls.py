@@ -1,4 +1,5 @@
-"""Locations: ``s3://bucket/key`` URLs, ``file://`` URLs and plain paths, in one model.
+"""Locations: ``s3://bucket/key`` URLs, ``file://`` URLs and plain paths, in one model; and
+:class:`Place`, one side of a transfer as the caller names it (a store, their own path, or ``-``).
 
 Every store is a root whose first path component plays the bucket. An ``s3://bucket/key`` URL names
 ``key`` in ``bucket``; a local location (a ``file://`` URL or a path) names a file in the store rooted
