@@ -45,7 +45,7 @@ from deltaglider.core.transfer import (
 from deltaglider.errors import InvalidURLError, NotFoundError
 from deltaglider.ports.storage import BucketInfo, LifecycleRule, ProgressCallback, PutOptions, StoragePort
 from deltaglider.read_once import ReadOnce
-from deltaglider.trees import EventCallback, TreeResult, copy_tree, remove_tree
+from deltaglider.trees import EventCallback, TreeResult, copy_tree, remove_tree, verify_tree
 from deltaglider.trees import copy as copy_one
 from deltaglider.trees import sync as sync_trees
 from deltaglider.urls import Location, Place, Scheme, check_relative_key, parse_url
@@ -530,3 +530,17 @@ class DeltaGliderClient:
         space = DeltaSpace(loc.bucket, loc.prefix)
         entries = builtins.list(reads.list(space, recursive=recursive))
         return entries, reads.stats(space, recursive=recursive)
+
+    def verify_tree(
+        self,
+        url: str | Place,
+        *,
+        rules: Sequence[FilterRule] = (),
+        workers: int = DEFAULT_WORKERS,
+        on_event: EventCallback | None = None,
+    ) -> TreeResult:
+        """Checks every stored file under the folder ``url`` (ending in ``/``) that ``rules`` let
+        through, or the one file ``url`` names, as :meth:`verify`, on ``workers`` threads. Each
+        ``trees.Done`` record says ``valid`` (None, with a ``detail``, for a file with no SHA-256
+        recorded); a file that could not be checked at all is a ``trees.Failed``."""
+        return verify_tree(self, Place.of(url), rules=rules, workers=workers, on_event=on_event)

@@ -1,6 +1,6 @@
 """Many files at once, each side a :class:`~deltaglider.urls.Place`: a copy of one file or of a folder
-tree, the removal of a stored tree, and sync. The client's ``copy``, ``copy_tree``, ``remove_tree`` and
-``sync`` run these; the command line only prints what they report.
+tree, the removal or the check of a stored tree, and sync. The client's ``copy``, ``copy_tree``,
+``remove_tree``, ``verify_tree`` and ``sync`` run these; the command line only prints what they report.
 
 The plans are :mod:`deltaglider.batch`'s (filters, seeds-first order, sync decisions), so every rule can
 be tested without a store. The work goes through the client's own methods, which this module knows
@@ -43,7 +43,7 @@ from deltaglider.core import scratch
 from deltaglider.core.format.layout import REFERENCE_NAME
 from deltaglider.core.models import DeleteResult, GetSummary, ListEntry, StoredObject
 from deltaglider.core.transfer import Cancellation, run_in_turns
-from deltaglider.errors import DeltaGliderError, NotFoundError, StorageError
+from deltaglider.errors import DeltaGliderError, NotFoundError, NotVerifiableError, StorageError
 from deltaglider.ports.storage import ProgressCallback
 from deltaglider.urls import STDIO, Place, parse_url, safe_join
 
@@ -93,6 +93,8 @@ class Operations(Protocol):
 
     def head(self, url: str) -> StoredObject: ...
 
+    def verify(self, s3_url: str) -> bool: ...
+
     def delete(self, url: str) -> DeleteResult: ...
 
     def _remove_seen(self, url: str) -> DeleteResult | None: ...
@@ -100,14 +102,14 @@ class Operations(Protocol):
     def remove_unused_bases(self, folder_url: str, *, recursive: bool = ...) -> DeleteResult: ...
 
 
-StepAction = Literal["upload", "download", "copy", "delete"]
+StepAction = Literal["upload", "download", "copy", "delete", "verify"]
 
 
 @dataclass(frozen=True)
 class Step:
     """One planned file operation. Locations are as the caller names them: ``source`` is where the
-    bytes come from (``-`` for standard input), or what a removal removes; ``destination`` is where
-    they go (``-`` for standard output; empty for a removal)."""
+    bytes come from (``-`` for standard input), or what a removal removes or a check checks;
+    ``destination`` is where they go (``-`` for standard output; empty for a removal or a check)."""
 
     action: StepAction
     source: str
@@ -154,6 +156,10 @@ class Done:
     download: GetSummary | None = None
     removed: tuple[str, ...] = ()  # a removal's locations, as the caller names them
     keys: tuple[str, ...] = ()  # a removal's stored keys
+    #: A check's verdict: the file rebuilds to its recorded SHA-256 (True) or not (False); None when
+    #: it has no SHA-256 recorded to check against (``detail`` says why).
+    valid: bool | None = None
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -192,7 +198,8 @@ class TreeResult:
     @property
     def copied(self) -> list[str]:
         """The names copied (uploaded, downloaded, copied store to store)."""
-        return [e.step.name for e in self.ended if isinstance(e, Done) and e.step.action != "delete"]
+        moves = ("upload", "download", "copy")
+        return [e.step.name for e in self.ended if isinstance(e, Done) and e.step.action in moves]
 
     @property
     def deleted(self) -> list[str]:
@@ -372,6 +379,11 @@ def _written(step: Step) -> str | None:
 
 
 def _perform(ops: Operations, step: Step, report: ProgressCallback, max_ratio: float | None) -> Done:
+    if step.action == "verify":
+        try:
+            return Done(step, valid=ops.verify(step.source))
+        except NotVerifiableError as exc:
+            return Done(step, valid=None, detail=str(exc))
     if step.action == "upload":
         source = _STDIN if step.source == STDIO else Path(step.source)
         return Done(step, upload=ops.upload(source, step.destination, max_ratio=max_ratio, progress=report))
@@ -564,6 +576,24 @@ def remove_tree(
         removals.unused_bases(folder, "", recursive=True)
     removals.finish()
     return result
+
+
+def verify_tree(
+    ops: Operations,
+    target: Place,
+    *,
+    rules: Sequence[FilterRule] = (),
+    workers: int,
+    on_event: EventCallback | None = None,
+) -> TreeResult:
+    """Checks every stored file under the folder ``target`` that the rules let through (or the one
+    file ``target`` names) against its recorded SHA-256, ``workers`` at a time."""
+    if target.is_folder:
+        items = select(store_items(ops, target), rules)
+        steps = [Step("verify", target.child(i.name), name=i.name, size=i.size) for i in items]
+    else:
+        steps = [Step("verify", target.text, name=target.name)]
+    return _transfer(ops, steps, workers=workers, dry_run=False, max_ratio=None, on_event=on_event)
 
 
 class _Removals:

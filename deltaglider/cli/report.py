@@ -38,6 +38,10 @@ def done_line(done: Done) -> list[str]:
     step = done.step
     if step.action == "delete":
         return [f"delete: {shown}" for shown in done.removed]
+    if step.action == "verify":
+        if done.valid is None:
+            return [f"unverifiable: {step.source} ({done.detail})"]
+        return [f"{'ok' if done.valid else 'MISMATCH'}: {step.source}"]
     if done.upload is not None:
         return [f"{step.action}: {step.source} to {step.destination}{_stored_note(done.upload)}"]
     return [f"download: {step.source} to {step.destination}"]
@@ -45,8 +49,8 @@ def done_line(done: Done) -> list[str]:
 
 def failed_line(failed: Failed) -> str:
     step = failed.step
-    if step.action == "delete":
-        return f"failed: delete {step.source}: {failed.message}"
+    if step.action in ("delete", "verify"):
+        return f"failed: {step.action} {step.source}: {failed.message}"
     return f"failed: {step.source} to {step.destination}: {failed.message}"
 
 

@@ -142,3 +142,19 @@ def test_the_trees_import_nothing_above_them() -> None:
     probe = "import sys, deltaglider.trees; print('deltaglider.client' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_verify_tree_judges_each_file_and_one_mismatch_does_not_hide_the_rest(
+    client: DeltaGliderClient, dist: Path, tmp_path: Path
+) -> None:
+    base = _store(tmp_path)
+    assert client.copy_tree(dist, base, rules=[FilterRule("exclude", "*.log")]).ok
+    whole = tmp_path / "store" / "app" / "sub" / "notes.txt"
+    whole.write_text("HELLO")  # same size, other bytes: its recorded SHA-256 no longer matches
+
+    checked = client.verify_tree(base, workers=2)
+
+    verdicts = {e.step.name: e.valid for e in checked.ended if isinstance(e, Done)}
+    assert verdicts == {"app-1.0.zip": True, "app-1.1.zip": True, "app-1.2.zip": True, "sub/notes.txt": False}
+    (one,) = client.verify_tree(base + "app-1.1.zip").ended
+    assert isinstance(one, Done) and one.valid is True and one.step.name == "app-1.1.zip"
