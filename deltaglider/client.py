@@ -17,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal, cast
 
+from deltaglider import trees
 from deltaglider.adapters.storage_local import LocalStorage
 from deltaglider.adapters.storage_options import FILE_TAG, OptionsStorage, check_options
 from deltaglider.batch import FilterRule, seed_indexes, version_key
@@ -45,9 +46,7 @@ from deltaglider.core.transfer import (
 from deltaglider.errors import InvalidURLError, NotFoundError
 from deltaglider.ports.storage import BucketInfo, LifecycleRule, ProgressCallback, PutOptions, StoragePort
 from deltaglider.read_once import ReadOnce
-from deltaglider.trees import EventCallback, TreeResult, copy_tree, remove_tree, verify_tree
-from deltaglider.trees import copy as copy_one
-from deltaglider.trees import sync as sync_trees
+from deltaglider.trees import EventCallback, TreeResult
 from deltaglider.urls import Location, Place, Scheme, check_relative_key, parse_url
 
 __all__ = ["DEFAULT_CLEANUP_AGE", "DeltaGliderClient", "UploadSummary"]
@@ -436,7 +435,7 @@ class DeltaGliderClient:
         file's name. ``IsADirectoryError`` for a source folder: see :meth:`copy_tree`. ``on_event``
         hears each step as it goes (``trees.Planned``, ``Started``, ``Moved``, ``Done``, ``Failed``);
         a failure is in the result, not raised; ``dry_run`` only plans."""
-        return copy_one(
+        return trees.copy(
             self,
             Place.of(source),
             Place.of(destination),
@@ -460,7 +459,7 @@ class DeltaGliderClient:
         ``destination``, on ``workers`` threads, each folder's first release (in version order) first
         so that it becomes the folder's reference. Locations, events and failures as for
         :meth:`copy`; ``rules`` as for :meth:`sync`."""
-        return copy_tree(
+        return trees.copy_tree(
             self,
             Place.of(source),
             Place.of(destination),
@@ -482,7 +481,7 @@ class DeltaGliderClient:
         """Removes every stored file under the folder ``url`` that ``rules`` let through, whole files
         before deltas; then, when all went, the bases no file left there or below needs. ``dry_run``
         plans the files and the references that would go with them."""
-        return remove_tree(self, Place.of(url), rules=rules, dry_run=dry_run, on_event=on_event)
+        return trees.remove_tree(self, Place.of(url), rules=rules, dry_run=dry_run, on_event=on_event)
 
     def sync(
         self,
@@ -504,7 +503,7 @@ class DeltaGliderClient:
         written after), then the bases no file left needs; ``rules`` are ordered
         ``FilterRule("include"|"exclude", pattern)``, the last match winning; ``dry_run`` only plans.
         Events and failures as for :meth:`copy`; a name left alone is reported as ``trees.Skipped``."""
-        return sync_trees(
+        return trees.sync(
             self,
             Place.of(source),
             Place.of(destination),
@@ -543,4 +542,4 @@ class DeltaGliderClient:
         through, or the one file ``url`` names, as :meth:`verify`, on ``workers`` threads. Each
         ``trees.Done`` record says ``valid`` (None, with a ``detail``, for a file with no SHA-256
         recorded); a file that could not be checked at all is a ``trees.Failed``."""
-        return verify_tree(self, Place.of(url), rules=rules, workers=workers, on_event=on_event)
+        return trees.verify_tree(self, Place.of(url), rules=rules, workers=workers, on_event=on_event)
