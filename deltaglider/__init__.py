@@ -30,6 +30,7 @@ from deltaglider.errors import (
 )
 
 if TYPE_CHECKING:
+    from deltaglider.batch import FilterRule
     from deltaglider.client import DeltaGliderClient, UploadSummary
     from deltaglider.core.models import (
         DeleteResult,
@@ -46,6 +47,8 @@ if TYPE_CHECKING:
     )
     from deltaglider.core.service import DeltaService
     from deltaglider.factory import create_client
+    from deltaglider.trees import TreeResult
+    from deltaglider.urls import Place
 
 _LAZY = {
     "create_client": "deltaglider.factory",
@@ -63,6 +66,9 @@ _LAZY = {
     "RetentionResult": "deltaglider.core.models",
     "RepackResult": "deltaglider.core.models",
     "StoredObject": "deltaglider.core.models",
+    "FilterRule": "deltaglider.batch",
+    "Place": "deltaglider.urls",
+    "TreeResult": "deltaglider.trees",
 }
 
 
@@ -91,6 +97,7 @@ __all__ = [
     "DeltaService",
     "DeltaSpace",
     "FileChangedError",
+    "FilterRule",
     "GetSummary",
     "IntegrityError",
     "InvalidURLError",
@@ -100,6 +107,7 @@ __all__ = [
     "NotVerifiableError",
     "ObjectKey",
     "OutOfMemoryError",
+    "Place",
     "PutSummary",
     "ReferenceInUseError",
     "RepackResult",
@@ -107,6 +115,7 @@ __all__ = [
     "StatsSummary",
     "StorageError",
     "StoredObject",
+    "TreeResult",
     "UnsupportedDeltaError",
     "UploadSummary",
     "VerifyResult",

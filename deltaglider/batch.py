@@ -158,13 +158,6 @@ def seed_indexes(names: Sequence[str | None]) -> tuple[list[int], list[int]]:
     return sorted(first, key=lambda i: version_key(names[i] or "")), rest
 
 
-def seeds_first(names: Sequence[str]) -> tuple[list[str], list[str]]:
-    """The names to upload first, one per folder (:func:`seed_indexes`), and the rest: a new folder's
-    reference is then its oldest release, not whichever name a thread reached first."""
-    seeds, rest = seed_indexes(names)
-    return [names[i] for i in seeds], [names[i] for i in rest]
-
-
 @dataclass(frozen=True)
 class RemovalPlan:
     """What ``rm --recursive`` removes: the files, then the folders whose reference goes with them."""

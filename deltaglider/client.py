@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
-from deltaglider import sync as sync_flow
+from deltaglider import trees
 from deltaglider.adapters.storage_local import LocalStorage
 from deltaglider.adapters.storage_options import FILE_TAG, check_options, merge_options
 from deltaglider.batch import FilterRule, seed_indexes, version_key
@@ -45,8 +45,9 @@ from deltaglider.core.transfer import (
 )
 from deltaglider.errors import InvalidURLError, NotFoundError
 from deltaglider.ports.storage import BucketInfo, LifecycleRule, ProgressCallback, PutOptions, StoragePort
-from deltaglider.sync import SyncResult
-from deltaglider.urls import Location, Scheme, check_relative_key, parse_url
+from deltaglider.read_once import ReadOnce
+from deltaglider.trees import EventCallback, TreeResult
+from deltaglider.urls import Location, Place, Scheme, check_relative_key, parse_url
 
 __all__ = ["DEFAULT_CLEANUP_AGE", "DeltaGliderClient", "UploadSummary"]
 
@@ -347,37 +348,6 @@ class DeltaGliderClient:
             cancellation=stop,
         )
 
-    def sync(
-        self,
-        source: str | os.PathLike[str],
-        destination: str | os.PathLike[str],
-        *,
-        delete: bool = False,
-        size_only: bool = False,
-        rules: Sequence[FilterRule] = (),
-        dryrun: bool = False,
-        workers: int = DEFAULT_WORKERS,
-        progress: ProgressCallback | None = None,
-    ) -> SyncResult:
-        """Makes ``destination`` hold what ``source`` holds, copying only what differs (by size, then
-        by the SHA-256 recorded in each stored object), as ``aws s3 sync``. Here a location that is
-        not an ``s3://`` or ``file://`` URL is your own folder; at least one side must be a store.
-        ``delete`` removes what only the destination has, each file as it finds it (never a version
-        written after), then the bases no file left needs; ``rules`` are ordered
-        ``FilterRule("include"|"exclude", pattern)``, the last match winning; ``dryrun`` only plans.
-        Failures are collected, not raised."""
-        return sync_flow.sync(
-            self,
-            source,
-            destination,
-            delete=delete,
-            size_only=size_only,
-            rules=rules,
-            dryrun=dryrun,
-            workers=workers,
-            progress=progress,
-        )
-
     def retain(
         self,
         folder_url: str,
@@ -447,3 +417,128 @@ class DeltaGliderClient:
         loc = parse_url(s3_prefix).as_folder()
         rule = _lifecycle_rule(loc.key, days_before_archive, days_before_delete, archive_class)
         self._service_for(loc).storage.set_lifecycle_rule(loc.bucket, rule)
+
+    def copy(
+        self,
+        source: str | os.PathLike[str] | Place,
+        destination: str | os.PathLike[str] | Place,
+        *,
+        dry_run: bool = False,
+        max_ratio: float | None = None,
+        on_event: EventCallback | None = None,
+    ) -> TreeResult:
+        """Copies one file to, from or between stores, as ``aws s3 cp``: a location that is not an
+        ``s3://`` or ``file://`` URL is your own file (at least one side must be a store); ``-`` is
+        standard input (the stored name is then required) or standard output (written once the
+        file's SHA-256 matched). A destination folder (ending in ``/``, or a local folder) keeps the
+        file's name. ``IsADirectoryError`` for a source folder: see :meth:`copy_tree`. ``on_event``
+        hears each step as it goes (``trees.Planned``, ``Started``, ``Moved``, ``Done``, ``Failed``);
+        a failure is in the result, not raised; ``dry_run`` only plans."""
+        return trees.copy(
+            self,
+            Place.of(source),
+            Place.of(destination),
+            dry_run=dry_run,
+            max_ratio=max_ratio,
+            on_event=on_event,
+        )
+
+    def copy_tree(
+        self,
+        source: str | os.PathLike[str] | Place,
+        destination: str | os.PathLike[str] | Place,
+        *,
+        rules: Sequence[FilterRule] = (),
+        dry_run: bool = False,
+        workers: int = DEFAULT_WORKERS,
+        max_ratio: float | None = None,
+        on_event: EventCallback | None = None,
+    ) -> TreeResult:
+        """Copies every file under the folder ``source`` that ``rules`` let through into the folder
+        ``destination``, on ``workers`` threads, each folder's first release (in version order) first
+        so that it becomes the folder's reference. Locations, events and failures as for
+        :meth:`copy`; ``rules`` as for :meth:`sync`."""
+        return trees.copy_tree(
+            self,
+            Place.of(source),
+            Place.of(destination),
+            rules=rules,
+            dry_run=dry_run,
+            workers=workers,
+            max_ratio=max_ratio,
+            on_event=on_event,
+        )
+
+    def remove_tree(
+        self,
+        url: str | Place,
+        *,
+        rules: Sequence[FilterRule] = (),
+        dry_run: bool = False,
+        on_event: EventCallback | None = None,
+    ) -> TreeResult:
+        """Removes every stored file under the folder ``url`` that ``rules`` let through, whole files
+        before deltas; then, when all went, the bases no file left there or below needs. ``dry_run``
+        plans the files and the references that would go with them."""
+        return trees.remove_tree(self, Place.of(url), rules=rules, dry_run=dry_run, on_event=on_event)
+
+    def sync(
+        self,
+        source: str | os.PathLike[str] | Place,
+        destination: str | os.PathLike[str] | Place,
+        *,
+        delete: bool = False,
+        size_only: bool = False,
+        rules: Sequence[FilterRule] = (),
+        dry_run: bool = False,
+        workers: int = DEFAULT_WORKERS,
+        max_ratio: float | None = None,
+        on_event: EventCallback | None = None,
+    ) -> TreeResult:
+        """Makes ``destination`` hold what ``source`` holds, copying only what differs (by size, then
+        by the SHA-256 recorded in each stored object), as ``aws s3 sync``. Here a location that is
+        not an ``s3://`` or ``file://`` URL is your own folder; at least one side must be a store.
+        ``delete`` removes what only the destination has, each file as it finds it (never a version
+        written after), then the bases no file left needs; ``rules`` are ordered
+        ``FilterRule("include"|"exclude", pattern)``, the last match winning; ``dry_run`` only plans.
+        Events and failures as for :meth:`copy`; a name left alone is reported as ``trees.Skipped``."""
+        return trees.sync(
+            self,
+            Place.of(source),
+            Place.of(destination),
+            delete=delete,
+            size_only=size_only,
+            rules=rules,
+            dry_run=dry_run,
+            workers=workers,
+            max_ratio=max_ratio,
+            on_event=on_event,
+        )
+
+    def list_with_stats(
+        self, url: str, *, recursive: bool = False
+    ) -> tuple[builtins.list[ListEntry], StatsSummary]:
+        """What :meth:`list` and :meth:`stats` say of one folder (its sub-folders too with
+        ``recursive``), from one listing and at most one HEAD of each object: the totals are those of
+        the very objects listed."""
+        loc = parse_url(url).as_folder()
+        service = self._service_for(loc)
+        # Every read of the store but the two its methods name goes through to it unchanged.
+        reads = service.with_storage(cast(StoragePort, ReadOnce(service.storage)))
+        space = DeltaSpace(loc.bucket, loc.prefix)
+        entries = builtins.list(reads.list(space, recursive=recursive))
+        return entries, reads.stats(space, recursive=recursive)
+
+    def verify_tree(
+        self,
+        url: str | Place,
+        *,
+        rules: Sequence[FilterRule] = (),
+        workers: int = DEFAULT_WORKERS,
+        on_event: EventCallback | None = None,
+    ) -> TreeResult:
+        """Checks every stored file under the folder ``url`` (ending in ``/``) that ``rules`` let
+        through, or the one file ``url`` names, as :meth:`verify`, on ``workers`` threads. Each
+        ``trees.Done`` record says ``valid`` (None, with a ``detail``, for a file with no SHA-256
+        recorded); a file that could not be checked at all is a ``trees.Failed``."""
+        return trees.verify_tree(self, Place.of(url), rules=rules, workers=workers, on_event=on_event)

@@ -1,4 +1,5 @@
-"""Locations: ``s3://bucket/key`` URLs, ``file://`` URLs and plain paths, in one model.
+"""Locations: ``s3://bucket/key`` URLs, ``file://`` URLs and plain paths, in one model; and
+:class:`Place`, one side of a transfer as the caller names it (a store, their own path, or ``-``).
 
 Every store is a root whose first path component plays the bucket. An ``s3://bucket/key`` URL names
 ``key`` in ``bucket``; a local location (a ``file://`` URL or a path) names a file in the store rooted
@@ -24,7 +25,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from deltaglider.errors import InvalidURLError
 
@@ -167,3 +168,75 @@ def parse_url(url: str | os.PathLike[str]) -> Location:
             "(write ./name for a local file whose name holds a ':')"
         )
     return _parse_local(url, url)
+
+
+#: Standard input as a source, standard output as a destination.
+STDIO: Final = "-"
+
+#: What is meant as a URL, well-formed or not: ``s3://b/``, ``S3:b/``, ``file:/x``, ``http://...``. A
+#: plain name with a colon (``a:b.zip``) stays a local path, as in ``aws s3``.
+_URL_LIKE: Final = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*:/|(?:s3|file|https?):)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Place:
+    """One side of a transfer, as the caller names it: a store (an ``s3://`` or ``file://`` URL), the
+    caller's own file or folder (a plain path, as ``aws s3`` reads one), or ``-``, standard input as a
+    source and standard output as a destination. A text ending in ``/`` names a folder."""
+
+    text: str
+    is_store: bool
+
+    @staticmethod
+    def of(location: str | os.PathLike[str] | Place) -> Place:
+        """Classifies a location, refusing a malformed URL now (``InvalidURLError``) rather than halfway
+        through a batch. A path object is always the caller's own."""
+        if isinstance(location, Place):
+            return location
+        if isinstance(location, os.PathLike):
+            return Place(os.fspath(location), is_store=False)
+        if _URL_LIKE.match(location):
+            parse_url(location)  # anything but s3:// and file:// raises, naming the accepted forms
+            return Place(location, is_store=True)
+        return Place(location, is_store=False)
+
+    @property
+    def is_folder(self) -> bool:
+        return self.text.endswith("/")
+
+    @property
+    def is_stdio(self) -> bool:
+        return not self.is_store and self.text == STDIO
+
+    @property
+    def is_file_url(self) -> bool:
+        return self.text.lower().startswith("file:")
+
+    def as_folder(self) -> Place:
+        return self if self.is_folder else Place(self.text + "/", self.is_store)
+
+    def child(self, name: str) -> str:
+        """The location of ``name`` (relative, ``/``-separated) inside this folder."""
+        folder = self.as_folder().text
+        # file:// URLs are percent-decoded when parsed: a name holding '%' or '#' must be quoted.
+        return folder + (quote(name) if self.is_file_url else name)
+
+    def path(self, name: str) -> Path:
+        """Where ``name`` lives inside this local folder, refusing a name that would leave it."""
+        return safe_join(Path(self.text), name)
+
+    @property
+    def name(self) -> str:
+        """The last component, as the file is named (``file://`` URLs are percent-decoded)."""
+        last = self.text.rstrip("/").rpartition("/")[2]
+        return unquote(last) if self.is_file_url else last
+
+    @property
+    def parent(self) -> Place:
+        """The folder holding this file."""
+        return Place(self.text.rpartition("/")[0] + "/", self.is_store)
+
+    def sibling(self, key: str) -> str:
+        """The location of the stored ``key`` that lives in this file's folder (a base removed with
+        it)."""
+        return self.parent.child(key.rpartition("/")[2])

@@ -29,13 +29,10 @@ from deltaglider.cli.cmd_retain import repack, retain
 from deltaglider.cli.cmd_rm import rm
 from deltaglider.cli.cmd_sync import sync
 from deltaglider.cli.cmd_verify import verify
+from deltaglider.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from deltaglider.cli.session import Session
+from deltaglider.core.transfer import DEFAULT_WORKERS
 from deltaglider.errors import DeltaGliderError, InvalidURLError
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
 
 
 class _Group(click.Group):
@@ -86,7 +83,11 @@ class _Group(click.Group):
     help="Wait this long for S3 to answer (0: no limit; default 60).",
 )
 @click.option(
-    "--workers", type=click.IntRange(1, 64), default=4, show_default=True, help="Files transferred at once."
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=DEFAULT_WORKERS,
+    show_default=True,
+    help="Files transferred at once.",
 )
 @click.pass_context
 def cli(

@@ -9,8 +9,8 @@ import click
 
 from deltaglider.cli.common import EXIT_OK, store_place
 from deltaglider.cli.output import human_size, percent
-from deltaglider.cli.places import Place
 from deltaglider.cli.session import Session
+from deltaglider.urls import Place
 
 _DATE_WIDTH = 19  # "2026-01-02 03:04:05"
 
@@ -45,12 +45,6 @@ def _list_buckets(session: Session) -> int:
     return EXIT_OK
 
 
-def _reference_bytes(session: Session, folder: str, recursive: bool) -> int:
-    """What the bases under the listing cost (``reference.bin`` and every newer one): a listing hides
-    them, its totals must not."""
-    return session.client.stats(folder, recursive=recursive).reference_bytes
-
-
 @click.command()
 @click.argument("url", required=False)
 @click.option("--recursive", is_flag=True, help="List every file under URL, sub-folders included.")
@@ -69,7 +63,14 @@ def ls(session: Session, url: str | None, recursive: bool, human_readable: bool,
     out = session.out
     entries: list[dict[str, Any]] = []
     files = original = stored = own_bases = 0
-    for entry in session.client.list(folder, recursive=recursive):
+    # The totals count the bases no line shows: they come from the same listing as the lines.
+    wanted = (summarize or session.json) and not stem
+    if wanted:
+        listed, totalled = session.client.list_with_stats(folder, recursive=recursive)
+        base_bytes = totalled.reference_bytes
+    else:
+        listed, base_bytes = list(session.client.list(folder, recursive=recursive)), 0
+    for entry in listed:
         if not entry.name.startswith(stem):
             continue
         if getattr(entry, "is_prefix", False):
@@ -101,9 +102,8 @@ def ls(session: Session, url: str | None, recursive: bool, human_readable: bool,
                 "last_modified": entry.last_modified.isoformat() if entry.last_modified else None,
             }
         )
-    wanted = (summarize or session.json) and not stem
     # The bases no line counted: those several files depend on, and those no file does.
-    references = _reference_bytes(session, folder, recursive) - own_bases if wanted else 0
+    references = base_bytes - own_bases if wanted else 0
     stored += references
     totals = {
         "files": files,

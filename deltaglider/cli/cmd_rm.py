@@ -1,46 +1,30 @@
 """``deltaglider rm``: remove stored files. Delta-aware: a folder's bases go last, and only once no
-file left needs them (see ``removal``)."""
+file left needs them (the SDK's ``remove_tree``)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from deltaglider.batch import plan_removal
 from deltaglider.cli.argv import FilteredCommand, filters
-from deltaglider.cli.common import EXIT_FAILED, EXIT_OK, filter_options, store_place
-from deltaglider.cli.places import Place, store_items
-from deltaglider.cli.removal import Removal, reference_url, remove, remove_unused_bases
+from deltaglider.cli.common import exit_status, filter_options, store_place
+from deltaglider.cli.report import Report, dry_line
 from deltaglider.cli.session import Session
-from deltaglider.errors import DeltaGliderError
+from deltaglider.trees import Done, Failed, warnings_left
+from deltaglider.urls import Place
 
 
-def _recursive(session: Session, folder: Place, ctx: click.Context, dryrun: bool) -> Removal:
-    plan = plan_removal(store_items(session.client, folder), filters(ctx))
-    references = [reference_url(folder, sub) for sub in plan.reference_folders]
-    removal = Removal()
-    if dryrun:
-        removal.shown = [folder.child(name) for name in plan.names] + references
-        return removal
-    # One at a time, deltas after whole files, references last.
-    for name in plan.names:
-        url = folder.child(name)
-        try:
-            remove(session, url, removal)
-        except DeltaGliderError as exc:
-            session.out.error_line(f"failed: delete {url}: {exc}")
-            removal.failures.append({"url": url, "error": str(exc)})
-    if not removal.failures:
-        # Every folder below too, those whose files are all gone included: their bases go once no
-        # file left needs them.
-        remove_unused_bases(session, folder, removal, recursive=True)
-    return removal
-
-
-def _single(session: Session, target: Place) -> Removal:
-    removal = Removal()
-    remove(session, target.text, removal)
-    remove_unused_bases(session, Place(target.text.rpartition("/")[0] + "/", is_store=True), removal)
-    return removal
+def _single(session: Session, target: Place) -> tuple[list[str], list[str]]:
+    """Removes one file, then its folder's bases that no file left needs; what went, and the warnings
+    still true."""
+    client = session.client
+    removed = client.delete(target.text)
+    shown = [target.text] + [target.sibling(key) for key in removed.deleted[1:]]
+    folder = target.parent
+    bases = client.remove_unused_bases(folder.text)
+    shown += [folder.child(key.rpartition("/")[2]) for key in bases.deleted]
+    return shown, warnings_left(removed.warnings + bases.warnings, removed.deleted + bases.deleted)
 
 
 @click.command(cls=FilteredCommand)
@@ -62,26 +46,32 @@ def rm(
     session: Session = ctx.obj
     target = store_place(url)
     out = session.out
+    failures: list[dict[str, Any]] = []
     if recursive:
-        removal = _recursive(session, target.as_folder(), ctx, dryrun)
+        with Report(out, "rm") as report:
+            result = session.client.remove_tree(target, rules=filters(ctx), dry_run=dryrun, on_event=report)
+        shown = [s.source for s in result.planned] if dryrun else []
+        for end in result.ended:
+            if isinstance(end, Done):
+                shown.extend(end.removed)
+            elif isinstance(end, Failed):
+                failures.append({"url": end.step.source, "error": end.message})
+        warnings = result.warnings
+        if dryrun:
+            for step in result.planned:
+                out.line(dry_line(step))
     elif target.is_folder:
         raise click.UsageError(f"{url} is a folder: add --recursive to remove what it holds")
     elif dryrun:
-        removal = Removal(shown=[url])
+        shown, warnings = [url], []
+        out.line(f"(dryrun) delete: {url}")
     else:
-        removal = _single(session, target)
-    prefix = "(dryrun) delete: " if dryrun else "delete: "
-    for shown in removal.shown:
-        out.line(prefix + shown)
-    for warning in removal.warnings_left():
+        shown, warnings = _single(session, target)
+        for location in shown:
+            out.line(f"delete: {location}")
+    for warning in warnings:
         out.warn(warning)
     out.document(
-        {
-            "command": "rm",
-            "dryrun": dryrun,
-            "ok": not removal.failures,
-            "deleted": removal.shown,
-            "failed": removal.failures,
-        }
+        {"command": "rm", "dryrun": dryrun, "ok": not failures, "deleted": shown, "failed": failures}
     )
-    return EXIT_FAILED if removal.failures else EXIT_OK
+    return exit_status(not failures)

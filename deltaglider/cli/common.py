@@ -1,20 +1,26 @@
-"""Pieces every command shares: the filter options, store-only locations, the exit status."""
+"""Pieces every command shares: the exit statuses, the filter options, store-only locations."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
 
 import click
 
-from deltaglider.cli.places import Place, place
-from deltaglider.cli.runner import Outcome
+from deltaglider.urls import Place
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-EXIT_OK = 0
-EXIT_FAILED = 1
+#: The exit statuses of a run: an operation failed (1), a bad option or location (2), Ctrl-C (130).
+EXIT_OK: Final = 0
+EXIT_FAILED: Final = 1
+EXIT_USAGE: Final = 2
+EXIT_INTERRUPTED: Final = 130
+
+
+def exit_status(ok: bool) -> int:
+    return EXIT_OK if ok else EXIT_FAILED
 
 
 def filter_options(func: F) -> F:
@@ -35,7 +41,7 @@ def filter_options(func: F) -> F:
 
 def store_place(text: str) -> Place:
     """A location that must be a store (``ls``, ``rm``, ``verify``, ``stats``)."""
-    found = place(text)
+    found = Place.of(text)
     if not found.is_store:
         absolute = os.path.abspath(text)
         hint = f"file://{absolute}" + ("/" if text.endswith("/") or os.path.isdir(text) else "")
@@ -44,7 +50,3 @@ def store_place(text: str) -> Place:
             f"s3://bucket/prefix/ or a folder store as {hint}"
         )
     return found
-
-
-def exit_status(outcomes: Iterable[Outcome]) -> int:
-    return EXIT_FAILED if any(not outcome.ok for outcome in outcomes) else EXIT_OK

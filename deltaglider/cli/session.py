@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from deltaglider.cli.output import Output
+from deltaglider.core.transfer import DEFAULT_WORKERS
 
 if TYPE_CHECKING:
     from deltaglider.client import DeltaGliderClient
@@ -52,7 +53,7 @@ class Session:
     cache_dir: str | None = None
     connect_timeout: float | None = None  # seconds, 0 for no limit; None: botocore's default
     read_timeout: float | None = None
-    workers: int = 4
+    workers: int = DEFAULT_WORKERS
     _client: DeltaGliderClient | None = field(default=None, repr=False)
     _output: Output | None = field(default=None, repr=False)
     # Workers may be the first to ask for the client: build it once.

@@ -55,7 +55,7 @@ def test_sync_delete_and_dryrun(client_and_folder: tuple[DeltaGliderClient, str]
     client.sync(src, base)
     for path in files:
         path.unlink()
-    planned = client.sync(src, base, delete=True, dryrun=True)
+    planned = client.sync(src, base, delete=True, dry_run=True)
     assert [d.action for d in planned.decisions] == [SyncAction.DELETE] * 3
     assert planned.deleted == [] and len(list(client.list(base))) == 3
     done = client.sync(src, base, delete=True)

@@ -14,7 +14,6 @@ from deltaglider.batch import (
     plan_removal,
     plan_sync,
     seed_indexes,
-    seeds_first,
     select,
 )
 
@@ -216,7 +215,8 @@ def test_a_trailing_zero_does_not_make_another_version() -> None:
 
 def test_each_folder_is_seeded_by_its_oldest_release() -> None:
     names = ["a/v10", "a/v2", "b/x-1.10.zip", "b/x-1.9.zip", "top-10.zip", "top-2.zip", "a/v2.1"]
-    assert seeds_first(names) == (
+    seeds, rest = seed_indexes(names)
+    assert ([names[i] for i in seeds], [names[i] for i in rest]) == (
         ["a/v2", "b/x-1.9.zip", "top-2.zip"],
         ["a/v2.1", "a/v10", "b/x-1.10.zip", "top-10.zip"],
     )
