@@ -27,11 +27,11 @@ TESTS = Path(__file__).resolve().parents[1] / "tests"
 sys.path.insert(0, str(TESTS))
 
 import boto3  # noqa: E402
-from faults.clients import STALL_S, Endpoint  # noqa: E402
-from faults.crash import CrashSite, crash_round, leftovers  # noqa: E402
-from faults.workload import Report, Workload  # noqa: E402
+from support.crash import CrashSite, crash_round, leftovers  # noqa: E402
+from support.fault_clients import STALL_S, Endpoint  # noqa: E402
 from support.fault_proxy import FAULT_KINDS, FaultPlan, Rule  # noqa: E402
 from support.moto_server import fake_aws_env, run_moto_server  # noqa: E402
+from support.workload import Report, Workload  # noqa: E402
 
 
 def random_faults(endpoint: Endpoint, work: Path, seeds: int, steps: int, rate: float) -> dict[str, Any]:

@@ -5,7 +5,7 @@ and what the final read-back found (lost / corrupt must be 0).
     python bench/load.py --processes 3 --threads 4 --seconds 60 [--runs 3] [--no-pin] [--json]
 
 ``--no-pin`` lets deletes remove a DeltaSpace's last delta and with it the reference, racing the
-uploads that encode against it (issue 8, finding 1). The logic lives in ``tests/faults/load.py``.
+uploads that encode against it (issue 8, finding 1). The logic lives in ``tests/support/load.py``.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ TESTS = Path(__file__).resolve().parents[1] / "tests"
 sys.path.insert(0, str(TESTS))
 
 import boto3  # noqa: E402
-from faults.load import LoadConfig, pin_references, run_load  # noqa: E402
 from support.fault_proxy import FaultPlan, FaultProxy  # noqa: E402
+from support.load import LoadConfig, pin_references, run_load  # noqa: E402
 from support.moto_server import fake_aws_env, run_moto_server  # noqa: E402
 
 

@@ -32,6 +32,7 @@ from deltaglider.errors import (
 if TYPE_CHECKING:
     from deltaglider.batch import FilterRule
     from deltaglider.client import DeltaGliderClient, UploadSummary
+    from deltaglider.config import Settings
     from deltaglider.core.models import (
         DeleteResult,
         DeltaSpace,
@@ -46,12 +47,14 @@ if TYPE_CHECKING:
         VerifyResult,
     )
     from deltaglider.core.service import DeltaService
-    from deltaglider.factory import create_client
+    from deltaglider.factory import S3Options, create_client
     from deltaglider.trees import TreeResult
     from deltaglider.urls import Place
 
 _LAZY = {
     "create_client": "deltaglider.factory",
+    "S3Options": "deltaglider.factory",
+    "Settings": "deltaglider.config",
     "DeltaGliderClient": "deltaglider.client",
     "UploadSummary": "deltaglider.client",
     "DeltaService": "deltaglider.core.service",
@@ -112,6 +115,8 @@ __all__ = [
     "ReferenceInUseError",
     "RepackResult",
     "RetentionResult",
+    "S3Options",
+    "Settings",
     "StatsSummary",
     "StorageError",
     "StoredObject",
