@@ -310,7 +310,7 @@ def test_cp_recursive_seeds_a_folder_with_its_oldest_release_in_version_order(
 
 def test_retain_keeps_the_newest_and_repack_rewrites(store: Store, tmp_path: Path) -> None:
     cli = store.cli
-    family = drifting_family(tmp_path, 8)
+    family = drifting_family(tmp_path, 5)
     for path in family:  # one at a time: their dates order them
         cli.ok("cp", path, store.base + "app/")
     before = store.stored()
