@@ -70,9 +70,14 @@ SEEDS: dict[str, tuple[tuple[str, float | None, bool] | str, ...]] = {
     "one whole": (("a.iso", 0.0, True),),
     "drifted": (("a.iso", 0.0, False), ("b.iso", 0.25, False), "a.iso"),
 }
-#: How many store calls one step lets a flow make: a few, or (the last) all it has left, so that a
-#: whole flow often runs between two calls of another, as the races of the protocol's findings do.
-CALLS_PER_STEP = (1, 2, 3, 4, 1000)
+#: How many store calls one step lets a flow make: a few, or (1000) all it has left, so that a whole
+#: flow often runs between two calls of another, as the races of the protocol's findings do; or
+#: (:data:`TO_ACT`) up to, not into, its next write or removal, so that a flow is often paused just
+#: where it has judged and is about to act, the moment another flow's whole run matters most.
+TO_ACT = 0
+CALLS_PER_STEP = (TO_ACT, 1, 2, 3, 4, 1000)
+#: The store calls that change what a name holds.
+ACTS = frozenset({"put_file", "put_file_if_absent", "put_file_if_match", "delete", "delete_if_match"})
 MAINTENANCE = ("retain", "repack", "remove-base", "sync-delete", "collect")
 
 
@@ -301,9 +306,11 @@ class ProtocolModel(RuleBasedStateMachine):
         running = self.scheduler.running()
         flow = running[pick % len(running)]
         polled: set[str] = set()
-        for _ in range(calls):
+        for made in range(1000 if calls == TO_ACT else calls):
             if flow.done or (flow.pending in polled):
                 break  # ended, or waiting for another flow (it polls the same markers again)
+            if calls == TO_ACT and made > 0 and _acts(flow.pending):
+                break
             if flow.pending is not None and ".dg-removing-" in flow.pending:
                 polled.add(flow.pending)
             flow.step()
@@ -349,7 +356,11 @@ class ProtocolModel(RuleBasedStateMachine):
             if name in self.targets.get(flow.name, ())
             and any(
                 call.step > step
-                and (call.method == "list" or (call.key in keys and call.method in {"head", "get_file"}))
+                and (
+                    # a listing of the name's folder (not of the markers beside it, nor of the bases)
+                    (call.method == "list" and any(key.startswith(call.key) for key in keys))
+                    or (call.key in keys and call.method in {"head", "get_file"})
+                )
                 for call in flow.calls
             )
         ]
@@ -398,6 +409,12 @@ class ProtocolModel(RuleBasedStateMachine):
             raise AssertionError(
                 f"{name} is {what} after step {self.scheduler.steps}; the calls:\n{self._calls()}"
             )
+
+
+def _acts(pending: str | None) -> bool:
+    """Whether the call a flow waits to make changes a name (not a removal's marker)."""
+    method, _, key = (pending or "").partition(" ")
+    return method in ACTS and ".dg-removing-" not in key
 
 
 def _settings(examples: int, *, seeded: bool = False) -> settings:

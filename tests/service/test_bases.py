@@ -3,7 +3,6 @@ drift decisions, bounded rebuilds, protection, listing."""
 
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,6 @@ from hypothesis import strategies as st
 from support.families import cold_get, cold_service, drifting_family, stored_family, two_families
 from support.sdk import make_service, sha256
 
-from deltaglider.adapters.hash_sha256 import Sha256Hasher
 from deltaglider.adapters.storage_memory import MemoryStorage
 from deltaglider.core.family import bases
 from deltaglider.core.format.layout import split_key
@@ -173,24 +171,3 @@ def test_random_histories_keep_every_file_rebuildable(tmp_path_factory: Any, his
     for name, data in kept.items():
         assert cold_get(store, name, folder / "out") <= 2
         assert (folder / "out").read_bytes() == data
-
-
-def test_a_cold_download_through_a_snapshot_hashes_no_file_twice(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The snapshot's rebuild already checks the base's SHA-256: fetching it must not hash it again."""
-    store, _, family = stored_family(tmp_path, 8)
-    _, dependent = _on_a_snapshot(store, family)
-    hashed: list[tuple[str, int]] = []
-    real = Sha256Hasher.sha256_file
-
-    def spy(self: Sha256Hasher, path: Any) -> str:
-        hashed.append((os.fspath(path), os.stat(path).st_ino))
-        return real(self, path)
-
-    monkeypatch.setattr(Sha256Hasher, "sha256_file", spy)
-    cold, diff = cold_service(store)
-    cold.get(ObjectKey("b", f"rel/{dependent.name}"), tmp_path / "out")
-
-    assert diff.decodes == 2
-    assert len(hashed) == len(set(hashed)), hashed
