@@ -50,7 +50,7 @@ def _many_members_zip(path: Path, *, streamed: bool = False) -> Path:
     empty, incompressible, large and small; ``streamed``: each with a data descriptor."""
     sink = _Unseekable() if streamed else io.BytesIO()
     with zipfile.ZipFile(sink, "w") as z:
-        for i in range(60):
+        for i in range(36):
             kind = i % 6
             name = f"pkg/m{i:03}"
             if kind == 0:
@@ -62,7 +62,7 @@ def _many_members_zip(path: Path, *, streamed: bool = False) -> Path:
                 z.writestr(name, _noise(3000 + i, i), compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
             else:
                 level = (9, 6, 1)[kind - 3]
-                size = 300_000 if i == 45 else 1000 + 1500 * i
+                size = 200_000 if i == 33 else 1000 + 600 * i
                 z.writestr(name, sample_text(size, seed=bytes([i])), zipfile.ZIP_DEFLATED, level)
     path.write_bytes(sink.raw.getvalue() if isinstance(sink, _Unseekable) else sink.getvalue())
     with zipfile.ZipFile(path) as z:
@@ -96,9 +96,9 @@ def _tar(files: dict[str, bytes]) -> bytes:
 def _deb(path: Path) -> Path:
     """A .deb whose data member is a multi-block xz (as dpkg's threaded xz writes)."""
     data_tar = path.parent / "data.tar"
-    data_tar.write_bytes(_tar({f"usr/f{i}": sample_text(90_000, seed=bytes([i])) for i in range(8)}))
+    data_tar.write_bytes(_tar({f"usr/f{i}": sample_text(90_000, seed=bytes([i])) for i in range(5)}))
     xz = subprocess.run(
-        ["xz", "-c", "-6", "-T2", "--block-size=100KiB", str(data_tar)], capture_output=True, check=True
+        ["xz", "-c", "-2", "-T2", "--block-size=100KiB", str(data_tar)], capture_output=True, check=True
     ).stdout
     control = gzip.compress(_tar({"control": b"Package: demo\n"}), compresslevel=9, mtime=0)
     path.write_bytes(_ar([("debian-binary", b"2.0\n"), ("control.tar.gz", control), ("data.tar.xz", xz)]))
@@ -144,6 +144,7 @@ class _Watch:
         self.written = 0
         self.out = io.BytesIO()
         self.started: set[bytes] = set()
+        self.start_order: list[int] = []  # members' numbers (from 1), in the order their encoders began
         self.most_started = 0
         self.most_ahead = 0
         end = 0
@@ -165,6 +166,7 @@ class _Watch:
                     tag.append(data[:8])
                     with watch.lock:
                         watch.started.add(tag[0])
+                        watch.start_order.append(int.from_bytes(tag[0], "big"))
                         watch.made[tag[0]] = 0
                         watch._look()
                 time.sleep(watch.delay)
@@ -239,6 +241,18 @@ def test_members_in_flight_stay_within_the_bounds(
     assert watch.most_started <= window
     assert (watch.most_started > 1) == parallel
     assert watch.most_ahead <= ahead_bytes
+
+
+def test_a_member_holding_most_of_the_work_starts_first(tmp_path: Path) -> None:
+    """Left to its turn, the last and largest member would run alone on one core at the end."""
+    sizes = [10_000] * 40 + [600_000]
+    fd, segments = _tagged_stream(tmp_path, sizes)
+    try:
+        watch = _Watch(segments, delay=0.0)
+        write_segments(fd, segments, watch, watch.new, workers=2)
+    finally:
+        os.close(fd)
+    assert len(sizes) in watch.start_order[:2]
 
 
 def test_a_member_that_does_not_recompress_fails_the_rebuild_and_leaves_nothing(tmp_path: Path) -> None:
