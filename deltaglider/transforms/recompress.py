@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import os
 import threading
-from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -122,14 +121,14 @@ def copy_raw(fd: int, offset: int, size: int, out: Sink) -> None:
         offset += len(data)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Member:
     """One member on its way: what its worker made and the writer has not taken yet."""
 
     seg: Segment
     offset: int
     memory: int
-    pieces: deque[bytes] = field(default_factory=deque)
+    pieces: list[bytes] = field(default_factory=list)
     started: bool = False
     reserved: int = 0  # of the bytes ahead, held until it is written
     done: bool = False
