@@ -10,10 +10,11 @@ from typing import BinaryIO, Final, TypeAlias
 from deltaglider.atomic import StrPath, write_beside
 from deltaglider.errors import RecipeError
 from deltaglider.transforms import ar_form, gzip_form, xz_form, zip_form
-from deltaglider.transforms.builder import CHUNK, Builder
+from deltaglider.transforms.builder import Builder
 from deltaglider.transforms.deflater import SYSTEM_ZLIB, Compressor, default_compressor
 from deltaglider.transforms.lzma2 import Lzma2Params, pinned_liblzma
 from deltaglider.transforms.recipe import Recipe, pack, unpack
+from deltaglider.transforms.recompress import Encoder, Params, write_segments
 from deltaglider.transforms.sniff import detect
 
 Layout: TypeAlias = Callable[[Builder, int], bool]
@@ -199,11 +200,17 @@ def compressor_names(kinds: set[str], compressor: Compressor) -> str:
 
 
 def rebuild(
-    decoded_path: StrPath, recipe_bytes: bytes, out_path: StrPath, *, compressor: Compressor | None = None
+    decoded_path: StrPath,
+    recipe_bytes: bytes,
+    out_path: StrPath,
+    *,
+    compressor: Compressor | None = None,
+    workers: int | None = None,
 ) -> int:
     """Writes the original container to ``out_path`` from its decoded stream and recipe; returns its
     size. :class:`RecipeError` (and nothing at ``out_path``) if the recipe is unusable, was made with
-    another compressor, or does not fit the decoded stream."""
+    another compressor, or does not fit the decoded stream. ``workers`` (default: one per core)
+    recompress members side by side (:mod:`.recompress`); the bytes are the same with any number."""
     compressor = compressor or default_compressor()
     recipe = unpack(recipe_bytes)
     kinds = {"lzma2" if isinstance(s.params, Lzma2Params) else "deflate" for s in recipe.segments if s.params}
@@ -213,40 +220,16 @@ def rebuild(
             f"recipe was made with {recipe.compressor}, this build recompresses with {expected}"
         )
     lzma = pinned_liblzma() if "lzma2" in kinds else None
+
+    def new(params: Params) -> Encoder:
+        if isinstance(params, Lzma2Params):
+            assert lzma is not None
+            return lzma.new(params)
+        return compressor.new(params)
+
     with open(decoded_path, "rb") as src:
         if os.fstat(src.fileno()).st_size != recipe.decoded_size:
             raise RecipeError("the decoded stream is not the size its recipe expects")
         with write_beside(out_path) as part, os.fdopen(part.fd, "wb", closefd=False) as out:
-            for seg in recipe.segments:
-                if seg.params is None:
-                    _copy(src, out, seg.decoded_size)
-                    continue
-                if isinstance(seg.params, Lzma2Params):
-                    assert lzma is not None
-                    encoder = lzma.new(seg.params)
-                else:
-                    encoder = compressor.new(seg.params)
-                made = 0
-                left = seg.decoded_size
-                while left:
-                    data = src.read(min(CHUNK, left))
-                    if not data:
-                        raise RecipeError("the decoded stream ended early")
-                    left -= len(data)
-                    made += out.write(encoder.compress(data))
-                    if made > seg.compressed_size:
-                        break  # too long already: stop here rather than write the rest
-                else:
-                    made += out.write(encoder.flush())
-                if made != seg.compressed_size:
-                    raise RecipeError("a member recompressed to another size than recorded")
+            write_segments(src.fileno(), recipe.segments, out, new, workers=workers)
     return recipe.original_size
-
-
-def _copy(src: BinaryIO, out: BinaryIO, size: int) -> None:
-    while size:
-        data = src.read(min(CHUNK, size))
-        if not data:
-            raise RecipeError("the decoded stream ended early")
-        out.write(data)
-        size -= len(data)

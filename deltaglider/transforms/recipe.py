@@ -20,6 +20,7 @@ apart; a reader that meets a segment kind it does not know refuses the recipe.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Final
 
 from deltaglider.errors import RecipeError
@@ -70,11 +71,12 @@ class Recipe:
     compressor: str
     segments: tuple[Segment, ...]
 
-    @property
+    # Cached: a wheel's recipe holds thousands of segments, and a rebuild asks for both sizes often.
+    @cached_property
     def original_size(self) -> int:
         return sum(s.original_size for s in self.segments)
 
-    @property
+    @cached_property
     def decoded_size(self) -> int:
         return sum(s.decoded_size for s in self.segments)
 
