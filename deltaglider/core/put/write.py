@@ -69,8 +69,17 @@ def put_file(
         )
     if if_absent:
         return ctx.storage.put_file_if_absent(bucket, key, src, meta, up.progress, options=options)
-    ctx.storage.put_file(bucket, key, src, meta, up.progress, options=options)
+    put_over(ctx, up, key, src, meta, role=role)
     return True
+
+
+def put_over(
+    ctx: Context, up: Upload, key: str, src: Path, meta: Mapping[str, str], *, role: Role
+) -> str | None:
+    """:func:`put_file` over whatever ``key`` holds; returns the ETag of what it wrote (None where the
+    store does not say), by which a listing tells this write's object from another's."""
+    options = policy(role, up.options, up.name)
+    return ctx.storage.put_file(up.space.bucket, key, src, meta, up.progress, options=options)
 
 
 def put_delta(
@@ -161,9 +170,12 @@ def write_name(
         previous is not None and protocol.serves_as_base(previous) and protocol.sha_of(previous) != up.sha256
     )
 
+    etag: str | None = None
+
     def written() -> bool:
         """Writes the object; True once every base it depends on is held (core.protocol)."""
-        put_file(ctx, up, key, src, meta, role=role)
+        nonlocal etag
+        etag = put_over(ctx, up, key, src, meta, role=role)
         return protocol.recheck(ctx, bucket, chain)
 
     def write_again() -> None:
@@ -174,14 +186,16 @@ def write_name(
         if not replaced_base:
             if not written():
                 return False
-            protocol.settle(ctx, bucket, key, other=other, stamp=stamp, rewrite=write_again)
+            protocol.settle(ctx, bucket, key, other=other, stamp=stamp, rewrite=write_again, etag=etag)
             return True
         assert previous is not None
         with protocol.announced(ctx, bucket, key) as marker:
             protocol.keep_for_dependents(ctx, bucket, previous)
             if not written():
                 return False
-            protocol.settle(ctx, bucket, key, other=other, stamp=stamp, rewrite=write_again, marker=marker)
+            protocol.settle(
+                ctx, bucket, key, other=other, stamp=stamp, rewrite=write_again, marker=marker, etag=etag
+            )
         return True
     except _BasesGoneError:
         return False
