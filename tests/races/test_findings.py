@@ -427,13 +427,20 @@ def test_an_upload_that_writes_its_object_again_keeps_its_base_again(
     mine = release(tmp_path, "a.iso", 0.0, 1)
     other = client(store, clock)
 
+    written: list[bool] = []
+    retained: list[bool] = []
+
     def retain_nothing() -> None:
-        other.retain(SPACE, keep_last=0)
-        assert keys(store) == []
+        if written and not retained:
+            retained.append(True)
+            other.retain(SPACE, keep_last=0)
+            assert keys(store) == []
 
     hooked = HookedStorage(store)
-    # Before the upload looks at its name (one listing of the name's prefix: both forms, their markers).
-    hooked.before("list", "rel/a.iso", retain_nothing)
+    hooked.after("put_file", "rel/a.iso.delta", lambda: written.append(True))
+    # Before the upload looks at its name once written (one listing of the name's prefix: both forms,
+    # their markers); it looked at it the same way before it wrote.
+    hooked.before("list", "rel/a.iso", retain_nothing, times=2)
 
     client(hooked, clock).put(mine, SPACE)
 
