@@ -498,9 +498,11 @@ def settle(
     # The usual case in one listing of the name (its two forms and their markers share a prefix):
     # no rewrite or removal of either form announced, no other form, and the name holds the very
     # version this upload wrote. That is what the HEADs below would find, one by one.
-    seen = glance(ctx, bucket, min(written, other, key=len))
-    if not seen.markers and other not in seen.objects and seen.version(written, etag):
-        return True
+    shorter, longer = sorted((written, other), key=len)
+    if longer.startswith(shorter):
+        seen = glance(ctx, bucket, shorter)
+        if not seen.markers and other not in seen.objects and seen.version(written, etag):
+            return True
     # A rewrite that judged the version this upload just replaced (re-packing moving the name to its
     # other form) announced itself, and may write the other form any moment, with the old bytes; it
     # ends by removing that write once it finds its version gone. The upload is acknowledged only

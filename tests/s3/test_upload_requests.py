@@ -1,10 +1,11 @@
 """How many requests an upload sends to S3, counted on the wire (botocore's ``before-send``, once per
 HTTP request, retries included) against moto's HTTP server.
 
-A delta upload into a folder whose bases the client already knows sends at most four: a look at the
-name's other form (its write stamp must be later), the PUT, and the two looks the removal protocol
-needs once it is stored (:mod:`deltaglider.core.protocol`), each one listing: the base and the markers
-of its removal, the name's two forms and their markers.
+A delta upload into a folder whose bases the client already knows sends at most four: a look at its
+name before it writes (is its other form there, whose write stamp the new one must pass?), the PUT,
+and the two looks the removal protocol needs once it is stored (:mod:`deltaglider.core.protocol`):
+the base and the markers of its removal, then the name's two forms and their markers. Each look is
+one listing of a key as a prefix.
 """
 
 from __future__ import annotations
