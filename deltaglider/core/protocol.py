@@ -37,9 +37,12 @@ How:
 *One listing for two questions.* Whether a key is being removed and what is at the key are asked in
 one listing of the key as a prefix: it names the key, its other form and every marker beside them
 (:func:`glance`). Where the listing leaves a question open (a store that lists no ETags, an ETag
-that is not the version the writer knows), the HEAD follows, as before. A listing page is taken as
-one moment's view of the keys it names (the memory store lists under its lock; S3 answers a page
-from its index).
+that is not the version the writer knows), the HEAD follows, as before. Where the listing answers
+both, it is taken as one moment's view of the keys it names: the memory store lists under its lock;
+S3 lists a page in one request, but does not document a page as a snapshot (a key sorts before its
+markers, so a page read across a removal's last two steps could show the key, read before the
+removal deleted it, and no marker, read after the removal ended: a window of one request's time on
+the store's side).
 
 Why 2 and 3 never leave an acknowledged file unreadable: if the dependent's write came before the
 remover's listing, the remover sees it and keeps the base. Otherwise the dependent's marker check
