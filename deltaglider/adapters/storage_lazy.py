@@ -63,8 +63,8 @@ class LazyStorage:
         progress: ProgressCallback | None = None,
         *,
         options: PutOptions | None = None,
-    ) -> None:
-        self._get().put_file(bucket, key, src, metadata, progress, options=options)
+    ) -> str | None:
+        return self._get().put_file(bucket, key, src, metadata, progress, options=options)
 
     def put_file_if_absent(
         self,

@@ -103,15 +103,15 @@ class MemoryStorage:
         progress: ProgressCallback | None = None,
         *,
         options: PutOptions | None = None,
-    ) -> None:
+    ) -> str:
         data = Path(src).read_bytes()
         with self._lock:
             self._record("put", bucket, key)
-            self._objects[(bucket, key)] = _Object(
-                data, _merged(metadata, options), datetime.now(UTC), options or PutOptions()
-            )
+            obj = _Object(data, _merged(metadata, options), datetime.now(UTC), options or PutOptions())
+            self._objects[(bucket, key)] = obj
         if progress is not None:
             progress(len(data))
+        return obj.etag
 
     def put_file_if_absent(
         self,

@@ -203,8 +203,8 @@ class OptionsStorage:
         progress: ProgressCallback | None = None,
         *,
         options: PutOptions | None = None,
-    ) -> None:
-        self.inner.put_file(bucket, key, src, metadata, progress, options=self._for(options))
+    ) -> str | None:
+        return self.inner.put_file(bucket, key, src, metadata, progress, options=self._for(options))
 
     def put_file_if_absent(
         self,

@@ -391,12 +391,13 @@ class S3Storage:
         progress: ProgressCallback | None = None,
         *,
         options: PutOptions | None = None,
-    ) -> None:
+    ) -> str | None:
         # A single PUT is atomic; a multipart upload becomes visible only on completion, and it is
         # aborted on failure. Either way no partial object is ever visible.
         args = self._object_args(bucket, key, metadata, options)
         with s3_errors("PutObject", bucket, key):
-            self._put(bucket, key, Path(src), args, progress, condition={})
+            etag = self._put(bucket, key, Path(src), args, progress, condition={})
+        return strip_etag(etag)
 
     def put_file_if_absent(
         self,

@@ -34,6 +34,16 @@ How:
    only after it ended (:func:`settle`), so that the old bytes, which the rewrite takes back once it
    finds its version gone, never read again.
 
+*One listing for two questions.* Whether a key is being removed and what is at the key are asked in
+one listing of the key as a prefix: it names the key, its other form and every marker beside them
+(:func:`glance`). Where the listing leaves a question open (a store that lists no ETags, an ETag
+that is not the version the writer knows), the HEAD follows, as before. Where the listing answers
+both, it is taken as one moment's view of the keys it names: the memory store lists under its lock;
+S3 lists a page in one request, but does not document a page as a snapshot (a key sorts before its
+markers, so a page read across a removal's last two steps could show the key, read before the
+removal deleted it, and no marker, read after the removal ended: a window of one request's time on
+the store's side).
+
 Why 2 and 3 never leave an acknowledged file unreadable: if the dependent's write came before the
 remover's listing, the remover sees it and keeps the base. Otherwise the dependent's marker check
 came after the marker was written: it either sees the marker, and keeps the content elsewhere before
@@ -51,6 +61,7 @@ from pathlib import Path
 from typing import Final
 
 from deltaglider.core.context import Context
+from deltaglider.core.family.known import forget as forget_bases
 from deltaglider.core.format import forms
 from deltaglider.core.format.layout import (
     DELTA_SUFFIX,
@@ -101,6 +112,43 @@ def announced(ctx: Context, bucket: str, key: str) -> Iterator[str]:
         yield marker
     finally:
         ctx.storage.delete(bucket, marker)
+
+
+@dataclass(frozen=True)
+class Glance:
+    """What one listing of a key as a prefix says (:func:`glance`): the objects at the keys it names
+    (a name's two forms share such a prefix), and the live removal markers beside them."""
+
+    objects: Mapping[str, ObjectHead]
+    markers: Sequence[ObjectHead]
+
+    def removing(self, key: str, *, besides: str | None = None) -> bool:
+        """Whether a removal of ``key`` (other than the one whose marker is ``besides``) is under way."""
+        prefix = removing_prefix(key)
+        return any(m.key.startswith(prefix) and m.key != besides for m in self.markers)
+
+    def version(self, key: str, etag: str | None) -> bool:
+        """Whether ``key`` holds the version whose ETag is ``etag`` (False when either is unknown)."""
+        found = self.objects.get(key)
+        return etag is not None and found is not None and found.etag == etag
+
+
+def glance(ctx: Context, bucket: str, prefix: str) -> Glance:
+    """One listing of ``prefix`` (a key, or the shorter of a name's two forms): the objects there and
+    the removal markers beside them that still count. A marker's own name starts with the key it
+    announces, so one listing answers for the object and its removal at once."""
+    now = ctx.clock.now()
+    objects: dict[str, ObjectHead] = {}
+    markers: list[ObjectHead] = []
+    for obj in ctx.storage.list(bucket, prefix, recursive=False):
+        if obj.is_prefix:
+            continue
+        if is_marker_name(split_key(obj.key)[1]):
+            if not _expired(obj, now):
+                markers.append(obj)
+        else:
+            objects[obj.key] = obj
+    return Glance(objects, markers)
 
 
 def being_removed(ctx: Context, bucket: str, key: str, *, besides: str | None = None) -> bool:
@@ -161,6 +209,8 @@ class Pinned:
     sha256: str
     metadata: Mapping[str, str]
     local: Path | None
+    #: The ETag of the version whose metadata gave ``sha256`` (None: not known, so a HEAD tells).
+    etag: str | None = None
 
 
 def is_hidden_full_base(key: str) -> bool:
@@ -198,8 +248,17 @@ def _put_back(ctx: Context, bucket: str, key: str, pinned: Pinned, metadata: Map
 
 def held(ctx: Context, bucket: str, pinned: Pinned) -> bool:
     """Whether ``pinned``'s content is where a rebuild looks for it and stays there, keeping it
-    there first when it must (step 3 of the module doc); False when nowhere is left for it."""
-    removing = being_removed(ctx, bucket, pinned.key)
+    there first when it must (step 3 of the module doc); False when nowhere is left for it.
+
+    The marker check and the look at the base are one listing of the base's key (:func:`glance`):
+    when it shows the very version the upload read (its ETag), no HEAD is needed to learn its
+    SHA-256; otherwise the HEAD comes after the listing, so the order of the two checks holds."""
+    seen = glance(ctx, bucket, pinned.key)
+    removing = seen.removing(pinned.key)
+    if not removing and seen.version(pinned.key, pinned.etag):
+        return True
+    # The client's memo of this DeltaSpace's bases no longer describes what is there.
+    forget_bases(ctx, bucket, split_key(pinned.key)[0])
     head = ctx.storage.head(bucket, pinned.key)
     if not removing and head is not None and sha_of(head) == pinned.sha256:
         return True
@@ -275,6 +334,7 @@ def remove_base(ctx: Context, bucket: str, head: ObjectHead, *, force: bool) -> 
     it was judged."""
     key = head.key
     prefix, _ = split_key(key)
+    forget_bases(ctx, bucket, prefix)
     with announced(ctx, bucket, key):
         deps = dependents(ctx, bucket, prefix, sha_of(head))
         if deps and not force:
@@ -346,6 +406,7 @@ def remove_version(
     base key (step 2 of the module doc)."""
     if not serves_as_base(version):
         return _remove_name(ctx, bucket, version, entire=entire, alone=alone)
+    forget_bases(ctx, bucket, split_key(version.key)[0])
     with announced(ctx, bucket, version.key) as marker:
         if not keep_for_dependents(ctx, bucket, version):
             return None
@@ -429,13 +490,22 @@ def settle(
     stamp: str,
     rewrite: Callable[[], None],
     marker: str | None = None,
+    etag: str | None = None,
 ) -> bool:
     """Called after a user's upload stored ``written`` with ``stamp`` (having announced ``marker``
-    itself, if any): resolves the other form ``other`` of the name (None when both forms share one
-    key), by the stamps of :mod:`deltaglider.core.format.forms`. False when a newer upload of the name
-    superseded this one."""
+    itself, if any; ``etag``: what the store said it wrote): resolves the other form ``other`` of the
+    name (None when both forms share one key), by the stamps of :mod:`deltaglider.core.format.forms`.
+    False when a newer upload of the name superseded this one."""
     if other is None:
         return True
+    # The usual case in one listing of the name (its two forms and their markers share a prefix):
+    # no rewrite or removal of either form announced, no other form, and the name holds the very
+    # version this upload wrote. That is what the HEADs below would find, one by one.
+    shorter, longer = sorted((written, other), key=len)
+    if longer.startswith(shorter):
+        seen = glance(ctx, bucket, shorter)
+        if not seen.markers and other not in seen.objects and seen.version(written, etag):
+            return True
     # A rewrite that judged the version this upload just replaced (re-packing moving the name to its
     # other form) announced itself, and may write the other form any moment, with the old bytes; it
     # ends by removing that write once it finds its version gone. The upload is acknowledged only

@@ -107,8 +107,10 @@ class StoragePort(Protocol):
         progress: ProgressCallback | None = None,
         *,
         options: PutOptions | None = None,
-    ) -> None:
-        """Stores the file under ``key``, replacing any object there; never leaves a partial object."""
+    ) -> str | None:
+        """Stores the file under ``key``, replacing any object there; never leaves a partial object.
+        Returns the ETag of the object it wrote (as ``head`` and listings give it), or None where the
+        store does not say: the writer can then tell its own object from a listing, with no HEAD."""
         ...
 
     def put_file_if_absent(

@@ -427,12 +427,20 @@ def test_an_upload_that_writes_its_object_again_keeps_its_base_again(
     mine = release(tmp_path, "a.iso", 0.0, 1)
     other = client(store, clock)
 
+    written: list[bool] = []
+    retained: list[bool] = []
+
     def retain_nothing() -> None:
-        other.retain(SPACE, keep_last=0)
-        assert keys(store) == []
+        if written and not retained:
+            retained.append(True)
+            other.retain(SPACE, keep_last=0)
+            assert keys(store) == []
 
     hooked = HookedStorage(store)
-    hooked.before("list", "rel/a.iso.delta.dg-removing-", retain_nothing)
+    hooked.after("put_file", "rel/a.iso.delta", lambda: written.append(True))
+    # Before the upload looks at its name once written (one listing of the name's prefix: both forms,
+    # their markers); it looked at it the same way before it wrote.
+    hooked.before("list", "rel/a.iso", retain_nothing, times=2)
 
     client(hooked, clock).put(mine, SPACE)
 
@@ -555,6 +563,36 @@ def test_a_delta_made_against_a_reference_replaced_meanwhile_downloads(
     assert hooked.calls.count(("put_file", "rel/a.iso.delta")) == 1
     assert read(store, clock, "a.iso", tmp_path) == upload.read_bytes()
     assert read(store, clock, "unrelated.iso", tmp_path) == unrelated.read_bytes()
+
+
+@pytest.mark.parametrize("known", [False, True], ids=["bases-listed", "bases-known"])
+def test_a_delta_written_while_its_reference_is_being_removed_keeps_it(
+    store: StoragePort, clock: Clock, tmp_path: Path, known: bool
+) -> None:
+    """A remover announced the removal of ``reference.bin`` and found no delta depending on it; before
+    it removes it, an upload writes a delta against it. The upload's re-check (one listing of the
+    reference's key: the reference, the very version it read, and the marker beside it) must see the
+    marker and keep the content elsewhere before it returns: its file reads once the removal ended.
+    ``known``: the uploader remembers the folder's bases from an upload just before (no HEAD, no
+    listing of the folder)."""
+    first, second = release(tmp_path, "first.iso", 0.0, 1), release(tmp_path, "second.iso", 0.01, 2)
+    uploader = client(store, clock)
+    uploader.put(first, SPACE)
+    if known:
+        uploader.put(second, SPACE)
+        uploader.delete(ObjectKey(BUCKET, "rel/second.iso"))
+    client(store, clock).delete(ObjectKey(BUCKET, "rel/first.iso"))  # reference.bin serves no file now
+    upload = release(tmp_path, "a.iso", 0.01, 3)
+    hooked = HookedStorage(store)
+    uploads: list[str] = []
+    hooked.before(
+        "delete_if_match", "rel/reference.bin", lambda: uploads.append(uploader.put(upload, SPACE).operation)
+    )
+
+    assert "rel/reference.bin" in client(hooked, clock).collect_bases(SPACE).bases_removed
+
+    assert uploads == ["PUT_DELTA"]  # the race took place
+    assert read(store, clock, "a.iso", tmp_path) == upload.read_bytes()
 
 
 # -- a snapshot base removed while an upload encoded a delta against it ---------------------------------

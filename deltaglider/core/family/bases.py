@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from deltaglider.core.context import Context
+from deltaglider.core.family import known
 from deltaglider.core.family.fingerprint import Fingerprint, Form, estimate_delta_ratio
 from deltaglider.core.format.layout import (
     DELTA_SUFFIX,
@@ -35,6 +36,7 @@ from deltaglider.core.format.layout import (
     is_base_name,
     is_marker_name,
     join_key,
+    reference_key,
     split_key,
 )
 from deltaglider.core.format.metadata import read_field
@@ -62,6 +64,7 @@ class Base:
     fingerprint: Fingerprint | None
     full_key: str | None  # a snapshot's full reference; None for a full reference
     full_sha256: str | None
+    etag: str | None = None  # the version the HEAD described
 
     @property
     def is_snapshot(self) -> bool:
@@ -85,7 +88,13 @@ def describe(head: ObjectHead) -> Base | None:
     if full_key is not None and split_key(full_key)[0] != split_key(head.key)[0]:
         return None  # a snapshot's full base is in its own folder; one naming another is not read
     return Base(
-        head.key, sha.lower(), head.metadata, fingerprint, full_key, full_sha.lower() if full_sha else None
+        head.key,
+        sha.lower(),
+        head.metadata,
+        fingerprint,
+        full_key,
+        full_sha.lower() if full_sha else None,
+        head.etag,
     )
 
 
@@ -110,7 +119,29 @@ def recent(ctx: Context, bucket: str, prefix: str, reference: ObjectHead) -> lis
     """``reference.bin`` (as ``reference`` describes it) and the :data:`RECENT` newest other bases:
     further full references, snapshots, and files stored whole that record a fingerprint
     (core.put.new_bases). At most :data:`HEADS` of the newest candidates are asked, so a folder of many
-    files stored whole for other reasons costs no more than that."""
+    files stored whole for other reasons costs no more than that. What the client listed less than
+    :data:`deltaglider.core.family.known.KNOWN_FOR` ago beside the same ``reference.bin`` is used
+    again (:mod:`deltaglider.core.family.known`)."""
+    memo = known.known(ctx, bucket, prefix)
+    if memo is not None and memo.bases is not None and memo.reference.etag == reference.etag:
+        return list(memo.bases)
+    found = _recent(ctx, bucket, prefix, reference)
+    known.remember(ctx, bucket, prefix, reference, found)
+    return found
+
+
+def reference_of(ctx: Context, bucket: str, prefix: str) -> ObjectHead | None:
+    """``reference.bin``'s HEAD, or what the client learned of it less than ``KNOWN_FOR`` ago."""
+    memo = known.known(ctx, bucket, prefix)
+    if memo is not None:
+        return memo.reference
+    head = ctx.storage.head(bucket, reference_key(prefix))
+    if head is not None:
+        known.remember(ctx, bucket, prefix, head)
+    return head
+
+
+def _recent(ctx: Context, bucket: str, prefix: str, reference: ObjectHead) -> list[Base]:
     others = [
         obj
         for obj in ctx.storage.list(bucket, join_key(prefix, ""), recursive=False)

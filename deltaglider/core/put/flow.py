@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from deltaglider.core.context import Context
+from deltaglider.core.family import bases, known
 from deltaglider.core.format.layout import (
     REFERENCE_NAME,
     REMOVING_INFIX,
@@ -142,6 +143,7 @@ def _decide_again_if_gone(ctx: Context, up: Upload) -> PutSummary:
         try:
             return _decide(ctx, up)
         except BaseUnavailableError:
+            known.forget(ctx, up.space.bucket, up.space.prefix)
             if attempt == _DECIDE_ROUNDS:
                 raise
             ctx.logger.info("the base chosen was removed or replaced before it was read; choosing again")
@@ -158,7 +160,7 @@ def _decide(ctx: Context, up: Upload) -> PutSummary:
         # No delta can be smaller than 0 bytes: deltas are off, so the file does not start a reference.
         return store_whole(ctx, up, "max_ratio is 0: deltas are off")
     ref_key = reference_key(up.space.prefix)
-    head = ctx.storage.head(up.space.bucket, ref_key)
+    head = bases.reference_of(ctx, up.space.bucket, up.space.prefix)
     if head is None and not _may_found(ctx, up):
         return store_whole(ctx, up, "a small file that is no archive does not start a DeltaSpace's reference")
     if head is None:
@@ -175,7 +177,7 @@ def _decide(ctx: Context, up: Upload) -> PutSummary:
     if not ref_sha:
         return store_whole(ctx, up, f"{ref_key} carries no SHA-256, so it cannot serve as a reference")
     if ctx.original_compatible:
-        return _against_reference(ctx, up, Reference(ref_key, ref_sha.lower(), head.metadata))
+        return _against_reference(ctx, up, Reference(ref_key, ref_sha.lower(), head.metadata, head.etag))
     return against_bases(ctx, up, head)
 
 
@@ -222,6 +224,7 @@ def _try_first_file(ctx: Context, up: Upload, ref_key: str) -> PutSummary | None
             created_at=up.created_at,
             fingerprint=None if ctx.original_compatible else up.copy.recorded_fingerprint().to_text(),
         )
+        known.forget(ctx, up.space.bucket, up.space.prefix)
         if not put_file(ctx, up, ref_key, up.file, meta, role=Role.BASE, if_absent=True):
             return None
         ref = Reference(ref_key, up.sha256, meta)
@@ -261,5 +264,5 @@ def _against_reference(ctx: Context, up: Upload, ref: Reference) -> PutSummary:
                     delta_ratio=made.ratio,
                 )
             return store_delta(
-                ctx, up, ref, made, chain=[Pinned(ref.key, ref.sha256, ref.metadata, reference)]
+                ctx, up, ref, made, chain=[Pinned(ref.key, ref.sha256, ref.metadata, reference, ref.etag)]
             )

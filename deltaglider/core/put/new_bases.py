@@ -13,7 +13,7 @@ fingerprint was taken on.
 from __future__ import annotations
 
 from deltaglider.core.context import Context
-from deltaglider.core.family import bases
+from deltaglider.core.family import bases, known
 from deltaglider.core.format import forms
 from deltaglider.core.format.layout import base_key
 from deltaglider.core.format.metadata import (
@@ -45,7 +45,7 @@ def against_bases(ctx: Context, up: Upload, reference: ObjectHead) -> PutSummary
     candidates = bases.recent(ctx, up.space.bucket, up.space.prefix, reference)
     # Fingerprints are needed to choose among bases, or to record one: not for a lone reference.bin.
     chosen = bases.choose(candidates, up.copy.fingerprint) if len(candidates) > 1 else candidates[0]
-    ref = Reference(chosen.key, chosen.sha256, chosen.metadata)
+    ref = Reference(chosen.key, chosen.sha256, chosen.metadata, chosen.etag)
     drift = min(bases.DRIFT, up.max_ratio)
     with (
         sources.open(ctx, sources.Base(up.space.bucket, (ref.key,), ref.sha256)) as (local, _),
@@ -54,22 +54,26 @@ def against_bases(ctx: Context, up: Upload, reference: ObjectHead) -> PutSummary
         made = encode(ctx, up, ref, local, scratch)
         ratio = ratio_of(made, up.size)
         if isinstance(made, Candidate) and ratio <= drift:
-            return store_delta(ctx, up, ref, made, chain=[Pinned(ref.key, ref.sha256, ref.metadata, local)])
+            return store_delta(
+                ctx, up, ref, made, chain=[Pinned(ref.key, ref.sha256, ref.metadata, local, ref.etag)]
+            )
         if not chosen.is_snapshot:
-            return new_base(ctx, up, Pinned(ref.key, ref.sha256, ref.metadata, local), made, ratio=ratio)
+            return new_base(
+                ctx, up, Pinned(ref.key, ref.sha256, ref.metadata, local, ref.etag), made, ratio=ratio
+            )
     assert chosen.full_key is not None and chosen.full_sha256 is not None  # a snapshot names its full
     full = ctx.storage.head(up.space.bucket, chosen.full_key)
     if full is None:
         raise BaseNotFoundError(
             f"{ctx.storage.url(up.space.bucket, chosen.full_key)}: a snapshot's reference is gone"
         )
-    full_ref = Reference(chosen.full_key, chosen.full_sha256, full.metadata)
+    full_ref = Reference(chosen.full_key, chosen.full_sha256, full.metadata, full.etag)
     with (
         sources.open(ctx, sources.Base(up.space.bucket, (full_ref.key,), full_ref.sha256)) as (local, _),
         ctx.scratch() as scratch,
     ):
         against_full = encode(ctx, up, full_ref, local, scratch)
-        full_pin = Pinned(full_ref.key, full_ref.sha256, full_ref.metadata, local)
+        full_pin = Pinned(full_ref.key, full_ref.sha256, full_ref.metadata, local, full_ref.etag)
         return new_base(ctx, up, full_pin, against_full, ratio=ratio)
 
 
@@ -83,6 +87,8 @@ def new_base(ctx: Context, up: Upload, full: Pinned, made: Encoded, *, ratio: fl
         # named .zip would otherwise become a base that later uploads weigh).
         worth = up.container is not None or up.size >= FOUNDING_MIN_SIZE
         recorded = up.copy.recorded_fingerprint().to_text() if worth else None
+        if recorded is not None:
+            known.forget(ctx, up.space.bucket, up.space.prefix)  # the file becomes a base
         return store_whole(ctx, up, reason, delta_ratio=made.ratio, fingerprint=recorded)
     return _snapshot(ctx, up, full, made, ratio=ratio)
 
@@ -101,6 +107,7 @@ def _snapshot(ctx: Context, up: Upload, full: Pinned, made: Candidate, *, ratio:
     )
     body_size = made.size
     stored_meta = meta
+    known.forget(ctx, bucket, prefix)  # a new base
     if not put_file(ctx, up, key, made.path, meta, role=Role.BASE, if_absent=True):
         existing = ctx.storage.head(bucket, key)
         if existing is None or (read_field(existing.metadata, "file_sha256") or "").lower() != up.sha256:

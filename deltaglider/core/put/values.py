@@ -50,11 +50,13 @@ class Upload:
 
 @dataclass(frozen=True)
 class Reference:
-    """A base as the upload names it: its key, its content's SHA-256 and its metadata."""
+    """A base as the upload names it: its key, its content's SHA-256, its metadata, and the ETag of
+    the version they describe (None where the upload did not learn it)."""
 
     key: str
     sha256: str
     metadata: Mapping[str, str]
+    etag: str | None = None
 
 
 @dataclass(frozen=True)

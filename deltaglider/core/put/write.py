@@ -69,8 +69,17 @@ def put_file(
         )
     if if_absent:
         return ctx.storage.put_file_if_absent(bucket, key, src, meta, up.progress, options=options)
-    ctx.storage.put_file(bucket, key, src, meta, up.progress, options=options)
+    put_over(ctx, up, key, src, meta, role=role)
     return True
+
+
+def put_over(
+    ctx: Context, up: Upload, key: str, src: Path, meta: Mapping[str, str], *, role: Role
+) -> str | None:
+    """:func:`put_file` over whatever ``key`` holds; returns the ETag of what it wrote (None where the
+    store does not say), by which a listing tells this write's object from another's."""
+    options = policy(role, up.options, up.name)
+    return ctx.storage.put_file(up.space.bucket, key, src, meta, up.progress, options=options)
 
 
 def put_delta(
@@ -87,9 +96,12 @@ def put_delta(
     gone for good: the caller stores the file whole instead, which supersedes the delta."""
     key = delta_key(up.space.prefix, up.name)
     other = other_form_key(up.space.prefix, up.name, stored_whole=False)
-    stamp = _stamp(ctx, up, other)
+    seen = _look(ctx, up)
+    stamp = _stamp(ctx, up, other, seen)
     meta = metadata_of(ctx, up, ref, made.size, stamp, zero_diff=zero_diff, transform=made.transform)
-    if not write_name(ctx, up, key, made.path, meta, role=Role.DELTA, other=other, stamp=stamp, chain=chain):
+    if not write_name(
+        ctx, up, key, made.path, meta, role=Role.DELTA, other=other, stamp=stamp, chain=chain, seen=seen
+    ):
         return None
     return key
 
@@ -125,13 +137,26 @@ def metadata_of(
     )
 
 
-def _stamp(ctx: Context, up: Upload, other: str | None) -> str:
+def _look(ctx: Context, up: Upload) -> protocol.Glance | None:
+    """A user's upload looks at its name once before it writes: one listing of the name's prefix
+    tells whether its other form (whose stamp the new one must pass) and a whole file it may replace
+    (that may serve as a base) are there, so that only what is there is HEADed. A rewrite judged its
+    version already (None)."""
+    if up.replaces is not None:
+        return None
+    return protocol.glance(ctx, up.space.bucket, whole_key(up.space.prefix, up.name))
+
+
+def _stamp(ctx: Context, up: Upload, other: str | None, seen: protocol.Glance | None = None) -> str:
     """A user's upload is later than every version of its name; a rewrite keeps the stamp of the
-    version it replaces, so that any upload of the name since, or after, wins over it."""
+    version it replaces, so that any upload of the name since, or after, wins over it. ``seen``: the
+    upload's look at its name (:func:`_look`), which tells whether the other form is there."""
     if up.replaces is not None:
         kept = forms.stamp_of(up.replaces.metadata)
         if kept:
             return kept
+    if seen is not None and other is not None and other not in seen.objects:
+        other = None  # nothing there whose stamp this one must pass
     return forms.new_stamp(ctx, up.space.bucket, other)
 
 
@@ -146,24 +171,30 @@ def write_name(
     other: str | None,
     stamp: str,
     chain: Sequence[Pinned] = (),
+    seen: protocol.Glance | None = None,
 ) -> bool:
     """Stores ``src`` under ``key``, the name's object of ``role``, as a user's upload or a rewrite
     (module doc). The bases it depends on (``chain``) are re-checked before the name's other form is
     removed, so that the name reads at every moment; False, settling nothing, when one of them is
-    gone for good."""
+    gone for good. ``seen``: the upload's look at its name before it wrote (:func:`_look`)."""
     if up.replaces is not None:
         return _rewrite(ctx, up, key, src, meta, role=role, stamp=stamp, chain=chain)
     bucket = up.space.bucket
     # A whole file that served as a base and is replaced in place: its bytes are kept first, for
-    # the deltas that need them (core.protocol). Only a whole form can be such a file.
-    previous = ctx.storage.head(bucket, key) if key != delta_key(up.space.prefix, up.name) else None
+    # the deltas that need them (core.protocol). Only a whole form can be such a file, and only one
+    # that is there.
+    replaces_whole = key != delta_key(up.space.prefix, up.name) and (seen is None or key in seen.objects)
+    previous = ctx.storage.head(bucket, key) if replaces_whole else None
     replaced_base = (
         previous is not None and protocol.serves_as_base(previous) and protocol.sha_of(previous) != up.sha256
     )
 
+    etag: str | None = None
+
     def written() -> bool:
         """Writes the object; True once every base it depends on is held (core.protocol)."""
-        put_file(ctx, up, key, src, meta, role=role)
+        nonlocal etag
+        etag = put_over(ctx, up, key, src, meta, role=role)
         return protocol.recheck(ctx, bucket, chain)
 
     def write_again() -> None:
@@ -174,14 +205,16 @@ def write_name(
         if not replaced_base:
             if not written():
                 return False
-            protocol.settle(ctx, bucket, key, other=other, stamp=stamp, rewrite=write_again)
+            protocol.settle(ctx, bucket, key, other=other, stamp=stamp, rewrite=write_again, etag=etag)
             return True
         assert previous is not None
         with protocol.announced(ctx, bucket, key) as marker:
             protocol.keep_for_dependents(ctx, bucket, previous)
             if not written():
                 return False
-            protocol.settle(ctx, bucket, key, other=other, stamp=stamp, rewrite=write_again, marker=marker)
+            protocol.settle(
+                ctx, bucket, key, other=other, stamp=stamp, rewrite=write_again, marker=marker, etag=etag
+            )
         return True
     except _BasesGoneError:
         return False
@@ -248,7 +281,8 @@ def store_whole(
     serve later uploads of its DeltaSpace as a base (core.family.bases)."""
     key = whole_key(up.space.prefix, up.name)
     other = other_form_key(up.space.prefix, up.name, stored_whole=True)
-    stamp = _stamp(ctx, up, other)
+    seen = _look(ctx, up)
+    stamp = _stamp(ctx, up, other, seen)
     meta = whole_metadata(
         tool=ctx.tool_version,
         original_name=up.name,
@@ -260,7 +294,7 @@ def store_whole(
         source_mtime=up.source_mtime,
     )
     role = Role.FILE if fingerprint is None else Role.BASE_FILE
-    write_name(ctx, up, key, up.file, meta, role=role, other=other, stamp=stamp)
+    write_name(ctx, up, key, up.file, meta, role=role, other=other, stamp=stamp, seen=seen)
     return summary(up, key, reason, stored_size=up.size, delta_ratio=delta_ratio)
 
 
