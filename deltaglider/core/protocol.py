@@ -34,15 +34,15 @@ How:
    only after it ended (:func:`settle`), so that the old bytes, which the rewrite takes back once it
    finds its version gone, never read again.
 
-*One listing for two questions.* Whether a key is being removed and what is at the key are asked in
-one listing of the key as a prefix: it names the key, its other form and every marker beside them
-(:func:`glance`). Where the listing leaves a question open (a store that lists no ETags, an ETag
-that is not the version the writer knows), the HEAD follows, as before. Where the listing answers
-both, it is taken as one moment's view of the keys it names: the memory store lists under its lock;
-S3 lists a page in one request, but does not document a page as a snapshot (a key sorts before its
-markers, so a page read across a removal's last two steps could show the key, read before the
-removal deleted it, and no marker, read after the removal ended: a window of one request's time on
-the store's side).
+*One listing for two questions, where its order allows.* A listing is read in key order, and S3
+does not document a page as a snapshot: a page may show each key as it was at a different moment,
+the earlier keys first. An upload's settle asks of its name in one listing of the name as a prefix
+(:func:`glance`): its two forms sort before the markers of their rewrites and removals, which are
+written before and deleted after anything those flows write, so a page read across a rewrite shows
+either its marker or nothing of it. A base's re-check cannot: the base sorts before its removal's
+marker, and the removal deletes the base before its marker, so a page read across its last two
+steps would show the base and no marker. The re-check therefore lists the markers first and then
+HEADs the base, two requests, in that order.
 
 Why 2 and 3 never leave an acknowledged file unreadable: if the dependent's write came before the
 remover's listing, the remover sees it and keeps the base. Otherwise the dependent's marker check
@@ -121,11 +121,6 @@ class Glance:
 
     objects: Mapping[str, ObjectHead]
     markers: Sequence[ObjectHead]
-
-    def removing(self, key: str, *, besides: str | None = None) -> bool:
-        """Whether a removal of ``key`` (other than the one whose marker is ``besides``) is under way."""
-        prefix = removing_prefix(key)
-        return any(m.key.startswith(prefix) and m.key != besides for m in self.markers)
 
     def version(self, key: str, etag: str | None) -> bool:
         """Whether ``key`` holds the version whose ETag is ``etag`` (False when either is unknown)."""
@@ -209,8 +204,6 @@ class Pinned:
     sha256: str
     metadata: Mapping[str, str]
     local: Path | None
-    #: The ETag of the version whose metadata gave ``sha256`` (None: not known, so a HEAD tells).
-    etag: str | None = None
 
 
 def is_hidden_full_base(key: str) -> bool:
@@ -248,20 +241,14 @@ def _put_back(ctx: Context, bucket: str, key: str, pinned: Pinned, metadata: Map
 
 def held(ctx: Context, bucket: str, pinned: Pinned) -> bool:
     """Whether ``pinned``'s content is where a rebuild looks for it and stays there, keeping it
-    there first when it must (step 3 of the module doc); False when nowhere is left for it.
-
-    The marker check and the look at the base are one listing of the base's key (:func:`glance`):
-    when it shows the very version the upload read (its ETag), no HEAD is needed to learn its
-    SHA-256; otherwise the HEAD comes after the listing, so the order of the two checks holds."""
-    seen = glance(ctx, bucket, pinned.key)
-    removing = seen.removing(pinned.key)
-    if not removing and seen.version(pinned.key, pinned.etag):
-        return True
-    # The client's memo of this DeltaSpace's bases no longer describes what is there.
-    forget_bases(ctx, bucket, split_key(pinned.key)[0])
+    there first when it must (step 3 of the module doc); False when nowhere is left for it. The
+    markers first, then the base: one listing cannot answer both (module doc)."""
+    removing = being_removed(ctx, bucket, pinned.key)
     head = ctx.storage.head(bucket, pinned.key)
     if not removing and head is not None and sha_of(head) == pinned.sha256:
         return True
+    # The client's memo of this DeltaSpace's bases no longer describes what is there.
+    forget_bases(ctx, bucket, split_key(pinned.key)[0])
     if pinned.local is None:
         return False
     if not removing and head is None and is_hidden_full_base(pinned.key):

@@ -264,5 +264,5 @@ def _against_reference(ctx: Context, up: Upload, ref: Reference) -> PutSummary:
                     delta_ratio=made.ratio,
                 )
             return store_delta(
-                ctx, up, ref, made, chain=[Pinned(ref.key, ref.sha256, ref.metadata, reference, ref.etag)]
+                ctx, up, ref, made, chain=[Pinned(ref.key, ref.sha256, ref.metadata, reference)]
             )

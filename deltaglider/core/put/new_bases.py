@@ -54,13 +54,9 @@ def against_bases(ctx: Context, up: Upload, reference: ObjectHead) -> PutSummary
         made = encode(ctx, up, ref, local, scratch)
         ratio = ratio_of(made, up.size)
         if isinstance(made, Candidate) and ratio <= drift:
-            return store_delta(
-                ctx, up, ref, made, chain=[Pinned(ref.key, ref.sha256, ref.metadata, local, ref.etag)]
-            )
+            return store_delta(ctx, up, ref, made, chain=[Pinned(ref.key, ref.sha256, ref.metadata, local)])
         if not chosen.is_snapshot:
-            return new_base(
-                ctx, up, Pinned(ref.key, ref.sha256, ref.metadata, local, ref.etag), made, ratio=ratio
-            )
+            return new_base(ctx, up, Pinned(ref.key, ref.sha256, ref.metadata, local), made, ratio=ratio)
     assert chosen.full_key is not None and chosen.full_sha256 is not None  # a snapshot names its full
     full = ctx.storage.head(up.space.bucket, chosen.full_key)
     if full is None:
@@ -73,7 +69,7 @@ def against_bases(ctx: Context, up: Upload, reference: ObjectHead) -> PutSummary
         ctx.scratch() as scratch,
     ):
         against_full = encode(ctx, up, full_ref, local, scratch)
-        full_pin = Pinned(full_ref.key, full_ref.sha256, full_ref.metadata, local, full_ref.etag)
+        full_pin = Pinned(full_ref.key, full_ref.sha256, full_ref.metadata, local)
         return new_base(ctx, up, full_pin, against_full, ratio=ratio)
 
 
