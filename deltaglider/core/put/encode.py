@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
+from deltaglider.core import choices
 from deltaglider.core.context import Context
 from deltaglider.core.format.layout import join_key
 from deltaglider.core.put import archives
@@ -58,6 +59,13 @@ def encode(ctx: Context, up: Upload, ref: Reference, reference: Path, scratch: P
 def space_of(ctx: Context, up: Upload) -> str:
     """The upload's DeltaSpace as the memo of choices knows it: where it is, store included."""
     return ctx.storage.url(up.space.bucket, join_key(up.space.prefix, ""))
+
+
+def recorded_choices(ctx: Context, up: Upload) -> str | None:
+    """What a base made by this upload records of the DeltaSpace's choices (``dg-choices``): read
+    by uploads of other processes encoded against it (:mod:`deltaglider.core.choices`). Taken after
+    the upload's own encode, so that its own try counts."""
+    return choices.to_text(ctx.choices.known(space_of(ctx, up)))
 
 
 def _kind(up: Upload) -> str:
