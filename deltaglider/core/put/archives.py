@@ -2,6 +2,12 @@
 plus the recipe that recompresses it (the rebuild half is :mod:`deltaglider.core.rebuild.archives`).
 An upload proves the rebuild before anything is stored: decode, recompress and compare the SHA-256
 with the file's.
+
+In three steps, each paid only when the one before promises a win (:mod:`deltaglider.core.put.encode`
+runs them): :func:`may_decode`, from the first bytes of the streams; :func:`decoded_side`, the decoded
+base and the copy's decoded stream, whose delta (the guess) is encoded beside the plain one; and
+:func:`make_body`, the search for the compressor settings and the proof, when the guess is small
+enough.
 """
 
 from __future__ import annotations
