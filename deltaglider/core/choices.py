@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Literal, TypeAlias
 
-from deltaglider.core.format.metadata import read_field
+from deltaglider.core.format.metadata import CHOICES_KEY
 
 #: Which delta a try chose: the plain delta of the file's bytes, or the delta of its decoded content.
 Won: TypeAlias = Literal["plain", "decoded"]
@@ -83,7 +83,7 @@ class Choices:
         with self._lock:
             entry = self._entries.get((space, kind))
             if entry is None:
-                recorded = parse(read_field(base_metadata, "choices")).get(kind)
+                recorded = parse(base_metadata.get(CHOICES_KEY)).get(kind)
                 if recorded is None:
                     return True
                 # What skipped since the base was made is not known here: a point drawn from the file.

@@ -24,6 +24,9 @@ ZERO_DIFF_NOTE: Final = "zero-diff (reference identical)"
 REFERENCE_NOTE: Final = "reference"
 #: A base stored as a delta against a full reference (ours only: a snapshot).
 SNAPSHOT_NOTE: Final = "snapshot"
+#: Ours, on bases: what recent uploads of each container kind chose (core.choices). Read in this
+#: spelling only: no earlier writer used another, and user metadata may not start with ``dg-``.
+CHOICES_KEY: Final = "dg-choices"
 
 
 def aliases(field: str) -> tuple[str, ...]:
@@ -305,4 +308,4 @@ def _add_choices(meta: dict[str, str], choices: str | None) -> None:
     # Ours, on a base only: which delta the recent uploads of each container kind chose, so that an
     # upload in another process knows whether to make the decoded one (core.choices).
     if choices is not None:
-        meta["dg-choices"] = choices
+        meta[CHOICES_KEY] = choices
