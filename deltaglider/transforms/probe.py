@@ -3,10 +3,13 @@
 Decoding an archive for a delta pays only on streams that a known compressor setting reproduces:
 the others stay raw in the decoded stream. An archive whose deflater is not zlib (Rust's, 7-Zip's,
 zopfli) reproduces in none of its large streams, and finding that out the full way means inflating
-every stream, encoding the decoded stream and searching every setting of every stream. The probe
-walks the same layout as :func:`deltaglider.transforms.container.encode_container` but decodes only
-the start of each stream and compresses that with each setting, stopping at the first byte that
-differs: a wrong setting differs in its first block.
+every stream, encoding the decoded stream and searching every setting of every stream.
+
+The probe walks the same layout as :func:`deltaglider.transforms.container.encode_container`, noting
+where the streams are, then judges them largest first: a deflate stream's first block is counted
+(:mod:`.first_block`: a count that no zlib symbol buffer makes rules out every setting at once), then
+the start of the stream is inflated and compressed with each remaining setting, stopping at the first
+byte that differs (a wrong setting differs in its first block).
 
 Streams are weighed by their compressed bytes, so that a tiny member that any deflater writes the
 same way (an empty file, a line of text) does not stand for the binary beside it.
