@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from deltaglider.core import scratch
+from deltaglider.core.choices import Choices
 from deltaglider.core.encode_limit import ENCODE_GATE, MemoryGate
 from deltaglider.ports.cache import CachePort
 from deltaglider.ports.clock import ClockPort
@@ -35,13 +38,35 @@ class Context:
     original_compatible: bool = False
     #: Shared by every service of the process unless one is given its own.
     encode_gate: MemoryGate = ENCODE_GATE
+    #: What recent uploads of each container kind chose, per DeltaSpace (core.choices).
+    choices: Choices = field(default_factory=Choices)
 
     def encode(self, source: Path, target: Path, out: Path) -> int:
         """``diff.encode`` once the encode's memory share is held (waiting while other encodes hold
         the rest of the limit). The encode is planned once: the plan gives the share and is then run."""
-        plan = self.diff.plan(source, target)
-        with self.encode_gate.hold(plan.memory):
-            return self.diff.encode(source, target, out, plan=plan)
+        return self.encode_all([(source, target, out)])[0]
+
+    def encode_all(self, jobs: Sequence[tuple[Path, Path, Path]]) -> list[int]:
+        """Each ``(source, target, out)`` encoded as :meth:`encode` does; their sizes. Side by side,
+        a thread each, when their shares fit the gate's total together and the process may run on
+        more than one core (the codec releases the GIL while it encodes): the gate is then held for
+        all of them at once. Else one after the other, each holding its own share."""
+        plans = [self.diff.plan(source, target) for source, target, _ in jobs]
+        together = sum(plan.memory for plan in plans)
+        if len(jobs) < 2 or _cores() < 2 or together > self.encode_gate.total:
+            sizes = []
+            for (source, target, out), plan in zip(jobs, plans, strict=True):
+                with self.encode_gate.hold(plan.memory):
+                    sizes.append(self.diff.encode(source, target, out, plan=plan))
+            return sizes
+        with self.encode_gate.hold(together), ThreadPoolExecutor(len(jobs) - 1) as pool:
+            others = [
+                pool.submit(self.diff.encode, source, target, out, plan)
+                for (source, target, out), plan in zip(jobs[1:], plans[1:], strict=True)
+            ]
+            (source, target, out), plan = jobs[0], plans[0]
+            first = self.diff.encode(source, target, out, plan=plan)
+            return [first, *(job.result() for job in others)]
 
     @contextmanager
     def scratch(self) -> Iterator[Path]:
@@ -51,3 +76,11 @@ class Context:
             yield path
         finally:
             shutil.rmtree(path, ignore_errors=True)
+
+
+def _cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform
+        return os.cpu_count() or 1

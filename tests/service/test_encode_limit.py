@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from support.artifacts import release_zips
+from support.artifacts import release_zips, wheel_like_zips
 from support.sdk import make_service
 
 from deltaglider.adapters.cache_fs import FsCache
@@ -18,6 +18,7 @@ from deltaglider.adapters.logger_std import StdLogger
 from deltaglider.adapters.storage_local import LocalStorage
 from deltaglider.adapters.storage_memory import MemoryStorage
 from deltaglider.codec import EncodePlan
+from deltaglider.core import context
 from deltaglider.core.encode_limit import ENCODE_GATE, MemoryGate
 from deltaglider.core.models import DeltaSpace, ObjectKey, PutSummary
 from deltaglider.core.service import DeltaService
@@ -219,3 +220,58 @@ def test_sixteen_threads_upload_into_one_new_deltaspace_through_one_service(
         assert out.read_bytes() == files[i].read_bytes()
 
     assert _in_threads(len(files), download) == []
+
+
+class _OverlapDiff(XDelta3Diff):
+    """Claims each encode needs ``share`` bytes and records how many of them run at once."""
+
+    def __init__(self, share: int) -> None:
+        super().__init__()
+        self.share = share
+        self.running = _Peak()
+        self.encodes = 0
+
+    def plan(self, source: Path, target: Path) -> EncodePlan:
+        return dataclasses.replace(super().plan(source, target), memory=self.share)
+
+    def encode(self, source: Path, target: Path, out: Path, plan: DiffPlan | None = None) -> int:
+        self.running.enter()
+        self.encodes += 1
+        try:
+            time.sleep(0.05)  # long enough for the other encode of the upload to start meanwhile
+            return super().encode(source, target, out, plan)
+        finally:
+            self.running.leave()
+
+
+@pytest.mark.parametrize(("share", "together"), [(40, 2), (60, 1)])
+def test_the_plain_and_decoded_encodes_run_side_by_side_when_the_gate_holds_both(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, share: int, together: int
+) -> None:
+    """One upload, one thread: its two encodes overlap when 2 x ``share`` fits the gate's 100, and
+    run one after the other when it does not."""
+    monkeypatch.setattr(context, "_cores", lambda: 2)
+    files = wheel_like_zips(tmp_path, "app", 2)
+    diff = _OverlapDiff(share)
+    gate = MemoryGate(100)
+    service = _service(MemoryStorage(), diff, gate)
+    service.put(files[0], DeltaSpace("b", "rel"))
+    diff.encodes = 0
+
+    summary = service.put(files[1], DeltaSpace("b", "rel"))
+
+    assert (summary.transform, diff.encodes, diff.running.peak) == ("zip", 2, together)
+    assert gate.in_use == 0
+
+
+def test_one_core_runs_the_encodes_one_after_the_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(context, "_cores", lambda: 1)
+    files = wheel_like_zips(tmp_path, "app", 2)
+    diff = _OverlapDiff(10)
+    service = _service(MemoryStorage(), diff, MemoryGate(100))
+    service.put(files[0], DeltaSpace("b", "rel"))
+    diff.encodes = 0
+    assert service.put(files[1], DeltaSpace("b", "rel")).transform == "zip"
+    assert (diff.encodes, diff.running.peak) == (2, 1)

@@ -24,6 +24,9 @@ ZERO_DIFF_NOTE: Final = "zero-diff (reference identical)"
 REFERENCE_NOTE: Final = "reference"
 #: A base stored as a delta against a full reference (ours only: a snapshot).
 SNAPSHOT_NOTE: Final = "snapshot"
+#: Ours, on bases: what recent uploads of each container kind chose (core.choices). Read in this
+#: spelling only: no earlier writer used another, and user metadata may not start with ``dg-``.
+CHOICES_KEY: Final = "dg-choices"
 
 
 def aliases(field: str) -> tuple[str, ...]:
@@ -188,8 +191,16 @@ def parse_created_at(raw: str | None) -> datetime | None:
 
 
 def reference_metadata(
-    *, tool: str, source_name: str, sha256: str, created_at: datetime, fingerprint: str | None = None
+    *,
+    tool: str,
+    source_name: str,
+    sha256: str,
+    created_at: datetime,
+    fingerprint: str | None = None,
+    choices: str | None = None,
 ) -> dict[str, str]:
+    """A DeltaSpace's ``reference.bin``; with ``fingerprint`` and ``choices``, what later uploads
+    choose by (family.bases, core.choices)."""
     meta = {
         "dg-tool": tool,
         "dg-source-name": source_name,
@@ -200,6 +211,7 @@ def reference_metadata(
     if fingerprint is not None:
         # Ours: lets an upload pick among several bases without fetching them (family.bases).
         meta["dg-fingerprint"] = fingerprint
+    _add_choices(meta, choices)
     return _encoded(meta)
 
 
@@ -218,8 +230,10 @@ def delta_metadata(
     transform: Transform | None = None,
     snapshot_fingerprint: str | None = None,
     source_mtime: datetime | None = None,
+    choices: str | None = None,
 ) -> dict[str, str]:
-    """A delta's metadata; with ``snapshot_fingerprint``, a snapshot base's (family.bases)."""
+    """A delta's metadata; with ``snapshot_fingerprint``, a snapshot base's (family.bases), which
+    may also record ``choices`` (core.choices)."""
     meta = {
         "dg-tool": tool,
         "dg-original-name": original_name,
@@ -242,6 +256,7 @@ def delta_metadata(
         del meta["dg-delta-cmd"]
         meta["dg-note"] = SNAPSHOT_NOTE
         meta["dg-fingerprint"] = snapshot_fingerprint
+        _add_choices(meta, choices)
     if transform is not None:
         # Ours only. The original 6.2.0 ignores these keys, and its xdelta3 then refuses the body
         # (it does not start with VCDIFF's magic): an error, never a wrong file.
@@ -262,8 +277,10 @@ def whole_metadata(
     write_stamp: str,
     fingerprint: str | None = None,
     source_mtime: datetime | None = None,
+    choices: str | None = None,
 ) -> dict[str, str]:
-    """A file stored whole; with ``fingerprint``, one that later uploads may use as a base (family.bases)."""
+    """A file stored whole; with ``fingerprint``, one that later uploads may use as a base
+    (family.bases), which may also record ``choices`` (core.choices)."""
     meta = {
         "dg-tool": tool,
         "dg-original-name": original_name,
@@ -275,6 +292,7 @@ def whole_metadata(
     }
     if fingerprint is not None:
         meta["dg-fingerprint"] = fingerprint
+        _add_choices(meta, choices)
     _add_source_mtime(meta, source_mtime)
     return _encoded(meta)
 
@@ -284,3 +302,10 @@ def _add_source_mtime(meta: dict[str, str], source_mtime: datetime | None) -> No
     # (a parallel upload stores releases in any order). Retention reads it (core.retention).
     if source_mtime is not None:
         meta["dg-source-mtime"] = format_created_at(source_mtime)
+
+
+def _add_choices(meta: dict[str, str], choices: str | None) -> None:
+    # Ours, on a base only: which delta the recent uploads of each container kind chose, so that an
+    # upload in another process knows whether to make the decoded one (core.choices).
+    if choices is not None:
+        meta[CHOICES_KEY] = choices

@@ -2,23 +2,32 @@
 plus the recipe that recompresses it (the rebuild half is :mod:`deltaglider.core.rebuild.archives`).
 An upload proves the rebuild before anything is stored: decode, recompress and compare the SHA-256
 with the file's.
+
+In three steps, each paid only when the one before promises a win (:mod:`deltaglider.core.put.encode`
+runs them): :func:`may_decode`, from the first bytes of the streams; :func:`decoded_side`, the decoded
+base and the copy's decoded stream, whose delta (the guess) is encoded beside the plain one; and
+:func:`make_body`, the search for the compressor settings and the proof, when the guess is small
+enough.
 """
 
 from __future__ import annotations
 
 import math
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from deltaglider.core.context import Context
 from deltaglider.core.format.metadata import Transform
-from deltaglider.core.put.private_copy import PrivateCopy
+from deltaglider.core.put.private_copy import Decoded, PrivateCopy
 from deltaglider.core.put.values import Candidate
 from deltaglider.core.rebuild import sources
 from deltaglider.errors import CodecError, RecipeError
-from deltaglider.transforms import Encoded, body, encode_container, rebuild, unpack
+from deltaglider.transforms import Encoded, encode_container, probe, rebuild, unpack
+from deltaglider.transforms import body as body_format
 from deltaglider.transforms.base import BASE_FORMAT
 
 #: A compressor setting is taken for a stream once this much of its output agrees with the original:
@@ -32,36 +41,62 @@ class _UnprovenError(Exception):
     """The proof failed with a stream whose setting only its first bytes had confirmed."""
 
 
-def encode(
+def may_decode(copy: PrivateCopy) -> bool:
+    """Whether decoding the copy's container can pay, from the first bytes of its streams (an archive
+    made by a deflater that is not zlib's reproduces in none): when not, the upload makes the plain
+    delta only, not the decoded stream, its delta and the parameter search too."""
+    return probe.may_decode(copy.path, kind=copy.head.container)
+
+
+@dataclass(frozen=True)
+class Side:
+    """The decoded side of an upload: the reference's decoded base and the copy's decoded stream."""
+
+    base: Path
+    base_sha256: str
+    stream: Decoded
+
+
+@contextmanager
+def decoded_side(
+    ctx: Context, reference: Path, copy: PrivateCopy, *, ref_sha256: str, origin: str | None = None
+) -> Iterator[Side | None]:
+    """The reference's decoded base and the copy's decoded stream, or None when no stream of the copy
+    decodes. The stream is released on the way out: a large archive's is not kept on disk beside the
+    next one. ``origin``: see :class:`~deltaglider.core.rebuild.sources.Decoded`."""
+    decoded = sources.Decoded(sources.Held(reference, ref_sha256), origin=origin)
+    with sources.open(ctx, decoded) as (base, base_sha):
+        try:
+            stream = copy.decoded()
+            yield None if stream is None else Side(base, base_sha, stream)
+        finally:
+            copy.release()
+
+
+def make_body(
     ctx: Context,
-    reference: Path,
+    side: Side,
     copy: PrivateCopy,
+    guess: Path,
     *,
-    ref_sha256: str,
     sha256: str,
     scratch: Path,
     size_limit: float = math.inf,
-    origin: str | None = None,
 ) -> Candidate | None:
-    """The body for the upload's ``copy`` against ``reference``, proven to rebuild it; None when the
-    file's container cannot be reproduced, or its body would be larger than ``size_limit`` (then a
-    plain delta is the way). ``origin``: see :class:`~deltaglider.core.rebuild.sources.Decoded`."""
-    decoded = sources.Decoded(sources.Held(reference, ref_sha256), origin=origin)
-    with sources.open(ctx, decoded) as (base, base_sha):
-        guess = None
-        if size_limit < math.inf:
-            guess = _guess(ctx, base, copy, scratch, size_limit)
-            if guess is None:
-                return None
-        maker = _Body(ctx, base, base_sha, copy, scratch, sha256=sha256, size_limit=size_limit)
-        try:
-            return maker.attempt(guess, CHECKED_PREFIX)
-        except _UnprovenError:
-            ctx.logger.info("a stream's compressor setting held for its start only; searching in full")
-            return maker.attempt(None, None)
-        finally:
-            if guess is not None:
-                guess.discard()
+    """The body for the upload's ``copy``, proven to rebuild it; None when the file's container cannot
+    be reproduced, or its body would be larger than ``size_limit`` (then a plain delta is the way).
+    ``guess``: the delta of the copy's decoded stream (``side.stream``) against the decoded base, kept
+    when the search decodes the same streams (every stream reproduces) and removed in any case."""
+    taken = _Guess(guess, side.stream.streams, side.stream.size)
+    copy.release()  # the search writes its own decoded stream: not on disk twice
+    maker = _Body(ctx, side.base, side.base_sha256, copy, scratch, sha256=sha256, size_limit=size_limit)
+    try:
+        return maker.attempt(taken, CHECKED_PREFIX)
+    except _UnprovenError:
+        ctx.logger.info("a stream's compressor setting held for its start only; searching in full")
+        return maker.attempt(None, None)
+    finally:
+        taken.discard()
 
 
 class _Body:
@@ -98,7 +133,7 @@ class _Body:
         decoded.unlink()
         out = scratch / "transformed.body"
         with open(out, "wb") as sink, open(delta, "rb") as src:
-            sink.write(body.header(encoded.recipe))
+            sink.write(body_format.header(encoded.recipe))
             shutil.copyfileobj(src, sink)
         try:
             if out.stat().st_size > self.size_limit:
@@ -130,27 +165,6 @@ class _Guess:
 
     def discard(self) -> None:
         self.delta.unlink(missing_ok=True)
-
-
-def _guess(ctx: Context, base: Path, copy: PrivateCopy, scratch: Path, size_limit: float) -> _Guess | None:
-    """The delta of the copy's decoded stream (every stream decoded, none searched for its compressor
-    settings, the stream the base was chosen by): what the body comes to when every stream
-    reproduces, for a fraction of the cost of finding out (inflating is much faster than the search's
-    recompression). None when it is over ``size_limit`` already, which spares the search where the
-    plain delta wins anyway. The stream is released at once: a large archive's decoded stream is not
-    kept on disk twice."""
-    decoded = copy.decoded()
-    if decoded is None:
-        return None
-    delta = scratch / "guess.delta"
-    try:
-        guess = _Guess(delta, decoded.streams, decoded.size)
-        if ctx.encode(base, decoded.path, delta) > size_limit:
-            guess.discard()
-            return None
-    finally:
-        copy.release()
-    return guess
 
 
 def _rebuilds(ctx: Context, base: Path, delta: Path, recipe: bytes, *, scratch: Path, sha256: str) -> bool:
