@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from deltaglider.core import scratch
-from deltaglider.core.choices import Choices
 from deltaglider.core.encode_limit import ENCODE_GATE, MemoryGate
+from deltaglider.core.family.choices import Choices
 from deltaglider.ports.cache import CachePort
 from deltaglider.ports.clock import ClockPort
 from deltaglider.ports.diff import DiffPort

@@ -83,7 +83,7 @@ from deltaglider.core.format.metadata import (
 )
 from deltaglider.core.listing import in_order
 from deltaglider.core.models import DeleteResult
-from deltaglider.errors import MetadataError, ReferenceInUseError, StorageError
+from deltaglider.errors import MetadataError, NotFoundError, ReferenceInUseError, StorageError
 from deltaglider.ports.storage import ObjectHead
 
 #: A removal marker older than this is left by a remover that died: it no longer counts (and removing
@@ -135,14 +135,17 @@ def glance(ctx: Context, bucket: str, prefix: str) -> Glance:
     now = ctx.clock.now()
     objects: dict[str, ObjectHead] = {}
     markers: list[ObjectHead] = []
-    for obj in ctx.storage.list(bucket, prefix, recursive=False):
-        if obj.is_prefix:
-            continue
-        if is_marker_name(split_key(obj.key)[1]):
-            if not _expired(obj, now):
-                markers.append(obj)
-        else:
-            objects[obj.key] = obj
+    try:
+        for obj in ctx.storage.list(bucket, prefix, recursive=False):
+            if obj.is_prefix:
+                continue
+            if is_marker_name(split_key(obj.key)[1]):
+                if not _expired(obj, now):
+                    markers.append(obj)
+            else:
+                objects[obj.key] = obj
+    except NotFoundError:
+        pass  # no folder (a folder store's bucket not made yet): nothing there, as HEADs would say
     return Glance(objects, markers)
 
 

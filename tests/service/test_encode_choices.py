@@ -16,9 +16,8 @@ from transforms.helpers import sample_text
 
 from deltaglider.adapters.diff_xdelta3 import XDelta3Diff
 from deltaglider.adapters.storage_memory import MemoryStorage
-from deltaglider.core import choices
-from deltaglider.core.choices import Choices
-from deltaglider.core.family import bases
+from deltaglider.core.family import bases, choices
+from deltaglider.core.family.choices import Choices
 from deltaglider.core.format.metadata import delta_metadata, reference_metadata, whole_metadata
 from deltaglider.core.models import DeltaSpace, ObjectKey
 from deltaglider.core.put import archives

@@ -24,7 +24,7 @@ ZERO_DIFF_NOTE: Final = "zero-diff (reference identical)"
 REFERENCE_NOTE: Final = "reference"
 #: A base stored as a delta against a full reference (ours only: a snapshot).
 SNAPSHOT_NOTE: Final = "snapshot"
-#: Ours, on bases: what recent uploads of each container kind chose (core.choices). Read in this
+#: Ours, on bases: what recent uploads of each container kind chose (family.choices). Read in this
 #: spelling only: no earlier writer used another, and user metadata may not start with ``dg-``.
 CHOICES_KEY: Final = "dg-choices"
 
@@ -200,7 +200,7 @@ def reference_metadata(
     choices: str | None = None,
 ) -> dict[str, str]:
     """A DeltaSpace's ``reference.bin``; with ``fingerprint`` and ``choices``, what later uploads
-    choose by (family.bases, core.choices)."""
+    choose by (family.bases, family.choices)."""
     meta = {
         "dg-tool": tool,
         "dg-source-name": source_name,
@@ -233,7 +233,7 @@ def delta_metadata(
     choices: str | None = None,
 ) -> dict[str, str]:
     """A delta's metadata; with ``snapshot_fingerprint``, a snapshot base's (family.bases), which
-    may also record ``choices`` (core.choices)."""
+    may also record ``choices`` (family.choices)."""
     meta = {
         "dg-tool": tool,
         "dg-original-name": original_name,
@@ -280,7 +280,7 @@ def whole_metadata(
     choices: str | None = None,
 ) -> dict[str, str]:
     """A file stored whole; with ``fingerprint``, one that later uploads may use as a base
-    (family.bases), which may also record ``choices`` (core.choices)."""
+    (family.bases), which may also record ``choices`` (family.choices)."""
     meta = {
         "dg-tool": tool,
         "dg-original-name": original_name,
@@ -306,6 +306,6 @@ def _add_source_mtime(meta: dict[str, str], source_mtime: datetime | None) -> No
 
 def _add_choices(meta: dict[str, str], choices: str | None) -> None:
     # Ours, on a base only: which delta the recent uploads of each container kind chose, so that an
-    # upload in another process knows whether to make the decoded one (core.choices).
+    # upload in another process knows whether to make the decoded one (family.choices).
     if choices is not None:
         meta[CHOICES_KEY] = choices

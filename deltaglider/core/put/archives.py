@@ -26,7 +26,7 @@ from deltaglider.core.put.private_copy import Decoded, PrivateCopy
 from deltaglider.core.put.values import Candidate
 from deltaglider.core.rebuild import sources
 from deltaglider.errors import CodecError, RecipeError
-from deltaglider.transforms import Encoded, encode_container, probe, rebuild, unpack
+from deltaglider.transforms import Encoded, encode_container, rebuild, unpack
 from deltaglider.transforms import body as body_format
 from deltaglider.transforms.base import BASE_FORMAT
 
@@ -45,7 +45,7 @@ def may_decode(copy: PrivateCopy) -> bool:
     """Whether decoding the copy's container can pay, from the first bytes of its streams (an archive
     made by a deflater that is not zlib's reproduces in none): when not, the upload makes the plain
     delta only, not the decoded stream, its delta and the parameter search too."""
-    return probe.may_decode(copy.path, kind=copy.head.container)
+    return copy.decodable
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 content (only when it can win), each proven to rebuild the file before it may be stored.
 
 The decoded delta is tried only where it can win: not when the last tries of the file's container
-kind in its DeltaSpace chose the plain delta (:mod:`deltaglider.core.choices`), and not for an archive
+kind in its DeltaSpace chose the plain delta (:mod:`deltaglider.core.family.choices`), and not for an archive
 whose streams no known compressor setting reproduces (:func:`deltaglider.core.put.archives.may_decode`).
 When it is tried, its first encode (of the decoded stream as it inflates, :func:`_both`) runs beside
 the plain delta's, on another core, when the memory gate holds both.
@@ -16,8 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
-from deltaglider.core import choices
 from deltaglider.core.context import Context
+from deltaglider.core.family import choices
 from deltaglider.core.format.layout import join_key
 from deltaglider.core.put import archives
 from deltaglider.core.put.values import Candidate, Encoded, Reference, TooLarge, Upload
@@ -63,7 +63,7 @@ def space_of(ctx: Context, up: Upload) -> str:
 
 def recorded_choices(ctx: Context, up: Upload) -> str | None:
     """What a base made by this upload records of the DeltaSpace's choices (``dg-choices``): read
-    by uploads of other processes encoded against it (:mod:`deltaglider.core.choices`). Taken after
+    by uploads of other processes encoded against it (:mod:`deltaglider.core.family.choices`). Taken after
     the upload's own encode, so that its own try counts."""
     return choices.to_text(ctx.choices.known(space_of(ctx, up)))
 

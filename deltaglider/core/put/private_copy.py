@@ -26,6 +26,7 @@ from deltaglider.core.family.fingerprint import Fingerprint, Form, fingerprint
 from deltaglider.errors import AccessDeniedError, FileChangedError, NotFoundError, StorageError
 from deltaglider.ports.hash import HashPort
 from deltaglider.ports.storage import ProgressCallback
+from deltaglider.transforms import probe
 from deltaglider.transforms.container import CONTAINERS, decode_all
 from deltaglider.transforms.sniff import read_head
 
@@ -105,7 +106,13 @@ class PrivateCopy:
     def __init__(self, path: Path, size: int, sha256: str, *, decodes: bool) -> None:
         self.path, self.size, self.sha256 = path, size, sha256
         self.head = read_head(path)
-        self._decodes = decodes and self.head.container in CONTAINERS
+        #: Whether decoding the container can pay, from the first bytes of its streams (a deflater that
+        #: is not zlib's reproduces in none): when not, neither its fingerprint nor a delta of it is
+        #: taken on its decoded stream.
+        self.decodable = (
+            decodes and self.head.container in CONTAINERS and probe.may_decode(path, kind=self.head.container)
+        )
+        self._decodes = self.decodable
         self._decoded: Decoded | None = None
         self._undecodable = False
         self._fingerprints: dict[Form, Fingerprint | None] = {}

@@ -33,6 +33,7 @@ from deltaglider.core.format.metadata import (
 )
 from deltaglider.core.models import PutSummary
 from deltaglider.core.protocol import Pinned
+from deltaglider.core.put.encode import recorded_choices
 from deltaglider.core.put.policy import Role, policy
 from deltaglider.core.put.values import Candidate, Reference, Upload
 from deltaglider.errors import DeltaGliderError
@@ -132,6 +133,7 @@ def metadata_of(
         zero_diff=zero_diff,
         transform=transform,
         snapshot_fingerprint=snapshot_fingerprint,
+        choices=None if snapshot_fingerprint is None else recorded_choices(ctx, up),
         # A base records no time of the user's file: it is no file of the listing.
         source_mtime=None if snapshot_fingerprint is not None else up.source_mtime,
     )
@@ -291,6 +293,7 @@ def store_whole(
         created_at=up.created_at,
         write_stamp=stamp,
         fingerprint=fingerprint,
+        choices=None if fingerprint is None else recorded_choices(ctx, up),
         source_mtime=up.source_mtime,
     )
     role = Role.FILE if fingerprint is None else Role.BASE_FILE
