@@ -8,8 +8,8 @@ After every step, every name is read back by a fresh client (an empty cache) and
 - a file a user was told is stored reads back byte for byte until a later write or delete of the name
   (while a write of the name is under way, it reads as before or as written; a name new to the
   folder, or that a maintenance flow is removing, may also fail to read until its upload ends, and
-  so may a name once its upload has written it: the bases that write needs may have been removed
-  meanwhile, and the upload keeps them again before it is acknowledged);
+  so may a name once an upload or a rewrite under way has written it: the bases that write needs may
+  have been removed meanwhile, and the flow keeps them again before it ends);
 - nothing deleted comes back;
 - a maintenance flow removes a name only as a version it had seen: one written after the flow last
   read the name stays.
@@ -339,10 +339,11 @@ class ProtocolModel(RuleBasedStateMachine):
             step = max(writes) if op.content is not None and writes else self.scheduler.steps
             self.acked[name] = Acked(step, op.content)
 
-    @staticmethod
-    def _has_written(op: UserOp) -> bool:
-        keys = {f"{SPACE.prefix}/{op.name}", f"{SPACE.prefix}/{op.name}.delta"}
-        return any(c.key in keys and c.method.startswith("put") for c in op.flow.calls)
+    def _written_under_way(self, name: str) -> bool:
+        """Whether a flow not yet ended (an upload, a rewrite) has written one of the name's forms."""
+        keys = {f"{SPACE.prefix}/{name}", f"{SPACE.prefix}/{name}.delta"}
+        running = self.scheduler.running()
+        return any(c.key in keys and c.method.startswith("put") for flow in running for c in flow.calls)
 
     def _read(self, name: str) -> bytes | None:
         out = self.tmp / "read" / name
@@ -387,10 +388,10 @@ class ProtocolModel(RuleBasedStateMachine):
                 actual = self._read(name)
             except DeltaGliderError as exc:
                 op = self.user_ops.get(name)
-                if op is not None and (
-                    self.acked[name].content is None or name in self.removing or self._has_written(op)
-                ):
-                    continue  # its delta may show before its bases are kept again
+                if op is not None and (self.acked[name].content is None or name in self.removing):
+                    continue  # a name new (or removed) under way: its delta may show before its base is kept
+                if self._written_under_way(name):
+                    continue  # a write's bases are kept again before its flow ends
                 raise AssertionError(
                     f"{name} does not read after step {self.scheduler.steps}: {exc}; the calls:\n"
                     + self._calls()
