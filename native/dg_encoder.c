@@ -43,6 +43,9 @@ int dg_encoder_plan(const uint8_t *source, uint64_t source_len, const uint8_t *t
         if ((ret = dg_probe_reach(source, source_len, target, target_len, &reach, st)) != DG_OK) {
             return ret;
         }
+        if (reach < DG_UNCOMPRESSED_MIN_REACH && !dg_target_compressed(target, target_len)) {
+            reach = DG_UNCOMPRESSED_MIN_REACH;
+        }
     }
     return dg_plan_encode(source_len, target_len, reach, params, plan, st);
 }
