@@ -10,6 +10,8 @@ Pairs (fetched with pip's own client into ``bench/data/codec/``, never committed
 * ``numpy-whl``: numpy 2.1.0 -> 2.1.1, CPython 3.11 manylinux wheels (members deflated);
 * ``botocore-whl``: botocore 1.35.0 -> 1.35.1 wheels (members deflated);
 * ``pydantic-so``: the compiled extension of pydantic_core 2.27.1 -> 2.27.2 (an uncompressed binary);
+* ``numpy-so``: numpy's ``_multiarray_umath`` module from the two numpy wheels (a binary whose
+  content stayed in place: what a window sized only by how far content moved gets wrong);
 * ``botocore-tar`` (``--tar``): the two botocore sdists as uncompressed tars, from bench/fetch_data.py.
 
 Times are CPU seconds (user + system) of the encode or decode alone: ours from the calling thread's
@@ -69,11 +71,12 @@ def _download(requirement: str) -> Path:
     return found[0]
 
 
-def _largest_so(wheel: Path, out: Path) -> Path:
+def _member_so(wheel: Path, out: Path, name: str = "") -> Path:
+    """The largest ``.so`` of the wheel whose name contains ``name``, written to ``out``."""
     if not out.exists():
         with zipfile.ZipFile(wheel) as zf:
-            member = max((i for i in zf.infolist() if i.filename.endswith(".so")), key=lambda i: i.file_size)
-            out.write_bytes(zf.read(member))
+            found = [i for i in zf.infolist() if i.filename.endswith(".so") and name in i.filename]
+            out.write_bytes(zf.read(max(found, key=lambda i: i.file_size)))
     return out
 
 
@@ -83,8 +86,12 @@ def pairs(with_tar: bool) -> dict[str, tuple[Path, Path]]:
         "numpy-whl": (_download("numpy==2.1.0"), _download("numpy==2.1.1")),
         "botocore-whl": (_download("botocore==1.35.0"), _download("botocore==1.35.1")),
         "pydantic-so": (
-            _largest_so(_download("pydantic_core==2.27.1"), DATA / "pydantic_core-2.27.1.so"),
-            _largest_so(_download("pydantic_core==2.27.2"), DATA / "pydantic_core-2.27.2.so"),
+            _member_so(_download("pydantic_core==2.27.1"), DATA / "pydantic_core-2.27.1.so"),
+            _member_so(_download("pydantic_core==2.27.2"), DATA / "pydantic_core-2.27.2.so"),
+        ),
+        "numpy-so": (
+            _member_so(_download("numpy==2.1.0"), DATA / "numpy-2.1.0-umath.so", "_multiarray_umath"),
+            _member_so(_download("numpy==2.1.1"), DATA / "numpy-2.1.1-umath.so", "_multiarray_umath"),
         ),
     }
     if with_tar:

@@ -116,3 +116,13 @@ def test_lzma_on_the_adds_of_a_binary_pair(tmp_path: Path) -> None:
     assert all(compressed for n, compressed in sections if n > 4096)
     assert auto == codec.encode(source, target, secondary="lzma")
     _stock_decodes(tmp_path, source, target, auto)
+
+
+@pytest.mark.interop
+def test_text_like_adds_get_the_stronger_preset_and_stock_decodes_them(tmp_path: Path) -> None:
+    rng = random.Random(21)
+    source = _text(rng, 5 << 20)
+    target = source[: 2 << 20] + _text(rng, 400_000) + source[2 << 20 :]
+    auto = codec.encode(source, target)
+    assert len(auto) < len(codec.encode(source, target, secondary="lzma"))
+    _stock_decodes(tmp_path, source, target, auto)
