@@ -40,7 +40,6 @@ class Lib:
     DG_SEC_SKIP_INST: int
     DG_SEC_SKIP_ADDR: int
     DG_DEFAULT_MEMORY_BUDGET: int
-    def dg_auto_sec_skip(self, target: CData, target_len: int) -> int: ...
     def dg_plan_encode(
         self, source_len: int, target_len: int, reach: int, params: CData, plan: CData, status: CData
     ) -> int: ...

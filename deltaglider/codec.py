@@ -66,7 +66,7 @@ def plan_encode(
     target_size: int,
     *,
     level: int = 9,
-    secondary: Secondary = "lzma",
+    secondary: Secondary = "auto",
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
 ) -> EncodePlan:
     """The widest source window, checksum step and memory an encode of these sizes may use.
@@ -84,16 +84,18 @@ def encode(
     target: BytesLike,
     *,
     level: int = 9,
-    secondary: Secondary = "lzma",
+    secondary: Secondary = "auto",
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
 ) -> bytes:
     """Returns a VCDIFF delta that rebuilds ``target`` from ``source``.
 
     ``level`` 0-9 picks the string matcher as ``xdelta3 -0``..``-9``; ``secondary`` compresses the
     delta's sections further: ``"lzma"`` as the binary does by default (LZMA preset 0); ``"auto"``
-    leaves the data section of an already-compressed target alone (LZMA gains next to nothing there,
-    and it is most of the time: bench/RESULTS.md) and, for targets of 4 MiB and more where the budget
-    allows, uses LZMA preset 6 (smaller deltas on source tars). Content that moved
+    (the default) chooses for each window from its new bytes: no secondary compression where a
+    trial on a sample of them shows LZMA would not gain 1% (the deflated members of a wheel: LZMA
+    would only spend time there), LZMA where it pays (machine code), and, for targets of 4 MiB and
+    more where the budget allows, LZMA preset 6 where they compress like text (source tars). Every
+    choice is one that stock ``xdelta3 -d`` decodes. Content that moved
     anywhere in the source is found: the source window covers all of it, as far as ``memory_budget``
     allows (about 2 bytes of hash table per window byte at level 9; see :func:`plan_encode`), unless
     a quick probe of both inputs shows that content stayed near its place, in which case the
@@ -197,7 +199,7 @@ def plan_encode_files(
     target_path: StrPath,
     *,
     level: int = 9,
-    secondary: Secondary = "lzma",
+    secondary: Secondary = "auto",
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
 ) -> EncodePlan:
     """The plan an :func:`encode_file` of these files with these settings runs: the content probed
@@ -219,7 +221,7 @@ def encode_file(
     delta_path: StrPath,
     *,
     level: int = 9,
-    secondary: Secondary = "lzma",
+    secondary: Secondary = "auto",
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     plan: EncodePlan | None = None,
 ) -> int:

@@ -26,8 +26,9 @@ enum {
     DG_SECONDARY_LZMA = 1,
     DG_SECONDARY_DJW = 2,
     DG_SECONDARY_FGK = 3,
-    DG_SECONDARY_AUTO = 4    /* LZMA at a stronger preset when the budget allows it, and not on the
-                              * data section of an already-compressed target (dg_plan_encode) */
+    DG_SECONDARY_AUTO = 4    /* LZMA per section where a trial on its bytes shows it pays, at a
+                              * stronger preset on text-like sections when the plan allows it
+                              * (dg_sec_choice.h) */
 };
 
 /* Which file a DG_ERR_IO is about: the caller knows their names, the glue only their roles. */
@@ -79,7 +80,7 @@ typedef struct {
 } dg_encode_params;
 
 /* What dg_plan_encode chose, and what it costs. An encode runs from one plan: dg_plan_memory or
- * dg_plan_file makes it from the content (the reach probe, the AUTO sniff), then dg_encode_memory or
+ * dg_plan_file makes it from the content (the reach probe), then dg_encode_memory or
  * dg_encode_file runs it as it is. Both planners look at the same bytes the same way, so a delta
  * does not depend on whether its inputs came from memory or from files. */
 typedef struct {
@@ -98,13 +99,9 @@ typedef struct {
     /* What the plan was made for, which the encoders check it against. */
     uint64_t source_len;
     uint64_t target_len;     /* UINT64_MAX for a target that can only be streamed */
-    int sec_skip;            /* params.sec_skip plus what the AUTO sniff found */
+    int sec_skip;            /* params.sec_skip */
     dg_encode_params params;
 } dg_encode_plan;
-
-/* The DG_SEC_SKIP_* mask DG_SECONDARY_AUTO uses for this target: DG_SEC_SKIP_DATA when a sample of it
- * looks already compressed (LZMA could not gain 1% on the data section), else 0. */
-int dg_auto_sec_skip(const uint8_t *target, uint64_t target_len);
 
 /* The plan from sizes alone. reach: what dg_probe_reach found for the pair, UINT64_MAX if unknown
  * (the window then covers the whole source as far as the budget allows). */
@@ -116,8 +113,8 @@ int dg_plan_encode(uint64_t source_len, uint64_t target_len, uint64_t reach,
 int dg_probe_reach(const uint8_t *source, uint64_t source_len, const uint8_t *target,
                    uint64_t target_len, uint64_t *reach, dg_status *status);
 
-/* The plan of one encode from its content. dg_plan_file maps the files for the probe and the sniff
- * only when the plan needs them (the caller keeps and closes the descriptors). */
+/* The plan of one encode from its content. dg_plan_file maps the files for the probe only when the
+ * plan needs them (the caller keeps and closes the descriptors). */
 int dg_plan_memory(const uint8_t *source, size_t source_len, const uint8_t *target, size_t target_len,
                    const dg_encode_params *params, dg_encode_plan *plan, dg_status *status);
 int dg_plan_file(int source_fd, int target_fd, const dg_encode_params *params, dg_encode_plan *plan,

@@ -1,5 +1,5 @@
-/* The encoder stream: planned from the content (the reach probe and the AUTO sniff over dg_plan.c's
- * rule), then configured from that plan and run over a reader and a sink. */
+/* The encoder stream: planned from the content (the reach probe over dg_plan.c's rule), then
+ * configured from that plan and run over a reader and a sink. */
 #include "dg_stream.h"
 #include "dg_plan.h"
 #include "dg_status.h"
@@ -11,7 +11,7 @@ static int dg_secondary_flags(int secondary, int lzma_preset, int sec_skip, int 
     switch (secondary) {
     case DG_SECONDARY_NONE: return DG_OK;
     case DG_SECONDARY_LZMA:
-    case DG_SECONDARY_AUTO:  /* LZMA; dg_encoder_open adds the sniffed sec_skip */
+    case DG_SECONDARY_AUTO:  /* LZMA, each section's setting chosen as it is written (dg_sec_choice.h) */
         /* xdelta3 hands the COMPLEVEL bits to lzma_lzma_preset(); the string matcher is chosen
          * explicitly (smatch_cfg), so they select nothing else. */
         *flags |= XD3_SEC_LZMA | (lzma_preset << XD3_COMPLEVEL_SHIFT);
@@ -28,8 +28,7 @@ static int dg_secondary_flags(int secondary, int lzma_preset, int sec_skip, int 
 
 int dg_encoder_wants_target(uint64_t source_len, const dg_encode_params *params)
 {
-    return (source_len > DG_PROBE_MIN_SOURCE && params->src_window == 0)
-           || params->secondary == DG_SECONDARY_AUTO;
+    return source_len > DG_PROBE_MIN_SOURCE && params->src_window == 0;
 }
 
 int dg_encoder_plan(const uint8_t *source, uint64_t source_len, const uint8_t *target,
@@ -40,17 +39,15 @@ int dg_encoder_plan(const uint8_t *source, uint64_t source_len, const uint8_t *t
     int ret;
 
     if (target != NULL && source_len > DG_PROBE_MIN_SOURCE && params->src_window == 0) {
-        /* (dg_encoder_wants_target says when this or the AUTO sniff reads the target.) */
+        /* (dg_encoder_wants_target says when this reads the target.) */
         if ((ret = dg_probe_reach(source, source_len, target, target_len, &reach, st)) != DG_OK) {
             return ret;
         }
+        if (reach < DG_UNCOMPRESSED_MIN_REACH && !dg_target_compressed(target, target_len)) {
+            reach = DG_UNCOMPRESSED_MIN_REACH;
+        }
     }
-    if ((ret = dg_plan_encode(source_len, target_len, reach, params, plan, st)) != DG_OK) return ret;
-    /* A target that can only be streamed is not sniffed: AUTO then compresses every section. */
-    if (params->secondary == DG_SECONDARY_AUTO && target != NULL) {
-        plan->sec_skip |= dg_auto_sec_skip(target, target_len);
-    }
-    return DG_OK;
+    return dg_plan_encode(source_len, target_len, reach, params, plan, st);
 }
 
 int dg_encoder_open(xd3_stream *stream, xd3_config *config, xd3_source *source,
@@ -102,6 +99,7 @@ int dg_encoder_open(xd3_stream *stream, xd3_config *config, xd3_source *source,
     if ((ret = xd3_config_stream(stream, config)) != 0) {
         return dg_fail_stream(st, stream, ret, DG_ERR_CODEC);
     }
+    if (params->secondary == DG_SECONDARY_AUTO) dg_sec_choice_install(stream);
     if (view->len > 0
         && (ret = dg_attach_source(stream, source, view, plan->window, plan->blksize, st)) != DG_OK) {
         return ret;

@@ -44,9 +44,8 @@ int dg_plan_file(int source_fd, int target_fd, const dg_encode_params *params, d
     memset(&tmap, 0, sizeof tmap);
     rc = dg_map_file(source_fd, &mapped, DG_FILE_SOURCE, "cannot map the source file", status);
     if (rc == DG_OK) rc = dg_target_size(target_fd, &target_len, &target_known, status);
-    /* The reach probe and the AUTO sniff read the whole target: it is mapped for them only, and let
-     * go before the encode streams it. A target that cannot be mapped (not a regular file) is
-     * neither probed nor sniffed. */
+    /* The reach probe reads the whole target: it is mapped for it only, and let go before the
+     * encode streams it. A target that cannot be mapped (not a regular file) is not probed. */
     if (rc == DG_OK && target_known && target_len > 0
         && dg_encoder_wants_target(mapped.view.len, params)) {
         rc = dg_map_file(target_fd, &tmap, DG_FILE_TARGET, "cannot map the target file", status);

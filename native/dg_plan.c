@@ -117,8 +117,12 @@ static uint64_t dg_fixed_bytes(const dg_matcher *m, int level, uint32_t winsize,
     bytes += (uint64_t)dg_iopt_size(winsize) * sizeof(xd3_rinst);
     switch (params->secondary) {
     case DG_SECONDARY_LZMA:
-    case DG_SECONDARY_AUTO:
         bytes += 3 * dg_lzma_encoder_bytes(params->lzma_preset);
+        break;
+    case DG_SECONDARY_AUTO:
+        /* Plus the trial's own encoder at the binary's preset, and its sample (dg_sec_choice.h). */
+        bytes += 3 * dg_lzma_encoder_bytes(params->lzma_preset) + dg_lzma_encoder_bytes(0)
+                 + ((uint64_t)64 << 10);
         break;
     case DG_SECONDARY_DJW:
     case DG_SECONDARY_FGK:
@@ -258,11 +262,10 @@ static int dg_plan_core(uint64_t source_len, uint64_t target_len, uint64_t reach
     return DG_OK;
 }
 
-/* DG_SECONDARY_AUTO is LZMA at this preset where its encoders' memory does not cost the source
- * window anything, else at the binary's preset 0. Measured (bench/RESULTS.md): 5.8% smaller deltas
- * on source tars, 0.2% on wheels (instruction and address sections), for 5-10% more encode time
- * and 35-50 MiB more memory; the data section of already-compressed targets, where preset 6 costs
- * 40-60% more time for 0.1%, AUTO does not compress at all. */
+/* DG_SECONDARY_AUTO may raise the data section's LZMA to this preset where its trial shows text-like
+ * adds (dg_sec_choice.h), if the encoders' memory at this preset does not cost the source window
+ * anything: source tars come out markedly smaller for it. Every other section, and the adds of
+ * binaries, stay at the binary's preset 0; the adds of compressed targets get no LZMA at all. */
 #define DG_AUTO_LZMA_PRESET 6
 /* Below this target size AUTO keeps preset 0: the stronger preset's encoders zero tens of MiB of
  * hash tables up front, which would cost a small pair more than the whole encode. */

@@ -20,4 +20,14 @@ typedef struct {
 
 const dg_matcher *dg_matcher_for_level(int level);
 
+/* Whether a sample of the target looks already compressed (deflated members, xz blocks): 1 or 0. */
+int dg_target_compressed(const uint8_t *target, uint64_t target_len);
+
+/* The reach a sliding window covers at least for a target that is not already compressed: machine
+ * code finds long copies of its functions and tables far from where they were, which a window sized
+ * only by how far content moved would miss (a compiled module's delta comes out 1.6% larger);
+ * compressed content, where distant copies are chance matches that displace better-placed ones, keeps
+ * the probe's window. This reach gives an 8 MiB window. */
+#define DG_UNCOMPRESSED_MIN_REACH ((uint64_t)3200 << 10)
+
 #endif /* DG_PLAN_H */

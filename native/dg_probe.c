@@ -279,13 +279,13 @@ out:
 }
 
 /* ---------------------------------------------------------------------------------------------- */
-/* Compressibility sniff for DG_SECONDARY_AUTO.                                                     */
+/* Whether the target is already compressed.                                                      */
 
 /* 64 samples of 4 KiB spread evenly over the target (all of it when smaller). */
 #define DG_SNIFF_SAMPLES 64u
 #define DG_SNIFF_BYTES 4096u
 
-int dg_auto_sec_skip(const uint8_t *target, uint64_t target_len)
+int dg_target_compressed(const uint8_t *target, uint64_t target_len)
 {
     uint64_t counts[256];
     uint64_t n = 0, sumsq = 0;
@@ -306,11 +306,9 @@ int dg_auto_sec_skip(const uint8_t *target, uint64_t target_len)
         }
         n = (uint64_t)DG_SNIFF_SAMPLES * DG_SNIFF_BYTES;
     }
-    /* xdelta3 already removed every repeat of 4 bytes or more from the data section, so what LZMA can
-     * still gain there is mostly entropy coding, bounded by 8 bits minus the byte entropy. The
-     * collision entropy -log2(sum p^2) is a lower bound of the Shannon entropy and needs no libm:
-     * at >= 7.9 bits per byte (sum c^2 * 2^7.9 <= n^2) LZMA cannot gain 1.3%. Measured: wheels (their
-     * members are deflated) and numpy's .so-filled wheel sample 7.99 bits, source tars 4.5. */
+    /* Collision entropy -log2(sum p^2), a lower bound of the Shannon entropy that needs no libm: at
+     * >= 7.9 bits per byte (sum c^2 * 2^7.9 <= n^2) the bytes are deflated or otherwise compressed
+     * (wheels sample 7.99 bits; machine code and text 4 to 6). */
     for (b = 0; b < 256; b++) sumsq += counts[b] * counts[b];
-    return (sumsq * 2389u <= n * n * 10u) ? DG_SEC_SKIP_DATA : 0;
+    return sumsq * 2389u <= n * n * 10u;
 }

@@ -19,12 +19,12 @@
 void dg_init_once(void);
 uint32_t dg_adler32(uint32_t adler, const uint8_t *buf, size_t len);
 
-/* Whether dg_encoder_plan reads the whole target (the reach probe, the AUTO sniff): the file
- * planner maps it only then. */
+/* Whether dg_encoder_plan reads the whole target (the reach probe): the file planner maps it only
+ * then. */
 int dg_encoder_wants_target(uint64_t source_len, const dg_encode_params *params);
 
 /* The plan of one encode (dg_plan_memory, dg_plan_file). target: the whole target when it is in
- * memory or mapped, for the reach probe and the sniff; NULL if it can only be streamed (the window
+ * memory or mapped, for the reach probe; NULL if it can only be streamed (the window
  * then covers the whole source). */
 int dg_encoder_plan(const uint8_t *source, uint64_t source_len, const uint8_t *target,
                     uint64_t target_len, const dg_encode_params *params, dg_encode_plan *plan,
@@ -34,6 +34,9 @@ int dg_encoder_plan(const uint8_t *source, uint64_t source_len, const uint8_t *t
 int dg_encoder_open(xd3_stream *stream, xd3_config *config, xd3_source *source,
                     const dg_source_view *view, uint64_t target_len, const dg_encode_plan *plan,
                     dg_status *st);
+/* Makes a DG_SECONDARY_AUTO stream choose each section's secondary compression from a trial on its
+ * bytes (dg_sec_choice.h, compiled inside xdelta3_unit.c); call after xd3_config_stream. */
+void dg_sec_choice_install(xd3_stream *stream);
 int dg_run_encoder(xd3_stream *stream, dg_reader *input, dg_sink *output, dg_status *st);
 int dg_decoder_open(xd3_stream *stream, xd3_config *config, xd3_source *source,
                     dg_source_view *view, dg_status *st);

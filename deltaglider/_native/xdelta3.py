@@ -1,8 +1,9 @@
 """Bindings of the xdelta3 glue: encoder plans, encode and decode, in memory and file to file.
 
 Every encode runs from one plan (:class:`EncodePlan`): planned from the content first (the reach
-probe, the AUTO sniff), then run as planned, so that what a caller reserved for an encode is what it
-uses. The native calls release the GIL for their whole length.
+probe, and a sample of the target to tell compressed content), then run as planned, so that what a
+caller reserved for an encode is what it uses. The native calls release the GIL for their whole
+length.
 """
 
 from __future__ import annotations

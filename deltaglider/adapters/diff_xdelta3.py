@@ -88,7 +88,7 @@ class XDelta3Diff:
         self,
         *,
         level: int = 9,
-        secondary: codec.Secondary = "lzma",
+        secondary: codec.Secondary = "auto",
         memory_budget: int = codec.DEFAULT_MEMORY_BUDGET,
     ) -> None:
         self._level = level

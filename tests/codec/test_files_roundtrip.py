@@ -28,7 +28,7 @@ def _round_trip(
     target: bytes,
     *,
     level: int = 9,
-    secondary: codec.Secondary = "lzma",
+    secondary: codec.Secondary = "auto",
     memory_budget: int = codec.DEFAULT_MEMORY_BUDGET,
 ) -> bytes:
     """Encodes and decodes through files; returns the delta file's bytes."""

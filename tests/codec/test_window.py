@@ -313,3 +313,22 @@ def test_decode_and_encode_memory_of_a_large_file(tmp_path: Path) -> None:
     decode_peak = _peak_anon("decode", src, tmp_path / "delta", tmp_path / "out")
     assert decode_peak <= 256 * MIB, f"decode peaked at {decode_peak / MIB:.0f} MiB"
     assert _sha256(tmp_path / "out") == _sha256(tgt)
+
+
+def test_uncompressed_content_keeps_distant_copies_in_view(tmp_path: Path) -> None:
+    # Machine code finds long copies far from where they were: however little content moved, the
+    # sliding window of an uncompressed target stays wide enough for them. Compressed content keeps
+    # the probe's narrow window (distant copies there are chance matches).
+    rng = random.Random(4)
+    words = [rng.randbytes(rng.randint(2, 10)) + b"\x00\x00" for _ in range(4000)]
+    code = b"".join(rng.choice(words) for _ in range(2 * MIB))[: 12 * MIB]
+    packed = rng.randbytes(12 * MIB)
+    for name, source in (("code", code), ("packed", packed)):
+        target = source[: 6 * MIB] + rng.randbytes(3000) + source[6 * MIB + 3000 :]
+        (tmp_path / f"{name}.src").write_bytes(source)
+        (tmp_path / f"{name}.tgt").write_bytes(target)
+    plan = codec.plan_encode_files(tmp_path / "code.src", tmp_path / "code.tgt")
+    assert plan.window >= 8 * MIB
+    plan = codec.plan_encode_files(tmp_path / "packed.src", tmp_path / "packed.tgt")
+    assert not plan.covers_source
+    assert plan.window < 8 * MIB
