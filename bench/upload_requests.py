@@ -13,54 +13,19 @@ import tempfile
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import boto3
 from support.moto_server import run_moto_server, use_fake_aws_env
+from support.wire import Wire, s3_service
 
 import deltaglider
-from deltaglider.adapters.cache_memory import MemoryCache
-from deltaglider.adapters.clock_utc import UtcClock
-from deltaglider.adapters.diff_xdelta3 import XDelta3Diff
-from deltaglider.adapters.hash_sha256 import Sha256Hasher
-from deltaglider.adapters.logger_std import StdLogger
-from deltaglider.adapters.metrics_noop import NoopMetrics
-from deltaglider.adapters.storage_s3 import S3Storage
 from deltaglider.core.models import DeltaSpace
 from deltaglider.core.service import DeltaService
 
 SIZE = 2_000_000
-
-
-class Wire:
-    """Every HTTP request a boto3 client sends, as (operation, key or prefix)."""
-
-    def __init__(self, client: Any) -> None:
-        self.sent: list[tuple[str, str]] = []
-        self._operation = ("", "")
-        client.meta.events.register("provide-client-params.s3.*", self._call)
-        client.meta.events.register("before-send.s3.*", self._send)
-
-    def _call(self, params: dict[str, Any], model: Any, **_: Any) -> None:
-        self._operation = (model.name, str(params.get("Key") or params.get("Prefix") or ""))
-
-    def _send(self, **_: Any) -> None:
-        self.sent.append(self._operation)
-
-
-def service(client: Any) -> DeltaService:
-    hasher = Sha256Hasher()
-    return DeltaService(
-        storage=S3Storage(client),
-        diff=XDelta3Diff(),
-        hasher=hasher,
-        cache=MemoryCache(max_bytes=1 << 28, hasher=hasher),
-        clock=UtcClock(),
-        logger=StdLogger("deltaglider.bench.requests"),
-        metrics=NoopMetrics(),
-    )
+LOGGER = "deltaglider.bench.requests"
 
 
 def main() -> None:
@@ -84,7 +49,7 @@ def main() -> None:
             path.write_bytes(bytes(blob))
             return path
 
-        ours = service(client)
+        ours = s3_service(client, LOGGER)
 
         def count(label: str, path: Path, uploader: DeltaService = ours) -> None:
             before = len(wire.sent)
@@ -95,7 +60,7 @@ def main() -> None:
 
         steps: list[tuple[str, Callable[[], Path], DeltaService]] = [
             ("first upload of a folder", lambda: release(0), ours),
-            ("later delta, a new client", lambda: release(1), service(client)),
+            ("later delta, a new client", lambda: release(1), s3_service(client, LOGGER)),
             ("later delta, bases not yet known to the client", lambda: release(2), ours),
             ("later delta, bases known", lambda: release(3), ours),
         ]

@@ -20,39 +20,12 @@ import boto3
 import pytest
 from support.moto_server import MotoServer
 from support.s3_backend import REGION
+from support.wire import Wire, s3_service
 
-from deltaglider.adapters.cache_memory import MemoryCache
-from deltaglider.adapters.clock_utc import UtcClock
-from deltaglider.adapters.diff_xdelta3 import XDelta3Diff
-from deltaglider.adapters.hash_sha256 import Sha256Hasher
-from deltaglider.adapters.logger_std import StdLogger
-from deltaglider.adapters.metrics_noop import NoopMetrics
-from deltaglider.adapters.storage_s3 import S3Storage
 from deltaglider.core.models import DeltaSpace, ObjectKey
 from deltaglider.core.service import DeltaService
 
 SIZE = 300_000
-
-
-class Wire:
-    """Every HTTP request a boto3 client sends, as (operation, key)."""
-
-    def __init__(self, client: Any) -> None:
-        self.sent: list[tuple[str, str]] = []
-        client.meta.events.register("provide-client-params.s3.*", self._call)
-        client.meta.events.register("before-send.s3.*", self._send)
-        self._operation = ("", "")
-
-    def _call(self, params: dict[str, Any], model: Any, **_: Any) -> None:
-        self._operation = (model.name, str(params.get("Key") or params.get("Prefix") or ""))
-
-    def _send(self, request: Any, **_: Any) -> None:
-        self.sent.append(self._operation)
-
-    def during(self, action: Any) -> tuple[Any, list[tuple[str, str]]]:
-        before = len(self.sent)
-        result = action()
-        return result, self.sent[before:]
 
 
 @pytest.fixture
@@ -64,16 +37,7 @@ def wired(moto_server: MotoServer) -> Iterator[tuple[Any, Wire, str]]:
 
 
 def service(client: Any) -> DeltaService:
-    hasher = Sha256Hasher()
-    return DeltaService(
-        storage=S3Storage(client),
-        diff=XDelta3Diff(),
-        hasher=hasher,
-        cache=MemoryCache(max_bytes=1 << 28, hasher=hasher),
-        clock=UtcClock(),
-        logger=StdLogger("deltaglider.tests.requests"),
-        metrics=NoopMetrics(),
-    )
+    return s3_service(client)
 
 
 def releases(folder: Path, count: int) -> list[Path]:
