@@ -29,7 +29,8 @@ Usage: ``python bench/s3_vs_original.py [--runs 3] [--families a,b] [--files N] 
 [--out DIR]`` from this repo's venv. ``--files`` takes the first N files of each family; ``--before``
 names the ``results.json`` of an earlier run, whose bytes stored and speeds are set beside these. It
 prints a Markdown section; ``--out`` (default ``bench/_work/s3_vs_original``) keeps each run's server
-log, the raw figures (``results.json``) and that section.
+log, the raw figures (``results.json``) and that section. ``--report JSON`` prints a saved run's
+section again and runs nothing.
 """
 
 from __future__ import annotations
@@ -101,17 +102,29 @@ def worker(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         if args.worker == "upload":
             summary = client.upload(path, f"s3://{args.bucket}/{args.prefix}/")
-            extra = {"is_delta": bool(summary.is_delta), "stored": int(summary.stored_size)}
+            extra = {
+                "is_delta": bool(summary.is_delta),
+                "stored": int(summary.stored_size),
+            }
         else:
             extra = {}
             try:
-                client.download(f"s3://{args.bucket}/{args.prefix}/{path.name}", Path(args.dest) / path.name)
-            except Exception as exc:  # noqa: BLE001 - the original cannot read some of what it stored back
+                client.download(
+                    f"s3://{args.bucket}/{args.prefix}/{path.name}",
+                    Path(args.dest) / path.name,
+                )
+            except Exception as exc:  # the original cannot read back all it stored
                 extra = {"error": f"{type(exc).__name__}: {exc}"[:300]}
         seconds = time.perf_counter() - t0
         offset, methods = _requests_since(log, offset)
         calls.append(
-            {"name": path.name, "bytes": path.stat().st_size, "s": seconds, "methods": methods, **extra}
+            {
+                "name": path.name,
+                "bytes": path.stat().st_size,
+                "s": seconds,
+                "methods": methods,
+                **extra,
+            }
         )
     result = {
         "version": getattr(deltaglider, "__version__", "?"),
@@ -279,10 +292,24 @@ class Bench:
         return f"{tool}-bench"
 
     def phase(
-        self, family: str, files: list[Path], tool: str, what: str, cache: str, dest: str | None = None
+        self,
+        family: str,
+        files: list[Path],
+        tool: str,
+        what: str,
+        *,
+        cache: str,
+        dest: str | None = None,
     ) -> Phase:
         cmd = [str(self.pythons[tool]), str(Path(__file__).resolve()), "--worker", what]
-        cmd += ["--endpoint", self.url, "--bucket", self.bucket(tool), "--prefix", family]
+        cmd += [
+            "--endpoint",
+            self.url,
+            "--bucket",
+            self.bucket(tool),
+            "--prefix",
+            family,
+        ]
         cmd += ["--log", str(self.log)]
         if dest is not None:
             (self.tmp / dest).mkdir()
@@ -317,7 +344,10 @@ def run_once(
 
     phases: dict[str, dict[str, Phase]] = {}
     stored: dict[str, dict[str, tuple[int, int]]] = {}
-    with tempfile.TemporaryDirectory(prefix="dg-s3bench-") as tmp, run_moto_server(log) as server:
+    with (
+        tempfile.TemporaryDirectory(prefix="dg-s3bench-") as tmp,
+        run_moto_server(log) as server,
+    ):
         import boto3
 
         def ours_env(cache: Path) -> dict[str, str]:
@@ -333,8 +363,14 @@ def run_once(
             url=server.url,
             log=log,
             tmp=Path(tmp),
-            pythons={"original": original.venv / "bin" / "python", "ours": Path(sys.executable)},
-            env_of={"original": lambda cache: original.env(cache, server.url), "ours": ours_env},
+            pythons={
+                "original": original.venv / "bin" / "python",
+                "ours": Path(sys.executable),
+            },
+            env_of={
+                "original": lambda cache: original.env(cache, server.url),
+                "ours": ours_env,
+            },
         )
         s3 = boto3.client("s3", endpoint_url=server.url, region_name="us-east-1")
         for tool in bench.pythons:
@@ -342,17 +378,34 @@ def run_once(
         for family, files in families.items():
             run = phases[family] = {}
             # The original's cache lives as long as its process; ours keeps the upload's for the warm run.
-            run["original upload"] = bench.phase(family, files, "original", "upload", f"{family}-orig-up")
-            run["ours upload"] = bench.phase(family, files, "ours", "upload", f"{family}-ours")
+            run["original upload"] = bench.phase(
+                family, files, "original", "upload", cache=f"{family}-orig-up"
+            )
+            run["ours upload"] = bench.phase(family, files, "ours", "upload", cache=f"{family}-ours")
             stored[family] = {tool: stored_bytes(s3, bench.bucket(tool), family) for tool in bench.pythons}
             run["original download"] = bench.phase(
-                family, files, "original", "download", f"{family}-orig-down", f"{family}-d1"
+                family,
+                files,
+                "original",
+                "download",
+                cache=f"{family}-orig-down",
+                dest=f"{family}-d1",
             )
             run["ours download, cold cache"] = bench.phase(
-                family, files, "ours", "download", f"{family}-ours-cold", f"{family}-d2"
+                family,
+                files,
+                "ours",
+                "download",
+                cache=f"{family}-ours-cold",
+                dest=f"{family}-d2",
             )
             run["ours download, warm cache"] = bench.phase(
-                family, files, "ours", "download", f"{family}-ours", f"{family}-d3"
+                family,
+                files,
+                "ours",
+                "download",
+                cache=f"{family}-ours",
+                dest=f"{family}-d3",
             )
     return phases, stored
 
@@ -379,9 +432,13 @@ def orchestrate(args: argparse.Namespace) -> int:
         "python": platform.python_version(),
         "load": os.getloadavg(),
         "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "xdelta3": subprocess.run(["xdelta3", "-V"], capture_output=True, text=True).stderr.splitlines()[0],
+        "xdelta3": subprocess.run(["xdelta3", "-V"], capture_output=True, text=True)
+        .stderr.splitlines()[0]
+        .split(",")[0],
         "commit": subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
         ).stdout.strip(),
     }
     runs = []
@@ -399,7 +456,11 @@ def orchestrate(args: argparse.Namespace) -> int:
                 "phases": {f: {k: vars(p) for k, p in ph.items()} for f, ph in phases.items()},
             }
         )
-        print(f"-- run {n + 1} of {args.runs}: {runs[-1]['wall_s']:.0f} s", file=sys.stderr, flush=True)
+        print(
+            f"-- run {n + 1} of {args.runs}: {runs[-1]['wall_s']:.0f} s",
+            file=sys.stderr,
+            flush=True,
+        )
     sizes = {f: [p.stat().st_size for p in files] for f, files in families.items()}
     raw = {"machine": machine, "sizes": sizes, "runs": runs}
     (out / "results.json").write_text(json.dumps(raw, indent=1))
@@ -507,9 +568,8 @@ def report(raw: dict[str, Any], before: dict[str, Any] | None) -> str:
         versus_before = "no earlier run given"
         if before is not None and family in before["sizes"]:
             then = before["runs"][-1]["stored"][family]["ours"][0]
-            versus_before = (
-                f"{ours_b[-1]:,} vs {then:,} ({ours_b[-1] - then:+,}) {_verdict(ours_b[-1] <= then)}"
-            )
+            now = ours_b[-1]
+            versus_before = f"{now:,} vs {then:,} ({now - then:+,}) {_verdict(now <= then)}"
         up_target = _verdict(min(up) >= 5) if family != "rich-sdists" else "(no target)"
         lines.append(
             f"| {family} ({len(sizes)} files, {sum(sizes):,} bytes) | {_spread(up, '.2f')}x {up_target} | "
@@ -546,6 +606,7 @@ def main() -> int:
     parser.add_argument("--families", help="comma-separated, of fetch_families.FAMILIES; all by default")
     parser.add_argument("--files", type=int, help="the first N files of each family; all by default")
     parser.add_argument("--before", help="results.json of an earlier run, to set beside this one")
+    parser.add_argument("--report", help="results.json of a run: print its section again, run nothing")
     parser.add_argument("--out", default=str(ROOT / "bench" / "_work" / "s3_vs_original"))
     parser.add_argument("--worker", choices=("upload", "download"))
     parser.add_argument("--endpoint")
@@ -558,6 +619,10 @@ def main() -> int:
     if args.worker:
         args.files = rest
         return worker(args)
+    if args.report:
+        before = json.loads(Path(args.before).read_text()) if args.before else None
+        print(report(json.loads(Path(args.report).read_text()), before))
+        return 0
     return orchestrate(args)
 
 
