@@ -1,27 +1,36 @@
 """The SDK against the original DeltaGlider 6.2.0 on one moto server: uploads, downloads, S3 requests,
-bytes stored and peak memory, same files, same order, one run each (issue 9, "Benchmark").
+bytes stored and peak memory, per family of releases, same files, same order (issues 9 and 20,
+"Benchmark").
 
-Files: 22 consecutive botocore wheels (1.35.0 to 1.35.21, ~12.5 MB each) fetched from PyPI with pip
-into ``bench/data/s3bench/`` when absent, and linked there as ``botocore-<version>.zip``: neither tool
-takes ``.whl`` for a delta candidate, both take ``.zip``, so both store the same bytes under the same
-names.
+Families (``fetch_families.py``, fetched with pip into a cache folder outside the repository when
+absent): the 22 botocore wheels 1.35.0 to 1.35.21, the compiled extension of 12 consecutive
+pydantic_core wheels, 22 consecutive ``rich`` sdists. Each goes to both tools under a name both take
+for a delta candidate (see that module), into a DeltaSpace of its own (``s3://<tool>-bench/<family>/``).
 
-One moto server (``tests/support/moto_server.py``) on 127.0.0.1 serves both tools, a bucket each.
-Every phase runs in a fresh process of the tool's own venv (this file, ``--worker``), so imports and
-memory of one phase do not leak into the next; the clock runs around the SDK calls only. Requests are
-counted from the server's request log: the worker reads how far the log has grown after each call, so
-each call's requests are its own. Peak memory is the worker's whole process tree (the original's
-``xdelta3`` children included), summed from ``/proc`` every few milliseconds by this process, RSS and
-anonymous RSS; the worker also reports its own ``ru_maxrss`` and its RSS right after
-``create_client``. Every downloaded file is compared byte for byte with its source; a mismatch stops
-the run.
+Each run starts one moto server (``tests/support/moto_server.py``) on 127.0.0.1 that serves both tools,
+a bucket each, and runs every family through both. Every phase runs in a fresh process of the tool's
+own venv (this file, ``--worker``), so imports and memory of one phase do not leak into the next; the
+clock runs around the SDK calls only. Ours runs from the checkout this file is in (``PYTHONPATH``),
+the original from its own venv (``tests/support/original.py`` installs it on first use, never into
+this repo's venv). Requests are counted from the server's request log: the worker reads how far the
+log has grown after each call, so each call's requests are its own. Peak memory is the worker's whole
+process tree (the original's ``xdelta3`` children included), summed from ``/proc`` every few
+milliseconds by this process, RSS and anonymous RSS. Every downloaded file is compared byte for byte
+with its source; a mismatch stops the run. Downloads: the original's, ours with an empty cache folder
+(cold) and with the one its upload left (warm).
 
-Needs the original in its cached venv (``tests/support/original.py`` installs it on first use) and
-the stock ``xdelta3`` on PATH.
+The tables give, per family and phase, the median over the runs and the range. "2nd to last" leaves
+out the first file (the first upload founds the DeltaSpace, the first download fetches the reference);
+the first file's seconds are shown apart.
 
-Usage: ``python bench/s3_vs_original.py [--files 22] [--out DIR]`` from this repo's venv. It prints a
-Markdown section; ``--out`` (default ``bench/_work/s3_vs_original``) keeps the server log, the raw
-figures (``results.json``) and that section.
+Needs the stock ``xdelta3`` on PATH (the original shells out to it).
+
+Usage: ``python bench/s3_vs_original.py [--runs 3] [--families a,b] [--files N] [--before JSON]
+[--out DIR]`` from this repo's venv. ``--files`` takes the first N files of each family; ``--before``
+names the ``results.json`` of an earlier run, whose bytes stored and speeds are set beside these. It
+prints a Markdown section; ``--out`` (default ``bench/_work/s3_vs_original``) keeps each run's server
+log, the raw figures (``results.json``) and that section. ``--report JSON`` prints a saved run's
+section again and runs nothing.
 """
 
 from __future__ import annotations
@@ -46,15 +55,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "bench" / "data" / "s3bench"
 ORIGINAL_VERSION = "6.2.0"
-FAMILY = "botocore"
-FIRST_MINOR = "1.35"
 REQUEST = re.compile(r'"(?:\x1b\[[0-9;]*m)?(GET|PUT|POST|HEAD|DELETE) /')
 MB = 1_000_000
 MIB = 1 << 20
 SAMPLE_S = 0.005
-PIP_DOWNLOAD = (sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary", ":all:")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -97,14 +102,29 @@ def worker(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         if args.worker == "upload":
             summary = client.upload(path, f"s3://{args.bucket}/{args.prefix}/")
-            extra = {"is_delta": bool(summary.is_delta), "stored": int(summary.stored_size)}
+            extra = {
+                "is_delta": bool(summary.is_delta),
+                "stored": int(summary.stored_size),
+            }
         else:
-            client.download(f"s3://{args.bucket}/{args.prefix}/{path.name}", Path(args.dest) / path.name)
             extra = {}
+            try:
+                client.download(
+                    f"s3://{args.bucket}/{args.prefix}/{path.name}",
+                    Path(args.dest) / path.name,
+                )
+            except Exception as exc:  # the original cannot read back all it stored
+                extra = {"error": f"{type(exc).__name__}: {exc}"[:300]}
         seconds = time.perf_counter() - t0
         offset, methods = _requests_since(log, offset)
         calls.append(
-            {"name": path.name, "bytes": path.stat().st_size, "s": seconds, "methods": methods, **extra}
+            {
+                "name": path.name,
+                "bytes": path.stat().st_size,
+                "s": seconds,
+                "methods": methods,
+                **extra,
+            }
         )
     result = {
         "version": getattr(deltaglider, "__version__", "?"),
@@ -120,28 +140,6 @@ def worker(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------------------------------
 # Orchestrator: this repo's venv.
-
-
-def fetch(count: int) -> list[Path]:
-    """``count`` consecutive wheels from PyPI through pip (kept), each linked as a ``.zip``."""
-    wheels = DATA / "wheels"
-    zips = DATA / "zip"
-    wheels.mkdir(parents=True, exist_ok=True)
-    zips.mkdir(parents=True, exist_ok=True)
-    out = []
-    for n in range(count):
-        version = f"{FIRST_MINOR}.{n}"
-        name = f"{FAMILY}-{version}-py3-none-any.whl"
-        if not (wheels / name).is_file():
-            subprocess.run(
-                [*PIP_DOWNLOAD, "-d", str(wheels), f"{FAMILY}=={version}"],
-                check=True,
-            )
-        link = zips / f"{FAMILY}-{version}.zip"
-        if not link.exists():
-            os.link(wheels / name, link)
-        out.append(link)
-    return out
 
 
 @dataclass
@@ -259,192 +257,356 @@ def run_phase(tool: str, what: str, cmd: list[str], env: dict[str, str], result:
     )
 
 
-def stored_bytes(s3: Any, bucket: str) -> tuple[int, int]:
+def stored_bytes(s3: Any, bucket: str, prefix: str) -> tuple[int, int]:
     total = count = 0
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{prefix}/"):
         for obj in page.get("Contents", []):
             total += obj["Size"]
             count += 1
     return total, count
 
 
-def verify(files: list[Path], dest: Path) -> int:
-    bad = [f.name for f in files if not filecmp.cmp(f, dest / f.name, shallow=False)]
+def verify(files: list[Path], dest: Path, phase: Phase) -> None:
+    """Every file ours downloads must equal its source. The original cannot read back every file it
+    stored (a ``.tar.gz`` among them: its stock xdelta3 decompresses gzip, and the hash no longer
+    matches); its failed calls are counted in the tables, and the files it did return must be equal."""
+    failed = {c["name"]: c["error"] for c in phase.calls if "error" in c}
+    if failed and phase.tool == "ours":
+        raise SystemExit(f"ours failed to download: {failed}")
+    bad = [f.name for f in files if f.name not in failed and not filecmp.cmp(f, dest / f.name, shallow=False)]
     if bad:
-        raise SystemExit(f"downloaded files differ: {bad}")
-    return len(files)
+        raise SystemExit(f"{phase.tool}: downloaded files differ: {bad}")
 
 
 @dataclass
 class Bench:
-    """One server, a bucket per tool, the same files; each phase a fresh worker process."""
+    """One server, a bucket per tool, a DeltaSpace per family; each phase a fresh worker process."""
 
-    files: list[Path]
     url: str
     log: Path
     tmp: Path
     pythons: dict[str, Path]
     env_of: dict[str, Any]
-    phases: dict[str, Phase] = field(default_factory=dict)
 
     def bucket(self, tool: str) -> str:
         return f"{tool}-bench"
 
-    def phase(self, key: str, tool: str, what: str, cache: str, dest: str | None = None) -> None:
+    def phase(
+        self,
+        family: str,
+        files: list[Path],
+        tool: str,
+        what: str,
+        *,
+        cache: str,
+        dest: str | None = None,
+    ) -> Phase:
         cmd = [str(self.pythons[tool]), str(Path(__file__).resolve()), "--worker", what]
-        cmd += ["--endpoint", self.url, "--bucket", self.bucket(tool), "--prefix", "releases"]
+        cmd += [
+            "--endpoint",
+            self.url,
+            "--bucket",
+            self.bucket(tool),
+            "--prefix",
+            family,
+        ]
         cmd += ["--log", str(self.log)]
         if dest is not None:
             (self.tmp / dest).mkdir()
             cmd += ["--dest", str(self.tmp / dest)]
         (self.tmp / cache).mkdir(exist_ok=True)
         env = self.env_of[tool](self.tmp / cache)
-        print(f"-- {key}", file=sys.stderr, flush=True)
-        cmd += [str(f) for f in self.files]
-        self.phases[key] = run_phase(tool, what, cmd, env, self.tmp / f"{key}.json")
+        print(f"-- {family}: {tool} {what} ({cache})", file=sys.stderr, flush=True)
+        cmd += [str(f) for f in files]
+        phase = run_phase(tool, what, cmd, env, self.tmp / f"{family}-{tool}-{what}-{cache}.json")
         if dest is not None:
-            verify(self.files, self.tmp / dest)
+            verify(files, self.tmp / dest, phase)
             shutil.rmtree(self.tmp / dest)
+        return phase
+
+
+#: The phases of one family, in the order they run; keys of the tables.
+PHASES = (
+    "original upload",
+    "ours upload",
+    "original download",
+    "ours download, cold cache",
+    "ours download, warm cache",
+)
+
+
+def run_once(
+    families: dict[str, list[Path]], original: Any, fake: dict[str, str], log: Path
+) -> tuple[dict[str, dict[str, Phase]], dict[str, dict[str, tuple[int, int]]]]:
+    """One run: one moto server, every family through both tools."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from support.moto_server import run_moto_server  # type: ignore[import-not-found]
+
+    phases: dict[str, dict[str, Phase]] = {}
+    stored: dict[str, dict[str, tuple[int, int]]] = {}
+    with (
+        tempfile.TemporaryDirectory(prefix="dg-s3bench-") as tmp,
+        run_moto_server(log) as server,
+    ):
+        import boto3
+
+        def ours_env(cache: Path) -> dict[str, str]:
+            return {
+                **fake,
+                "PYTHONPATH": str(ROOT),
+                "AWS_ENDPOINT_URL": server.url,
+                "DG_CACHE_DIR": str(cache),
+                "TMPDIR": str(cache),
+            }
+
+        bench = Bench(
+            url=server.url,
+            log=log,
+            tmp=Path(tmp),
+            pythons={
+                "original": original.venv / "bin" / "python",
+                "ours": Path(sys.executable),
+            },
+            env_of={
+                "original": lambda cache: original.env(cache, server.url),
+                "ours": ours_env,
+            },
+        )
+        s3 = boto3.client("s3", endpoint_url=server.url, region_name="us-east-1")
+        for tool in bench.pythons:
+            s3.create_bucket(Bucket=bench.bucket(tool))
+        for family, files in families.items():
+            run = phases[family] = {}
+            # The original's cache lives as long as its process; ours keeps the upload's for the warm run.
+            run["original upload"] = bench.phase(
+                family, files, "original", "upload", cache=f"{family}-orig-up"
+            )
+            run["ours upload"] = bench.phase(family, files, "ours", "upload", cache=f"{family}-ours")
+            stored[family] = {tool: stored_bytes(s3, bench.bucket(tool), family) for tool in bench.pythons}
+            run["original download"] = bench.phase(
+                family,
+                files,
+                "original",
+                "download",
+                cache=f"{family}-orig-down",
+                dest=f"{family}-d1",
+            )
+            run["ours download, cold cache"] = bench.phase(
+                family,
+                files,
+                "ours",
+                "download",
+                cache=f"{family}-ours-cold",
+                dest=f"{family}-d2",
+            )
+            run["ours download, warm cache"] = bench.phase(
+                family,
+                files,
+                "ours",
+                "download",
+                cache=f"{family}-ours",
+                dest=f"{family}-d3",
+            )
+    return phases, stored
 
 
 def orchestrate(args: argparse.Namespace) -> int:
     sys.path.insert(0, str(ROOT / "tests"))
-    from support.moto_server import fake_aws_env, run_moto_server  # type: ignore[import-not-found]
+    sys.path.insert(0, str(ROOT / "bench"))
+    from fetch_families import FAMILIES, family_files  # type: ignore[import-not-found]
+    from support.moto_server import fake_aws_env  # type: ignore[import-not-found]
     from support.original import install_original  # type: ignore[import-not-found]
 
+    names = args.families.split(",") if args.families else list(FAMILIES)
+    families = {name: family_files(name, args.files) for name in names}
     # No real account or endpoint can be reached from here, the server's own client included.
     fake = fake_aws_env()
     os.environ.clear()
     os.environ.update(fake)
-    files = fetch(args.files)
     original = install_original(ORIGINAL_VERSION)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    log = out / "moto.log"
-    log.unlink(missing_ok=True)
     machine = {
         "cpus": os.cpu_count(),
         "platform": platform.platform(),
         "python": platform.python_version(),
         "load": os.getloadavg(),
         "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "xdelta3": subprocess.run(["xdelta3", "-V"], capture_output=True, text=True).stderr.splitlines()[0],
+        "xdelta3": subprocess.run(["xdelta3", "-V"], capture_output=True, text=True)
+        .stderr.splitlines()[0]
+        .split(",")[0],
+        "commit": subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip(),
     }
-    with tempfile.TemporaryDirectory(prefix="dg-s3bench-") as tmp, run_moto_server(log) as server:
-        import boto3
-
-        def ours_env(cache: Path) -> dict[str, str]:
-            return {**fake, "AWS_ENDPOINT_URL": server.url, "DG_CACHE_DIR": str(cache), "TMPDIR": str(cache)}
-
-        bench = Bench(
-            files=files,
-            url=server.url,
-            log=log,
-            tmp=Path(tmp),
-            pythons={"original": original.venv / "bin" / "python", "ours": Path(sys.executable)},
-            env_of={"original": lambda cache: original.env(cache, server.url), "ours": ours_env},
+    runs = []
+    for n in range(args.runs):
+        log = out / f"moto-{n + 1}.log"
+        log.unlink(missing_ok=True)
+        load = os.getloadavg()
+        began = time.perf_counter()
+        phases, stored = run_once(families, original, fake, log)
+        runs.append(
+            {
+                "load": load,
+                "wall_s": time.perf_counter() - began,
+                "stored": stored,
+                "phases": {f: {k: vars(p) for k, p in ph.items()} for f, ph in phases.items()},
+            }
         )
-        s3 = boto3.client("s3", endpoint_url=server.url, region_name="us-east-1")
-        for tool in bench.pythons:
-            s3.create_bucket(Bucket=bench.bucket(tool))
-        # The original's cache lives as long as its process; ours keeps the upload's for the warm run.
-        bench.phase("original upload", "original", "upload", "orig-cache-up")
-        bench.phase("ours upload", "ours", "upload", "ours-cache")
-        stored = {tool: stored_bytes(s3, bench.bucket(tool)) for tool in bench.pythons}
-        bench.phase("original download", "original", "download", "orig-cache-down", "d1")
-        bench.phase("ours download, cold cache", "ours", "download", "ours-cold", "d2")
-        bench.phase("ours download, warm cache", "ours", "download", "ours-cache", "d3")
-    phases = bench.phases
-    raw = {"machine": machine, "stored": stored, "phases": {k: vars(p) for k, p in phases.items()}}
+        print(
+            f"-- run {n + 1} of {args.runs}: {runs[-1]['wall_s']:.0f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+    sizes = {f: [p.stat().st_size for p in files] for f, files in families.items()}
+    raw = {"machine": machine, "sizes": sizes, "runs": runs}
     (out / "results.json").write_text(json.dumps(raw, indent=1))
-    section = report(files, phases, stored, machine)
+    before = json.loads(Path(args.before).read_text()) if args.before else None
+    section = report(raw, before)
     (out / "section.md").write_text(section)
     print(section)
     return 0
 
 
-def _mib(n: int) -> str:
-    return f"{n / MIB:,.1f} MiB"
+def _mib(n: float) -> str:
+    return f"{n / MIB:,.1f}"
 
 
-def _rate(calls: list[dict[str, Any]]) -> tuple[float, float]:
-    seconds = sum(c["s"] for c in calls)
-    return len(calls) / seconds, sum(c["bytes"] for c in calls) / MB / seconds
+def _rate(calls: list[dict[str, Any]]) -> float:
+    return len(calls) / sum(c["s"] for c in calls)
+
+
+def _spread(values: list[float], fmt: str) -> str:
+    """Median over the runs, and the range when there are several."""
+    mid = format(statistics.median(values), fmt)
+    if len(values) == 1:
+        return mid
+    return f"{mid} ({format(min(values), fmt)}-{format(max(values), fmt)})"
 
 
 def _verdict(ok: bool) -> str:
     return "**met**" if ok else "**not met**"
 
 
-def report(
-    files: list[Path], phases: dict[str, Phase], stored: dict[str, tuple[int, int]], machine: dict[str, Any]
-) -> str:
-    total = sum(f.stat().st_size for f in files)
+def _phase_rows(raw: dict[str, Any], family: str) -> list[str]:
+    sizes = raw["sizes"][family]
     rows = [
-        "| phase | files/s, all | MB/s, all | files/s, 2nd to last | MB/s, 2nd to last | requests per call: "
-        "1st; rest median (max) | requests by method, all calls | peak RSS, process tree | peak anon RSS, "
-        "tree | idle client RSS | worker ru_maxrss | client setup s |",
-        "|---|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|",
+        "| phase | files/s, 2nd to last | MB/s, 2nd to last | 1st file s | files/s, all | requests per call: "
+        "1st; rest median (max) | requests by method, per run | peak RSS, tree MiB | peak anon RSS, tree "
+        "MiB | files |",
+        "|---|---:|---:|---:|---:|---|---|---:|---:|---|",
     ]
-    for key, p in phases.items():
-        files_all, mb_all = _rate(p.calls)
-        files_rest, mb_rest = _rate(p.calls[1:])
-        rest = p.requests[1:]
-        methods = ", ".join(f"{m} {c}" for m, c in sorted(p.methods().items()))
+    for key in PHASES:
+        per_run = [run["phases"][family][key] for run in raw["runs"]]
+        rest = [_rate(p["calls"][1:]) for p in per_run]
+        mbs = [sum(sizes[1:]) / MB / sum(c["s"] for c in p["calls"][1:]) for p in per_run]
+        first = [p["calls"][0]["s"] for p in per_run]
+        every = [_rate(p["calls"]) for p in per_run]
+        counts = [[sum(c["methods"].values()) for c in p["calls"]] for p in per_run]
+        firsts = sorted({c[0] for c in counts})
+        later = [n for c in counts for n in c[1:]]
+        methods: Counter[str] = Counter()
+        for p in per_run:
+            for call in p["calls"]:
+                methods.update(call["methods"])
+        by_method = ", ".join(f"{m} {c / len(per_run):g}" for m, c in sorted(methods.items()))
+        if key.endswith("upload"):
+            deltas = "/".join(str(sum(1 for c in p["calls"] if c.get("is_delta"))) for p in per_run)
+            deltas += f" of {len(sizes)} stored as deltas"
+        else:
+            deltas = "/".join(str(sum(1 for c in p["calls"] if "error" not in c)) for p in per_run)
+            deltas += f" of {len(sizes)} read back"
         rows.append(
-            f"| {key} | {files_all:.2f} | {mb_all:.1f} | {files_rest:.2f} | {mb_rest:.1f} | "
-            f"{p.requests[0]}; {statistics.median(rest):g} ({max(rest)}) | {methods} | "
-            f"{_mib(p.peak_rss)} | {_mib(p.peak_anon)} | {_mib(p.idle_rss)} | {_mib(p.maxrss_self)} | "
-            f"{p.setup_s:.2f} |"
+            f"| {key} | {_spread(rest, '.2f')} | {_spread(mbs, '.1f')} | {_spread(first, '.2f')} | "
+            f"{_spread(every, '.2f')} | {'/'.join(map(str, firsts))}; {statistics.median(later):g} "
+            f"({max(later)}) | {by_method} | {_spread([p['peak_rss'] / MIB for p in per_run], '.1f')} | "
+            f"{_spread([p['peak_anon'] / MIB for p in per_run], '.1f')} | {deltas} |"
         )
-    orig_up, ours_up = phases["original upload"], phases["ours upload"]
-    orig_down = phases["original download"]
-    cold, warm = phases["ours download, cold cache"], phases["ours download, warm cache"]
+    return rows
 
-    def speedup(ours: Phase, theirs: Phase, skip_first: bool) -> float:
-        first = 1 if skip_first else 0
-        return _rate(ours.calls[first:])[0] / _rate(theirs.calls[first:])[0]
 
-    up_all, up_deltas = speedup(ours_up, orig_up, False), speedup(ours_up, orig_up, True)
-    warm_x, cold_x = speedup(warm, orig_down, True), speedup(cold, orig_down, True)
-    ours_b, orig_b = stored["ours"][0], stored["original"][0]
-    mem = {
-        what: (ours.peak_rss / theirs.peak_rss, ours.peak_anon / theirs.peak_anon)
-        for what, ours, theirs in (("upload", ours_up, orig_up), ("download", warm, orig_down))
-    }
-    targets = [
-        "| target (issue 9) | measured | |",
-        "|---|---|---|",
-        f"| downloads of small deltas >= 10x the original's speed | warm cache {warm_x:.1f}x, cold cache "
-        f"{cold_x:.1f}x (files/s, 2nd to last file) | {_verdict(warm_x >= 10)} |",
-        f"| uploads >= 5x the original's speed | {up_all:.1f}x over all files, {up_deltas:.1f}x over the "
-        f"deltas (2nd to last) | {_verdict(up_all >= 5)} |",
-        f"| bytes stored <= the original's | {ours_b:,} vs {orig_b:,} ({ours_b - orig_b:+,}) | "
-        f"{_verdict(ours_b <= orig_b)} |",
+def _ratio(raw: dict[str, Any], family: str, ours: str, theirs: str) -> list[float]:
+    out = []
+    for run in raw["runs"]:
+        phases = run["phases"][family]
+        out.append(_rate(phases[ours]["calls"][1:]) / _rate(phases[theirs]["calls"][1:]))
+    return out
+
+
+def report(raw: dict[str, Any], before: dict[str, Any] | None) -> str:
+    machine = raw["machine"]
+    runs = raw["runs"]
+    lines = [
+        f"{len(runs)} runs, started {machine['started']}, ours at {machine['commit']}; {machine['cpus']} "
+        f"CPUs, {machine['platform']}, Python {machine['python']}, {machine['xdelta3']}; load average at "
+        "each run's start: "
+        + "; ".join(" ".join(f"{x:.2f}" for x in r["load"]) for r in runs)
+        + "; each run's wall time: "
+        + ", ".join(f"{r['wall_s']:.0f} s" for r in runs),
+        "",
+        "Targets (issue 20), ratios of files/s over the 2nd to last file, median of the runs (range):",
+        "",
+        "| family | uploads, ours / original (>= 5x on wheels and binaries) | downloads warm cache / "
+        "original (>= 10x) | downloads cold cache / original | bytes stored, ours vs original | bytes "
+        "stored, ours vs before |",
+        "|---|---|---|---|---|---|",
     ]
-    for what, (rss, anon) in mem.items():
-        targets.append(
-            f"| peak memory <= 1/4 of the original's ({what}) | RSS of the process tree {rss:.2f}x, "
-            f"anonymous {anon:.2f}x of the original's | {_verdict(rss <= 0.25)} |"
+    for family, sizes in raw["sizes"].items():
+        up = _ratio(raw, family, "ours upload", "original upload")
+        warm = _ratio(raw, family, "ours download, warm cache", "original download")
+        cold = _ratio(raw, family, "ours download, cold cache", "original download")
+        ours_b = [r["stored"][family]["ours"][0] for r in runs]
+        orig_b = runs[-1]["stored"][family]["original"][0]
+        same = (
+            " (the same each run)"
+            if len(set(ours_b)) == 1
+            else f" (runs: {', '.join(f'{b:,}' for b in ours_b)})"
         )
-    stored_lines = "\n".join(
-        f"- {tool}: {b:,} bytes in {c} objects ({b / total:.2%} of the {total:,} uploaded)"
-        for tool, (b, c) in stored.items()
-    )
-    return (
-        f"{len(files)} files, {total:,} bytes; {machine['cpus']} CPUs, {machine['platform']}, Python "
-        f"{machine['python']}, load average at the start {' '.join(f'{x:.2f}' for x in machine['load'])}; "
-        f"run started {machine['started']}; {machine['xdelta3']}\n\n"
-        + "\n".join(targets)
-        + "\n\n"
-        + "\n".join(rows)
-        + f"\n\nBytes stored (sum of the bucket's object sizes):\n{stored_lines}\n"
-    )
+        versus_before = "no earlier run given"
+        if before is not None and family in before["sizes"]:
+            then = before["runs"][-1]["stored"][family]["ours"][0]
+            now = ours_b[-1]
+            versus_before = f"{now:,} vs {then:,} ({now - then:+,}) {_verdict(now <= then)}"
+        up_target = _verdict(min(up) >= 5) if family != "rich-sdists" else "(no target)"
+        lines.append(
+            f"| {family} ({len(sizes)} files, {sum(sizes):,} bytes) | {_spread(up, '.2f')}x {up_target} | "
+            f"{_spread(warm, '.1f')}x {_verdict(min(warm) >= 10)} | {_spread(cold, '.1f')}x | "
+            f"{ours_b[-1]:,} vs {orig_b:,} ({ours_b[-1] / sum(sizes):.2%} vs {orig_b / sum(sizes):.2%} of "
+            f"the input){same} | {versus_before} |"
+        )
+    for family, sizes in raw["sizes"].items():
+        lines += ["", f"#### {family}: {len(sizes)} files, {sum(sizes):,} bytes", ""]
+        lines += _phase_rows(raw, family)
+        stored = runs[-1]["stored"][family]
+        lines.append("")
+        lines.append(
+            "Bytes stored: "
+            + "; ".join(f"{tool} {b:,} in {c} objects" for tool, (b, c) in stored.items())
+            + f" (last run). Bytes uploaded: {sum(sizes):,}."
+        )
+        if before is not None and family in before["sizes"]:
+            then = {k: _rate(before["runs"][-1]["phases"][family][k]["calls"][1:]) for k in PHASES}
+            now = {
+                k: statistics.median(_rate(r["phases"][family][k]["calls"][1:]) for r in runs) for k in PHASES
+            }
+            lines.append(
+                "Files/s (2nd to last) against the earlier run given: "
+                + "; ".join(f"{k} {now[k]:.2f} vs {then[k]:.2f}" for k in PHASES)
+                + "."
+            )
+    return "\n".join(lines) + "\n"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--files", type=int, default=22)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--families", help="comma-separated, of fetch_families.FAMILIES; all by default")
+    parser.add_argument("--files", type=int, help="the first N files of each family; all by default")
+    parser.add_argument("--before", help="results.json of an earlier run, to set beside this one")
+    parser.add_argument("--report", help="results.json of a run: print its section again, run nothing")
     parser.add_argument("--out", default=str(ROOT / "bench" / "_work" / "s3_vs_original"))
     parser.add_argument("--worker", choices=("upload", "download"))
     parser.add_argument("--endpoint")
@@ -457,6 +619,10 @@ def main() -> int:
     if args.worker:
         args.files = rest
         return worker(args)
+    if args.report:
+        before = json.loads(Path(args.before).read_text()) if args.before else None
+        print(report(json.loads(Path(args.report).read_text()), before))
+        return 0
     return orchestrate(args)
 
 
