@@ -21,6 +21,7 @@ from deltaglider import trees
 from deltaglider.adapters.storage_local import LocalStorage
 from deltaglider.adapters.storage_options import FILE_TAG, check_options, merge_options
 from deltaglider.batch import FilterRule, seed_indexes, version_key
+from deltaglider.config import DEFAULT_WORKERS
 from deltaglider.core import scratch
 from deltaglider.core.format.layout import REFERENCE_NAME
 from deltaglider.core.models import (
@@ -36,7 +37,6 @@ from deltaglider.core.models import (
 )
 from deltaglider.core.service import DeltaService
 from deltaglider.core.transfer import (
-    DEFAULT_WORKERS,
     Cancellation,
     Outcome,
     run_all,

@@ -34,6 +34,9 @@ DEFAULT_CACHE_BACKEND: Final = "filesystem"
 DEFAULT_CACHE_MAX_BYTES: Final = 256 * 1024 * 1024
 DEFAULT_MAX_RATIO: Final = 0.5
 DEFAULT_TOOL_VERSION: Final = f"deltaglider/{__version__}"
+#: Threads of a batch (many uploads or downloads, a tree copied, synced or verified), the SDK's and the
+#: command line's alike.
+DEFAULT_WORKERS: Final = 8
 
 #: The upload checksums S3 verifies: ``md5`` travels as ``Content-MD5`` (the one every S3-compatible
 #: store checks), the others as ``ChecksumAlgorithm`` (``x-amz-checksum-*``).

@@ -31,7 +31,7 @@ from deltaglider.cli.cmd_sync import sync
 from deltaglider.cli.cmd_verify import verify
 from deltaglider.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from deltaglider.cli.session import Session
-from deltaglider.core.transfer import DEFAULT_WORKERS
+from deltaglider.config import DEFAULT_WORKERS
 from deltaglider.errors import DeltaGliderError, InvalidURLError
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from deltaglider.cli.output import Output
-from deltaglider.core.transfer import DEFAULT_WORKERS
+from deltaglider.config import DEFAULT_WORKERS
 
 if TYPE_CHECKING:
     from deltaglider.client import DeltaGliderClient

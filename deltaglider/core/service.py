@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from deltaglider.atomic import StrPath
-from deltaglider.config import DEFAULT_TOOL_VERSION, check_max_ratio
+from deltaglider.config import DEFAULT_TOOL_VERSION, DEFAULT_WORKERS, check_max_ratio
 from deltaglider.core import delete as delete_flow
 from deltaglider.core import listing, transfer
 from deltaglider.core import repack as repack_flow
@@ -215,7 +215,7 @@ class DeltaService:
         self,
         items: Iterable[transfer.UploadSpec],
         *,
-        workers: int = transfer.DEFAULT_WORKERS,
+        workers: int = DEFAULT_WORKERS,
         progress: ProgressCallback | None = None,
         max_ratio: float | None = None,
     ) -> builtins.list[transfer.Outcome[PutSummary]]:
@@ -229,7 +229,7 @@ class DeltaService:
         self,
         items: Iterable[transfer.DownloadSpec],
         *,
-        workers: int = transfer.DEFAULT_WORKERS,
+        workers: int = DEFAULT_WORKERS,
         progress: ProgressCallback | None = None,
     ) -> builtins.list[transfer.Outcome[GetSummary]]:
         """Downloads ``(object_key, output_path)`` items on ``workers`` threads, as :meth:`upload_many`."""

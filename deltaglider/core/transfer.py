@@ -21,8 +21,9 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Final, Generic, TypeAlias, TypeVar
+from typing import Generic, TypeAlias, TypeVar
 
+from deltaglider.config import DEFAULT_WORKERS
 from deltaglider.core.context import Context
 from deltaglider.core.models import DeltaSpace, GetSummary, ObjectKey, PutSummary
 from deltaglider.ports.storage import ProgressCallback
@@ -32,7 +33,6 @@ UploadSpec: TypeAlias = tuple[Path | str, DeltaSpace] | tuple[Path | str, DeltaS
 #: ``(object_key, output_path)``; the path may be a folder, as for a single download.
 DownloadSpec: TypeAlias = tuple[ObjectKey, Path | str]
 
-DEFAULT_WORKERS: Final = 8
 
 T = TypeVar("T")
 S = TypeVar("S")
