@@ -13,6 +13,7 @@ from pathlib import Path
 from deltaglider.core import scratch
 from deltaglider.core.encode_limit import ENCODE_GATE, MemoryGate
 from deltaglider.core.family.choices import Choices
+from deltaglider.core.family.known import KnownBases
 from deltaglider.ports.cache import CachePort
 from deltaglider.ports.clock import ClockPort
 from deltaglider.ports.diff import DiffPort
@@ -40,6 +41,8 @@ class Context:
     encode_gate: MemoryGate = ENCODE_GATE
     #: What recent uploads of each container kind chose, per DeltaSpace (core.choices).
     choices: Choices = field(default_factory=Choices)
+    #: What this client last learned of each DeltaSpace's bases (family.known).
+    bases_known: KnownBases = field(default_factory=KnownBases)
 
     def encode(self, source: Path, target: Path, out: Path) -> int:
         """``diff.encode`` once the encode's memory share is held (waiting while other encodes hold

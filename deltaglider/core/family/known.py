@@ -11,14 +11,13 @@ memo lives :data:`KNOWN_FOR` at most, and anything this client learns or does th
 (a write of a base, a removal, a re-check that found its base changed, a base that could not be read)
 forgets it at once.
 
-The memo belongs to the client's store object: services sharing one (clones of a client) share it.
+The memo belongs to the client: its service's context holds it, and the clones of that service share it.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
@@ -43,40 +42,41 @@ class Known:
     at: float
 
 
-_lock = threading.Lock()
-_memos: weakref.WeakKeyDictionary[object, dict[tuple[str, str], Known]] = weakref.WeakKeyDictionary()
+class KnownBases:
+    """One client's memo: what it learned of each DeltaSpace's bases, by (bucket, prefix). Held by
+    the service's context, so that its clones (the same client over a wrapped store) share it."""
 
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._known: dict[tuple[str, str], Known] = {}
 
-def _memo(ctx: Context) -> dict[tuple[str, str], Known] | None:
-    try:
-        return _memos.setdefault(ctx.storage, {})
-    except TypeError:  # a store object that cannot be weakly referenced: nothing is remembered
-        return None
+    def get(self, bucket: str, prefix: str) -> Known | None:
+        with self._lock:
+            found = self._known.get((bucket, prefix))
+        if found is None or time.monotonic() - found.at > KNOWN_FOR:
+            return None
+        return found
+
+    def put(self, bucket: str, prefix: str, entry: Known) -> None:
+        with self._lock:
+            self._known[(bucket, prefix)] = entry
+
+    def drop(self, bucket: str, prefix: str) -> None:
+        with self._lock:
+            self._known.pop((bucket, prefix), None)
 
 
 def known(ctx: Context, bucket: str, prefix: str) -> Known | None:
     """What this client knows of the DeltaSpace's bases, if it learned it less than KNOWN_FOR ago."""
-    with _lock:
-        memo = _memo(ctx)
-        found = None if memo is None else memo.get((bucket, prefix))
-        if found is None or time.monotonic() - found.at > KNOWN_FOR:
-            return None
-        return found
+    return ctx.bases_known.get(bucket, prefix)
 
 
 def remember(
     ctx: Context, bucket: str, prefix: str, reference: ObjectHead, bases: Sequence[Base] | None = None
 ) -> None:
-    with _lock:
-        memo = _memo(ctx)
-        if memo is None:
-            return
-        memo[(bucket, prefix)] = Known(reference, bases, time.monotonic())
+    ctx.bases_known.put(bucket, prefix, Known(reference, bases, time.monotonic()))
 
 
 def forget(ctx: Context, bucket: str, prefix: str) -> None:
     """Drops what this client knew of the DeltaSpace's bases: something changed them."""
-    with _lock:
-        memo = _memo(ctx)
-        if memo is not None:
-            memo.pop((bucket, prefix), None)
+    ctx.bases_known.drop(bucket, prefix)
