@@ -248,7 +248,10 @@ def test_a_member_holding_most_of_the_work_starts_first(tmp_path: Path) -> None:
     sizes = [10_000] * 40 + [600_000]
     fd, segments = _tagged_stream(tmp_path, sizes)
     try:
-        watch = _Watch(segments, delay=0.0)
+        # Each piece takes a moment, so that the 40 small members cannot all end before the large
+        # one's worker is first scheduled, however busy the machine (the order of starts, not of the
+        # threads' first instructions, is what this test is about).
+        watch = _Watch(segments, delay=0.002)
         write_segments(fd, segments, watch, watch.new, workers=2)
     finally:
         os.close(fd)
