@@ -21,6 +21,11 @@ from deltaglider import trees
 from deltaglider.adapters.storage_local import LocalStorage
 from deltaglider.adapters.storage_options import FILE_TAG, check_options, merge_options
 from deltaglider.batch import FilterRule, seed_indexes, version_key
+from deltaglider.boto_api.buckets import BucketCalls
+from deltaglider.boto_api.info import InfoCalls
+from deltaglider.boto_api.links import LinkCalls
+from deltaglider.boto_api.listing import ListingCalls
+from deltaglider.boto_api.objects import ObjectCalls
 from deltaglider.config import DEFAULT_WORKERS
 from deltaglider.core import scratch
 from deltaglider.core.format.layout import REFERENCE_NAME
@@ -138,7 +143,7 @@ def _stored_name(file: str | Path, url: str) -> str:
     return url + Path(file).name if url.endswith("/") else url
 
 
-class DeltaGliderClient:
+class DeltaGliderClient(ObjectCalls, ListingCalls, BucketCalls, LinkCalls, InfoCalls):
     """Use ``create_client()`` to build one."""
 
     def __init__(
