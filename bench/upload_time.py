@@ -82,7 +82,8 @@ def main() -> int:
                 )
                 seconds = json.loads(out.stdout)
                 load = os.getloadavg()[0]
-                print(f"{tool:9} run {run}: " + " ".join(f"{s:.3f}" for s in seconds) + f"  (load {load:.2f})")
+                times = " ".join(f"{s:.3f}" for s in seconds)
+                print(f"{tool:9} run {run}: {times}  (load {load:.2f})")
     if args.profile:
         _profile_ours(args.files)
     return 0
