@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from support.artifacts import release_zips
 
-from deltaglider import create_client
+from deltaglider import adapters, create_client
 from deltaglider.adapters.cache_fs import FsCache
 from deltaglider.adapters.cache_memory import MemoryCache
 from deltaglider.adapters.metrics_cloudwatch import CloudWatchMetrics
@@ -247,6 +247,7 @@ def test_the_base_install_never_imports_prometheus_client(tmp_path: Path) -> Non
 def test_prometheus_without_the_extra_is_a_clear_error(store: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "prometheus_client", None)  # what an install without it sees
     monkeypatch.delitem(sys.modules, "deltaglider.adapters.metrics_prometheus", raising=False)
+    monkeypatch.delattr(adapters, "metrics_prometheus", raising=False)  # as if never imported
     with pytest.raises(ImportError, match=r"pip install 'deltaglider-native\[prometheus\]'"):
         create_client(store, cache_backend="memory", metrics="prometheus")
 
