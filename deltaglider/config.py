@@ -11,8 +11,14 @@ one from the environment.
 | cache_dir        | DG_CACHE_DIR          | /tmp/.deltaglider/cache     |
 | cache_backend    | DG_CACHE_BACKEND      | filesystem (or ``memory``)  |
 | cache_max_bytes  | DG_CACHE_MAX_BYTES    | 256 MiB (fits Lambda's 512 MB /tmp beside the work files) |
+|                  | DG_CACHE_MEMORY_SIZE_MB (the original's, in MiB: the memory backend's fallback) | |
 | max_ratio        | DG_MAX_RATIO          | 0.5                         |
 | tool_version     | (none)                | deltaglider/<version>       |
+| metrics          | DG_METRICS            | none chosen: DEBUG log lines at log level DEBUG, else nothing |
+| metrics_namespace | DG_METRICS_NAMESPACE | DeltaGlider (CloudWatch's namespace) |
+| prometheus_textfile | DG_PROMETHEUS_TEXTFILE | (none) a file written at exit, node_exporter's format |
+| prometheus_pushgateway | DG_PROMETHEUS_PUSHGATEWAY | (none) host:port pushed to at exit |
+| prometheus_job   | DG_PROMETHEUS_JOB     | deltaglider (the Pushgateway's job) |
 
 The S3 options of ``create_client`` (checksum, encryption...) are checked here too, without boto3.
 """
@@ -37,6 +43,12 @@ DEFAULT_TOOL_VERSION: Final = f"deltaglider/{__version__}"
 #: Threads of a batch (many uploads or downloads, a tree copied, synced or verified), the SDK's and the
 #: command line's alike.
 DEFAULT_WORKERS: Final = 8
+
+#: Where metrics go: nowhere, log lines (INFO, logger ``deltaglider.metrics``), CloudWatch, Prometheus.
+METRICS_BACKENDS: Final = ("noop", "logging", "cloudwatch", "prometheus")
+#: The original DeltaGlider's CloudWatch namespace, so that its dashboards and alarms keep working.
+DEFAULT_METRICS_NAMESPACE: Final = "DeltaGlider"
+DEFAULT_PROMETHEUS_JOB: Final = "deltaglider"
 
 #: The upload checksums S3 verifies: ``md5`` travels as ``Content-MD5`` (the one every S3-compatible
 #: store checks), the others as ``ChecksumAlgorithm`` (``x-amz-checksum-*``).
@@ -87,6 +99,13 @@ def check_log_level(value: str) -> str:
     return level
 
 
+def check_metrics(value: str) -> str:
+    name = str(value).strip().lower()
+    if name not in METRICS_BACKENDS:
+        raise ValueError(f"metrics must be one of {', '.join(METRICS_BACKENDS)}, not {value!r}")
+    return name
+
+
 def parse_size(value: str | int) -> int:
     """Bytes from an int or a string like ``400MB``, ``1GiB``, ``1048576`` (binary units)."""
     if isinstance(value, int) and not isinstance(value, bool):
@@ -122,6 +141,11 @@ class Settings:
     max_ratio: float = DEFAULT_MAX_RATIO
     tool_version: str = DEFAULT_TOOL_VERSION
     original_compatible: bool = False
+    metrics: str | None = None  # None: not chosen (see the table above)
+    metrics_namespace: str = DEFAULT_METRICS_NAMESPACE
+    prometheus_textfile: str | None = None
+    prometheus_pushgateway: str | None = None
+    prometheus_job: str = DEFAULT_PROMETHEUS_JOB
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "log_level", check_log_level(self.log_level))
@@ -135,6 +159,12 @@ class Settings:
             raise ValueError("cache_dir must not be empty")
         if not self.tool_version:
             raise ValueError("tool_version must not be empty")
+        if self.metrics is not None:
+            object.__setattr__(self, "metrics", check_metrics(self.metrics))
+        if not self.metrics_namespace:
+            raise ValueError("metrics_namespace must not be empty")
+        if not self.prometheus_job:
+            raise ValueError("prometheus_job must not be empty")
 
 
 def resolve(
@@ -146,20 +176,26 @@ def resolve(
     max_ratio: float | None = None,
     tool_version: str | None = None,
     original_compatible: bool | None = None,
+    metrics: str | None = None,
+    metrics_namespace: str | None = None,
+    prometheus_textfile: str | os.PathLike[str] | None = None,
+    prometheus_pushgateway: str | None = None,
+    prometheus_job: str | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Settings:
     """The client's settings: each given argument, else its ``DG_*`` variable, else the default."""
     env = os.environ if env is None else env
     env_ratio = _env_float(env, "DG_MAX_RATIO")
-    env_cache_size = env.get("DG_CACHE_MAX_BYTES", "").strip() or None
+    backend = (cache_backend or env.get("DG_CACHE_BACKEND", "").strip() or DEFAULT_CACHE_BACKEND).lower()
+    env_cache_size = env.get("DG_CACHE_MAX_BYTES", "").strip() or (
+        _original_memory_cache_size(env) if backend == "memory" else None
+    )
     return Settings(
         log_level=log_level or env.get("DG_LOG_LEVEL", "").strip() or DEFAULT_LOG_LEVEL,
         cache_dir=os.fspath(cache_dir)
         if cache_dir
         else env.get("DG_CACHE_DIR", "").strip() or DEFAULT_CACHE_DIR,
-        cache_backend=(
-            cache_backend or env.get("DG_CACHE_BACKEND", "").strip() or DEFAULT_CACHE_BACKEND
-        ).lower(),
+        cache_backend=backend,
         cache_max_bytes=parse_size(
             cache_max_bytes if cache_max_bytes is not None else env_cache_size or DEFAULT_CACHE_MAX_BYTES
         ),
@@ -172,7 +208,29 @@ def resolve(
         original_compatible=original_compatible
         if original_compatible is not None
         else env_flag(env, "DG_ORIGINAL_COMPATIBLE"),
+        metrics=metrics or env.get("DG_METRICS", "").strip() or None,
+        metrics_namespace=metrics_namespace
+        or env.get("DG_METRICS_NAMESPACE", "").strip()
+        or DEFAULT_METRICS_NAMESPACE,
+        prometheus_textfile=os.fspath(prometheus_textfile)
+        if prometheus_textfile
+        else env.get("DG_PROMETHEUS_TEXTFILE", "").strip() or None,
+        prometheus_pushgateway=prometheus_pushgateway
+        or env.get("DG_PROMETHEUS_PUSHGATEWAY", "").strip()
+        or None,
+        prometheus_job=prometheus_job or env.get("DG_PROMETHEUS_JOB", "").strip() or DEFAULT_PROMETHEUS_JOB,
     )
+
+
+def _original_memory_cache_size(env: Mapping[str, str]) -> int | None:
+    """The original DeltaGlider's ``DG_CACHE_MEMORY_SIZE_MB`` (whole megabytes, read as MiB as it
+    does) in bytes, or None when unset."""
+    raw = env.get("DG_CACHE_MEMORY_SIZE_MB", "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise ValueError(f"DG_CACHE_MEMORY_SIZE_MB={raw!r} is not a whole number of megabytes")
+    return int(raw) * _UNITS["m"]
 
 
 _TRUE: Final = ("1", "true", "yes", "on")

@@ -14,6 +14,7 @@ Hetzner, Cloudflare R2 and others reject; it is told to do so only where an oper
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import os
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from deltaglider.adapters.clock_utc import UtcClock
 from deltaglider.adapters.diff_xdelta3 import XDelta3Diff
 from deltaglider.adapters.hash_sha256 import Sha256Hasher
 from deltaglider.adapters.logger_std import StdLogger
+from deltaglider.adapters.metrics_guard import GuardedMetrics
 from deltaglider.adapters.metrics_logging import LoggingMetrics
 from deltaglider.adapters.metrics_noop import NoopMetrics
 from deltaglider.adapters.storage_lazy import LazyStorage
@@ -35,6 +37,7 @@ from deltaglider.core.service import DeltaService
 from deltaglider.errors import StorageError
 from deltaglider.ports.cache import CachePort
 from deltaglider.ports.logger import LoggerPort
+from deltaglider.ports.metrics import MetricsPort
 from deltaglider.ports.storage import StoragePort
 from deltaglider.urls import parse_url
 
@@ -139,6 +142,38 @@ def _build_cache(settings: config.Settings, logger: LoggerPort, hasher: Sha256Ha
     return FsCache(root, max_bytes=settings.cache_max_bytes, hasher=hasher, logger=logger)
 
 
+def _build_metrics(settings: config.Settings, s3: S3Options) -> MetricsPort:
+    """The adapter ``settings.metrics`` names (``DG_METRICS``). CloudWatch uses the S3 client's
+    session, profile and region, if given, and boto3's defaults otherwise."""
+    chosen = settings.metrics
+    if chosen is None:
+        return LoggingMetrics() if settings.log_level == "DEBUG" else NoopMetrics()
+    if chosen == "logging":
+        return LoggingMetrics(level=logging.INFO)
+    if chosen == "cloudwatch":
+        from deltaglider.adapters.metrics_cloudwatch import CloudWatchMetrics
+
+        return CloudWatchMetrics(
+            settings.metrics_namespace, session=s3.session, profile=s3.profile, region=s3.region
+        )
+    if chosen == "prometheus":
+        try:
+            from deltaglider.adapters import metrics_prometheus
+        except ImportError as exc:
+            raise ImportError(
+                "metrics=prometheus (DG_METRICS) needs the prometheus_client package: "
+                "pip install 'deltaglider-native[prometheus]'"
+            ) from exc
+        if settings.prometheus_textfile is None and settings.prometheus_pushgateway is None:
+            return metrics_prometheus.PrometheusMetrics()
+        return metrics_prometheus.ExportedPrometheusMetrics(
+            textfile=settings.prometheus_textfile,
+            pushgateway=settings.prometheus_pushgateway,
+            job=settings.prometheus_job,
+        )
+    return NoopMetrics()
+
+
 def _s3_storage(endpoint_url: str | None, options: S3Options, transfer: TransferConfig | None) -> StoragePort:
     try:
         from deltaglider.adapters.storage_s3 import S3Storage  # type: ignore[import-not-found,unused-ignore]
@@ -206,6 +241,7 @@ def create_client(
     tags: dict[str, str] | None = None,
     metadata: dict[str, str] | None = None,
     original_compatible: bool | None = None,
+    metrics: str | MetricsPort | None = None,
 ) -> DeltaGliderClient:
     """A client with sensible defaults.
 
@@ -241,6 +277,13 @@ def create_client(
     DeltaGlider 6.2.0 reads: no archive-aware deltas (zip and gzip content stored as the delta of its
     decoded form), and only the original's extensions and uncompressed content go down the delta path.
     Either way, everything the original wrote is read.
+
+    ``metrics`` (``DG_METRICS``): ``noop``, ``logging`` (INFO lines, logger ``deltaglider.metrics``),
+    ``cloudwatch`` (namespace ``DG_METRICS_NAMESPACE``, default ``DeltaGlider``) or ``prometheus``
+    (the ``prometheus`` extra: ``prometheus_client.REGISTRY``, or a file ``DG_PROMETHEUS_TEXTFILE``
+    and/or a Pushgateway ``DG_PROMETHEUS_PUSHGATEWAY`` written at exit); or an adapter of one's own
+    (a ``MetricsPort``, such as ``PrometheusMetrics(registry)``). Unset, metrics are DEBUG log lines
+    at log level DEBUG. A failing adapter is logged and never fails an upload or a download.
     """
     # As ``config.resolve`` reads them: None, and an empty name, are "not given".
     flat_settings: dict[str, Any] = {
@@ -253,6 +296,7 @@ def create_client(
             ("max_ratio", max_ratio),
             ("tool_version", tool_version),
             ("original_compatible", original_compatible),
+            ("metrics", metrics if isinstance(metrics, str) else None),
         )
         if value is not None and value != ""
     }
@@ -303,7 +347,9 @@ def create_client(
         cache=_build_cache(settings, logger, hasher),
         clock=UtcClock(),
         logger=logger,
-        metrics=LoggingMetrics() if settings.log_level == "DEBUG" else NoopMetrics(),
+        metrics=GuardedMetrics(
+            _build_metrics(settings, s3) if metrics is None or isinstance(metrics, str) else metrics, logger
+        ),
         tool_version=settings.tool_version,
         max_ratio=settings.max_ratio,
         original_compatible=settings.original_compatible,

@@ -82,10 +82,13 @@ def get(
     # Finding the object and reading it are one GET: no upload can change the name's form in between.
     head, info, dest, actual, size = _get_once(ctx, obj, output_path, progress)
     reconstructed = info.kind is Kind.DELTA
-    ctx.metrics.timing("get.seconds", time.monotonic() - started, delta=str(reconstructed))
+    operation = "GET_DELTA" if reconstructed else "GET"
+    ctx.metrics.increment("get", operation=operation)
+    ctx.metrics.increment("get.bytes", size, operation=operation)
+    ctx.metrics.timing("get.seconds", time.monotonic() - started, operation=operation)
     ctx.logger.info("fetched", key=head.key, size=size, reconstructed=reconstructed)
     return GetSummary(
-        operation="GET_DELTA" if reconstructed else "GET",
+        operation=operation,
         bucket=obj.bucket,
         key=head.key,
         size=size,

@@ -108,8 +108,7 @@ def put(
             options=options or PutOptions(),
         )
         stored = _decide_again_if_gone(ctx, up)
-    ctx.metrics.timing("put.seconds", time.monotonic() - started, operation=stored.operation)
-    ctx.metrics.increment("put", operation=stored.operation)
+    _count_put(ctx, stored, size, time.monotonic() - started)
     ctx.logger.info(
         "stored",
         operation=stored.operation,
@@ -119,6 +118,17 @@ def put(
         reason=stored.reason,
     )
     return stored
+
+
+def _count_put(ctx: Context, stored: PutSummary, size: int, seconds: float) -> None:
+    """The upload's metrics (the names are listed in :mod:`deltaglider.ports.metrics`)."""
+    operation = stored.operation
+    ctx.metrics.increment("put", operation=operation)
+    ctx.metrics.increment("put.bytes", size, operation=operation)
+    ctx.metrics.increment("put.stored_bytes", stored.stored_size, operation=operation)
+    # A counter never goes down: the base a first file founds can add more than the file.
+    ctx.metrics.increment("put.saved_bytes", max(0, size - stored.stored_size), operation=operation)
+    ctx.metrics.timing("put.seconds", seconds, operation=operation)
 
 
 def _blocks_only(progress: ProgressCallback) -> ProgressCallback:
