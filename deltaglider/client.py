@@ -49,7 +49,7 @@ from deltaglider.core.transfer import (
     serialised,
 )
 from deltaglider.errors import InvalidURLError, NotFoundError
-from deltaglider.ports.storage import BucketInfo, LifecycleRule, ProgressCallback, PutOptions, StoragePort
+from deltaglider.ports.storage import LifecycleRule, ProgressCallback, PutOptions, StoragePort
 from deltaglider.read_once import ReadOnce
 from deltaglider.trees import EventCallback, TreeResult
 from deltaglider.urls import Location, Place, Scheme, check_relative_key, parse_url
@@ -304,10 +304,6 @@ class DeltaGliderClient(ObjectCalls, ListingCalls, BucketCalls, LinkCalls, InfoC
         SHA-256, whether it is a delta. Raises ``NotFoundError`` when there is no such file."""
         loc = _object(url)
         return self._service_for(loc).head(ObjectKey(loc.bucket, loc.key))
-
-    def list_buckets(self) -> builtins.list[BucketInfo]:
-        """The buckets of the S3 endpoint (or, with a ``file://`` endpoint, the folders under it)."""
-        return self.service.storage.list_buckets()
 
     def upload_many(
         self,

@@ -1,8 +1,10 @@
 """Bucket-level S3 calls that no object transfer needs: listing buckets, aborting the multipart
-uploads a killed writer left behind, and merging a lifecycle rule into the bucket's document."""
+uploads a killed writer left behind, merging a lifecycle rule into the bucket's document, and the
+boto3-shaped bucket calls and presigned links (:class:`S3BucketAdmin`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -71,4 +73,49 @@ def set_lifecycle_rule(client: S3Client, bucket: str, rule: LifecycleRule) -> No
     with s3_errors("PutBucketLifecycleConfiguration", bucket, where):
         client.put_bucket_lifecycle_configuration(
             Bucket=bucket, LifecycleConfiguration={"Rules": rules}, **extra
+        )
+
+
+class S3BucketAdmin:
+    """``BucketAdmin`` on S3: each call is the boto3 call of the same name on the store's own client
+    (its endpoint, credentials and signature settings), its response and its ``ClientError`` passed
+    through unchanged, as a boto3 user gets them."""
+
+    def __init__(self, client: S3Client) -> None:
+        self._client = client
+
+    def list_buckets(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        return dict(self._client.list_buckets(**params))
+
+    def create_bucket(self, bucket: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        return dict(self._client.create_bucket(Bucket=bucket, **params))
+
+    def delete_bucket(self, bucket: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        return dict(self._client.delete_bucket(Bucket=bucket, **params))
+
+    def get_bucket_acl(self, bucket: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        return dict(self._client.get_bucket_acl(Bucket=bucket, **params))
+
+    def put_bucket_acl(self, bucket: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        return dict(self._client.put_bucket_acl(Bucket=bucket, **params))
+
+    def presigned_url(self, method: str, params: Mapping[str, Any], expires_in: int) -> str:
+        return self._client.generate_presigned_url(method, Params=dict(params), ExpiresIn=expires_in)
+
+    def presigned_post(
+        self,
+        bucket: str,
+        key: str,
+        fields: Mapping[str, Any] | None,
+        conditions: list[Any] | None,
+        expires_in: int,
+    ) -> dict[str, Any]:
+        return dict(
+            self._client.generate_presigned_post(
+                Bucket=bucket,
+                Key=key,
+                Fields=dict(fields) if fields is not None else None,
+                Conditions=conditions,
+                ExpiresIn=expires_in,
+            )
         )

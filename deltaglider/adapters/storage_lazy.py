@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from deltaglider.ports.storage import (
+    BucketAdmin,
     BucketInfo,
     LifecycleRule,
     ObjectHead,
@@ -105,3 +106,6 @@ class LazyStorage:
 
     def set_lifecycle_rule(self, bucket: str, rule: LifecycleRule) -> None:
         self._get().set_lifecycle_rule(bucket, rule)
+
+    def bucket_admin(self) -> BucketAdmin:
+        return self._get().bucket_admin()

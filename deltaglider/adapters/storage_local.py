@@ -43,7 +43,14 @@ from typing import Final
 from deltaglider.adapters import storage_local_files as files
 from deltaglider.adapters.storage_local_files import META_DIR, os_errors
 from deltaglider.errors import InvalidURLError, NotFoundError, StorageError
-from deltaglider.ports.storage import BucketInfo, LifecycleRule, ObjectHead, ProgressCallback, PutOptions
+from deltaglider.ports.storage import (
+    BucketAdmin,
+    BucketInfo,
+    LifecycleRule,
+    ObjectHead,
+    ProgressCallback,
+    PutOptions,
+)
 from deltaglider.urls import check_component, check_relative_key
 
 __all__ = ["META_DIR", "STALE_AFTER", "TAGS_KEY", "LocalStorage"]
@@ -119,6 +126,10 @@ class LocalStorage:
         if "/" in bucket or bucket == META_DIR:
             raise InvalidURLError(f"bucket {bucket!r} must be a single folder name")
         return self._root / bucket
+
+    def bucket_folder(self, bucket: str) -> Path:
+        """The folder that holds ``bucket`` (``InvalidURLError`` for a name that is no folder name)."""
+        return self._bucket_dir(bucket)
 
     def _path(self, bucket: str, key: str) -> Path:
         check_relative_key(key, f"key {key!r}")
@@ -403,3 +414,8 @@ class LocalStorage:
             f"{self.url(bucket, rule.prefix)}: lifecycle rules are an S3 feature; a local folder has "
             "no storage classes or expiry (use s3:// URLs)"
         )
+
+    def bucket_admin(self) -> BucketAdmin:
+        from deltaglider.adapters.local_admin import LocalBucketAdmin
+
+        return LocalBucketAdmin(self)

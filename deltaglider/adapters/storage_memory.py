@@ -10,8 +10,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from deltaglider.errors import NotFoundError
-from deltaglider.ports.storage import BucketInfo, LifecycleRule, ObjectHead, ProgressCallback, PutOptions
+from deltaglider.errors import NotFoundError, StorageError
+from deltaglider.ports.storage import (
+    BucketAdmin,
+    BucketInfo,
+    LifecycleRule,
+    ObjectHead,
+    ProgressCallback,
+    PutOptions,
+)
 
 #: Every write makes a new version: its ETag is unique, even for the same bytes (S3's are MD5s).
 _versions = itertools.count(1)
@@ -184,6 +191,9 @@ class MemoryStorage:
     def set_lifecycle_rule(self, bucket: str, rule: LifecycleRule) -> None:
         with self._lock:
             self.lifecycle.setdefault(bucket, {})[rule.rule_id] = rule
+
+    def bucket_admin(self) -> BucketAdmin:
+        raise StorageError("the in-memory test store has no bucket calls (its buckets exist once written to)")
 
     def options(self, bucket: str, key: str) -> PutOptions:
         """How the object was stored (tags, storage class...): a test helper."""

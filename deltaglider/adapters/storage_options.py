@@ -20,6 +20,7 @@ from deltaglider.core.format.metadata import encode_value
 from deltaglider.core.put.policy import ARCHIVE_CLASSES, DELTA_CONTENT_TYPE, FILE_TAG
 from deltaglider.errors import MetadataError
 from deltaglider.ports.storage import (
+    BucketAdmin,
     BucketInfo,
     LifecycleRule,
     ObjectHead,
@@ -247,3 +248,6 @@ class OptionsStorage:
 
     def set_lifecycle_rule(self, bucket: str, rule: LifecycleRule) -> None:
         self.inner.set_lifecycle_rule(bucket, rule)
+
+    def bucket_admin(self) -> BucketAdmin:
+        return self.inner.bucket_admin()

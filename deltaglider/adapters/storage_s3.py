@@ -68,6 +68,7 @@ from deltaglider.adapters.s3_wire import (
 from deltaglider.config import DEFAULT_CHECKSUM, check_checksum, check_sse
 from deltaglider.errors import DeltaGliderError, NotFoundError, StorageError
 from deltaglider.ports.storage import (
+    BucketAdmin,
     BucketInfo,
     LifecycleRule,
     ObjectHead,
@@ -531,6 +532,9 @@ class S3Storage:
 
     def cleanup(self, bucket: str, prefix: str, older_than: timedelta) -> builtins.list[str]:
         return s3_admin.abort_stale_uploads(self._client, bucket, prefix, older_than)
+
+    def bucket_admin(self) -> BucketAdmin:
+        return s3_admin.S3BucketAdmin(self._client)
 
     def set_lifecycle_rule(self, bucket: str, rule: LifecycleRule) -> None:
         s3_admin.set_lifecycle_rule(self._client, bucket, rule)

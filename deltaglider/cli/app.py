@@ -23,8 +23,10 @@ import click
 
 from deltaglider._version import __version__
 from deltaglider.cli.argv import hoist_global_options
+from deltaglider.cli.cmd_bucket_acl import get_bucket_acl, put_bucket_acl
 from deltaglider.cli.cmd_cp import cp
 from deltaglider.cli.cmd_ls import ls, stats
+from deltaglider.cli.cmd_purge import purge
 from deltaglider.cli.cmd_retain import repack, retain
 from deltaglider.cli.cmd_rm import rm
 from deltaglider.cli.cmd_sync import sync
@@ -132,6 +134,8 @@ def cli(
 
 
 for _command in (cp, ls, rm, sync, verify, stats, retain, repack):
+    cli.add_command(_command)
+for _command in (purge, put_bucket_acl, get_bucket_acl):
     cli.add_command(_command)
 
 

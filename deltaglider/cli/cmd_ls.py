@@ -37,7 +37,7 @@ def _folder_and_stem(target: Place) -> tuple[str, str]:
 
 
 def _list_buckets(session: Session) -> int:
-    buckets = session.client.list_buckets()
+    buckets = session.client.service.storage.list_buckets()
     for bucket in buckets:
         session.out.data(f"{_when(bucket.created)} {bucket.name}")
     records = [{"name": b.name, "created": b.created.isoformat() if b.created else None} for b in buckets]

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 #: Called with the number of bytes just transferred (may be called from worker threads). An upload
 #: counts the user's file as it is read; its later writes to the store call it with 0 at each block.
@@ -66,6 +66,50 @@ class LifecycleRule:
     archive_after_days: int | None
     expire_after_days: int | None
     archive_class: str = "GLACIER"
+
+
+class BucketAdmin(Protocol):
+    """The bucket-level calls of the boto3-shaped API (``deltaglider.boto_api``), in S3's own terms:
+    ``params`` are the keyword arguments boto3 takes beyond ``Bucket``, and each call returns the
+    response document boto3 returns. Failures are S3's too: botocore's ``ClientError`` with S3's error
+    code (``NoSuchBucket``, ``BucketNotEmpty``...), which a store that is not S3 raises alike for the
+    same cases. What a store cannot do at all (a presigned link to a folder) raises ``StorageError``."""
+
+    def list_buckets(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """ListBuckets: ``Buckets`` (``Name``, ``CreationDate``) and ``Owner``."""
+        ...
+
+    def create_bucket(self, bucket: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """CreateBucket: ``Location``."""
+        ...
+
+    def delete_bucket(self, bucket: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """DeleteBucket, of an empty bucket only (``BucketNotEmpty`` otherwise)."""
+        ...
+
+    def get_bucket_acl(self, bucket: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """GetBucketAcl: ``Owner`` and ``Grants``."""
+        ...
+
+    def put_bucket_acl(self, bucket: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """PutBucketAcl with a canned ``ACL``, ``Grant*`` headers or an ``AccessControlPolicy``."""
+        ...
+
+    def presigned_url(self, method: str, params: Mapping[str, Any], expires_in: int) -> str:
+        """A link that performs ``method`` (``get_object``, ``put_object``...) with ``params``, signed
+        with the store's own endpoint and credentials, valid ``expires_in`` seconds."""
+        ...
+
+    def presigned_post(
+        self,
+        bucket: str,
+        key: str,
+        fields: Mapping[str, Any] | None,
+        conditions: builtins.list[Any] | None,
+        expires_in: int,
+    ) -> dict[str, Any]:
+        """An HTML form upload to ``key``: ``url`` and the ``fields`` to send with the file."""
+        ...
 
 
 class StoragePort(Protocol):
@@ -165,4 +209,8 @@ class StoragePort(Protocol):
     def set_lifecycle_rule(self, bucket: str, rule: LifecycleRule) -> None:
         """Adds ``rule`` to the bucket's lifecycle configuration, replacing a rule of the same ID and
         keeping every other rule. ``StorageError`` on a store without lifecycle rules."""
+        ...
+
+    def bucket_admin(self) -> BucketAdmin:
+        """The bucket calls of the boto3-shaped API on this store."""
         ...

@@ -61,10 +61,12 @@ def test_head_tells_size_sha_and_form_without_downloading(
 def test_list_buckets(s3: S3Backend, tmp_path: Path) -> None:
     names = sorted([s3.create_bucket(), s3.create_bucket()])
     client = create_client(endpoint_url=s3.endpoint_url, cache_dir=str(tmp_path / "c"), log_level="WARNING")
-    assert set(names) <= {b.name for b in client.list_buckets()}
+    listed = client.list_buckets()  # boto3's shape, as the original DeltaGlider returns it
+    assert set(names) <= {b["Name"] for b in listed["Buckets"]}
+    assert listed["Owner"] == s3.client.list_buckets()["Owner"]
     root = tmp_path / "root"
     (root / "alpha").mkdir(parents=True)
     (root / "beta").mkdir()
     (root / "file.txt").write_text("not a bucket")
     local = create_client(endpoint_url=f"file://{root}", cache_dir=str(tmp_path / "c"), log_level="WARNING")
-    assert [b.name for b in local.list_buckets()] == ["alpha", "beta"]
+    assert [b["Name"] for b in local.list_buckets()["Buckets"]] == ["alpha", "beta"]
