@@ -143,20 +143,22 @@ def _stats_target(text: str) -> tuple[Place, str | None]:
 @click.command()
 @click.argument("url", metavar="BUCKET|URL")
 @click.option("--human-readable", is_flag=True, help="Sizes in KiB, MiB, GiB...")
-@click.option(
-    "--quick", "mode", flag_value="quick", help="Bucket: one listing, no HEAD (deltas count as stored)."
-)
-@click.option(
-    "--sampled", "mode", flag_value="sampled", help="Bucket: one HEAD per folder of deltas, as estimate."
-)
-@click.option(
-    "--detailed", "mode", flag_value="detailed", help="Bucket: a HEAD of every delta, exact (default)."
-)
+@click.option("--quick", is_flag=True, help="Bucket: one listing, no HEAD (deltas count as stored).")
+@click.option("--sampled", is_flag=True, help="Bucket: one HEAD per folder of deltas, as estimate.")
+@click.option("--detailed", is_flag=True, help="Bucket: a HEAD of every delta, exact (the default).")
 @click.option("--refresh", is_flag=True, help="Bucket: compute afresh, ignoring the cached totals.")
 @click.option("--no-cache", is_flag=True, help="Bucket: neither read nor write the cached totals.")
 @click.pass_obj
 def stats(
-    session: Session, *, url: str, human_readable: bool, mode: str | None, refresh: bool, no_cache: bool
+    session: Session,
+    *,
+    url: str,
+    human_readable: bool,
+    quick: bool,
+    sampled: bool,
+    detailed: bool,
+    refresh: bool,
+    no_cache: bool,
 ) -> int:
     """Totals for a bucket or folder: files, original bytes, stored bytes (references included), savings.
 
@@ -168,9 +170,14 @@ def stats(
 
     if refresh and no_cache:
         raise click.UsageError("--refresh and --no-cache cannot be used together")
+    modes = [
+        name for name, given in (("quick", quick), ("sampled", sampled), ("detailed", detailed)) if given
+    ]
+    if len(modes) > 1:
+        raise click.UsageError(f"--{modes[0]} and --{modes[1]} cannot be used together")
     target, bucket = _stats_target(url)
     where = target.as_folder().text
-    chosen = cast("StatsMode", mode or "detailed")
+    chosen = cast("StatsMode", modes[0] if modes else "detailed")
     if bucket is not None:
         summary = bucket_summary(
             session.client.service, bucket, chosen, use_cache=not no_cache, refresh_cache=refresh
