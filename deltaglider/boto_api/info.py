@@ -21,7 +21,7 @@ from deltaglider.core.models import DeltaSpace, ListEntry, StoredObject
 from deltaglider.core.put.private_copy import PrivateCopy
 from deltaglider.errors import InvalidURLError, MetadataError
 from deltaglider.ports.storage import ObjectHead
-from deltaglider.urls import Location, parse_url
+from deltaglider.urls import Location, check_relative_key, parse_url
 
 if TYPE_CHECKING:
     from deltaglider.core.service import DeltaService
@@ -118,8 +118,11 @@ class InfoCalls(BatchCalls):
         file = Path(file_path)
         if not file.is_file():
             raise FileNotFoundError(f"{file}: no such file")
+        folder = prefix.strip("/")
+        if folder:
+            check_relative_key(folder, f"prefix {prefix!r}")
         service = cast(_Stored, self).service
-        run = service.dry_run_put(file, DeltaSpace(_bucket_name(bucket), prefix.strip("/")))
+        run = service.dry_run_put(file, DeltaSpace(_bucket_name(bucket), folder))
         summary = run.summary
         size = summary.file_size
         adds = summary.stored_size

@@ -10,7 +10,7 @@ import pytest
 from support.boto_bench import Bench, family
 
 from deltaglider.boto_api.models import CompressionEstimate, ObjectInfo
-from deltaglider.errors import NotFoundError
+from deltaglider.errors import InvalidURLError, NotFoundError
 
 
 def test_object_info_of_a_delta_and_of_a_whole_file(
@@ -88,6 +88,10 @@ def test_estimate_in_an_empty_folder_says_the_file_would_become_its_reference(
 def test_estimate_refuses_what_is_no_file(folder_bench: Bench, tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         folder_bench.client.estimate_compression(tmp_path / "nope.tar", "releases")
+    real = tmp_path / "real.tar"
+    real.write_bytes(b"x" * 100)
+    with pytest.raises(InvalidURLError):
+        folder_bench.client.estimate_compression(real, "releases", "../elsewhere")
     with pytest.raises(ValueError, match="sample_size"):
         folder_bench.client.estimate_compression(tmp_path, "releases", sample_size=0)
 
