@@ -277,7 +277,7 @@ def _summary(value: Mapping[str, object]) -> StatsSummary:
     if set(value) != set(_SUMMARY_FIELDS):
         raise ValueError("unexpected totals")
     for name, item in value.items():
-        wanted = str if _SUMMARY_FIELDS[name] == "str" else int
+        wanted = str if _SUMMARY_FIELDS[name] in ("str", str) else int
         if not isinstance(item, wanted) or isinstance(item, bool):
             raise TypeError(name)
     return StatsSummary(**cast(dict[str, Any], value))
