@@ -384,6 +384,16 @@ class FsCache:
         except OSError as exc:
             self._logger.warning("could not trim the cache", error=str(exc))
 
+    def clear(self) -> int:
+        """Removes every entry not in use (an entry in use stays: its reader holds it), with its
+        stamp; nothing in the folder but the cache's own entries is touched."""
+        try:
+            with self._writers_lock():
+                return sum(self._remove_if_unused(path) for path, _, _ in self._entries())
+        except OSError as exc:
+            self._logger.warning("could not clear the cache", error=str(exc))
+            return 0
+
     @contextmanager
     def _writers_lock(self) -> Iterator[None]:
         """Serialises making room and adding an entry across processes, so two writers do not both

@@ -59,6 +59,14 @@ class MemoryCache:
         with tempfile.TemporaryDirectory(prefix=f"deltaglider-{os.getpid()}-", dir=self._tmp_dir) as folder:
             yield Path(folder)
 
+    def clear(self) -> int:
+        """Drops every entry (one in use was written out to its own file, which stays until its
+        ``use`` ends)."""
+        with self._lock:
+            count = len(self._entries)
+            self._entries.clear()
+        return count
+
     def store(self, sha256: str, src: Path, *, origin: str) -> bool:
         if os.stat(src).st_size > self._max_bytes:
             return False

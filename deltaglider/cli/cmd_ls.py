@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
@@ -11,6 +12,9 @@ from deltaglider.cli.common import EXIT_OK, store_place
 from deltaglider.cli.output import human_size, percent
 from deltaglider.cli.session import Session
 from deltaglider.urls import Place
+
+if TYPE_CHECKING:
+    from deltaglider.boto_api.stats import StatsMode
 
 _DATE_WIDTH = 19  # "2026-01-02 03:04:05"
 
@@ -124,17 +128,67 @@ def ls(session: Session, url: str | None, recursive: bool, human_readable: bool,
     return EXIT_OK
 
 
+def _stats_target(text: str) -> tuple[Place, str | None]:
+    """Where ``stats`` looks, and the bucket when it is a whole bucket of the client's store: a bare
+    name (``releases``, as the original's README writes it) or ``s3://releases[/]``."""
+    if "://" not in text and "/" not in text and text not in (".", ".."):
+        text = f"s3://{text}/"
+    target = store_place(text)
+    folder = target.as_folder().text
+    if folder.lower().startswith("s3://") and folder[5:].count("/") == 1:
+        return target, folder[5:-1]
+    return target, None
+
+
 @click.command()
-@click.argument("url")
+@click.argument("url", metavar="BUCKET|URL")
 @click.option("--human-readable", is_flag=True, help="Sizes in KiB, MiB, GiB...")
+@click.option("--quick", is_flag=True, help="Bucket: one listing, no HEAD (deltas count as stored).")
+@click.option("--sampled", is_flag=True, help="Bucket: one HEAD per folder of deltas, as estimate.")
+@click.option("--detailed", is_flag=True, help="Bucket: a HEAD of every delta, exact (the default).")
+@click.option("--refresh", is_flag=True, help="Bucket: compute afresh, ignoring the cached totals.")
+@click.option("--no-cache", is_flag=True, help="Bucket: neither read nor write the cached totals.")
 @click.pass_obj
-def stats(session: Session, url: str, human_readable: bool) -> int:
-    """Totals for a bucket or folder: files, original bytes, stored bytes (references included), savings."""
-    target = store_place(url)
-    summary = session.client.stats(target.as_folder().text)
+def stats(
+    session: Session,
+    *,
+    url: str,
+    human_readable: bool,
+    quick: bool,
+    sampled: bool,
+    detailed: bool,
+    refresh: bool,
+    no_cache: bool,
+) -> int:
+    """Totals for a bucket or folder: files, original bytes, stored bytes (references included), savings.
+
+    BUCKET|URL: a bucket's name, s3://bucket/, s3://bucket/prefix/ or file:///folder/. A folder's
+    totals are always exact. A whole bucket's are kept in it (.deltaglider/stats_native.json) and
+    reused while nothing in it was written or removed since.
+    """
+    from deltaglider.boto_api.stats import bucket_summary, to_bucket_stats  # the service: not at start-up
+
+    if refresh and no_cache:
+        raise click.UsageError("--refresh and --no-cache cannot be used together")
+    modes = [
+        name for name, given in (("quick", quick), ("sampled", sampled), ("detailed", detailed)) if given
+    ]
+    if len(modes) > 1:
+        raise click.UsageError(f"--{modes[0]} and --{modes[1]} cannot be used together")
+    target, bucket = _stats_target(url)
+    where = target.as_folder().text
+    chosen = cast("StatsMode", modes[0] if modes else "detailed")
+    if bucket is not None:
+        summary = bucket_summary(
+            session.client.service, bucket, chosen, use_cache=not no_cache, refresh_cache=refresh
+        )
+    else:
+        summary = session.client.stats(where)
+    totals = to_bucket_stats(summary)
     doc = {
         "command": "stats",
-        "url": target.as_folder().text,
+        "url": where,
+        "mode": chosen if bucket is not None else "detailed",
         "files": summary.file_count,
         "deltas": summary.delta_count,
         "whole": summary.whole_count,
@@ -144,6 +198,8 @@ def stats(session: Session, url: str, human_readable: bool) -> int:
         "stored_bytes": summary.stored_bytes,
         "saved_bytes": summary.saved_bytes,
         "savings_percent": round(summary.savings_percent, 1),
+        # The original's names, for scripts written against its `stats --json`.
+        **{key: value for key, value in asdict(totals).items() if key != "object_limit_reached"},
     }
     out = session.out
     out.data(f"{doc['url']}")

@@ -33,8 +33,9 @@ from deltaglider.core.models import (
     StoredObject,
     VerifyResult,
 )
+from deltaglider.core.put import dry_run
 from deltaglider.core.put import flow as put_flow
-from deltaglider.ports.cache import CachePort
+from deltaglider.ports.cache import CachePort, ClearableCache
 from deltaglider.ports.clock import ClockPort
 from deltaglider.ports.diff import DiffPort
 from deltaglider.ports.hash import HashPort
@@ -122,6 +123,21 @@ class DeltaService:
         return put_flow.put(
             self._ctx, Path(file), delta_space, max_ratio=ratio, name=name, progress=progress, options=options
         )
+
+    def dry_run_put(
+        self, file: Path, delta_space: DeltaSpace, max_ratio: float | None = None, *, name: str | None = None
+    ) -> dry_run.DryRun:
+        """What :meth:`put` would do now, encoding included, with nothing written to the store, the
+        reference cache or the service's memos (:mod:`deltaglider.core.put.dry_run`)."""
+        ratio = self._ctx.max_ratio if max_ratio is None else check_max_ratio(max_ratio)
+        return dry_run.put(self._ctx, Path(file), delta_space, max_ratio=ratio, name=name)
+
+    def clear_cache(self) -> None:
+        """Forgets what the service keeps between calls: the reference cache's entries (those not in
+        use by a transfer running now) and what it learned of each DeltaSpace's bases."""
+        if isinstance(self._ctx.cache, ClearableCache):
+            self._ctx.cache.clear()
+        self._ctx.bases_known.clear()
 
     def get(
         self, object_key: ObjectKey, output_path: StrPath, *, progress: ProgressCallback | None = None

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class CachePort(Protocol):
@@ -44,4 +44,14 @@ class CachePort(Protocol):
     def scratch(self) -> AbstractContextManager[Path]:
         """A private folder, removed when the context exits, for files that may be adopted: on the
         cache's own file system where it has one, so that adopting one is a rename."""
+        ...
+
+
+@runtime_checkable
+class ClearableCache(Protocol):
+    """A cache that can drop its entries at once (``DeltaGliderClient.clear_cache``)."""
+
+    def clear(self) -> int:
+        """Removes every entry no one is using now; returns how many went. Never touches anything
+        but the cache's own entries."""
         ...

@@ -1,9 +1,10 @@
-"""Fixtures for the boto3-shaped calls: moto's S3 server on 127.0.0.1 (every link is fetched from it
-over HTTP), a plain boto3 client on it to compare answers with, our client on it, and a folder
-store."""
+"""Fixtures for the original's boto3-shaped calls: moto's S3 server on 127.0.0.1 (every link is
+fetched from it over HTTP), a plain boto3 client on it to compare answers with, our client on it and
+on a folder store (``file://`` endpoint), a fresh bucket, and families of similar files."""
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,11 +12,10 @@ from typing import Any
 
 import boto3
 import pytest
+from support.boto_bench import REGION, SIZE, Bench, family
 from support.moto_server import MotoServer, run_moto_server, use_fake_aws_env
 
 from deltaglider import DeltaGliderClient, create_client
-
-REGION = "us-east-1"
 
 
 @pytest.fixture(autouse=True)
@@ -60,3 +60,43 @@ def folder_client(store_root: Path, tmp_path: Path) -> DeltaGliderClient:
     return create_client(
         endpoint_url=f"file://{store_root}", cache_dir=str(tmp_path / "cache"), log_level="WARNING"
     )
+
+
+@pytest.fixture(params=["folder", "s3"])
+def bench(request: pytest.FixtureRequest, tmp_path: Path) -> Bench:
+    cache = tmp_path / "cache"
+    bucket = f"dg-{uuid.uuid4().hex[:12]}"
+    if request.param == "folder":
+        root = tmp_path / "store"
+        (root / bucket).mkdir(parents=True)
+        client = create_client(endpoint_url=f"file://{root}", cache_dir=str(cache), log_level="WARNING")
+        return Bench("folder", client, bucket, cache, root=root)
+    server: MotoServer = request.getfixturevalue("moto_server")
+    s3 = boto3.client("s3", region_name=REGION, endpoint_url=server.url)
+    s3.create_bucket(Bucket=bucket)
+    client = create_client(endpoint_url=server.url, cache_dir=str(cache), log_level="WARNING")
+    return Bench("s3", client, bucket, cache, s3=s3)
+
+
+@pytest.fixture
+def folder_bench(tmp_path: Path) -> Bench:
+    """The folder store alone, for what does not depend on the store."""
+    cache = tmp_path / "cache"
+    root = tmp_path / "store"
+    (root / "releases").mkdir(parents=True)
+    client = create_client(endpoint_url=f"file://{root}", cache_dir=str(cache), log_level="WARNING")
+    return Bench("folder", client, "releases", cache, root=root)
+
+
+@pytest.fixture
+def releases(tmp_path: Path) -> list[Path]:
+    folder = tmp_path / "releases"
+    folder.mkdir()
+    return family(folder, 4)
+
+
+@pytest.fixture
+def unrelated(tmp_path: Path) -> Path:
+    path = tmp_path / "other-1.0.tar"
+    path.write_bytes(random.Random(99).randbytes(SIZE))
+    return path

@@ -65,6 +65,10 @@ class KnownBases:
         with self._lock:
             self._known.pop((bucket, prefix), None)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._known.clear()
+
 
 def known(ctx: Context, bucket: str, prefix: str) -> Known | None:
     """What this client knows of the DeltaSpace's bases, if it learned it less than KNOWN_FOR ago."""
