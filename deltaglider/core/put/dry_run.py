@@ -34,6 +34,7 @@ from deltaglider.errors import MetadataError, NotFoundError, StorageError
 from deltaglider.ports.cache import CachePort
 from deltaglider.ports.logger import LoggerPort
 from deltaglider.ports.storage import (
+    BucketAdmin,
     BucketInfo,
     LifecycleRule,
     ObjectHead,
@@ -230,6 +231,9 @@ class _Layer:
 
     def cleanup(self, bucket: str, prefix: str, older_than: timedelta) -> builtins.list[str]:
         return []  # nothing of the run outlives it
+
+    def bucket_admin(self) -> BucketAdmin:
+        raise StorageError("a dry run makes no bucket calls")
 
     def set_lifecycle_rule(self, bucket: str, rule: LifecycleRule) -> None:
         raise StorageError("a dry run sets no lifecycle rule")
