@@ -4,7 +4,7 @@
 does, with a ``botocore.exceptions.ClientError`` carrying the S3 error code, which is at the same time
 one of our errors.
 
-    NoSuchKey      ClientError + NotFoundError       (404, Code "NoSuchKey"; "404" for head_object)
+    NoSuchKey      ClientError + NotFoundError       (404, Code "NoSuchKey")
     NoSuchBucket   ClientError + NotFoundError       (404, Code "NoSuchBucket")
     AccessDenied   ClientError + AccessDeniedError   (403, Code "AccessDenied")
     InvalidRange   ClientError + InvalidURLError     (416, get_object's Range past the end)
@@ -12,8 +12,9 @@ one of our errors.
 
 So code written for boto3 (``except ClientError as e: e.response["Error"]["Code"] == "NoSuchKey"``)
 and code written for this package (``except deltaglider.NotFoundError``, or the builtin
-``FileNotFoundError`` it derives from) both catch them. ``head_object`` answers a missing key as S3
-answers a HEAD, which has no body: Code ``"404"``, Message ``"Not Found"``.
+``FileNotFoundError`` it derives from) both catch them. ``head_object`` answers a missing key or
+bucket as S3 answers a HEAD, which has no body: Code ``"404"``, Message ``"Not Found"`` (the class
+still tells which).
 
 This module imports botocore, which is slow to load: the mixins import it on the first error only,
 so that ``import deltaglider`` (and building a client) stays cheap.
@@ -38,6 +39,8 @@ __all__ = [
     "NoSuchKey",
     "S3CallError",
     "boto_errors",
+    "check_bucket",
+    "missing",
 ]
 
 
@@ -101,15 +104,24 @@ def missing(
     storage: StoragePort, bucket: str, key: str | None, operation: str, cause: BaseException | None = None
 ) -> S3CallError:
     """The error for a key (or, ``key`` None, a bucket) that was not found: NoSuchBucket when the
-    bucket is what is missing. ``HeadObject`` answers as S3 answers a HEAD (Code "404")."""
-    if key is None or not _bucket_exists(storage, bucket):
+    bucket is what is missing. ``HeadObject`` answers as S3 answers a HEAD, with no body to name
+    the error: Code "404" for either."""
+    no_bucket = key is None or not _bucket_exists(storage, bucket)
+    if operation == "HeadObject":
+        return (NoSuchBucket if no_bucket else NoSuchKey)("404", "Not Found", 404, operation)
+    if no_bucket:
         return NoSuchBucket(
             "NoSuchBucket", "The specified bucket does not exist", 404, operation, BucketName=bucket
         )
-    if operation == "HeadObject":
-        return NoSuchKey("404", "Not Found", 404, operation)
     text = "The specified key does not exist." + (f" ({cause})" if cause is not None else "")
     return NoSuchKey("NoSuchKey", text, 404, operation, Key=key)
+
+
+def check_bucket(storage: StoragePort, bucket: str, operation: str) -> None:
+    """``NoSuchBucket`` unless the bucket is there, for writes to a folder store, which would make
+    the folder (S3 refuses a missing bucket itself, at no extra request)."""
+    if not storage.url(bucket, "").startswith("s3://") and not _bucket_exists(storage, bucket):
+        raise missing(storage, bucket, None, operation)
 
 
 @contextmanager

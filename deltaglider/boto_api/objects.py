@@ -197,7 +197,7 @@ class ObjectCalls:
         ``ContentType``, ``Tagging`` (``"k=v&k2=v2"``) and ``StorageClass`` are stored as
         :meth:`upload` stores them; other S3 parameters are accepted and ignored, as the original
         did. The answer's ``DeltaGliderInfo`` says how the file was stored."""
-        from deltaglider.boto_api.errors import boto_errors
+        from deltaglider.boto_api.errors import boto_errors, check_bucket
 
         prefix, name = _split(Key)
         extra = check_options(
@@ -208,6 +208,7 @@ class ObjectCalls:
         )
         options = merge_options(self._put_options, extra)
         storage = self.service.storage
+        check_bucket(storage, Bucket, "PutObject")
         with boto_errors(storage, Bucket, None, "PutObject"), _spooled(Body) as path:
             summary = self.service.put(path, DeltaSpace(Bucket, prefix), name=name, options=options)
             # The object the name now denotes (the first file of a folder lives in its reference,
