@@ -15,8 +15,9 @@ together against ``MaxKeys`` (at most 1,000 a page, as on S3), as on S3.
 What a page costs: the store's listing from the start of ``Prefix`` up to the page's end (the
 storage port cannot start a listing at a key), and one HEAD per delta on the page, 16 at once: a
 listing carries no metadata, and a delta's file size is recorded only in its metadata. Files stored
-whole cost no HEAD. ``FetchMetadata=True`` HEADs every file of the page, to add each one's user
-metadata to its ``Metadata``.
+whole cost no HEAD on S3 (a folder store's listing carries no ETag: there each file is HEADed, a
+local read). ``FetchMetadata=True`` HEADs every file of the page, to add each one's user metadata to
+its ``Metadata``.
 """
 
 from __future__ import annotations
@@ -184,9 +185,7 @@ def _listed(obj: ObjectHead, name: str, head: ObjectHead | None, *, fetch_metada
     entry: dict[str, Any] = {"Key": name, "Size": size}
     if obj.last_modified is not None:
         entry["LastModified"] = obj.last_modified
-    etag = head.etag if head is not None else obj.etag
-    if etag is not None:  # a folder store's listing names no version: only its HEAD does
-        entry["ETag"] = quoted_etag(etag)
+    entry["ETag"] = quoted_etag(head.etag if head is not None else obj.etag)
     entry["StorageClass"] = "STANDARD"
     entry["Metadata"] = metadata
     return entry
@@ -271,7 +270,8 @@ class ListingCalls:
 
         def described(item: tuple[str, ObjectHead]) -> dict[str, Any] | None:
             name, obj = item
-            if not (fetch_metadata or obj.key.endswith(DELTA_SUFFIX)):
+            # A folder store's listing names no version: its HEAD (a local read) gives the ETag.
+            if not (fetch_metadata or obj.etag is None or obj.key.endswith(DELTA_SUFFIX)):
                 return _listed(obj, name, None, fetch_metadata=False)
             head = storage.head(bucket, obj.key)
             return None if head is None else _listed(obj, name, head, fetch_metadata=fetch_metadata)

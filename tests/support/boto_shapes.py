@@ -39,9 +39,8 @@ NOT_OURS = frozenset(
 )
 
 
-def assert_shape_like(ours: dict[str, Any], boto: dict[str, Any], where: str = "") -> None:
-    """Every key boto3 gives (but :data:`NOT_OURS`) is in our answer, with a value of the same type,
-    and the status is boto3's."""
+def assert_fields_like(ours: dict[str, Any], boto: dict[str, Any], where: str = "") -> None:
+    """Every key boto3 gives (but :data:`NOT_OURS`) is in our dict, with a value of the same type."""
     for key, value in boto.items():
         if key in NOT_OURS or key == "ResponseMetadata":
             continue
@@ -49,6 +48,11 @@ def assert_shape_like(ours: dict[str, Any], boto: dict[str, Any], where: str = "
         if key == "Body":
             continue
         assert isinstance(ours[key], type(value)), f"{where}{key}: {type(ours[key])} vs boto3's {type(value)}"
+
+
+def assert_shape_like(ours: dict[str, Any], boto: dict[str, Any], where: str = "") -> None:
+    """An answer: boto3's fields (:func:`assert_fields_like`), and boto3's HTTP status."""
+    assert_fields_like(ours, boto, where)
     meta = ours["ResponseMetadata"]
     assert isinstance(meta["HTTPStatusCode"], int)
     assert meta["HTTPStatusCode"] == boto["ResponseMetadata"]["HTTPStatusCode"], where
