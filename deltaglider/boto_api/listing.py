@@ -132,17 +132,18 @@ class _Page:
             item.stored.append(obj)
 
     def complete_after(self, key: str) -> bool:
-        """Whether no key after ``key`` (the last one read) can add an entry to a full page: a key
+        """Whether no key after ``key`` (the last one read) can add an entry to a full page. A key
         sorting after it lists after it, unless it is ``<p>.delta`` for a ``p`` that starts ``key``
-        (``a.zip.delta`` after ``a.zip-1``), or falls under a common prefix that starts ``key``."""
+        (``a.zip.delta`` after ``a.zip-1``, listed as ``a.zip``), which can only be when what
+        follows ``p`` in ``key`` sorts before ``.delta``. (A key after it falling under a common
+        prefix that sorts before it falls under one already on the page.)"""
         if len(self.names) < self._keep:
             return False
         last = self.names[-1]
         for end in range(len(key), 0, -1):
             if end < len(key) and key[end:] >= DELTA_SUFFIX:
                 continue
-            earliest = self.rolled(key[:end])[0]
-            if self._after < earliest <= last:
+            if self._after < key[:end] <= last:
                 return False
         return True
 

@@ -20,15 +20,18 @@ from deltaglider.ports.storage import ObjectHead
 
 # -- the paging rule, on made-up listings -------------------------------------------------------------
 
-#: Pieces of keys that sort around ".delta" and "/": the names whose order stripping ".delta" changes.
-_PIECES = ["a", "b", ".", "-", "/", "0", ".delta", "reference.bin", ".zip", " "]
+#: Names, and endings that put other keys between a name and its ``.delta`` in key order (``a-1``
+#: sorts before ``a.delta``, which lists as ``a``).
+_STEMS = ["a", "a.zip", "a-", "a/b", "a/reference.bin", "b", "a.", "a/.deltaglider/c", "-"]
+_ENDINGS = ["", ".delta", "-1", "-2", " x", "/x", "/", ".delta.delta", ".delta-1"]
 
 
 def _expected(keys: list[str], prefix: str, delimiter: str) -> list[str]:
     """Every entry of the listing, by brute force: visible names, rolled up, once each, sorted."""
     names = set()
     for key in keys:
-        if not key.startswith(prefix) or key.endswith("/") or display_name(key) is None:
+        helper = key.startswith(".deltaglider/") or "/.deltaglider/" in key
+        if not key.startswith(prefix) or key.endswith("/") or helper or display_name(key) is None:
             continue
         name = key.removesuffix(".delta")
         if not name:
@@ -52,8 +55,11 @@ def _walk(keys: list[str], prefix: str, delimiter: str, limit: int) -> list[str]
     raise AssertionError("the pages never ended")
 
 
+_KEYS = st.tuples(st.sampled_from(_STEMS), st.sampled_from(_ENDINGS)).map("".join)
+
+
 @given(
-    keys=st.lists(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=5).map("".join), max_size=25),
+    keys=st.lists(_KEYS, max_size=25),
     delimiter=st.sampled_from(["", "/", "-"]),
     prefix=st.sampled_from(["", "a", "a/"]),
     limit=st.integers(min_value=1, max_value=8),
@@ -90,6 +96,7 @@ def _fill(store: Store) -> dict[str, bytes]:
     files = {
         "d/a.zip": first,  # the folder's first file: reference.bin and a.zip.delta
         "d/a.zip-1": b"whole, listed after a.zip though stored before a.zip.delta",
+        "d/a.zip-2": b"whole, as a.zip-1",
         "d/a.zip0": b"whole",
         "d/b.zip": second,  # a delta
         "d/c.delta": b"a user's file named .delta",  # stored under c.delta.delta
