@@ -109,7 +109,7 @@ def missing(
     no_bucket = key is None or not _bucket_exists(storage, bucket)
     if operation == "HeadObject":
         return (NoSuchBucket if no_bucket else NoSuchKey)("404", "Not Found", 404, operation)
-    if no_bucket:
+    if no_bucket or key is None:
         return NoSuchBucket(
             "NoSuchBucket", "The specified bucket does not exist", 404, operation, BucketName=bucket
         )
