@@ -10,7 +10,9 @@ before keys that sort ahead of its stored key (``a.zip.delta`` lists as ``a.zip`
 ``a.zip-1``), so a page is cut where no key still unread can produce a name before its last one.
 Every name comes exactly once across the pages, in order; a ``NextContinuationToken`` is the last
 name (or common prefix) of its page, and ``StartAfter`` any name. Keys and common prefixes count
-together against ``MaxKeys`` (at most 1,000 a page, as on S3), as on S3.
+together against ``MaxKeys`` (at most 1,000 a page, as on S3). With ``Delimiter="/"`` a sub-folder
+is a common prefix when the store holds any object under it (one left holding only a base shows too:
+telling would cost a listing of each sub-folder).
 
 What a page costs: the store's listing from the start of ``Prefix`` up to the page's end (the
 storage port cannot start a listing at a key), and one HEAD per delta on the page, 16 at once: a
