@@ -133,6 +133,8 @@ def boto_errors(storage: StoragePort, bucket: str, key: str | None, operation: s
     except S3CallError:
         raise
     except NotFoundError as exc:
+        if key is None and _bucket_exists(storage, bucket):
+            raise  # not the bucket: something else is missing (the caller's own file...)
         raise missing(storage, bucket, key, operation, exc) from exc
     except AccessDeniedError as exc:
         raise AccessDenied("AccessDenied", str(exc), 403, operation) from exc

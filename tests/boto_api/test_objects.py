@@ -138,6 +138,12 @@ def test_content_type_and_tagging_are_stored(store: Store) -> None:
         client.put_object(Bucket=bucket, Key="doc/x", Body=12)
 
 
+def test_a_missing_body_file_is_not_a_missing_bucket(store: Store, tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError) as caught:
+        store.client.put_object(Bucket=store.bucket, Key="a.zip", Body=tmp_path / "absent.zip")
+    assert not isinstance(caught.value, ClientError)
+
+
 @pytest.mark.parametrize(
     "asked", ["bytes=0-9", "bytes=100-199", "bytes=-5", "bytes=59990-", "bytes=59000-99999999", "bytes=0-0"]
 )
