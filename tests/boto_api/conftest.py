@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 from support.boto_bench import REGION, SIZE, Bench, family
+from support.boto_shapes import Store
 from support.moto_server import MotoServer, run_moto_server, use_fake_aws_env
 
 from deltaglider import DeltaGliderClient, create_client
@@ -100,3 +101,28 @@ def unrelated(tmp_path: Path) -> Path:
     path = tmp_path / "other-1.0.tar"
     path.write_bytes(random.Random(99).randbytes(SIZE))
     return path
+
+
+def new_bucket(server: MotoServer) -> str:
+    name = f"dg-boto-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", region_name=REGION, endpoint_url=server.url).create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture(params=["folder", "s3"])
+def store(request: pytest.FixtureRequest, tmp_path: Path, _fake_aws_credentials: None) -> Store:
+    cache = str(tmp_path / "cache")
+    if request.param == "folder":
+        (tmp_path / "store" / "bkt").mkdir(parents=True)
+        client = create_client(endpoint_url=f"file://{tmp_path}/store", cache_dir=cache, log_level="WARNING")
+        return Store("folder", client, "bkt", None)
+    server: MotoServer = request.getfixturevalue("moto_server")
+    client = create_client(endpoint_url=server.url, cache_dir=cache, log_level="WARNING")
+    s3 = boto3.client("s3", region_name=REGION, endpoint_url=server.url)
+    return Store("s3", client, new_bucket(server), s3)
+
+
+@pytest.fixture
+def plain_pair(moto_server: MotoServer, _fake_aws_credentials: None) -> tuple[Any, str]:
+    """A plain boto3 client and a plain bucket on moto's server: what boto3 answers."""
+    return boto3.client("s3", region_name=REGION, endpoint_url=moto_server.url), new_bucket(moto_server)
