@@ -31,6 +31,19 @@ from deltaglider.errors import (
 
 if TYPE_CHECKING:
     from deltaglider.batch import FilterRule
+    from deltaglider.boto_api.models import BucketStats, CompressionEstimate, ListObjectsResponse, ObjectInfo
+    from deltaglider.boto_api.types import (
+        CopyObjectResponse,
+        CreateBucketResponse,
+        DeleteObjectResponse,
+        DeleteObjectsResponse,
+        GetObjectResponse,
+        HeadObjectResponse,
+        ListBucketsResponse,
+        ListObjectsV2Response,
+        PutObjectResponse,
+        S3Object,
+    )
     from deltaglider.client import DeltaGliderClient, UploadSummary
     from deltaglider.config import Settings
     from deltaglider.core.models import (
@@ -72,6 +85,20 @@ _LAZY = {
     "FilterRule": "deltaglider.batch",
     "Place": "deltaglider.urls",
     "TreeResult": "deltaglider.trees",
+    "BucketStats": "deltaglider.boto_api.models",
+    "CompressionEstimate": "deltaglider.boto_api.models",
+    "ListObjectsResponse": "deltaglider.boto_api.models",
+    "ObjectInfo": "deltaglider.boto_api.models",
+    "CopyObjectResponse": "deltaglider.boto_api.types",
+    "CreateBucketResponse": "deltaglider.boto_api.types",
+    "DeleteObjectResponse": "deltaglider.boto_api.types",
+    "DeleteObjectsResponse": "deltaglider.boto_api.types",
+    "GetObjectResponse": "deltaglider.boto_api.types",
+    "HeadObjectResponse": "deltaglider.boto_api.types",
+    "ListBucketsResponse": "deltaglider.boto_api.types",
+    "ListObjectsV2Response": "deltaglider.boto_api.types",
+    "PutObjectResponse": "deltaglider.boto_api.types",
+    "S3Object": "deltaglider.boto_api.types",
 }
 
 
@@ -90,10 +117,16 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "AccessDeniedError",
+    "BucketStats",
     "CacheError",
     "CodecError",
     "CodecIOError",
+    "CompressionEstimate",
+    "CopyObjectResponse",
+    "CreateBucketResponse",
     "DecodeError",
+    "DeleteObjectResponse",
+    "DeleteObjectsResponse",
     "DeleteResult",
     "DeltaGliderClient",
     "DeltaGliderError",
@@ -101,20 +134,28 @@ __all__ = [
     "DeltaSpace",
     "FileChangedError",
     "FilterRule",
+    "GetObjectResponse",
     "GetSummary",
+    "HeadObjectResponse",
     "IntegrityError",
     "InvalidURLError",
+    "ListBucketsResponse",
     "ListEntry",
+    "ListObjectsResponse",
+    "ListObjectsV2Response",
     "MetadataError",
     "NotFoundError",
     "NotVerifiableError",
+    "ObjectInfo",
     "ObjectKey",
     "OutOfMemoryError",
     "Place",
+    "PutObjectResponse",
     "PutSummary",
     "ReferenceInUseError",
     "RepackResult",
     "RetentionResult",
+    "S3Object",
     "S3Options",
     "Settings",
     "StatsSummary",

@@ -143,6 +143,11 @@ def _public_members(cls: type) -> list[tuple[str, Any]]:
     return [(n, v) for n, v in members if inspect.isfunction(v) or isinstance(v, property)]
 
 
+def _mixins(cls: type) -> list[type]:
+    """The classes of ``deltaglider.boto_api`` that ``cls`` inherits methods from, in MRO order."""
+    return [base for base in cls.__mro__[1:] if base.__module__.startswith("deltaglider.boto_api.")]
+
+
 def _class_section(cls: type, title_level: str = "###") -> list[str]:
     out = [f"{title_level} `{cls.__name__}`", ""]
     bases = [b for b in cls.__bases__ if b is not object]
@@ -203,7 +208,8 @@ def _module_constants(module: ModuleType, names: Iterable[str]) -> list[str]:
 
 def generate() -> str:
     import deltaglider
-    from deltaglider import client, codec, errors, factory
+    from deltaglider import boto_api, client, codec, errors, factory
+    from deltaglider.boto_api import models as boto_models
     from deltaglider.core import models, service
 
     out = [HEADER]
@@ -211,6 +217,13 @@ def generate() -> str:
     out += _function_section("create_client", factory.create_client)
     out += _class_section(client.DeltaGliderClient)
     out += _class_section(client.UploadSummary)
+
+    # The mixins' methods are the client's: each is documented where it is defined.
+    out += ["## The original's boto3-shaped calls", "", markdown_doc(boto_api), ""]
+    for cls in _mixins(client.DeltaGliderClient):
+        out += _class_section(cls)
+    for cls in _module_classes(boto_models):
+        out += _class_section(cls)
 
     out += ["## Models", "", markdown_doc(models), ""]
     for cls in _module_classes(models):
