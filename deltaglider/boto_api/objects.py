@@ -227,6 +227,8 @@ class ObjectCalls:
                 "StoredSizeMB": stored / _MB,
                 "IsDelta": summary.operation == "PUT_DELTA",
                 "CompressionRatio": summary.delta_ratio if summary.operation == "PUT_DELTA" else 1.0,
+                # The original's README reads this key, which its own code never set.
+                "DeltaRatio": stored / size if size else 0.0,
                 "SavingsPercent": (1.0 - stored / size) * 100.0 if size else 0.0,
                 "StoredAs": summary.key,
                 "Operation": summary.operation,

@@ -73,9 +73,11 @@ def test_bodies_of_every_kind_come_back_as_put(store: Store, tmp_path: Path) -> 
         "IsDelta",
         "CompressionRatio",
         "SavingsPercent",
+        "DeltaRatio",
         "StoredAs",
         "Operation",
     }
+    assert info["DeltaRatio"] == info["StoredSizeMB"] / info["OriginalSizeMB"]
     assert info["StoredSizeMB"] < info["OriginalSizeMB"] / 10
     assert info["SavingsPercent"] > 90
 
