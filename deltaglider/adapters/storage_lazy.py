@@ -47,8 +47,10 @@ class LazyStorage:
     def head(self, bucket: str, key: str) -> ObjectHead | None:
         return self._get().head(bucket, key)
 
-    def list(self, bucket: str, prefix: str, *, recursive: bool = True) -> Iterator[ObjectHead]:
-        return self._get().list(bucket, prefix, recursive=recursive)
+    def list(
+        self, bucket: str, prefix: str, *, recursive: bool = True, start_after: str = ""
+    ) -> Iterator[ObjectHead]:
+        return self._get().list(bucket, prefix, recursive=recursive, start_after=start_after)
 
     def get_file(
         self, bucket: str, key: str, dest: Path, progress: ProgressCallback | None = None

@@ -189,7 +189,9 @@ class LocalStorage:
                 os.close(fd)
         return _head(bucket, key, st, meta)
 
-    def list(self, bucket: str, prefix: str, *, recursive: bool = True) -> Iterator[ObjectHead]:
+    def list(
+        self, bucket: str, prefix: str, *, recursive: bool = True, start_after: str = ""
+    ) -> Iterator[ObjectHead]:
         base = self._bucket_dir(bucket)
         dir_part, slash, _ = prefix.rpartition("/")
         if dir_part:
@@ -202,7 +204,7 @@ class LocalStorage:
             found = [
                 (key, st, is_prefix)
                 for key, st, is_prefix in self._walk(start, dir_part + slash, recursive)
-                if key.startswith(prefix)
+                if key.startswith(prefix) and key > start_after
             ]
         for key, st, is_prefix in sorted(found, key=lambda item: item[0]):
             if is_prefix:

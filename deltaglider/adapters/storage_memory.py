@@ -68,7 +68,9 @@ class MemoryStorage:
             obj = self._objects.get((bucket, key))
             return None if obj is None else self._head_of(bucket, key, obj)
 
-    def list(self, bucket: str, prefix: str, *, recursive: bool = True) -> Iterator[ObjectHead]:
+    def list(
+        self, bucket: str, prefix: str, *, recursive: bool = True, start_after: str = ""
+    ) -> Iterator[ObjectHead]:
         with self._lock:
             self._record("list", bucket, prefix)
             found: dict[str, ObjectHead] = {}
@@ -82,7 +84,8 @@ class MemoryStorage:
                 else:
                     found[key] = self._head_of(bucket, key, obj, with_metadata=False)
         for key in sorted(found):
-            yield found[key]
+            if key > start_after:
+                yield found[key]
 
     def _get(self, bucket: str, key: str, operation: str) -> _Object:
         with self._lock:

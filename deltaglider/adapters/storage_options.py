@@ -187,8 +187,10 @@ class OptionsStorage:
     def head(self, bucket: str, key: str) -> ObjectHead | None:
         return self.inner.head(bucket, key)
 
-    def list(self, bucket: str, prefix: str, *, recursive: bool = True) -> Iterator[ObjectHead]:
-        return self.inner.list(bucket, prefix, recursive=recursive)
+    def list(
+        self, bucket: str, prefix: str, *, recursive: bool = True, start_after: str = ""
+    ) -> Iterator[ObjectHead]:
+        return self.inner.list(bucket, prefix, recursive=recursive, start_after=start_after)
 
     def get_file(
         self, bucket: str, key: str, dest: Path, progress: ProgressCallback | None = None

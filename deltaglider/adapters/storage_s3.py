@@ -35,7 +35,7 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import (
@@ -192,15 +192,18 @@ class S3Storage:
         self._bucket_exists(bucket)
         return head_from_response(bucket, key, response, response["ContentLength"])
 
-    def list(self, bucket: str, prefix: str, *, recursive: bool = True) -> Iterator[ObjectHead]:
+    def list(
+        self, bucket: str, prefix: str, *, recursive: bool = True, start_after: str = ""
+    ) -> Iterator[ObjectHead]:
         # The paginator follows continuation tokens to the end: no cap on the number of keys.
         paginator = self._client.get_paginator("list_objects_v2")
         with s3_errors("ListObjectsV2", bucket, prefix):
-            pages = (
-                paginator.paginate(Bucket=bucket, Prefix=prefix)
-                if recursive
-                else paginator.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/")
-            )
+            asked: dict[str, str] = {"Bucket": bucket, "Prefix": prefix}
+            if not recursive:
+                asked["Delimiter"] = "/"
+            if start_after:
+                asked["StartAfter"] = start_after
+            pages = cast(Any, paginator).paginate(**asked)  # keywords chosen above
             for page in pages:
                 found = [
                     ObjectHead(
@@ -217,7 +220,8 @@ class S3Storage:
                     for common in page.get("CommonPrefixes", [])
                 )
                 # S3 pages are consecutive key ranges: ordering each page orders the whole listing.
-                yield from sorted(found, key=lambda head: head.key)
+                # S3 may still give the common prefix that holds StartAfter: not after it.
+                yield from sorted((h for h in found if h.key > start_after), key=lambda head: head.key)
 
     def get_file(
         self, bucket: str, key: str, dest: Path, progress: ProgressCallback | None = None

@@ -14,12 +14,11 @@ together against ``MaxKeys`` (at most 1,000 a page, as on S3). With ``Delimiter=
 is a common prefix when the store holds any object under it (one left holding only a base shows too:
 telling would cost a listing of each sub-folder).
 
-What a page costs: the store's listing from the start of ``Prefix`` up to the page's end (the
-storage port cannot start a listing at a key), and one HEAD per delta on the page, 16 at once: a
-listing carries no metadata, and a delta's file size is recorded only in its metadata. Files stored
-whole cost no HEAD on S3 (a folder store's listing carries no ETag: there each file is HEADed, a
-local read). ``FetchMetadata=True`` HEADs every file of the page, to add each one's user metadata to
-its ``Metadata``.
+What a page costs: the store's listing from the name it starts after up to the page's end, and
+one HEAD per delta on the page, 16 at once: a listing carries no metadata, and a delta's file size is
+recorded only in its metadata. Files stored whole cost no HEAD on S3 (a folder store's listing
+carries no ETag: there each file is HEADed, a local read). ``FetchMetadata=True`` HEADs every file
+of the page, to add each one's user metadata to its ``Metadata``.
 """
 
 from __future__ import annotations
@@ -236,7 +235,9 @@ class ListingCalls:
         after = decode_token(ContinuationToken) if ContinuationToken is not None else StartAfter or ""
         storage = self.service.storage
         with boto_errors(storage, Bucket, None, "ListObjectsV2"):
-            objects = storage.list(Bucket, Prefix, recursive=Delimiter != "/")
+            # A stored key holds its name as a prefix (``a.zip`` in ``a.zip.delta``), so no key at or
+            # before ``after`` lists a name after it: the store's listing resumes there.
+            objects = storage.list(Bucket, Prefix, recursive=Delimiter != "/", start_after=after)
             entries, truncated = _page(objects, Prefix, Delimiter, after, min(max_keys, PAGE_LIMIT))
             contents = self._contents(storage, Bucket, entries, fetch_metadata=bool(FetchMetadata))
         prefixes = [{"Prefix": e.name} for e in entries if e.is_prefix]

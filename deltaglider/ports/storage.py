@@ -125,8 +125,12 @@ class StoragePort(Protocol):
         """The object's size and metadata, or None if there is no such object."""
         ...
 
-    def list(self, bucket: str, prefix: str, *, recursive: bool = True) -> Iterator[ObjectHead]:
-        """Every object whose key starts with ``prefix``, in key order, across all pages.
+    def list(
+        self, bucket: str, prefix: str, *, recursive: bool = True, start_after: str = ""
+    ) -> Iterator[ObjectHead]:
+        """Every object whose key starts with ``prefix``, in key order, across all pages; with
+        ``start_after``, only the entries whose key sorts after it (S3's ``StartAfter``: a listing
+        resumed there costs no request for the keys before it).
 
         With ``recursive=False`` only keys with no ``/`` after the prefix are yielded as objects; each
         deeper folder comes once instead, as an ``is_prefix`` entry (``<prefix><name>/``), in key

@@ -144,3 +144,12 @@ def test_a_failed_put_leaves_nothing_behind(store: LocalStorage, tmp_path: Path)
         store.put_file("b", "x", tmp_path / "missing", {"k": "v"})
     assert store.head("b", "x") is None
     assert [p.name for p in (tmp_path / f"root/b/{META_DIR}").iterdir()] in ([], [".lock"])
+
+
+def test_listing_resumes_after_a_key(store: LocalStorage) -> None:
+    for key in ("a/b", "a.txt", "a/c/d", "z", "a/b2"):
+        _put(store, "b", key, b"x", {"m": "1"})
+
+    assert [h.key for h in store.list("b", "", start_after="a/b")] == ["a/b2", "a/c/d", "z"]
+    assert [h.key for h in store.list("b", "a", recursive=False, start_after="a.txt")] == ["a/"]
+    assert [h.key for h in store.list("b", "", recursive=False, start_after="a/")] == ["z"]

@@ -519,3 +519,23 @@ def test_conditional_rewrites_and_deletes_act_on_the_named_version_only(
     assert current is not None and current.etag
     assert multipart_storage.put_file_if_match(bucket, "m", big, {}, etag=current.etag)
     assert get_bytes(multipart_storage, bucket, "m") == big.read_bytes()
+
+
+def test_list_resumes_after_a_key_without_listing_what_comes_before(
+    storage: S3Storage, s3: S3Backend, bucket: str
+) -> None:
+    keys = [f"p/{i:02d}.zip" for i in range(20)] + ["p/sub/x", "p/sub/y"]
+    for key in keys:
+        s3.client.put_object(Bucket=bucket, Key=key, Body=b"d")
+    sent: list[str] = []
+    s3_client = storage._client  # the adapter's own client: see what its listing requests ask
+    s3_client.meta.events.register("before-send.s3.ListObjectsV2", lambda request, **_: sent.append(request.url))
+
+    resumed = [h.key for h in storage.list(bucket, "p/", start_after="p/12.zip")]
+    folders = [(h.key, h.is_prefix) for h in storage.list(bucket, "p/", recursive=False, start_after="p/sub/")]
+
+    assert resumed == keys[13:]
+    assert folders == []  # the folder that holds the start is not after it
+    # The store is asked to start there: a resumed listing of a large folder costs no page before it.
+    assert len(sent) == 2
+    assert all("start-after=p%2F" in url for url in sent)

@@ -115,14 +115,16 @@ class _Layer:
                 return found.head if found is not None else None
         return self._inner.head(bucket, key)
 
-    def list(self, bucket: str, prefix: str, *, recursive: bool = True) -> Iterator[ObjectHead]:
+    def list(
+        self, bucket: str, prefix: str, *, recursive: bool = True, start_after: str = ""
+    ) -> Iterator[ObjectHead]:
         with self._lock:
             mine = {
                 key: obj for (b, key), obj in self._objects.items() if b == bucket and key.startswith(prefix)
             }
         shown: dict[str, ObjectHead] = {
             obj.key: obj
-            for obj in self._inner.list(bucket, prefix, recursive=recursive)
+            for obj in self._inner.list(bucket, prefix, recursive=recursive, start_after=start_after)
             if obj.key not in mine
         }
         for key, obj in mine.items():
@@ -134,7 +136,7 @@ class _Layer:
                 shown.setdefault(folder, ObjectHead(bucket, folder, 0, is_prefix=True))
             else:
                 shown[key] = replace(obj.head, metadata={})  # as listings give it
-        return iter([shown[key] for key in sorted(shown)])
+        return iter([shown[key] for key in sorted(shown) if key > start_after])
 
     def get_file(
         self, bucket: str, key: str, dest: Path, progress: ProgressCallback | None = None
