@@ -50,7 +50,7 @@ class _Group(click.Group):
 @click.option("--profile", metavar="NAME", help="AWS profile to use.")
 @click.option("--region", metavar="REGION", help="AWS region.")
 @click.option("--debug", is_flag=True, help="Log everything, and show tracebacks.")
-@click.option("--quiet", is_flag=True, help="Print only data and errors.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only data and errors.")
 @click.option("--no-progress", is_flag=True, help="No progress line on stderr.")
 @click.option("--json", "json_output", is_flag=True, help="One JSON document on stdout.")
 @click.option(
