@@ -17,7 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal, cast
 
-from deltaglider import trees
+from deltaglider import migrate, trees
 from deltaglider.adapters.storage_local import LocalStorage
 from deltaglider.adapters.storage_options import FILE_TAG, check_options, merge_options
 from deltaglider.batch import FilterRule, seed_indexes, version_key
@@ -519,6 +519,39 @@ class DeltaGliderClient(ObjectCalls, ListingCalls, BucketCalls, LinkCalls, InfoC
             size_only=size_only,
             rules=rules,
             dry_run=dry_run,
+            workers=workers,
+            max_ratio=max_ratio,
+            on_event=on_event,
+        )
+
+    def migrate(
+        self,
+        source: str | Place,
+        destination: str | Place,
+        *,
+        preserve_prefix: bool = True,
+        dry_run: bool = False,
+        confirm: Callable[[TreeResult], bool] | None = None,
+        rules: Sequence[FilterRule] = (),
+        workers: int = DEFAULT_WORKERS,
+        max_ratio: float | None = None,
+        on_event: EventCallback | None = None,
+    ) -> TreeResult:
+        """Copies what the store folder ``source`` holds into the store folder ``destination``, as
+        the original DeltaGlider's ``migrate``: into ``destination/<source's folder name>/`` unless
+        ``preserve_prefix`` is False; a file already there with the same SHA-256 is skipped, so a
+        rerun resumes. A file the source holds whole, new at the destination in the same store, is
+        copied inside the store (S3: CopyObject); the others are stored as uploads are.
+        ``dry_run`` plans only; ``confirm`` sees the plan and may stop it (see
+        :mod:`deltaglider.migrate`)."""
+        return migrate.migrate(
+            self,
+            Place.of(source),
+            Place.of(destination),
+            preserve_prefix=preserve_prefix,
+            dry_run=dry_run,
+            confirm=confirm,
+            rules=rules,
             workers=workers,
             max_ratio=max_ratio,
             on_event=on_event,

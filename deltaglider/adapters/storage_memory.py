@@ -10,8 +10,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from deltaglider.errors import NotFoundError
-from deltaglider.ports.storage import BucketInfo, LifecycleRule, ObjectHead, ProgressCallback, PutOptions
+from deltaglider.errors import NotFoundError, StorageError
+from deltaglider.ports.storage import (
+    COPY_MAX_BYTES,
+    BucketInfo,
+    LifecycleRule,
+    ObjectHead,
+    ProgressCallback,
+    PutOptions,
+)
 
 #: Every write makes a new version: its ETag is unique, even for the same bytes (S3's are MD5s).
 _versions = itertools.count(1)
@@ -158,6 +165,18 @@ class MemoryStorage:
                 data, _merged(metadata, options), datetime.now(UTC), options or PutOptions()
             )
             return True
+
+    def copy(self, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str) -> None:
+        with self._lock:
+            self._record("copy", src_bucket, src_key)
+            source = self._objects.get((src_bucket, src_key))
+            if source is None:
+                raise NotFoundError(f"s3://{src_bucket}/{src_key}: no such object")
+            if len(source.data) > COPY_MAX_BYTES:
+                raise StorageError(f"s3://{src_bucket}/{src_key}: too large to copy in one step")
+            self._objects[(dst_bucket, dst_key)] = _Object(
+                source.data, dict(source.metadata), datetime.now(UTC), source.options
+            )
 
     def delete(self, bucket: str, key: str) -> None:
         with self._lock:
