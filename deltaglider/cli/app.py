@@ -25,6 +25,7 @@ from deltaglider._version import __version__
 from deltaglider.cli.argv import hoist_global_options
 from deltaglider.cli.cmd_cp import cp
 from deltaglider.cli.cmd_ls import ls, stats
+from deltaglider.cli.cmd_migrate import migrate
 from deltaglider.cli.cmd_retain import repack, retain
 from deltaglider.cli.cmd_rm import rm
 from deltaglider.cli.cmd_sync import sync
@@ -131,7 +132,7 @@ def cli(
     )
 
 
-for _command in (cp, ls, rm, sync, verify, stats, retain, repack):
+for _command in (cp, ls, rm, sync, verify, stats, retain, repack, migrate):
     cli.add_command(_command)
 
 
