@@ -17,7 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal, cast
 
-from deltaglider import trees
+from deltaglider import migrate, trees
 from deltaglider.adapters.storage_local import LocalStorage
 from deltaglider.adapters.storage_options import FILE_TAG, check_options, merge_options
 from deltaglider.batch import FilterRule, seed_indexes, version_key
@@ -138,9 +138,10 @@ def _lifecycle_rule(
     )
 
 
-def _stored_name(file: str | Path, url: str) -> str:
-    """Where an upload of ``file`` to ``url`` is stored, as a name (its folder and file name)."""
-    return url + Path(file).name if url.endswith("/") else url
+def _stored_name(file: str | Path, url: str, name: str | None = None) -> str:
+    """Where an upload of ``file`` to the folder ``url`` is stored, as a name (its folder and file
+    name): ``name``, else the file's own."""
+    return _folder_url(url) + (Path(file).name if name is None else name)
 
 
 class DeltaGliderClient(ObjectCalls, ListingCalls, BucketCalls, LinkCalls, InfoCalls):
@@ -171,13 +172,16 @@ class DeltaGliderClient(ObjectCalls, ListingCalls, BucketCalls, LinkCalls, InfoC
         tags: dict[str, str] | None = None,
         max_ratio: float | None = None,
         *,
+        name: str | None = None,
         progress: ProgressCallback | None = None,
         metadata: dict[str, str] | None = None,
         content_type: str | None = None,
         storage_class: str | None = None,
     ) -> UploadSummary:
-        """Stores the file at ``s3_url``: into that folder if it ends in ``/`` (keeping the file's name),
-        else under the URL's last component. ``max_ratio`` None means the client's setting.
+        """Stores the file into the folder ``s3_url``, with or without its trailing ``/`` (as the
+        original DeltaGlider does: ``upload("build.zip", "s3://releases/v2")`` stores
+        ``v2/build.zip``), under the file's own name, or under ``name`` (one component, no ``/``).
+        ``max_ratio`` None means the client's setting.
 
         ``tags`` become object tags (on a local store, kept in the metadata sidecar), ``metadata`` user
         metadata beside deltaglider's ``dg-*`` keys (which it may not use, nor the bare names the
@@ -188,14 +192,14 @@ class DeltaGliderClient(ObjectCalls, ListingCalls, BucketCalls, LinkCalls, InfoC
         extra = check_options(
             tags=tags, metadata=metadata, content_type=content_type, storage_class=storage_class
         )
-        loc = parse_url(s3_url)
+        loc = parse_url(s3_url).as_folder()
         if loc.prefix:
             check_relative_key(loc.prefix, f"{s3_url}: destination folder")
         summary = self._service_for(loc).put(
             Path(file_path),
             DeltaSpace(loc.bucket, loc.prefix),
             max_ratio,
-            name=loc.name,
+            name=name,
             progress=progress,
             options=merge_options(self._put_options, extra),
         )
@@ -511,6 +515,39 @@ class DeltaGliderClient(ObjectCalls, ListingCalls, BucketCalls, LinkCalls, InfoC
             size_only=size_only,
             rules=rules,
             dry_run=dry_run,
+            workers=workers,
+            max_ratio=max_ratio,
+            on_event=on_event,
+        )
+
+    def migrate(
+        self,
+        source: str | Place,
+        destination: str | Place,
+        *,
+        preserve_prefix: bool = True,
+        dry_run: bool = False,
+        confirm: Callable[[TreeResult], bool] | None = None,
+        rules: Sequence[FilterRule] = (),
+        workers: int = DEFAULT_WORKERS,
+        max_ratio: float | None = None,
+        on_event: EventCallback | None = None,
+    ) -> TreeResult:
+        """Copies what the store folder ``source`` holds into the store folder ``destination``, as
+        the original DeltaGlider's ``migrate``: into ``destination/<source's folder name>/`` unless
+        ``preserve_prefix`` is False; a file already there with the same SHA-256 is skipped, so a
+        rerun resumes. A file the source holds whole, new at the destination in the same store, is
+        copied inside the store (S3: CopyObject); the others are stored as uploads are.
+        ``dry_run`` plans only; ``confirm`` sees the plan and may stop it (see
+        :mod:`deltaglider.migrate`)."""
+        return migrate.migrate(
+            self,
+            Place.of(source),
+            Place.of(destination),
+            preserve_prefix=preserve_prefix,
+            dry_run=dry_run,
+            confirm=confirm,
+            rules=rules,
             workers=workers,
             max_ratio=max_ratio,
             on_event=on_event,

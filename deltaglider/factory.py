@@ -17,8 +17,9 @@ import dataclasses
 import logging
 import math
 import os
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
 
 from deltaglider import config
 from deltaglider.adapters.clock_utc import UtcClock
@@ -48,6 +49,14 @@ __all__ = ["S3Options", "Settings", "create_client"]
 
 _ADDRESSING_STYLES = ("auto", "path", "virtual")
 
+#: Credentials: never shown, in a repr or in an error message.
+_SECRET_FIELDS: Final = frozenset({"aws_access_key_id", "aws_secret_access_key", "aws_session_token"})
+
+#: What ``create_client(**kwargs)`` passes on to boto3's ``Session.client`` (the original's own
+#: ``**kwargs``): the parameters of that call that no keyword of ours names. ``config`` is
+#: ``boto_config``.
+BOTO3_CLIENT_KEYWORDS: Final = ("api_version", "use_ssl", "verify", "aws_account_id")
+
 
 @dataclass(frozen=True)
 class S3Options:
@@ -65,10 +74,22 @@ class S3Options:
     checksum: str | None = config.DEFAULT_CHECKSUM
     sse: str | None = None
     sse_kms_key_id: str | None = None
+    aws_access_key_id: str | None = field(default=None, repr=False)
+    aws_secret_access_key: str | None = field(default=None, repr=False)
+    aws_session_token: str | None = field(default=None, repr=False)
+    client_kwargs: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "checksum", config.check_checksum(self.checksum))
         config.check_sse(self.sse, self.sse_kms_key_id)
+        self._check_credentials()
+        unknown = sorted(set(self.client_kwargs) - set(BOTO3_CLIENT_KEYWORDS))
+        if unknown:
+            raise TypeError(
+                f"client_kwargs takes boto3 client arguments ({', '.join(BOTO3_CLIENT_KEYWORDS)}), "
+                f"not {', '.join(unknown)}"
+            )
+        object.__setattr__(self, "client_kwargs", dict(self.client_kwargs))
         builds = {
             "session": self.session,
             "profile": self.profile,
@@ -78,6 +99,7 @@ class S3Options:
             "max_attempts": self.max_attempts,
             "connect_timeout": self.connect_timeout,
             "read_timeout": self.read_timeout,
+            **self.client_kwargs,
         }
         given = sorted(name for name, value in builds.items() if value is not None)
         if self.s3_client is not None and given:
@@ -97,6 +119,25 @@ class S3Options:
                 isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf
             ):
                 raise ValueError(f"{name} must be a number of seconds (0 for no limit), not {value!r}")
+
+    def _check_credentials(self) -> None:
+        """Keys make the session: they cannot also come from elsewhere, and come as a pair."""
+        keys = [name for name in sorted(_SECRET_FIELDS) if getattr(self, name) is not None]
+        if not keys:
+            return
+        holders = [name for name in ("s3_client", "session", "profile") if getattr(self, name) is not None]
+        if holders:
+            raise ValueError(
+                f"{' and '.join(keys)} cannot apply to the {holders[0]} given, which brings its own "
+                "credentials: pass one or the other"
+            )
+        if (self.aws_access_key_id is None) != (self.aws_secret_access_key is None):
+            raise ValueError("aws_access_key_id and aws_secret_access_key go together: pass both")
+        if self.aws_access_key_id is None:
+            raise ValueError(
+                "aws_session_token belongs to temporary credentials: pass it with their "
+                "aws_access_key_id and aws_secret_access_key"
+            )
 
     def botocore_config(self) -> Any:
         """Our defaults, under the caller's ``boto_config``, under the explicit options."""
@@ -124,10 +165,20 @@ class S3Options:
             return self.s3_client
         import boto3
 
-        # boto3 itself reads AWS_ENDPOINT_URL(_S3), AWS_PROFILE, AWS_DEFAULT_REGION and the credentials.
-        session = self.session or boto3.session.Session(profile_name=self.profile)
+        # boto3 itself reads AWS_ENDPOINT_URL(_S3), AWS_PROFILE, AWS_DEFAULT_REGION and, unless
+        # given here, the credentials.
+        session = self.session or boto3.session.Session(
+            profile_name=self.profile,
+            aws_access_key_id=self.aws_access_key_id,
+            aws_secret_access_key=self.aws_secret_access_key,
+            aws_session_token=self.aws_session_token,
+        )
         return session.client(
-            "s3", endpoint_url=endpoint_url or None, region_name=self.region, config=self.botocore_config()
+            "s3",
+            endpoint_url=endpoint_url or None,
+            region_name=self.region,
+            config=self.botocore_config(),
+            **self.client_kwargs,
         )
 
 
@@ -204,13 +255,33 @@ def _combined(name: str, given: Any, shortcut: dict[str, Any], normalised: Any, 
     takes the keyword; a field it sets to another value than the keyword is a mistake worth naming
     rather than a choice to guess.
     """
-    for field in shortcut:
-        ours, theirs = getattr(normalised, field), getattr(given, field)
-        if theirs != getattr(defaults, field) and theirs != ours:
-            raise ValueError(
-                f"{field} is given twice: {name}({field}={theirs!r}) and {field}={ours!r}; pass one"
-            )
-    return dataclasses.replace(given, **{field: getattr(normalised, field) for field in shortcut})
+    for key in shortcut:
+        ours, theirs = getattr(normalised, key), getattr(given, key)
+        if theirs != getattr(defaults, key) and theirs != ours:
+            if key in _SECRET_FIELDS:
+                raise ValueError(f"{key} is given twice, with two values: {name}({key}=...) and {key}=...")
+            raise ValueError(f"{key} is given twice: {name}({key}={theirs!r}) and {key}={ours!r}; pass one")
+    return dataclasses.replace(given, **{key: getattr(normalised, key) for key in shortcut})
+
+
+def _original_keywords(
+    region: str | None, region_name: str | None, boto_config: Any, boto3_kwargs: dict[str, Any]
+) -> tuple[str | None, Any]:
+    """``region`` and ``boto_config`` with the original's spellings (``region_name``, and boto3's
+    ``config`` among the ``**kwargs``) folded in; ``boto3_kwargs`` keeps what boto3 alone takes."""
+    if region_name is not None:
+        if region is not None and region != region_name:
+            raise ValueError(f"region={region!r} and region_name={region_name!r} name two regions; pass one")
+        region = region_name
+    if "config" in boto3_kwargs:
+        given = boto3_kwargs.pop("config")
+        if boto_config is not None and given is not boto_config:
+            raise ValueError("boto_config and config are both given: pass the botocore Config once")
+        boto_config = given
+    unknown = sorted(set(boto3_kwargs) - set(BOTO3_CLIENT_KEYWORDS))
+    if unknown:
+        raise TypeError(f"create_client() got an unexpected keyword argument {unknown[0]!r}")
+    return region, boto_config
 
 
 def create_client(
@@ -242,6 +313,11 @@ def create_client(
     metadata: dict[str, str] | None = None,
     original_compatible: bool | None = None,
     metrics: str | MetricsPort | None = None,
+    aws_access_key_id: str | None = None,
+    aws_secret_access_key: str | None = None,
+    aws_session_token: str | None = None,
+    region_name: str | None = None,
+    **boto3_kwargs: Any,
 ) -> DeltaGliderClient:
     """A client with sensible defaults.
 
@@ -278,6 +354,13 @@ def create_client(
     decoded form), and only the original's extensions and uncompressed content go down the delta path.
     Either way, everything the original wrote is read.
 
+    The original DeltaGlider's keywords work too: ``aws_access_key_id``, ``aws_secret_access_key``
+    and ``aws_session_token`` (credentials for this client only, instead of those boto3 finds; not
+    with a ``session``, ``profile`` or ``s3_client``, which bring their own), ``region_name`` (the same
+    as ``region``), and any other keyword of boto3's ``Session.client`` (``verify``, ``use_ssl``,
+    ``api_version``, ``aws_account_id``; ``config`` is ``boto_config``), passed on to it. A
+    keyword of the original and ours naming one thing twice, with two values, is a ``ValueError``.
+
     ``metrics`` (``DG_METRICS``): ``noop``, ``logging`` (INFO lines, logger ``deltaglider.metrics``),
     ``cloudwatch`` (namespace ``DG_METRICS_NAMESPACE``, default ``DeltaGlider``) or ``prometheus``
     (the ``prometheus`` extra: ``prometheus_client.REGISTRY``, or a file ``DG_PROMETHEUS_TEXTFILE``
@@ -285,6 +368,7 @@ def create_client(
     (a ``MetricsPort``, such as ``PrometheusMetrics(registry)``). Unset, metrics are DEBUG log lines
     at log level DEBUG. A failing adapter is logged and never fails an upload or a download.
     """
+    region, boto_config = _original_keywords(region, region_name, boto_config, boto3_kwargs)
     # As ``config.resolve`` reads them: None, and an empty name, are "not given".
     flat_settings: dict[str, Any] = {
         name: value
@@ -318,9 +402,14 @@ def create_client(
             ("read_timeout", read_timeout),
             ("sse", sse),
             ("sse_kms_key_id", sse_kms_key_id),
+            ("aws_access_key_id", aws_access_key_id),
+            ("aws_secret_access_key", aws_secret_access_key),
+            ("aws_session_token", aws_session_token),
         )
         if value is not None
     }
+    if boto3_kwargs:
+        flat_s3["client_kwargs"] = boto3_kwargs
     if checksum != config.DEFAULT_CHECKSUM:
         flat_s3["checksum"] = checksum
     if s3 is None:

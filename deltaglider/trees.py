@@ -81,6 +81,7 @@ class Operations(Protocol):
         file_path: str | Path,
         s3_url: str,
         *,
+        name: str | None = ...,
         max_ratio: float | None = ...,
         progress: ProgressCallback | None = ...,
     ) -> Uploaded: ...
@@ -378,6 +379,15 @@ def _written(step: Step) -> str | None:
     return unquote(step.destination) if step.destination.lower().startswith("file:") else step.destination
 
 
+def _store(
+    ops: Operations, file: Path, step: Step, report: ProgressCallback, max_ratio: float | None
+) -> Done:
+    """Uploads ``file`` to the step's destination, a stored file's location: its folder and its name."""
+    target = Place(step.destination, is_store=True)
+    summary = ops.upload(file, target.parent.text, name=target.name, max_ratio=max_ratio, progress=report)
+    return Done(step, upload=summary)
+
+
 def _perform(ops: Operations, step: Step, report: ProgressCallback, max_ratio: float | None) -> Done:
     if step.action == "verify":
         try:
@@ -385,8 +395,7 @@ def _perform(ops: Operations, step: Step, report: ProgressCallback, max_ratio: f
         except NotVerifiableError as exc:
             return Done(step, valid=None, detail=str(exc))
     if step.action == "upload":
-        source = _STDIN if step.source == STDIO else Path(step.source)
-        return Done(step, upload=ops.upload(source, step.destination, max_ratio=max_ratio, progress=report))
+        return _store(ops, _STDIN if step.source == STDIO else Path(step.source), step, report, max_ratio)
     if step.action == "download":
         if step.destination == STDIO:
             # Downloaded and checked in a private folder first: standard output may be a pipe, a file or
@@ -398,14 +407,11 @@ def _perform(ops: Operations, step: Step, report: ProgressCallback, max_ratio: f
         target = safe_join(Path(step.within), step.name) if step.within else Path(step.destination)
         return Done(step, download=ops.download(step.source, target, progress=report))
     if step.action == "copy":
-        # One of the library's scratch folders, so that a killed copy's is swept as theirs are; the
-        # file named as the source, so that a destination folder keeps its name.
+        # One of the library's scratch folders, so that a killed copy's is swept as theirs are.
         with scratch.temporary() as folder:
             local = folder / (Place.of(step.source).name or "object")
             ops.download(step.source, local, progress=report)
-            return Done(
-                step, upload=ops.upload(local, step.destination, max_ratio=max_ratio, progress=report)
-            )
+            return _store(ops, local, step, report, max_ratio)
     raise ValueError(f"not a transfer: {step.action}")
 
 

@@ -7,8 +7,9 @@ at ``/``: ``/srv/rel/app.zip`` is bucket ``srv``, key ``rel/app.zip``, and its D
 ``rel``) keeps its ``reference.bin`` at ``/srv/rel/reference.bin``. So each folder is a DeltaSpace, and
 ``Location.bucket`` means the same thing on both sides.
 
-A trailing slash names a folder (upload keeps the file's own name); without one, the last component is
-the object's name.
+A trailing slash names a folder; without one, the last component is the object's name (as ``aws s3 cp``
+reads a destination; ``DeltaGliderClient.upload`` alone reads its URL as the folder either way, as
+the original DeltaGlider did).
 
 Parsing is strict: anything that looks like a scheme (letters, digits, ``+.-`` then ``:`` before the
 first ``/``) must be ``s3://`` or ``file://``; ``s3:/x`` or ``file:x`` is a typo, never a relative

@@ -41,7 +41,7 @@ def publish(client: DeltaGliderClient, dist: Path, folder: str, build: str) -> b
     for artifact in sorted(p for p in dist.iterdir() if p.is_file()):
         name = build_name(artifact.name, build)
         try:
-            summary = client.upload(artifact, folder + name)
+            summary = client.upload(artifact, folder, name=name)
             verified = client.verify(folder + name)
         except DeltaGliderError as exc:
             print(f"FAILED {artifact}: {exc}", file=sys.stderr)

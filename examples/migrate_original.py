@@ -52,7 +52,9 @@ def migrate(client: DeltaGliderClient, source: str, dest: str | None) -> int:
                 continue
             local = Path(work) / "file"
             client.download(entry.url, local)
-            summary = client.upload(local, dest + entry.name)
+            # The URL names the folder; the file keeps the name it had (a sub-folder's included).
+            folder, _, name = (dest + entry.name).rpartition("/")
+            summary = client.upload(local, folder, name=name)
             local.unlink()
             again = client.verify(dest + entry.name)
             outcome = "verified" if again else "VERIFY FAILED"

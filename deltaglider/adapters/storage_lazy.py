@@ -94,6 +94,9 @@ class LazyStorage:
     ) -> bool:
         return self._get().put_file_if_match(bucket, key, src, metadata, progress, etag=etag, options=options)
 
+    def copy(self, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str) -> None:
+        self._get().copy(src_bucket, src_key, dst_bucket, dst_key)
+
     def delete(self, bucket: str, key: str) -> None:
         self._get().delete(bucket, key)
 

@@ -242,7 +242,7 @@ class LocalStorage:
         self,
         bucket: str,
         key: str,
-        src: Path,
+        src: Path | int,
         metadata: Mapping[str, str],
         progress: ProgressCallback | None,
         *,
@@ -260,11 +260,13 @@ class LocalStorage:
             self._sweep_if_due(folder)
             stored = {**_stored_metadata(metadata, options), files.VERSION_KEY: secrets.token_hex(16)}
             with files.staged(meta, stored) as (data_tmp, meta_tmp):
-                fin = os.open(src, os.O_RDONLY | os.O_CLOEXEC)
+                # ``src``: a file, or a descriptor open on one (a copy's source, the caller's to close).
+                fin = src if isinstance(src, int) else os.open(src, os.O_RDONLY | os.O_CLOEXEC)
                 try:
                     files.copy_into(fin, data_tmp, progress, new=True)
                 finally:
-                    os.close(fin)
+                    if fin is not src:
+                        os.close(fin)
                 with files.locked(folder, exclusive=True):
                     files.recover(folder, path.name)
                     return files.commit(
@@ -307,6 +309,28 @@ class LocalStorage:
         options: PutOptions | None = None,
     ) -> bool:
         return self._write(bucket, key, Path(src), metadata, progress, if_match=etag, options=options)
+
+    def copy(self, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str) -> None:
+        path = self._path(src_bucket, src_key)
+        with os_errors(f"copy {path}"):
+            files.check_inside(self._root_real, path.parent, f"copy {path}")
+            self._recover_if_needed(path.parent, path.name)
+            # A committed object, as ``get_file`` reads one: opened with its sidecar under the lock.
+            with files.locked(path.parent, exclusive=False):
+                fd = files.open_object(path)
+                try:
+                    sidecar = files.read_meta(path.parent, path.name)
+                except BaseException:
+                    os.close(fd)
+                    raise
+            try:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    raise NotFoundError(f"copy {path}: not a file")
+                sidecar.pop(files.VERSION_KEY, None)  # the copy is a version of its own
+                # The sidecar as it is (metadata and tags): no options to apply over it.
+                self._write(dst_bucket, dst_key, fd, sidecar, None, options=None)
+            finally:
+                os.close(fd)
 
     def delete(self, bucket: str, key: str) -> None:
         self._delete(bucket, key, if_match=None)

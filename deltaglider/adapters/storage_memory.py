@@ -12,6 +12,7 @@ from pathlib import Path
 
 from deltaglider.errors import NotFoundError, StorageError
 from deltaglider.ports.storage import (
+    COPY_MAX_BYTES,
     BucketAdmin,
     BucketInfo,
     LifecycleRule,
@@ -168,6 +169,18 @@ class MemoryStorage:
                 data, _merged(metadata, options), datetime.now(UTC), options or PutOptions()
             )
             return True
+
+    def copy(self, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str) -> None:
+        with self._lock:
+            self._record("copy", src_bucket, src_key)
+            source = self._objects.get((src_bucket, src_key))
+            if source is None:
+                raise NotFoundError(f"s3://{src_bucket}/{src_key}: no such object")
+            if len(source.data) > COPY_MAX_BYTES:
+                raise StorageError(f"s3://{src_bucket}/{src_key}: too large to copy in one step")
+            self._objects[(dst_bucket, dst_key)] = _Object(
+                source.data, dict(source.metadata), datetime.now(UTC), source.options
+            )
 
     def delete(self, bucket: str, key: str) -> None:
         with self._lock:

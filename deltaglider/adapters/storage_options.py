@@ -236,6 +236,10 @@ class OptionsStorage:
             bucket, key, src, metadata, progress, etag=etag, options=self._for(options)
         )
 
+    def copy(self, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str) -> None:
+        # The copy keeps the source's options (class, tags, type): it is that object, elsewhere.
+        self.inner.copy(src_bucket, src_key, dst_bucket, dst_key)
+
     def delete(self, bucket: str, key: str) -> None:
         self.inner.delete(bucket, key)
 

@@ -520,6 +520,19 @@ class S3Storage:
         code = error_code(exc)
         return code in PRECONDITION_FAILED or code in CONDITIONAL_CONFLICT or code in {"NoSuchKey", "404"}
 
+    def copy(self, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str) -> None:
+        # One CopyObject: atomic, up to COPY_MAX_BYTES (S3 refuses larger sources, InvalidRequest).
+        # Metadata and tags go with the bytes; the destination gets the client's encryption.
+        with s3_errors("CopyObject", dst_bucket, dst_key):
+            self._client.copy_object(
+                Bucket=dst_bucket,
+                Key=dst_key,
+                CopySource={"Bucket": src_bucket, "Key": src_key},
+                MetadataDirective="COPY",
+                TaggingDirective="COPY",
+                **self._sse,
+            )
+
     def delete(self, bucket: str, key: str) -> None:
         try:
             self._client.delete_object(Bucket=bucket, Key=key)

@@ -26,6 +26,7 @@ from deltaglider.cli.argv import hoist_global_options
 from deltaglider.cli.cmd_bucket_acl import get_bucket_acl, put_bucket_acl
 from deltaglider.cli.cmd_cp import cp
 from deltaglider.cli.cmd_ls import ls, stats
+from deltaglider.cli.cmd_migrate import migrate
 from deltaglider.cli.cmd_purge import purge
 from deltaglider.cli.cmd_retain import repack, retain
 from deltaglider.cli.cmd_rm import rm
@@ -52,7 +53,7 @@ class _Group(click.Group):
 @click.option("--profile", metavar="NAME", help="AWS profile to use.")
 @click.option("--region", metavar="REGION", help="AWS region.")
 @click.option("--debug", is_flag=True, help="Log everything, and show tracebacks.")
-@click.option("--quiet", is_flag=True, help="Print only data and errors.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only data and errors.")
 @click.option("--no-progress", is_flag=True, help="No progress line on stderr.")
 @click.option("--json", "json_output", is_flag=True, help="One JSON document on stdout.")
 @click.option(
@@ -133,7 +134,7 @@ def cli(
     )
 
 
-for _command in (cp, ls, rm, sync, verify, stats, retain, repack):
+for _command in (cp, ls, rm, sync, verify, stats, retain, repack, migrate):
     cli.add_command(_command)
 for _command in (purge, put_bucket_acl, get_bucket_acl):
     cli.add_command(_command)

@@ -2,6 +2,8 @@
 
 - Global options are declared once, on the group, yet accepted after the command too, as ``aws s3 cp a
   s3://b/ --endpoint-url X`` accepts them: they are moved in front of the command name.
+- Short flags may be bundled (``ls -rh``, ``cp -rq``) even where some are the group's (``-q``):
+  a bundle of known flags is split before the group's are moved.
 - ``--include``/``--exclude`` are ordered rules (the last match wins), but click gathers each option's
   values apart: their order across the two options is read here.
 
@@ -74,6 +76,7 @@ def hoist_global_options(group: click.Group, ctx: click.Context, args: Sequence[
     command_table = _option_table(command.params)
     # The command's own options win a name clash; the group's fill in the rest.
     table = {**{k: v for k, v in globals_table.items() if k not in command_table}, **command_table}
+    rest = _split_bundles(rest, table)
     hoisted: list[str] = []
     kept: list[str] = []
     position = 0
@@ -87,6 +90,29 @@ def hoist_global_options(group: click.Group, ctx: click.Context, args: Sequence[
         position = token.stop
     kept.extend(rest[position:])
     return [*head[:command_at], *hoisted, head[command_at], *kept]
+
+
+def _split_bundles(args: list[str], table: dict[str, click.Parameter]) -> list[str]:
+    """``args`` with each ``-abc`` made of known flags (options taking no value) split into ``-a -b
+    -c``; anything else, an option's value included, as it was."""
+    split: list[str] = []
+    position = 0
+    for token in _scan(args, table):
+        split.extend(args[position : token.start])
+        piece = args[token.start : token.stop]
+        arg = piece[0]
+        flags = [f"-{letter}" for letter in arg[1:]]
+        bundle = (
+            token.param is None
+            and len(arg) > 2
+            and arg[0] == "-"
+            and arg[1] != "-"
+            and all(flag in table and not _takes_value(table[flag]) for flag in flags)
+        )
+        split.extend(flags if bundle else piece)
+        position = token.stop
+    split.extend(args[position:])
+    return split
 
 
 def ordered_filters(command: click.Command, args: Sequence[str]) -> list[FilterRule]:

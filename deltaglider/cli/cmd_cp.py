@@ -33,7 +33,7 @@ def _check_stdio(src: Place, dst: Place, *, recursive: bool, json_mode: bool) ->
 @click.command(cls=FilteredCommand)
 @click.argument("source")
 @click.argument("destination")
-@click.option("--recursive", is_flag=True, help="Copy every file under SOURCE (a folder).")
+@click.option("--recursive", "-r", is_flag=True, help="Copy every file under SOURCE (a folder).")
 @click.option("--dryrun", is_flag=True, help="Show what would be copied; copy nothing.")
 @filter_options
 @click.pass_context

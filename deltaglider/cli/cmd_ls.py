@@ -51,8 +51,13 @@ def _list_buckets(session: Session) -> int:
 
 @click.command()
 @click.argument("url", required=False)
-@click.option("--recursive", is_flag=True, help="List every file under URL, sub-folders included.")
-@click.option("--human-readable", is_flag=True, help="Sizes in KiB, MiB, GiB...")
+@click.option("--recursive", "-r", is_flag=True, help="List every file under URL, sub-folders included.")
+@click.option(
+    "--human-readable",
+    "-h",
+    is_flag=True,
+    help="Sizes in KiB, MiB, GiB... (-h here, as in aws s3 ls; --help for help).",
+)
 @click.option("--summarize", is_flag=True, help="End with the totals: files, original and stored size.")
 @click.pass_obj
 def ls(session: Session, url: str | None, recursive: bool, human_readable: bool, summarize: bool) -> int:

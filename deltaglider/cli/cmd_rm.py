@@ -29,7 +29,7 @@ def _single(session: Session, target: Place) -> tuple[list[str], list[str]]:
 
 @click.command(cls=FilteredCommand)
 @click.argument("url")
-@click.option("--recursive", is_flag=True, help="Remove every file under URL (a folder).")
+@click.option("--recursive", "-r", is_flag=True, help="Remove every file under URL (a folder).")
 @click.option("--dryrun", is_flag=True, help="Show what would be removed; remove nothing.")
 @filter_options
 @click.pass_context

@@ -14,3 +14,26 @@ Its wings, each a folder, hold one flow or one kind of knowledge:
 Flows that use several wings (delete, verify, listing, repack, many transfers at once) and what every
 flow shares (the service, its context, the models, the removal protocol) stay at this level.
 """
+
+# The original DeltaGlider exported its error classes here: its users' imports keep working.
+from deltaglider.core.errors import (
+    DeltaGliderError,
+    DiffDecodeError,
+    DiffEncodeError,
+    IntegrityMismatchError,
+    NotFoundError,
+    PolicyViolationWarning,
+    ReferenceCreationRaceError,
+    StorageIOError,
+)
+
+__all__ = [
+    "DeltaGliderError",
+    "DiffDecodeError",
+    "DiffEncodeError",
+    "IntegrityMismatchError",
+    "NotFoundError",
+    "PolicyViolationWarning",
+    "ReferenceCreationRaceError",
+    "StorageIOError",
+]

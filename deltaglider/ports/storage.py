@@ -14,6 +14,10 @@ from typing import Any, Protocol
 #: A download counts what it fetches: the stored object, and on a cold cache the reference too.
 ProgressCallback = Callable[[int], None]
 
+#: The largest object ``StoragePort.copy`` copies (S3's CopyObject limit, 5 GiB); a larger one is
+#: copied the long way, through a download.
+COPY_MAX_BYTES = 5 * 1024**3
+
 
 @dataclass(frozen=True)
 class BucketInfo:
@@ -189,6 +193,13 @@ class StoragePort(Protocol):
         """Atomically replaces the object at ``key`` only while it is still the version whose ETag is
         ``etag`` (as ``head`` gave it). False, changing nothing, when another write replaced it or it
         is gone: a rewrite never undoes a newer write nor brings back a removed object."""
+        ...
+
+    def copy(self, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str) -> None:
+        """Copies the object (bytes, metadata, Content-Type, tags) to ``dst_key``, within the store
+        and without bringing its bytes here (S3: CopyObject), replacing any object there; never
+        leaves a partial object. ``NotFoundError`` for a missing source; ``StorageError`` for one
+        larger than :data:`COPY_MAX_BYTES`."""
         ...
 
     def delete(self, bucket: str, key: str) -> None:

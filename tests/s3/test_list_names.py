@@ -27,7 +27,7 @@ def _fill(client: DeltaGliderClient, root: str, releases: list[Path], notes: Pat
         for path in releases[:count]:
             client.upload(path, f"{root}{folder}")
     client.upload(notes, f"{root}app/")
-    client.upload(notes, f"{root}top.txt")
+    client.upload(notes, root, name="top.txt")
 
 
 def _view(entries: list[ListEntry], root: str) -> list[tuple[str, bool, bool, int | None, str]]:

@@ -529,10 +529,14 @@ def test_list_resumes_after_a_key_without_listing_what_comes_before(
         s3.client.put_object(Bucket=bucket, Key=key, Body=b"d")
     sent: list[str] = []
     s3_client = storage._client  # the adapter's own client: see what its listing requests ask
-    s3_client.meta.events.register("before-send.s3.ListObjectsV2", lambda request, **_: sent.append(request.url))
+    s3_client.meta.events.register(
+        "before-send.s3.ListObjectsV2", lambda request, **_: sent.append(request.url)
+    )
 
     resumed = [h.key for h in storage.list(bucket, "p/", start_after="p/12.zip")]
-    folders = [(h.key, h.is_prefix) for h in storage.list(bucket, "p/", recursive=False, start_after="p/sub/")]
+    folders = [
+        (h.key, h.is_prefix) for h in storage.list(bucket, "p/", recursive=False, start_after="p/sub/")
+    ]
 
     assert resumed == keys[13:]
     assert folders == []  # the folder that holds the start is not after it

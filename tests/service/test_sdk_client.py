@@ -106,7 +106,7 @@ def test_client_routes_local_paths_and_names(
     client = create_client()
     store = tmp_path / "store"
     client.upload(releases[0], f"{store}/")
-    renamed = client.upload(releases[1], f"file://{store}/renamed.zip")
+    renamed = client.upload(releases[1], f"file://{store}", name="renamed.zip")
     # One model: the first component of the path plays the bucket, the rest is the key.
     bucket, _, rest = str(store).strip("/").partition("/")
     assert (renamed.bucket, renamed.key) == (bucket, f"{rest}/renamed.zip.delta")

@@ -85,10 +85,10 @@ def test_a_failed_file_is_reported_and_the_others_go_on(
 ) -> None:
     upload = client.upload
 
-    def refuse_one(path: Any, url: str, *args: Any, **kwargs: Any) -> Any:
-        if url.endswith("notes.txt"):
+    def refuse_one(path: Any, url: str, *args: Any, name: str | None = None, **kwargs: Any) -> Any:
+        if name == "notes.txt":
             raise StorageError("the store said no")
-        return upload(path, url, *args, **kwargs)
+        return upload(path, url, *args, name=name, **kwargs)
 
     monkeypatch.setattr(client, "upload", refuse_one)
     events: list[Event] = []

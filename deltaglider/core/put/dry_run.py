@@ -237,6 +237,9 @@ class _Layer:
     def bucket_admin(self) -> BucketAdmin:
         raise StorageError("a dry run makes no bucket calls")
 
+    def copy(self, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str) -> None:
+        raise StorageError("a dry run copies no objects")  # the put flow never copies
+
     def set_lifecycle_rule(self, bucket: str, rule: LifecycleRule) -> None:
         raise StorageError("a dry run sets no lifecycle rule")
 
