@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from support.families import cold_get, cold_service, drifting_family, stored_family, two_families
 from support.sdk import make_service, sha256
@@ -151,6 +151,10 @@ _HISTORY = st.lists(
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(history=_HISTORY, seed=st.integers(0, 1000))
+# Found by hypothesis: f1-app-01 stored whole becomes a snapshot's full base, then is uploaded again
+# (its content kept as reference-<sha>.bin, the name now a delta); the next upload chose the snapshot
+# and failed, looking for its full base by the old name only.
+@example(history=[("up", 0, 0), ("up", 1, 1), ("up", 1, 5), ("up", 1, 1), ("up", 1, 3)], seed=0)
 def test_random_histories_keep_every_file_rebuildable(tmp_path_factory: Any, history: Any, seed: int) -> None:
     """Uploads of two drifting families into one DeltaSpace, with deletes in between: every name
     still stored rebuilds byte for byte, from a cold cache, in at most two decodes."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 from deltaglider.core.context import Context
 from deltaglider.core.family import bases, known
 from deltaglider.core.format import forms
-from deltaglider.core.format.layout import base_key
+from deltaglider.core.format.layout import base_key, reference_key, split_key
 from deltaglider.core.format.metadata import (
     read_field,
 )
@@ -58,12 +58,12 @@ def against_bases(ctx: Context, up: Upload, reference: ObjectHead) -> PutSummary
         if not chosen.is_snapshot:
             return new_base(ctx, up, Pinned(ref.key, ref.sha256, ref.metadata, local), made, ratio=ratio)
     assert chosen.full_key is not None and chosen.full_sha256 is not None  # a snapshot names its full
-    full = ctx.storage.head(up.space.bucket, chosen.full_key)
+    full = _full_base(ctx, up.space.bucket, chosen.full_key, chosen.full_sha256)
     if full is None:
         raise BaseNotFoundError(
             f"{ctx.storage.url(up.space.bucket, chosen.full_key)}: a snapshot's reference is gone"
         )
-    full_ref = Reference(chosen.full_key, chosen.full_sha256, full.metadata, full.etag)
+    full_ref = Reference(full.key, chosen.full_sha256, full.metadata, full.etag)
     with (
         sources.open(ctx, sources.Base(up.space.bucket, (full_ref.key,), full_ref.sha256)) as (local, _),
         ctx.scratch() as scratch,
@@ -71,6 +71,23 @@ def against_bases(ctx: Context, up: Upload, reference: ObjectHead) -> PutSummary
         against_full = encode(ctx, up, full_ref, local, scratch)
         full_pin = Pinned(full_ref.key, full_ref.sha256, full_ref.metadata, local)
         return new_base(ctx, up, full_pin, against_full, ratio=ratio)
+
+
+def _full_base(ctx: Context, bucket: str, key: str, sha256: str) -> ObjectHead | None:
+    """Where a snapshot's full base is now: under the name the snapshot records or, that name having
+    been deleted or uploaded again since, where the protocol kept its content (its own base key), or
+    the folder's reference.bin: the places a rebuild looks (:mod:`deltaglider.core.rebuild.sources`).
+    Only a whole object holding that very content counts: a snapshot of a snapshot would be three
+    decodes away."""
+    prefix = split_key(key)[0]
+    keys = dict.fromkeys([key, base_key(prefix, sha256, snapshot=False), reference_key(prefix)])
+    for candidate in keys:
+        head = ctx.storage.head(bucket, candidate)
+        if head is None or read_field(head.metadata, "ref_key"):
+            continue
+        if (read_field(head.metadata, "file_sha256") or "").lower() == sha256:
+            return head
+    return None
 
 
 def new_base(ctx: Context, up: Upload, full: Pinned, made: Encoded, *, ratio: float) -> PutSummary:
