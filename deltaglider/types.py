@@ -1,52 +1,7 @@
 """The original DeltaGlider's ``deltaglider.types`` (``from deltaglider.types import
 PutObjectResponse``): the answers' shapes, defined in ``deltaglider.boto_api.types``."""
 
-from deltaglider.boto_api.types import (
-    Bucket,
-    BucketName,
-    CommonPrefix,
-    CompletedPart,
-    CompleteMultipartUploadResponse,
-    CopyObjectResponse,
-    CreateBucketResponse,
-    DeletedObject,
-    DeleteError,
-    DeleteObjectResponse,
-    DeleteObjectsResponse,
-    Delimiter,
-    GetObjectResponse,
-    HeadObjectResponse,
-    ListBucketsResponse,
-    ListObjectsV2Response,
-    ObjectKey,
-    Prefix,
-    PutObjectResponse,
-    ResponseMetadata,
-    S3Object,
-    StorageClass,
-)
+from deltaglider.boto_api import types as _shapes
+from deltaglider.boto_api.types import *  # noqa: F403 - the same names, listed once, there
 
-__all__ = [
-    "Bucket",
-    "BucketName",
-    "CommonPrefix",
-    "CompleteMultipartUploadResponse",
-    "CompletedPart",
-    "CopyObjectResponse",
-    "CreateBucketResponse",
-    "DeleteError",
-    "DeleteObjectResponse",
-    "DeleteObjectsResponse",
-    "DeletedObject",
-    "Delimiter",
-    "GetObjectResponse",
-    "HeadObjectResponse",
-    "ListBucketsResponse",
-    "ListObjectsV2Response",
-    "ObjectKey",
-    "Prefix",
-    "PutObjectResponse",
-    "ResponseMetadata",
-    "S3Object",
-    "StorageClass",
-]
+__all__ = _shapes.__all__

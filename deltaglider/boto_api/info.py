@@ -16,11 +16,10 @@ from deltaglider.boto_api.models import BucketStats, CompressionEstimate, Object
 from deltaglider.core import scratch
 from deltaglider.core.family.fingerprint import Fingerprint, estimate_delta_ratio
 from deltaglider.core.format.layout import DELTA_SUFFIX, REFERENCE_NAME, display_name, join_key, split_key
-from deltaglider.core.format.metadata import parse, read_field
+from deltaglider.core.format.metadata import parse_head, read_field
 from deltaglider.core.models import DeltaSpace, ListEntry, StoredObject
 from deltaglider.core.put.private_copy import PrivateCopy
 from deltaglider.errors import InvalidURLError, MetadataError
-from deltaglider.ports.storage import ObjectHead
 from deltaglider.urls import Location, check_relative_key, parse_url
 
 if TYPE_CHECKING:
@@ -60,7 +59,8 @@ class InfoCalls(BatchCalls):
         found = client.head(s3_url)
         loc = parse_url(s3_url)
         head = client._service_for(loc).storage.head(found.bucket, found.key)
-        base = _base_key(head) if found.is_delta else None
+        info = parse_head(head) if found.is_delta else None
+        base = info.ref_key if info is not None else None
         size = found.size if found.size is not None else found.stored_size
         saved = 1.0 - found.stored_size / size if size and found.is_delta else 0.0
         return ObjectInfo(
@@ -185,16 +185,6 @@ class InfoCalls(BatchCalls):
         what it learned of each folder's bases: the next transfer fetches what it needs again.
         Touches nothing but the cache's own entries."""
         cast(_Stored, self).service.clear_cache()
-
-
-def _base_key(head: ObjectHead | None) -> str | None:
-    """The base a delta names, as a key of its bucket."""
-    if head is None:
-        return None
-    try:
-        return parse(head.metadata, head.key).ref_key
-    except MetadataError:
-        return None
 
 
 def _bucket_name(bucket: str) -> str:

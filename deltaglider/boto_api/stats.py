@@ -36,10 +36,10 @@ from typing import Any, Final, Literal, TypeAlias, cast, get_args
 
 from deltaglider.boto_api.models import BucketStats
 from deltaglider.core.format.layout import DELTA_SUFFIX, is_base_name, split_key
-from deltaglider.core.format.metadata import parse
+from deltaglider.core.format.metadata import parse_head
 from deltaglider.core.models import DeltaSpace, StatsSummary
 from deltaglider.core.service import DeltaService
-from deltaglider.errors import DeltaGliderError, MetadataError, NotFoundError
+from deltaglider.errors import DeltaGliderError, NotFoundError
 from deltaglider.ports.storage import ObjectHead, StoragePort
 from deltaglider.read_once import ReadOnce
 
@@ -172,12 +172,8 @@ def _digest(listed: list[ObjectHead]) -> str:
 
 
 def _file_size(head: ObjectHead | None) -> int | None:
-    if head is None:
-        return None
-    try:
-        return parse(head.metadata, head.key).file_size
-    except MetadataError:
-        return None
+    info = parse_head(head)
+    return info.file_size if info is not None else None
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,8 @@ from deltaglider.core.format.layout import (
     split_key,
 )
 from deltaglider.core.format.locate import likely_keys
-from deltaglider.core.format.metadata import ZERO_DIFF_NOTE, Kind, StoredInfo, parse
+from deltaglider.core.format.metadata import ZERO_DIFF_NOTE, Kind, StoredInfo, parse_head
 from deltaglider.core.models import ListEntry, StatsSummary
-from deltaglider.errors import MetadataError
 from deltaglider.ports.storage import ObjectHead
 
 #: The original's helper objects (rehydrated copies, stats files): not user files.
@@ -75,13 +74,6 @@ def _entry(ctx: Context, obj: ObjectHead, name: str) -> tuple[ListEntry, str | N
     return _describe(ctx, obj, name, head)
 
 
-def _info(head: ObjectHead | None, key: str) -> StoredInfo | None:
-    try:
-        return parse(head.metadata, key) if head is not None else None
-    except MetadataError:
-        return None
-
-
 def _base_of(info: StoredInfo | None, key: str) -> str | None:
     """The hidden base a delta depends on: the one it names, else its folder's ``reference.bin`` (as
     the original wrote deltas). A delta made against a user's file stored whole depends on that file
@@ -103,7 +95,7 @@ def _describe(
     ctx: Context, obj: ObjectHead, name: str, head: ObjectHead | None
 ) -> tuple[ListEntry, str | None]:
     original: int | None = obj.size
-    info = _info(head, obj.key) if obj.key.endswith(DELTA_SUFFIX) else None
+    info = parse_head(head) if obj.key.endswith(DELTA_SUFFIX) else None
     base = _base_of(info, obj.key)
     is_delta = base is not None
     if info is not None and info.file_size is not None:
@@ -221,7 +213,7 @@ def _own_bases(
     # A snapshot depends on its full reference, which only its HEAD names.
     snapshots = [key for key in bases if key.endswith(DELTA_SUFFIX)]
     heads = in_order(snapshots, lambda key: ctx.storage.head(bucket, key))
-    base_of = {key: _base_of(_info(head, key), key) for key, head in zip(snapshots, heads, strict=True)}
+    base_of = {key: _base_of(parse_head(head), key) for key, head in zip(snapshots, heads, strict=True)}
     users: defaultdict[str, set[str]] = defaultdict(set)
     chains: dict[str, list[str]] = {}
     for entry, base in described:

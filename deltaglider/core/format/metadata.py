@@ -14,10 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.header import decode_header, make_header
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from deltaglider.core.format.layout import REFERENCE_NAME, split_key
 from deltaglider.errors import MetadataError
+
+if TYPE_CHECKING:
+    from deltaglider.ports.storage import ObjectHead
 
 _SHA256_RE: Final = re.compile(r"^[0-9a-f]{64}$")
 ZERO_DIFF_NOTE: Final = "zero-diff (reference identical)"
@@ -177,6 +180,16 @@ def format_created_at(moment: datetime) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment.isoformat() + "Z"
+
+
+def parse_head(head: ObjectHead | None) -> StoredInfo | None:
+    """What a HEAD's metadata says; None for no object, or metadata no writer we know of wrote."""
+    if head is None:
+        return None
+    try:
+        return parse(head.metadata, head.key)
+    except MetadataError:
+        return None
 
 
 def parse_created_at(raw: str | None) -> datetime | None:

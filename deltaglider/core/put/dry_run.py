@@ -27,10 +27,10 @@ from pathlib import Path
 from deltaglider.core.context import Context
 from deltaglider.core.family.choices import Choices
 from deltaglider.core.family.known import KnownBases
-from deltaglider.core.format.metadata import parse
+from deltaglider.core.format.metadata import StoredInfo, parse_head
 from deltaglider.core.models import DeltaSpace, PutSummary
 from deltaglider.core.put import flow as put_flow
-from deltaglider.errors import MetadataError, NotFoundError, StorageError
+from deltaglider.errors import NotFoundError, StorageError
 from deltaglider.ports.cache import CachePort
 from deltaglider.ports.logger import LoggerPort
 from deltaglider.ports.storage import (
@@ -69,17 +69,12 @@ def put(ctx: Context, file: Path, space: DeltaSpace, *, max_ratio: float, name: 
         summary = put_flow.put(quiet, Path(file), space, max_ratio=max_ratio, name=name)
         return DryRun(
             summary,
-            _base_of(layer.written(space.bucket, summary.key)) if summary.operation == "PUT_DELTA" else None,
+            _base_of(parse_head(layer.written(space.bucket, summary.key)), summary.operation),
         )
 
 
-def _base_of(head: ObjectHead | None) -> str | None:
-    if head is None:
-        return None
-    try:
-        return parse(head.metadata, head.key).ref_key
-    except MetadataError:
-        return None
+def _base_of(info: StoredInfo | None, operation: str) -> str | None:
+    return info.ref_key if info is not None and operation == "PUT_DELTA" else None
 
 
 @dataclass(frozen=True)
