@@ -49,8 +49,16 @@ def _releases(tmp_path: Path) -> list[Path]:
 
 def _run(original: OriginalDeltaGlider, args: list[str], cache: Path, endpoint: str) -> str:
     cache.mkdir(parents=True, exist_ok=True)
+    # Run from the cache folder: ``python -c`` puts its working folder first on sys.path, and from a
+    # checkout of ours that would import our deltaglider instead of the original's.
     done = subprocess.run(
-        args, env=original.env(cache, endpoint), capture_output=True, text=True, timeout=120, check=False
+        args,
+        env=original.env(cache, endpoint),
+        cwd=cache,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, f"{args} exited {done.returncode}:\n{done.stdout}{done.stderr}"
     return done.stdout
