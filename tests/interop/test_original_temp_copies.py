@@ -35,7 +35,7 @@ from deltaglider import create_client
 bucket, endpoint, *files = sys.argv[1:]
 client = create_client(endpoint_url=endpoint)
 for path in files:
-    client.upload(path, f"s3://{bucket}/releases/{path.rsplit('/', 1)[1]}")
+    client.upload(path, f"s3://{bucket}/releases/")
 key = "releases/" + files[-1].rsplit("/", 1)[1]
 print(json.dumps([client.rehydrate_for_download(Bucket=bucket, Key=key, ExpiresIn=s) for s in (0, 3600)]))
 """
