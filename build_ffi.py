@@ -32,7 +32,15 @@ ZLIB_SOURCES = ["adler32.c", "crc32.c", "deflate.c", "trees.c", "zutil.c"]
 # layer (BZ_NO_STDIO: the glue supplies bz_internal_error) and with every symbol renamed dg_BZ2_...,
 # so it never clashes with the system libbz2 that Python's _bz2 module loads (hidden visibility,
 # setup.py, keeps them out of the exports besides).
-BZIP2_SOURCES = ["blocksort.c", "huffman.c", "crctable.c", "randtable.c", "compress.c", "decompress.c", "bzlib.c"]
+BZIP2_SOURCES = [
+    "blocksort.c",
+    "huffman.c",
+    "crctable.c",
+    "randtable.c",
+    "compress.c",
+    "decompress.c",
+    "bzlib.c",
+]
 BZIP2_SYMBOLS = [
     "BZ2_blockSort",
     "BZ2_bsInitWrite",
