@@ -20,12 +20,49 @@ XDELTA3 = os.path.join("vendor", "xdelta3")
 LIBLZMA = os.path.join("vendor", "xz", "src", "liblzma")
 XZ_COMMON = os.path.join("vendor", "xz", "src", "common")
 ZLIB = os.path.join("vendor", "zlib")
+BZIP2 = os.path.join("vendor", "bzip2")
 
 # The deflate half of the pinned zlib (vendor/zlib/README.md): archive transforms recompress with it
 # so that a rebuild writes the same bytes on every machine. Built with Z_PREFIX, so its symbols are
 # z_deflate..., never the deflate... of the zlib that Python itself has loaded; reached only through
 # the glue's dg_deflate_* (native/dg_deflate.c).
 ZLIB_SOURCES = ["adler32.c", "crc32.c", "deflate.c", "trees.c", "zutil.c"]
+
+# libbzip2 (vendor/bzip2/README.md): transforms rebuild .bz2 streams with it. Built without its stdio
+# layer (BZ_NO_STDIO: the glue supplies bz_internal_error) and with every symbol renamed dg_BZ2_...,
+# so it never clashes with the system libbz2 that Python's _bz2 module loads (hidden visibility,
+# setup.py, keeps them out of the exports besides).
+BZIP2_SOURCES = [
+    "blocksort.c",
+    "huffman.c",
+    "crctable.c",
+    "randtable.c",
+    "compress.c",
+    "decompress.c",
+    "bzlib.c",
+]
+BZIP2_SYMBOLS = [
+    "BZ2_blockSort",
+    "BZ2_bsInitWrite",
+    "BZ2_bzBuffToBuffCompress",
+    "BZ2_bzBuffToBuffDecompress",
+    "BZ2_bzCompress",
+    "BZ2_bzCompressEnd",
+    "BZ2_bzCompressInit",
+    "BZ2_bzDecompress",
+    "BZ2_bzDecompressEnd",
+    "BZ2_bzDecompressInit",
+    "BZ2_bzlibVersion",
+    "BZ2_compressBlock",
+    "BZ2_crc32Table",
+    "BZ2_decompress",
+    "BZ2_hbAssignCodes",
+    "BZ2_hbCreateDecodeTables",
+    "BZ2_hbMakeCodeLengths",
+    "BZ2_indexIntoF",
+    "BZ2_rNums",
+    "bz_internal_error",
+]
 
 LIBLZMA_SOURCES = [
     "common/common.c",
@@ -75,6 +112,7 @@ LIBLZMA_SOURCES = [
 GLUE_SOURCES = [
     "dg_adler32.c",
     "dg_budget.c",
+    "dg_bzip2.c",
     "dg_decoder.c",
     "dg_deflate.c",
     "dg_encoder.c",
@@ -102,6 +140,7 @@ def _require_vendored_tree() -> None:
         + [os.path.join(LIBLZMA, s) for s in LIBLZMA_SOURCES]
         + [os.path.join(NATIVE, s) for s in GLUE_SOURCES]
         + [os.path.join(ZLIB, s) for s in ZLIB_SOURCES]
+        + [os.path.join(BZIP2, s) for s in BZIP2_SOURCES]
         if not os.path.exists(os.path.join(HERE, path))
     ]
     if missing:
@@ -131,7 +170,8 @@ ffibuilder.set_source(
     '#include "dg_codec.h"',
     sources=[os.path.join(NATIVE, s) for s in GLUE_SOURCES]
     + [os.path.join(LIBLZMA, s) for s in LIBLZMA_SOURCES]
-    + [os.path.join(ZLIB, s) for s in ZLIB_SOURCES],
+    + [os.path.join(ZLIB, s) for s in ZLIB_SOURCES]
+    + [os.path.join(BZIP2, s) for s in BZIP2_SOURCES],
     include_dirs=[
         NATIVE,
         XDELTA3,
@@ -145,7 +185,9 @@ ffibuilder.set_source(
         os.path.join(LIBLZMA, "delta"),
         XZ_COMMON,
         ZLIB,
+        BZIP2,
     ],
-    define_macros=[("HAVE_CONFIG_H", "1"), ("Z_PREFIX", "1")],
+    define_macros=[("HAVE_CONFIG_H", "1"), ("Z_PREFIX", "1"), ("BZ_NO_STDIO", "1")]
+    + [(name, "dg_" + name) for name in BZIP2_SYMBOLS],
     # Compiler flags are chosen per source group by setup.py's build_ext.
 )

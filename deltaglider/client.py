@@ -69,7 +69,7 @@ class UploadSummary:
     is_delta: bool
     delta_ratio: float = 0.0  # delta size / original size; also set when a delta was refused for max_ratio
     reason: str = ""  # why the file was stored as it was
-    transform: str | None = None  # "zip", "gzip", "xz", "ar": stored as the delta of the decoded content
+    transform: str | None = None  # "zip", "gzip", "xz", "ar", "bzip2": stored as the delta of decoded content
 
     @property
     def original_size_mb(self) -> float:

@@ -1,5 +1,5 @@
-"""The public codec API: xdelta3 deltas, and the pinned deflate and LZMA2 encoders that archive
-transforms rebuild with. The native bindings are below it, in :mod:`deltaglider._native` (one module
+"""The public codec API: xdelta3 deltas, and the pinned deflate, LZMA2 and bzip2 encoders that
+archive transforms rebuild with. The native bindings are below it, in :mod:`deltaglider._native` (one module
 per C library); this module checks arguments, opens and names files and writes outputs atomically.
 
 Deltas are plain RFC 3284 VCDIFF as the xdelta3 library writes them, always with Adler-32 window
@@ -25,6 +25,8 @@ from typing import Final, TypeAlias
 
 from deltaglider._native import NO_LIMIT, xdelta3
 from deltaglider._native.appheader import EXTERNAL_COMPRESSION_IDENTS, external_idents
+from deltaglider._native.bzip2 import PinnedBzip2
+from deltaglider._native.bzip2 import version as pinned_libbzip2_version
 from deltaglider._native.deflate import PinnedDeflater
 from deltaglider._native.deflate import version as pinned_zlib_version
 from deltaglider._native.lzma2 import LZMA_PRESET_EXTREME, PinnedLzma2
@@ -40,6 +42,7 @@ __all__ = [
     "LZMA_PRESET_EXTREME",
     "BytesLike",
     "EncodePlan",
+    "PinnedBzip2",
     "PinnedDeflater",
     "PinnedLzma2",
     "Secondary",
@@ -49,6 +52,7 @@ __all__ = [
     "encode",
     "encode_file",
     "external_idents",
+    "pinned_libbzip2_version",
     "pinned_liblzma_version",
     "pinned_zlib_version",
     "plan_encode",

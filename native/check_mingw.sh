@@ -2,7 +2,7 @@
 # Compiles the extension's C sources for 64-bit Windows with MinGW-w64, syntax and types only
 # (-fsyntax-only: nothing is linked or run). The Windows branches of the glue (file mapping, I/O,
 # one-time init) are compiled nowhere else on Linux. Our glue must be warning-free (-Werror); the
-# vendored xdelta3 and liblzma must compile.
+# vendored xdelta3, liblzma and libbzip2 must compile.
 #
 # usage: native/check_mingw.sh      (needs x86_64-w64-mingw32-gcc: apt-get install gcc-mingw-w64-x86-64)
 set -euo pipefail
@@ -20,8 +20,10 @@ for node in ast.parse(open("build_ffi.py").read()).body:
             print("\n".join("native/" + s for s in ast.literal_eval(node.value)))
         if node.targets[0].id == "LIBLZMA_SOURCES":
             print("\n".join("vendor/xz/src/liblzma/" + s for s in ast.literal_eval(node.value)))
+        if node.targets[0].id == "BZIP2_SOURCES":
+            print("\n".join("vendor/bzip2/" + s for s in ast.literal_eval(node.value)))
 ')
-includes=(-Inative -Ivendor/xdelta3 -Ivendor/xz/src/common -Ivendor/zlib)
+includes=(-Inative -Ivendor/xdelta3 -Ivendor/xz/src/common -Ivendor/zlib -Ivendor/bzip2)
 for d in api common check lz lzma rangecoder simple delta; do includes+=(-Ivendor/xz/src/liblzma/$d); done
 
 failed=0
@@ -30,7 +32,7 @@ for src in "${glue[@]}"; do
     native/dg_*.c) flags=(-Wall -Wextra -Wshadow -Wstrict-prototypes -Werror) ;;
     *) flags=(-w) ;;  # vendored: must compile, its warnings are upstream's
   esac
-  if ! "$cc" -fsyntax-only -DHAVE_CONFIG_H=1 -DZ_PREFIX=1 "${flags[@]}" "${includes[@]}" "$src"; then
+  if ! "$cc" -fsyntax-only -DHAVE_CONFIG_H=1 -DZ_PREFIX=1 -DBZ_NO_STDIO=1 "${flags[@]}" "${includes[@]}" "$src"; then
     echo "FAILED: $src" >&2
     failed=1
   fi

@@ -169,7 +169,18 @@ int dg_deflate_code(dg_deflate *enc, const uint8_t *in, size_t in_len, uint8_t *
 void dg_deflate_free(dg_deflate *enc);
 const char *dg_deflate_version(void);
 
-/* For tests: how many dg_lzma2 and dg_deflate handles are allocated and not yet freed. */
+/* A bzip2 stream of the vendored libbzip2 (header, blocks, end of stream), for rebuilding .bz2
+ * streams byte for byte (see native/dg_bzip2.c). block_size: 1..9 (bzip2 -1 .. -9); work_factor:
+ * 0..250 (0: the library's default, 30). Each dg_bzip2_code is one BZ2_bzCompress call, finish
+ * selecting BZ_FINISH over BZ_RUN; *done turns 1 at the stream's end. */
+typedef struct dg_bzip2 dg_bzip2;
+dg_bzip2 *dg_bzip2_new(int block_size, int work_factor, dg_status *status);
+int dg_bzip2_code(dg_bzip2 *enc, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                  int finish, size_t *in_used, size_t *out_made, int *done, dg_status *status);
+void dg_bzip2_free(dg_bzip2 *enc);
+const char *dg_bzip2_version(void);
+
+/* For tests: how many dg_lzma2, dg_deflate and dg_bzip2 handles are allocated and not yet freed. */
 uint64_t dg_handles_live(void);
 
 /* The xdelta3 binary writes the application header "<target>/<ident>/<source>/<ident>", an ident

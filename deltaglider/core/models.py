@@ -38,7 +38,7 @@ class PutSummary:
     reference_hash: str | None = None
     stored_size: int = 0  # bytes this upload added to the store
     reason: str = ""  # why the file was stored the way it was
-    transform: str | None = None  # "zip", "gzip", "xz", "ar": stored as the delta of the decoded content
+    transform: str | None = None  # "zip", "gzip", "xz", "ar", "bzip2": stored as the delta of decoded content
 
 
 @dataclass

@@ -9,10 +9,15 @@ is found at once rather than decoding into a wrong file. Changing the rules mean
 with the old one still readable.
 
 ``inflated-v1``: the reference's layout (gzip: one member; zip: the members its central directory
-lists; xz: the blocks its index lists; ar: its gzip and xz members) with each deflate and LZMA2
-stream decoded in place. For a zip, the raw file follows the decoded
-stream: members that a target keeps raw (its producer could not be reproduced) still find their
-unchanged bytes there.
+lists; xz: the blocks its index lists; ar: its gzip and xz members; bzip2: its concatenated streams)
+with each deflate, LZMA2 and bzip2 stream decoded in place. bzip2 joined the format later without
+changing any stored delta's base: a reference of a kind decoded before decodes as it did (a bzip2
+member of an ``.deb`` stays raw), and a delta made against a bzip2 reference back when that was its
+own base (one the original DeltaGlider uploaded) records the reference's own SHA-256, which a
+rebuild serves with the reference itself, deriving nothing (:mod:`deltaglider.core.rebuild.sources`).
+
+For a zip, the raw file follows the decoded stream: members that a target keeps raw (its producer
+could not be reproduced) still find their unchanged bytes there.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from typing import BinaryIO, Final
 
-from deltaglider.transforms import lzma2
+from deltaglider.transforms import bzip2, lzma2
 from deltaglider.transforms.deflater import Compressor, DeflateParams, Deflater, likely_params, other_params
 from deltaglider.transforms.recipe import Segment
 
@@ -113,7 +113,7 @@ class Builder:
         self.kept_raw = 0  # deflate streams that did not
         self._last: DeflateParams | None = None
         self._last_lzma2: lzma2.Lzma2Params | None = None
-        self.kinds: set[str] = set()  # "deflate", "lzma2": what the recipe's segments use
+        self.kinds: set[str] = set()  # "deflate", "lzma2", "bzip2": what the recipe's segments use
 
     def raw(self, size: int) -> None:
         """Copies the next ``size`` bytes as they are."""
@@ -201,6 +201,40 @@ class Builder:
                     return True
         self._undo(start_out)
         return False
+
+    def bzip2(self, block_size: int, available: int) -> bool:
+        """Decodes the bzip2 stream that starts here (within the next ``available`` bytes, up to its
+        end-of-stream marker) if the pinned libbzip2 at ``block_size`` reproduces it exactly. A
+        wrong stream differs in its first block, so the comparison stops there. On ``False`` nothing
+        was consumed or written."""
+        start_out, start_pos = self.decoded, self.pos
+        found = bzip2.decode_stream(
+            partial(self._read_at, start_pos), available, self.out, self.max_decoded - start_out
+        )
+        if found is not None:
+            used, size = found
+            self.decoded += size
+            self.out.flush()
+            if not self.reproduce:
+                self.pos = start_pos + used
+                self.deflated += 1
+                return True
+            params = bzip2.Bzip2Params(block_size)
+            self.tries += 1
+            new = partial(bzip2.pinned_libbzip2().new, params)
+            decoded, original = (self.out_reader, start_out, size), (self.src_fd, start_pos, used)
+            if _same_output(new, decoded, original, enough=self.checked_prefix):
+                self._count_unproven(used)
+                self.segments.append(Segment(size, params, used))
+                self.pos = start_pos + used
+                self.deflated += 1
+                self.kinds.add("bzip2")
+                return True
+        self._undo(start_out)
+        return False
+
+    def _read_at(self, base: int, offset: int, size: int) -> bytes:
+        return pread_exact(self.src_fd, size, base + offset)
 
     def _unlzma(self, compressed_size: int, dict_size: int, decoded_size: int) -> bool:
         start = self.decoded

@@ -9,8 +9,9 @@ from typing import BinaryIO, Final, TypeAlias
 
 from deltaglider.atomic import StrPath, write_beside
 from deltaglider.errors import RecipeError
-from deltaglider.transforms import ar_form, gzip_form, xz_form, zip_form
+from deltaglider.transforms import ar_form, bzip2_form, gzip_form, xz_form, zip_form
 from deltaglider.transforms.builder import Builder
+from deltaglider.transforms.bzip2 import Bzip2Params, pinned_libbzip2
 from deltaglider.transforms.deflater import SYSTEM_ZLIB, Compressor, default_compressor
 from deltaglider.transforms.lzma2 import Lzma2Params, pinned_liblzma
 from deltaglider.transforms.recipe import Recipe, pack, unpack
@@ -23,6 +24,7 @@ _LAYOUTS: Final[dict[str, Layout]] = {
     "zip": zip_form.build,
     "xz": xz_form.build,
     "ar": ar_form.build,
+    "bzip2": bzip2_form.build,
 }
 #: The containers :func:`encode_container` decodes.
 CONTAINERS: Final = frozenset(_LAYOUTS)
@@ -196,7 +198,15 @@ def compressor_names(kinds: set[str], compressor: Compressor) -> str:
         names.append(compressor.name)
     if "lzma2" in kinds:
         names.append(pinned_liblzma().name)
+    if "bzip2" in kinds:
+        names.append(pinned_libbzip2().name)
     return "+".join(names)
+
+
+def _kind_of(params: Params) -> str:
+    if isinstance(params, Lzma2Params):
+        return "lzma2"
+    return "bzip2" if isinstance(params, Bzip2Params) else "deflate"
 
 
 def rebuild(
@@ -213,18 +223,22 @@ def rebuild(
     recompress members side by side (:mod:`.recompress`); the bytes are the same with any number."""
     compressor = compressor or default_compressor()
     recipe = unpack(recipe_bytes)
-    kinds = {"lzma2" if isinstance(s.params, Lzma2Params) else "deflate" for s in recipe.segments if s.params}
+    kinds = {_kind_of(s.params) for s in recipe.segments if s.params}
     expected = compressor_names(kinds, compressor)
     if recipe.compressor != expected:
         raise RecipeError(
             f"recipe was made with {recipe.compressor}, this build recompresses with {expected}"
         )
     lzma = pinned_liblzma() if "lzma2" in kinds else None
+    bz = pinned_libbzip2() if "bzip2" in kinds else None
 
     def new(params: Params) -> Encoder:
         if isinstance(params, Lzma2Params):
             assert lzma is not None
             return lzma.new(params)
+        if isinstance(params, Bzip2Params):
+            assert bz is not None
+            return bz.new(params)
         return compressor.new(params)
 
     with open(decoded_path, "rb") as src:

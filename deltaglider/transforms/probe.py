@@ -27,7 +27,7 @@ from functools import cache, partial
 from typing import BinaryIO, Final
 
 from deltaglider.atomic import StrPath
-from deltaglider.transforms import lzma2
+from deltaglider.transforms import bzip2, lzma2
 from deltaglider.transforms.builder import Builder, pread_exact
 from deltaglider.transforms.container import layout_for
 from deltaglider.transforms.deflater import (
@@ -44,6 +44,9 @@ from deltaglider.transforms.sniff import detect
 #: How much of a stream's start is decoded to judge it: enough for zlib to have written its first
 #: block at any setting, on all but the most compressible data.
 PROBE_DECODED: Final = 256 << 10
+#: How much of a bzip2 stream is decoded at most to judge it: its first block, unless that block is one
+#: of long runs (a block holds 900 kB of run-length-coded symbols at most).
+PROBE_BZIP2_DECODED: Final = 8 << 20
 #: At most this many streams are judged: an archive of many small streams is decided by its first ones.
 PROBE_STREAMS: Final = 16
 #: Decoding is worth trying when the streams that reproduce hold at least 1/SHARE of the compressed
@@ -79,11 +82,13 @@ def _agrees(
 @dataclass(frozen=True)
 class _Stream:
     """A compressed stream as the layout found it: where it starts and its compressed size (None:
-    a gzip stream, which runs to its end marker); for an .xz block, its dictionary and decoded size."""
+    a gzip or bzip2 stream, which runs to its end marker); for an .xz block, its dictionary and
+    decoded size; for a bzip2 stream, its block size."""
 
     pos: int
     size: int | None
     lzma2: tuple[int, int] | None = None
+    bzip2: int | None = None
 
 
 class _Walk(Builder):
@@ -102,6 +107,12 @@ class _Walk(Builder):
 
     def lzma2(self, compressed_size: int, dict_size: int, decoded_size: int) -> bool:
         self.streams.append(_Stream(self.pos, compressed_size, (dict_size, decoded_size)))
+        return False
+
+    def bzip2(self, block_size: int, available: int) -> bool:
+        # Its length is known only once decoded: it stands for the rest of the range (as a gzip
+        # stream does), and the streams after it of a pbzip2 file were written by the same encoder.
+        self.streams.append(_Stream(self.pos, None, bzip2=block_size))
         return False
 
 
@@ -129,10 +140,12 @@ class _Judge:
         weighed.sort(key=lambda pair: -pair[0])
         for judged, (weight, stream) in enumerate(weighed, 1):
             end = self.size if stream.size is None else stream.pos + stream.size
-            if stream.lzma2 is None:
-                reproduces = self._deflate(stream.pos, end, stream.size)
-            else:
+            if stream.lzma2 is not None:
                 reproduces = self._lzma2(stream.pos, end, *stream.lzma2)
+            elif stream.bzip2 is not None:
+                reproduces = self._bzip2(stream.pos, end, stream.bzip2)
+            else:
+                reproduces = self._deflate(stream.pos, end, stream.size)
             if reproduces:
                 self.reproduced += weight
             else:
@@ -232,6 +245,48 @@ class _Judge:
                 return True
             unsure = unsure or verdict is None
         return unsure
+
+    def _bzip2(self, start: int, end: int, block_size: int) -> bool:
+        """Whether the pinned libbzip2 writes the stream's first block (all of the stream, when that
+        block is its last): the stream is decoded only until the compressor has written something,
+        at most :data:`PROBE_BZIP2_DECODED` bytes (unsure past that: not refuted)."""
+        encoder = bzip2.pinned_libbzip2().new(bzip2.Bzip2Params(block_size))
+        original = self._original(start, end)
+        sink = _FirstOutput(encoder, original)
+        try:
+            found = bzip2.decode_stream(original, end - start, sink, PROBE_BZIP2_DECODED)
+        except _DecidedError:
+            return sink.verdict is None or sink.verdict
+        return found is not None and sink.finish(found[0])
+
+
+class _DecidedError(Exception):
+    """Stops the decoder: what the probe wanted to know is known."""
+
+
+class _FirstOutput:
+    """Takes a bzip2 stream's decoded bytes as the decoder writes them and feeds them to the
+    compressor; compares the first output it makes with the original's start, then stops the
+    decoder (:class:`_DecidedError`), as it does past :data:`PROBE_BZIP2_DECODED` bytes."""
+
+    def __init__(self, encoder: Deflater, original: Original) -> None:
+        self.encoder, self.original = encoder, original
+        self.fed = 0
+        self.verdict: bool | None = None
+
+    def write(self, data: bytes) -> int:
+        self.fed += len(data)
+        out = self.encoder.compress(data)
+        if out:
+            self.verdict = self.original(0, len(out)) == out
+        if out or self.fed >= PROBE_BZIP2_DECODED:
+            raise _DecidedError
+        return len(data)
+
+    def finish(self, whole: int) -> bool:
+        """The stream ended before the compressor wrote anything: all of it is compared."""
+        out = self.encoder.flush()
+        return len(out) == whole and self.original(0, whole) == out
 
 
 @cache

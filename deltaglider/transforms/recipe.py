@@ -8,13 +8,14 @@ the recipe, absorbs them; the recipe costs a few bytes per member.
 Layout (all integers unsigned LEB128 varints unless said)::
 
     b"DGTR" | version (1 byte) | container name | compressor names | original size | segment count
-    segment: kind (1 byte: 0 raw, 1 deflate, 2 LZMA2) | decoded size
+    segment: kind (1 byte: 0 raw, 1 deflate, 2 LZMA2, 4 bzip2) | decoded size
              deflate only: compressed size | level | wbits | mem_level | strategy (1 byte each)
              LZMA2 only: compressed size | preset (1 byte, +0x80 for extreme) | dictionary size
+             bzip2 only: compressed size | block size (1 byte, 1-9)
 
 Names are a varint length then UTF-8; the compressor names are those of the kinds the segments use,
-joined by ``+`` (``zlib-1.2.13``, ``liblzma-5.4.1``). A version byte lets a later layout be told
-apart; a reader that meets a segment kind it does not know refuses the recipe.
+joined by ``+`` (``zlib-1.2.13``, ``liblzma-5.4.1``, ``libbzip2-1.0.8``). A version byte lets a later
+layout be told apart; a reader that meets a segment kind it does not know refuses the recipe.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from functools import cached_property
 from typing import Final
 
 from deltaglider.errors import RecipeError
+from deltaglider.transforms.bzip2 import Bzip2Params
 from deltaglider.transforms.deflater import DeflateParams
 from deltaglider.transforms.lzma2 import Lzma2Params
 
@@ -33,22 +35,28 @@ from deltaglider.transforms.lzma2 import Lzma2Params
 #: of certainty), which is about 7091.
 DEFLATE_MAX_EXPANSION: Final = 1032
 LZMA2_MAX_EXPANSION: Final = 7200
+#: bzip2: a block holds at most 900 000 symbols of its first run-length stage, each five of which
+#: (four equal bytes and a count) give at most 259 bytes, and takes no fewer than 173 bits (its
+#: magic, checksum, pointer, symbol map, two tables and selectors): about 2.16 million.
+BZIP2_MAX_EXPANSION: Final = 2_160_000
 
 MAGIC: Final = b"DGTR"
 VERSION: Final = 1
 _RAW: Final = 0
 _DEFLATE: Final = 1
 _LZMA2: Final = 2
+# 3 is left to zstd (issue 22 adds both).
+_BZIP2: Final = 4
 _EXTREME: Final = 0x80
 
 
 @dataclass(frozen=True)
 class Segment:
     """``decoded_size`` bytes of the decoded stream; copied as is when ``params`` is ``None``, else
-    compressed with ``params`` (deflate or LZMA2) into exactly ``compressed_size`` bytes."""
+    compressed with ``params`` (deflate, LZMA2 or bzip2) into exactly ``compressed_size`` bytes."""
 
     decoded_size: int
-    params: DeflateParams | Lzma2Params | None = None
+    params: DeflateParams | Lzma2Params | Bzip2Params | None = None
     compressed_size: int = 0
 
     @property
@@ -61,6 +69,8 @@ class Segment:
         compressed from its decoded bytes."""
         if self.params is None:
             return self.decoded_size
+        if isinstance(self.params, Bzip2Params):
+            return self.compressed_size * BZIP2_MAX_EXPANSION
         ratio = LZMA2_MAX_EXPANSION if isinstance(self.params, Lzma2Params) else DEFLATE_MAX_EXPANSION
         return self.compressed_size * ratio
 
@@ -116,6 +126,10 @@ def pack(recipe: Recipe) -> bytes:
             out += _varint(seg.decoded_size) + _varint(seg.compressed_size)
             out.append(p.preset | (_EXTREME if p.extreme else 0))
             out += _varint(p.dict_size)
+        elif isinstance(p, Bzip2Params):
+            out.append(_BZIP2)
+            out += _varint(seg.decoded_size) + _varint(seg.compressed_size)
+            out.append(p.block_size)
         else:
             out.append(_DEFLATE)
             out += _varint(seg.decoded_size) + _varint(seg.compressed_size)
@@ -192,6 +206,13 @@ def unpack(data: bytes) -> Recipe:
             except ValueError as exc:
                 raise RecipeError(str(exc)) from exc
             segments.append(Segment(decoded, lzma, compressed))
+        elif kind == _BZIP2:
+            decoded, compressed = r.varint(), r.varint()
+            try:
+                bzip2 = Bzip2Params(r.byte())
+            except ValueError as exc:
+                raise RecipeError(str(exc)) from exc
+            segments.append(Segment(decoded, bzip2, compressed))
         else:
             raise RecipeError(f"unknown segment kind {kind}")
     if r.pos != len(data):

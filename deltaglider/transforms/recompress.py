@@ -1,10 +1,10 @@
 """The rebuild's recompression on every core: members compressed side by side, written in order.
 
-Each compressed member of a container (a zip member, a gzip or xz member of a ``.deb``, an xz block)
-is an independent stream: it is rebuilt from its own decoded bytes and nothing else. So a rebuild
-hands members to a pool of threads (the pinned zlib and liblzma run with the GIL released) while this
-thread writes their output in the recipe's order, so the file comes out byte for byte as a serial
-rebuild writes it.
+Each compressed member of a container (a zip member, a gzip or xz member of a ``.deb``, an xz block,
+one of the concatenated streams of a pbzip2 file) is an independent stream: it is rebuilt from its
+own decoded bytes and nothing else. So a rebuild hands members to a pool of threads (the pinned zlib,
+liblzma and libbzip2 run with the GIL released) while this thread writes their output in the
+recipe's order, so the file comes out byte for byte as a serial rebuild writes it.
 
 What it holds at once is bounded, whatever the container:
 
@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Final, Protocol, TypeAlias
 
 from deltaglider.errors import RecipeError
+from deltaglider.transforms.bzip2 import Bzip2Params
 from deltaglider.transforms.deflater import DeflateParams, Deflater
 from deltaglider.transforms.lzma2 import Lzma2Params
 from deltaglider.transforms.recipe import Segment
@@ -47,7 +48,7 @@ AHEAD_BYTES: Final = 16 << 20
 #: What the encoders running together may be estimated to hold.
 ENCODER_MEMORY: Final = 256 << 20
 
-Params: TypeAlias = DeflateParams | Lzma2Params
+Params: TypeAlias = DeflateParams | Lzma2Params | Bzip2Params
 #: One member's stream being written (a deflate or LZMA2 encoder: ``compressobj``'s shape).
 Encoder: TypeAlias = Deflater
 #: Makes the encoder of one member from its recorded parameters.
@@ -71,7 +72,9 @@ def default_workers() -> int:
 def encoder_memory(params: Params) -> int:
     """About what one encoder of ``params`` holds, rounded up: liblzma's match finder keeps up to
     eleven bytes per byte of dictionary plus its buffers; zlib's deflate keeps its window, hash
-    chains and pending block."""
+    chains and pending block; libbzip2's compressor, eight bytes per byte of its block."""
+    if isinstance(params, Bzip2Params):
+        return 8 * 100_000 * params.block_size + (1 << 17)
     if isinstance(params, Lzma2Params):
         return 11 * params.dict_size + (6 << 20)
     return (4 << params.wbits) + (4 << (params.mem_level + 9)) + (1 << 17)

@@ -44,7 +44,7 @@ def sniff_file(path: Path) -> str | None:
         return sniff(f.read(_LONGEST))
 
 
-Container: TypeAlias = Literal["zip", "gzip", "xz", "ar", "tar"]
+Container: TypeAlias = Literal["zip", "gzip", "xz", "ar", "tar", "bzip2"]
 
 ZIP_MAGIC: Final = b"PK\x03\x04"
 # A zip holding nothing is only its end-of-central-directory record.
@@ -53,6 +53,8 @@ AR_MAGIC: Final = b"!<arch>\n"  # Debian packages, static libraries
 TAR_MAGIC_OFFSET: Final = 257
 TAR_MAGIC: Final = b"ustar"
 _PROBE: Final = TAR_MAGIC_OFFSET + len(TAR_MAGIC)
+_BZIP2_LEVELS: Final = tuple(bytes([digit]) for digit in b"123456789")
+_BZIP2_NEXT: Final = (b"1AY&SY", b"\x17rE8P\x90")  # pi's and sqrt(pi)'s BCD digits
 
 
 def detect_bytes(head: bytes) -> Container | None:
@@ -64,6 +66,9 @@ def detect_bytes(head: bytes) -> Container | None:
         return "gzip"
     if head.startswith(XZ_MAGIC):
         return "xz"
+    # The digit is the block size; a block's or the end-of-stream marker's magic follows.
+    if head.startswith(BZIP2_MAGIC) and head[3:4] in _BZIP2_LEVELS and head[4:10] in _BZIP2_NEXT:
+        return "bzip2"
     if head.startswith(AR_MAGIC):
         return "ar"
     if head[TAR_MAGIC_OFFSET:_PROBE] == TAR_MAGIC:
@@ -72,8 +77,8 @@ def detect_bytes(head: bytes) -> Container | None:
 
 
 def detect(path: str | os.PathLike[str]) -> Container | None:
-    """``"zip"``, ``"gzip"``, ``"xz"``, ``"ar"`` or ``"tar"`` when the file's content says so, else
-    ``None``."""
+    """``"zip"``, ``"gzip"``, ``"xz"``, ``"ar"``, ``"tar"`` or ``"bzip2"`` when the file's content says
+    so, else ``None``."""
     with open(path, "rb") as f:
         return detect_bytes(f.read(_PROBE))
 
@@ -81,7 +86,7 @@ def detect(path: str | os.PathLike[str]) -> Container | None:
 @dataclass(frozen=True)
 class Head:
     """What a file's first bytes say: the container it is, and the compressor whose magic it starts
-    with (a gzip file is both; a zip only a container; a bzip2 file only a compressor's)."""
+    with (a gzip or bzip2 file is both; a zip only a container)."""
 
     container: Container | None
     compressor: str | None

@@ -8,7 +8,7 @@ import gc
 import pytest
 
 from deltaglider._native.faults import live_handles
-from deltaglider.codec import PinnedDeflater, PinnedLzma2
+from deltaglider.codec import PinnedBzip2, PinnedDeflater, PinnedLzma2
 
 
 def _deflater() -> PinnedDeflater:
@@ -19,7 +19,11 @@ def _lzma2() -> PinnedLzma2:
     return PinnedLzma2(6, 1 << 20)
 
 
-@pytest.mark.parametrize("make", [_deflater, _lzma2])
+def _bzip2() -> PinnedBzip2:
+    return PinnedBzip2(1)
+
+
+@pytest.mark.parametrize("make", [_deflater, _lzma2, _bzip2])
 def test_handles_dropped_without_finishing_are_freed(make: object) -> None:
     gc.collect()
     before = live_handles()
@@ -31,7 +35,7 @@ def test_handles_dropped_without_finishing_are_freed(make: object) -> None:
     assert live_handles() == before
 
 
-@pytest.mark.parametrize("make", [_deflater, _lzma2])
+@pytest.mark.parametrize("make", [_deflater, _lzma2, _bzip2])
 def test_a_finished_or_closed_handle_is_freed_at_once_and_once(make: object) -> None:
     before = live_handles()
     encoder = make()  # type: ignore[operator]
@@ -53,4 +57,6 @@ def test_refused_parameters_leave_no_handle() -> None:
     before = live_handles()
     with pytest.raises(ValueError, match="unsupported deflate parameters"):
         PinnedDeflater(6, 99, 8, 0)
+    with pytest.raises(ValueError, match="unsupported bzip2 parameters"):
+        PinnedBzip2(0)
     assert live_handles() == before

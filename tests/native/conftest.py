@@ -31,21 +31,24 @@ def _lists() -> dict[str, list[str]]:
     for node in ast.parse((ROOT / "build_ffi.py").read_text()).body:
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
             name = node.targets[0].id
-            if name in ("GLUE_SOURCES", "LIBLZMA_SOURCES", "ZLIB_SOURCES"):
+            if name in ("GLUE_SOURCES", "LIBLZMA_SOURCES", "ZLIB_SOURCES", "BZIP2_SOURCES"):
                 lists[name] = ast.literal_eval(node.value)
     return lists
 
 
 def codec_sources() -> list[Path]:
-    """Every C file of the extension but CFFI's wrapper: our glue, xdelta3's unit, liblzma, zlib."""
+    """Every C file of the extension but CFFI's wrapper: our glue, xdelta3's unit, liblzma, zlib,
+    libbzip2."""
     lists = _lists()
     glue = [ROOT / "native" / name for name in lists["GLUE_SOURCES"]]
     zlib = [ROOT / "vendor/zlib" / name for name in lists.get("ZLIB_SOURCES", [])]
-    return glue + [LZMA / name for name in lists["LIBLZMA_SOURCES"]] + zlib
+    bzip2 = [ROOT / "vendor/bzip2" / name for name in lists.get("BZIP2_SOURCES", [])]
+    return glue + [LZMA / name for name in lists["LIBLZMA_SOURCES"]] + zlib + bzip2
 
 
 def include_flags() -> list[str]:
     dirs = [ROOT / "native", ROOT / "vendor/xdelta3", ROOT / "vendor/xz/src/common", ROOT / "vendor/zlib"]
+    dirs.append(ROOT / "vendor/bzip2")
     dirs += [LZMA / d for d in ("api", "common", "check", "lz", "lzma", "rangecoder", "simple", "delta")]
     return [f"-I{d}" for d in dirs]
 
@@ -120,6 +123,7 @@ def sanitized_package(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, d
         *SANITIZE,
         "-DHAVE_CONFIG_H=1",
         "-DZ_PREFIX=1",
+        "-DBZ_NO_STDIO=1",
         *include_flags(),
     ]
     cmd += [f"-I{sysconfig.get_paths()['include']}", str(wrapper), *map(str, codec_sources())]

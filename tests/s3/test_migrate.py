@@ -5,7 +5,6 @@ S3 server."""
 
 from __future__ import annotations
 
-import bz2
 import random
 from pathlib import Path
 
@@ -13,27 +12,29 @@ import pytest
 from support.artifacts import release_zips
 
 from deltaglider import DeltaGliderClient
+from deltaglider.transforms.sniff import COMPRESS_MAGIC
 from deltaglider.trees import Done, TreeResult
 from deltaglider.urls import parse_url
 
 
 @pytest.fixture
 def filled(client_and_folder: tuple[DeltaGliderClient, str], tmp_path: Path) -> tuple[DeltaGliderClient, str]:
-    """A store folder ``.../app/`` holding three releases (a reference and deltas), a bzip2 file
-    (stored whole) and a sub-folder's release; returns the client and the folder above it."""
+    """A store folder ``.../app/`` holding three releases (a reference and deltas), a compressed
+    file (stored whole) and a sub-folder's release; returns the client and the folder above it."""
     client, folder = client_and_folder
     (tmp_path / "files").mkdir()
     for path in release_zips(tmp_path / "files", "app", 3, size=60_000):
         client.upload(path, folder)
-    # bzip2 content: no delta can see into it, so it is stored whole.
-    notes = tmp_path / "files" / "notes.txt.bz2"
-    notes.write_bytes(bz2.compress(random.Random(7).randbytes(5_000)))
+    # Unix compress (.Z) content: no delta can see into it, so it is stored whole (bzip2 content is
+    # decoded since issue 22).
+    notes = tmp_path / "files" / "notes.txt.Z"
+    notes.write_bytes(COMPRESS_MAGIC + b"\x90" + random.Random(7).randbytes(5_000))
     assert not client.upload(notes, folder).is_delta
     client.upload(tmp_path / "files" / "app-1.0.zip", folder + "old/")
     return client, folder.removesuffix("app/")
 
 
-NAMES = ["app-1.0.zip", "app-1.1.zip", "app-1.2.zip", "notes.txt.bz2", "old/app-1.0.zip"]
+NAMES = ["app-1.0.zip", "app-1.1.zip", "app-1.2.zip", "notes.txt.Z", "old/app-1.0.zip"]
 
 
 def _names(client: DeltaGliderClient, folder: str) -> list[str]:
@@ -59,11 +60,11 @@ def test_migrate_keeps_the_folders_name_and_copies_whole_files_inside_the_store(
         client.download(root + f"app/{name}", tmp_path / "src")
         assert (tmp_path / "out").read_bytes() == (tmp_path / "src").read_bytes()
         assert client.verify(root + f"new/app/{name}")
-    # The bzip2 file, stored whole at the source, was copied as it is stored: the same object.
+    # The compressed file, stored whole at the source, was copied as it is stored: the same object.
     by_name = {end.step.name: end for end in result.ended if isinstance(end, Done)}
-    assert by_name["notes.txt.bz2"].upload is not None and by_name["notes.txt.bz2"].upload.operation == "COPY"
-    assert _raw_metadata(client, root + "new/app/notes.txt.bz2") == _raw_metadata(
-        client, root + "app/notes.txt.bz2"
+    assert by_name["notes.txt.Z"].upload is not None and by_name["notes.txt.Z"].upload.operation == "COPY"
+    assert _raw_metadata(client, root + "new/app/notes.txt.Z") == _raw_metadata(
+        client, root + "app/notes.txt.Z"
     )
     # The releases went the long way: stored at the destination as uploads are, deltas included.
     assert by_name["app-1.2.zip"].upload is not None and by_name["app-1.2.zip"].upload.is_delta
@@ -83,7 +84,7 @@ def test_a_second_run_resumes_and_no_preserve_prefix_lands_in_the_folder_itself(
     assert again.copied == ["app-1.1.zip"] and [s.name for s in again.skipped] == [
         "app-1.0.zip",
         "app-1.2.zip",
-        "notes.txt.bz2",
+        "notes.txt.Z",
         "old/app-1.0.zip",
     ]
 

@@ -33,7 +33,7 @@ MTIME_V2: Final = MTIME_V1 + 86_400
 FILES: Final = {"pkg/a_intro.txt": 20_000, "pkg/b_module.py": 90_000, "pkg/c_data.txt": 260_000}
 CHANGED: Final = "pkg/b_module.py"
 
-Expect = Literal["zip", "gzip", "none", "either"]
+Expect = Literal["zip", "gzip", "bzip2", "none", "either"]
 
 
 def write_tree(root: Path, version: int) -> Path:
@@ -142,12 +142,32 @@ def _gnu_tar_czf(tree: Path, out: Path) -> None:
     _run(["tar", "czf", str(out), "--sort=name", "pkg"], cwd=tree)
 
 
+def _gnu_tar_cjf(tree: Path, out: Path) -> None:
+    _run(["tar", "cjf", str(out), "--sort=name", "pkg"], cwd=tree)
+
+
+def _py_tarfile_bz2(tree: Path, out: Path) -> None:
+    with tarfile.open(out, "w:bz2", compresslevel=9) as tar:
+        for path in _members(tree):
+            tar.add(path, path.relative_to(tree).as_posix())
+
+
+def _bzip2_on_tar(argv: list[str]) -> Callable[[Path, Path], None]:
+    def pack(tree: Path, out: Path) -> None:
+        tar = out.with_name(out.name.removesuffix(".bz2"))
+        _tar_bytes(tree, tar)
+        _run([*argv, str(tar)], cwd=tree, stdout=out)
+        tar.unlink()
+
+    return pack
+
+
 @dataclass(frozen=True)
 class Producer:
     id: str
     name: str  # the file name, with ``{v}`` for the version (1 or 2)
     tools: tuple[str, ...]  # the programs it needs on PATH (none for Python's own)
-    #: "zip"/"gzip": stored transformed; "none": falls back; "either": depends on how the program
+    #: "zip"/"gzip"/"bzip2": stored transformed; "none": falls back; "either": depends on how the program
     #: was built (its zlib), so it is only checked to round-trip, and to be small if transformed.
     expect: Expect
     pack: Callable[[Path, Path], None]
@@ -200,6 +220,16 @@ PRODUCERS: Final = [
         "either",
         _program_on_tar(["pigz", "-c", "-9", "-b", "4096"]),
     ),
+    # bzip2's output is fixed by libbzip2 1.0.x and the block size its header names; pbzip2 writes
+    # a libbzip2 stream per chunk (100 kB with -b1, so several here); lbzip2 has an encoder of its own.
+    Producer("py-tarfile-bz2", "app-{v}.0.tar.bz2", (), "bzip2", _py_tarfile_bz2),
+    Producer("bzip2-1", "app-{v}.0.tar.bz2", ("bzip2",), "bzip2", _bzip2_on_tar(["bzip2", "-c", "-1"])),
+    Producer("bzip2-9", "app-{v}.0.tar.bz2", ("bzip2",), "bzip2", _bzip2_on_tar(["bzip2", "-c", "-9"])),
+    Producer("gnu-tar-cjf", "app-{v}.0.tar.bz2", ("tar", "bzip2"), "bzip2", _gnu_tar_cjf),
+    Producer(
+        "pbzip2", "app-{v}.0.tar.bz2", ("pbzip2",), "bzip2", _bzip2_on_tar(["pbzip2", "-c", "-b1", "-p2"])
+    ),
+    Producer("lbzip2", "app-{v}.0.tar.bz2", ("lbzip2",), "none", _bzip2_on_tar(["lbzip2", "-c", "-n2"])),
 ]
 
 

@@ -195,8 +195,8 @@ def _whole_by_content(ctx: Context, up: Upload) -> str | None:
     """Why the file is stored whole whatever the DeltaSpace holds, or None if it may make a delta.
 
     The original picks by extension and stores compressed content whole (its xdelta3 would misread a
-    delta against it). Otherwise content decides: gzip, zip, xz and ar are decoded, and anything else
-    a delta does not pay for is stored whole by the ratio cap.
+    delta against it). Otherwise content decides: gzip, zip, xz, ar and bzip2 are decoded, and anything
+    else a delta does not pay for is stored whole by the ratio cap.
     """
     compressor = up.copy.head.compressor
     if ctx.original_compatible:
