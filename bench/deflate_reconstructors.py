@@ -13,7 +13,8 @@ zlib (control), and the largest member of a ruff wheel (Rust tooling). Usage::
 
 ``--downloads`` holds requests-2.32.2.tar.gz, requests-2.32.3.tar.gz and a ruff wheel
 (``pip download --no-deps requests==2.32.2`` ...). The harness sources are in
-``bench/deflate_harness/`` (``build.sh`` builds them); the results are in ``bench/RESULTS.md`` ("Deflate reconstructors").
+``bench/deflate_harness/`` (``build.sh`` builds them); the results are in ``bench/RESULTS.md``
+("Deflate reconstructors").
 """
 
 from __future__ import annotations
