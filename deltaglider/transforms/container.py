@@ -9,13 +9,14 @@ from typing import BinaryIO, Final, TypeAlias
 
 from deltaglider.atomic import StrPath, write_beside
 from deltaglider.errors import RecipeError
-from deltaglider.transforms import ar_form, gzip_form, xz_form, zip_form
+from deltaglider.transforms import ar_form, gzip_form, xz_form, zip_form, zstd_form
 from deltaglider.transforms.builder import Builder
 from deltaglider.transforms.deflater import SYSTEM_ZLIB, Compressor, default_compressor
 from deltaglider.transforms.lzma2 import Lzma2Params, pinned_liblzma
 from deltaglider.transforms.recipe import Recipe, pack, unpack
 from deltaglider.transforms.recompress import Encoder, Params, write_segments
 from deltaglider.transforms.sniff import detect
+from deltaglider.transforms.zstd_frame import ZstdParams, pinned_libzstd
 
 Layout: TypeAlias = Callable[[Builder, int], bool]
 _LAYOUTS: Final[dict[str, Layout]] = {
@@ -23,6 +24,7 @@ _LAYOUTS: Final[dict[str, Layout]] = {
     "zip": zip_form.build,
     "xz": xz_form.build,
     "ar": ar_form.build,
+    "zstd": zstd_form.build,
 }
 #: The containers :func:`encode_container` decodes.
 CONTAINERS: Final = frozenset(_LAYOUTS)
@@ -196,7 +198,15 @@ def compressor_names(kinds: set[str], compressor: Compressor) -> str:
         names.append(compressor.name)
     if "lzma2" in kinds:
         names.append(pinned_liblzma().name)
+    if "zstd" in kinds:
+        names.append(pinned_libzstd().name)
     return "+".join(names)
+
+
+def _kind(params: Params) -> str:
+    if isinstance(params, ZstdParams):
+        return "zstd"
+    return "lzma2" if isinstance(params, Lzma2Params) else "deflate"
 
 
 def rebuild(
@@ -213,15 +223,19 @@ def rebuild(
     recompress members side by side (:mod:`.recompress`); the bytes are the same with any number."""
     compressor = compressor or default_compressor()
     recipe = unpack(recipe_bytes)
-    kinds = {"lzma2" if isinstance(s.params, Lzma2Params) else "deflate" for s in recipe.segments if s.params}
+    kinds = {_kind(s.params) for s in recipe.segments if s.params}
     expected = compressor_names(kinds, compressor)
     if recipe.compressor != expected:
         raise RecipeError(
             f"recipe was made with {recipe.compressor}, this build recompresses with {expected}"
         )
     lzma = pinned_liblzma() if "lzma2" in kinds else None
+    zstd = pinned_libzstd() if "zstd" in kinds else None
 
     def new(params: Params) -> Encoder:
+        if isinstance(params, ZstdParams):
+            assert zstd is not None
+            return zstd.new(params)
         if isinstance(params, Lzma2Params):
             assert lzma is not None
             return lzma.new(params)
