@@ -1,4 +1,5 @@
-"""CFFI build script for ``deltaglider._xdelta3``: our C glue plus the vendored xdelta3, liblzma, zlib and libzstd.
+"""CFFI build script for ``deltaglider._xdelta3``: our C glue plus the vendored xdelta3, liblzma, zlib
+and libzstd.
 
 Run by setuptools through ``cffi_modules`` in setup.py. Everything is compiled from ``native/`` and
 ``vendor/``; no system library is looked for or linked, so a machine with a C compiler and the Python

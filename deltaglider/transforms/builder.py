@@ -277,7 +277,9 @@ class Builder:
             # The zstd tool's worker threads first, then a library's single-threaded encoder: they
             # part only past the first job.
             for variant in (params, params.single_threaded()):
-                if _same_output(partial(compressor.new, variant), decoded, original, enough=self.checked_prefix):
+                if _same_output(
+                    partial(compressor.new, variant), decoded, original, enough=self.checked_prefix
+                ):
                     return variant
         return None
 

@@ -16,8 +16,8 @@ Layout (all integers unsigned LEB128 varints unless said)::
                         size), 4 long-distance matching, 8 worker threads)
 
 Names are a varint length then UTF-8; the compressor names are those of the kinds the segments use,
-joined by ``+`` (``zlib-1.2.13``, ``liblzma-5.4.1``, ``zstd-1.5.4``). A version byte lets a later layout be told
-apart; a reader that meets a segment kind it does not know refuses the recipe.
+joined by ``+`` (``zlib-1.2.13``, ``liblzma-5.4.1``, ``zstd-1.5.4``). A version byte lets a later
+layout be told apart; a reader that meets a segment kind it does not know refuses the recipe.
 """
 
 from __future__ import annotations

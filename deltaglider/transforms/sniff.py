@@ -76,8 +76,8 @@ def detect_bytes(head: bytes) -> Container | None:
 
 
 def detect(path: str | os.PathLike[str]) -> Container | None:
-    """``"zip"``, ``"gzip"``, ``"xz"``, ``"ar"``, ``"tar"`` or ``"zstd"`` when the file's content says so, else
-    ``None``."""
+    """``"zip"``, ``"gzip"``, ``"xz"``, ``"ar"``, ``"tar"`` or ``"zstd"`` when the file's content says
+    so, else ``None``."""
     with open(path, "rb") as f:
         return detect_bytes(f.read(_PROBE))
 

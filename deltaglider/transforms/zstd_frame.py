@@ -35,6 +35,8 @@ LEVELS: Final = range(-(1 << 17), 23)
 LONG_WINDOW_LOG: Final = 27
 #: Tried in this order: the tool's default, ``-19``, the rest, then the fastest few ``--fast`` ones.
 _ORDER: Final = (3, 19, 1, 2, *range(4, 19), 20, 21, 22, -1, -2, -3, -4, -5)
+#: The levels tried with ``--long`` on a frame whose content fits the level's own window.
+_LONG_FITTING: Final = frozenset((*range(-5, 10), 19))
 #: A block decodes to at most 128 KiB and an RLE block takes 4 bytes (its header and the byte).
 MAX_EXPANSION: Final = (128 << 10) // 4
 
@@ -172,11 +174,15 @@ def candidates(header: FrameHeader, decoded_size: int, last: ZstdParams | None) 
         own = window_log(level, pledged)
         plain = ZstdParams(level, checksum=header.checksum, pledged_size=pledged)
         if header.window_log is None:
-            # One segment: ``--long`` shrinks its window to the content as the level does, so
-            # both are possible; only ``--long`` gets past the level's own window.
-            if pledged is not None and decoded_size <= 1 << own:
+            # One segment: ``--long`` shrinks its window to the content as the level does, so both
+            # are possible; only ``--long`` gets past the level's own window. Content that fits is
+            # rarely compressed with ``--long`` at the slow levels, which would double the cost of
+            # a frame nothing reproduces: those are not tried.
+            fits = pledged is not None and decoded_size <= 1 << own
+            if fits:
                 options.append(plain)
-            longs.append(replace(plain, window_log=LONG_WINDOW_LOG, long_distance=True))
+            if not fits or level in _LONG_FITTING:
+                longs.append(replace(plain, window_log=LONG_WINDOW_LOG, long_distance=True))
         elif header.window_log == own:
             options.append(plain)
         elif header.window_log > own:
