@@ -269,10 +269,12 @@ class Builder:
         self, header: zstd_frame.FrameHeader, decoded: tuple[int, int, int], original: tuple[int, int, int]
     ) -> zstd_frame.ZstdParams | None:
         compressor = zstd_frame.pinned_libzstd()
+        head = pread_exact(original[0], header.size + 3, original[1])
+        enough = zstd_frame.quick_check_size(head, header, ZSTD_QUICK)
         for params in zstd_frame.candidates(header, decoded[2], self._last_zstd):
             self.tries += 1
             quick = partial(compressor.new, params.single_threaded())
-            if not _same_output(quick, decoded, original, enough=ZSTD_QUICK):
+            if not _same_output(quick, decoded, original, enough=enough):
                 continue
             # The zstd tool's worker threads first, then a library's single-threaded encoder: they
             # part only past the first job.

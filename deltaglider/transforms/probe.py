@@ -30,7 +30,7 @@ from typing import BinaryIO, Final
 from deltaglider.atomic import StrPath
 from deltaglider.errors import CodecError
 from deltaglider.transforms import lzma2, zstd_frame
-from deltaglider.transforms.builder import Builder, pread_exact
+from deltaglider.transforms.builder import ZSTD_QUICK, Builder, pread_exact
 from deltaglider.transforms.container import layout_for
 from deltaglider.transforms.deflater import (
     Compressor,
@@ -60,10 +60,16 @@ Original = Callable[[int, int], bytes]
 
 
 def _agrees(
-    new: Callable[[], Deflater], decoded: bytes, original: Original, *, whole: int | None
+    new: Callable[[], Deflater],
+    decoded: bytes,
+    original: Original,
+    *,
+    whole: int | None,
+    enough: int | None = None,
 ) -> bool | None:
     """Whether compressing ``decoded`` gives the stream's bytes: all ``whole`` of them when the
-    stream ended within ``decoded``, else its start. None when the compressor wrote nothing yet."""
+    stream ended within ``decoded``, else its start; or only its first ``enough`` bytes. None when
+    the compressor wrote nothing yet."""
     deflater = new()
     made = 0
     for at in range(0, len(decoded), _STEP):
@@ -72,6 +78,8 @@ def _agrees(
             if original(made, len(out)) != out:
                 return False
             made += len(out)
+            if enough is not None and made >= enough:
+                return True
     if whole is not None:
         out = deflater.flush()
         return made + len(out) == whole and original(made, len(out)) == out
@@ -275,10 +283,13 @@ class _Judge:
         compressor = zstd_frame.pinned_libzstd()
         original = self._original(start, end)
         start_bytes = bytes(decoded)
+        enough = zstd_frame.quick_check_size(original(0, header.size + 3), header, ZSTD_QUICK)
         unsure = False
         for params in zstd_frame.candidates(header, size, None):
+            # Single-threaded, as the upload's search first checks a setting: only the start is
+            # the same as the tool's threaded frame (with --long, only its first block or so).
             new = partial(compressor.new, params.single_threaded())
-            verdict = _agrees(new, start_bytes, original, whole=whole)
+            verdict = _agrees(new, start_bytes, original, whole=whole, enough=enough)
             if verdict:
                 return True
             unsure = unsure or verdict is None

@@ -107,6 +107,19 @@ def parse_header(data: bytes) -> FrameHeader | None:
     return FrameHeader(pos, window_log, content_size, checksum, dict_id, mantissa)
 
 
+def quick_check_size(head: bytes, header: FrameHeader, limit: int) -> int:
+    """How many of the frame's first bytes a single-threaded encoder must match before its setting
+    is worth compressing the frame in full: ``limit``, but no more than the header and first block
+    (``head`` holds the frame's start): with ``--long`` the tool's threaded frame parts from a
+    single-threaded one from the second block on."""
+    raw = head[header.size : header.size + 3]
+    if len(raw) < 3:
+        return limit
+    value = int.from_bytes(raw, "little")
+    first = header.size + 3 + (1 if (value >> 1) & 3 == 1 else value >> 3)
+    return max(1, min(limit, first))
+
+
 def skippable_size(head: bytes) -> int | None:
     """The whole length of the skippable frame ``head`` starts (its first 8 bytes), or None."""
     if len(head) < 8 or head[1:4] != SKIPPABLE_MAGIC_HIGH or head[0] & 0xF0 != 0x50:
