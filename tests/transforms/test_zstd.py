@@ -16,10 +16,10 @@ import pytest
 from deltaglider._native.zstd import PinnedZstd, ZstdFrameDecoder
 from deltaglider.errors import DecodeError, RecipeError
 from deltaglider.transforms import Recipe, Segment, encode_container, pack, unpack
-from deltaglider.transforms.container import check_sizes
+from deltaglider.transforms.container import check_sizes, decode_all, decoded_limit
 from deltaglider.transforms.probe import may_decode
 from deltaglider.transforms.zstd_frame import MAX_EXPANSION, ZstdParams, parse_header
-from transforms.helpers import round_trip, sample_text
+from transforms.helpers import disk_cap, round_trip, sample_text
 
 ZSTD = shutil.which("zstd")
 needs_zstd = pytest.mark.skipif(ZSTD is None, reason="the zstd command is not installed")
@@ -192,8 +192,11 @@ def test_a_zstd_bomb_stays_raw(tmp_path: Path) -> None:
     assert out == b"A" * 1000  # it is a real frame
     path = tmp_path / "bomb.zst"
     path.write_bytes(bomb)
-    assert encode_container(path, tmp_path / "decoded") is None
-    assert not (tmp_path / "decoded").exists()
+    # Decoding stops at the limit: it never writes past it (the kernel would refuse the write).
+    with disk_cap(decoded_limit(len(bomb)) + (1 << 20)):
+        assert encode_container(path, tmp_path / "decoded") is None
+        assert decode_all(path, tmp_path / "base") == 0
+    assert not (tmp_path / "decoded").exists() and not (tmp_path / "base").exists()
 
 
 def test_a_frame_claiming_a_huge_size_is_refused_before_decoding(tmp_path: Path) -> None:
