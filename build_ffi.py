@@ -1,4 +1,5 @@
-"""CFFI build script for ``deltaglider._xdelta3``: our C glue plus the vendored xdelta3 and liblzma.
+"""CFFI build script for ``deltaglider._xdelta3``: our C glue plus the vendored xdelta3, liblzma, zlib
+and libzstd.
 
 Run by setuptools through ``cffi_modules`` in setup.py. Everything is compiled from ``native/`` and
 ``vendor/``; no system library is looked for or linked, so a machine with a C compiler and the Python
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 
 from cffi import FFI
 
@@ -21,6 +23,7 @@ LIBLZMA = os.path.join("vendor", "xz", "src", "liblzma")
 XZ_COMMON = os.path.join("vendor", "xz", "src", "common")
 ZLIB = os.path.join("vendor", "zlib")
 BZIP2 = os.path.join("vendor", "bzip2")
+ZSTD = os.path.join("vendor", "zstd", "lib")
 
 # The deflate half of the pinned zlib (vendor/zlib/README.md): archive transforms recompress with it
 # so that a rebuild writes the same bytes on every machine. Built with Z_PREFIX, so its symbols are
@@ -62,6 +65,38 @@ BZIP2_SYMBOLS = [
     "BZ2_indexIntoF",
     "BZ2_rNums",
     "bz_internal_error",
+]
+
+# libzstd's common, compress and decompress parts (vendor/zstd/README.md): no legacy formats, no
+# dictionary builder. The worker threads (zstdmt_compress.c, pool.c, threading.c) are compiled in
+# because the zstd tool compresses with them by default, and their frames differ from a
+# single-threaded encoder's once the input passes one job.
+ZSTD_SOURCES = [
+    "common/debug.c",
+    "common/entropy_common.c",
+    "common/error_private.c",
+    "common/fse_decompress.c",
+    "common/pool.c",
+    "common/threading.c",
+    "common/xxhash.c",
+    "common/zstd_common.c",
+    "compress/fse_compress.c",
+    "compress/hist.c",
+    "compress/huf_compress.c",
+    "compress/zstd_compress.c",
+    "compress/zstd_compress_literals.c",
+    "compress/zstd_compress_sequences.c",
+    "compress/zstd_compress_superblock.c",
+    "compress/zstd_double_fast.c",
+    "compress/zstd_fast.c",
+    "compress/zstd_lazy.c",
+    "compress/zstd_ldm.c",
+    "compress/zstd_opt.c",
+    "compress/zstdmt_compress.c",
+    "decompress/huf_decompress.c",
+    "decompress/zstd_ddict.c",
+    "decompress/zstd_decompress.c",
+    "decompress/zstd_decompress_block.c",
 ]
 
 LIBLZMA_SOURCES = [
@@ -129,6 +164,7 @@ GLUE_SOURCES = [
     "dg_probe.c",
     "dg_source.c",
     "dg_status.c",
+    "dg_zstd.c",
     "xdelta3_unit.c",
 ]
 
@@ -141,6 +177,7 @@ def _require_vendored_tree() -> None:
         + [os.path.join(NATIVE, s) for s in GLUE_SOURCES]
         + [os.path.join(ZLIB, s) for s in ZLIB_SOURCES]
         + [os.path.join(BZIP2, s) for s in BZIP2_SOURCES]
+        + [os.path.join(ZSTD, s) for s in ZSTD_SOURCES]
         if not os.path.exists(os.path.join(HERE, path))
     ]
     if missing:
@@ -171,7 +208,8 @@ ffibuilder.set_source(
     sources=[os.path.join(NATIVE, s) for s in GLUE_SOURCES]
     + [os.path.join(LIBLZMA, s) for s in LIBLZMA_SOURCES]
     + [os.path.join(ZLIB, s) for s in ZLIB_SOURCES]
-    + [os.path.join(BZIP2, s) for s in BZIP2_SOURCES],
+    + [os.path.join(BZIP2, s) for s in BZIP2_SOURCES]
+    + [os.path.join(ZSTD, s) for s in ZSTD_SOURCES],
     include_dirs=[
         NATIVE,
         XDELTA3,
@@ -186,8 +224,23 @@ ffibuilder.set_source(
         XZ_COMMON,
         ZLIB,
         BZIP2,
+        ZSTD,
     ],
-    define_macros=[("HAVE_CONFIG_H", "1"), ("Z_PREFIX", "1"), ("BZ_NO_STDIO", "1")]
+    define_macros=[
+        ("HAVE_CONFIG_H", "1"),
+        ("Z_PREFIX", "1"),
+        ("BZ_NO_STDIO", "1"),
+        # zstd marks its API visibility("default"), which would export it from our extension past
+        # -fvisibility=hidden: emptied, every zstd symbol stays private (no clash with another
+        # libzstd in the process). Its x86-64 assembly is left out (setuptools compiles C only).
+        ("ZSTDLIB_VISIBLE", ""),
+        ("ZSTDERRORLIB_VISIBLE", ""),
+        ("ZSTD_MULTITHREAD", "1"),
+        ("ZSTD_DISABLE_ASM", "1"),
+        ("ZSTD_LEGACY_SUPPORT", "0"),
+    ]
     + [(name, "dg_" + name) for name in BZIP2_SYMBOLS],
+    # zstd's worker threads.
+    libraries=[] if sys.platform == "win32" else ["pthread"],
     # Compiler flags are chosen per source group by setup.py's build_ext.
 )

@@ -22,8 +22,10 @@ for node in ast.parse(open("build_ffi.py").read()).body:
             print("\n".join("vendor/xz/src/liblzma/" + s for s in ast.literal_eval(node.value)))
         if node.targets[0].id == "BZIP2_SOURCES":
             print("\n".join("vendor/bzip2/" + s for s in ast.literal_eval(node.value)))
+        if node.targets[0].id == "ZSTD_SOURCES":
+            print("\n".join("vendor/zstd/lib/" + s for s in ast.literal_eval(node.value)))
 ')
-includes=(-Inative -Ivendor/xdelta3 -Ivendor/xz/src/common -Ivendor/zlib -Ivendor/bzip2)
+includes=(-Inative -Ivendor/xdelta3 -Ivendor/xz/src/common -Ivendor/zlib -Ivendor/bzip2 -Ivendor/zstd/lib)
 for d in api common check lz lzma rangecoder simple delta; do includes+=(-Ivendor/xz/src/liblzma/$d); done
 
 failed=0
@@ -32,7 +34,8 @@ for src in "${glue[@]}"; do
     native/dg_*.c) flags=(-Wall -Wextra -Wshadow -Wstrict-prototypes -Werror) ;;
     *) flags=(-w) ;;  # vendored: must compile, its warnings are upstream's
   esac
-  if ! "$cc" -fsyntax-only -DHAVE_CONFIG_H=1 -DZ_PREFIX=1 -DBZ_NO_STDIO=1 "${flags[@]}" "${includes[@]}" "$src"; then
+  if ! "$cc" -fsyntax-only -DHAVE_CONFIG_H=1 -DZ_PREFIX=1 -DBZ_NO_STDIO=1 -DZSTD_MULTITHREAD=1 -DZSTD_DISABLE_ASM=1 \
+    -DZSTD_LEGACY_SUPPORT=0 "-DZSTDLIB_VISIBLE=" "-DZSTDERRORLIB_VISIBLE=" "${flags[@]}" "${includes[@]}" "$src"; then
     echo "FAILED: $src" >&2
     failed=1
   fi

@@ -180,7 +180,29 @@ int dg_bzip2_code(dg_bzip2 *enc, const uint8_t *in, size_t in_len, uint8_t *out,
 void dg_bzip2_free(dg_bzip2 *enc);
 const char *dg_bzip2_version(void);
 
-/* For tests: how many dg_lzma2, dg_deflate and dg_bzip2 handles are allocated and not yet freed. */
+/* zstd frames of the vendored libzstd, for rebuilding .zst files and zstd members byte for byte (see
+ * native/dg_zstd.c). Encoder: level, window_log (0: the level's), long-distance matching, checksum
+ * flag, pledged_size (UINT64_MAX: unknown, no content size in the header), workers (0: this thread;
+ * any number >= 1 writes the same bytes). dg_zstd_enc_code has dg_lzma2_code's contract. Decoder:
+ * refuses frames whose window passes 2^window_log_max; *done turns 1 where a frame ends. */
+typedef struct dg_zstd_enc dg_zstd_enc;
+dg_zstd_enc *dg_zstd_enc_new(int level, uint32_t window_log, int long_distance, int checksum,
+                             uint64_t pledged_size, int workers, dg_status *status);
+int dg_zstd_enc_code(dg_zstd_enc *enc, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                     int finish, size_t *in_used, size_t *out_made, int *done, dg_status *status);
+void dg_zstd_enc_free(dg_zstd_enc *enc);
+uint32_t dg_zstd_window_log(int level, uint64_t src_size);
+uint64_t dg_zstd_enc_memory(int level, uint32_t window_log, int long_distance);
+int dg_zstd_min_level(void);
+int dg_zstd_max_level(void);
+const char *dg_zstd_version(void);
+typedef struct dg_zstd_dec dg_zstd_dec;
+dg_zstd_dec *dg_zstd_dec_new(uint32_t window_log_max, dg_status *status);
+int dg_zstd_dec_code(dg_zstd_dec *dec, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                     size_t *in_used, size_t *out_made, int *done, dg_status *status);
+void dg_zstd_dec_free(dg_zstd_dec *dec);
+
+/* For tests: how many dg_lzma2, dg_deflate, dg_bzip2 and dg_zstd handles are allocated and not yet freed. */
 uint64_t dg_handles_live(void);
 
 /* The xdelta3 binary writes the application header "<target>/<ident>/<source>/<ident>", an ident

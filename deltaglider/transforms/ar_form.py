@@ -1,5 +1,5 @@
 """ar archives (Debian's ``.deb``: ``debian-binary``, ``control.tar.*``, ``data.tar.*``): the archive
-and member headers kept as raw segments, each gzip or xz member laid out by its own format.
+and member headers kept as raw segments, each gzip, xz or zstd member laid out by its own format.
 
 A ``.deb`` stored as is changes completely between versions, since its members are compressed; its
 decoded ``data.tar`` changes only where the packaged files do.
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from deltaglider.transforms import gzip_form, xz_form
+from deltaglider.transforms import gzip_form, xz_form, zstd_form
 from deltaglider.transforms.builder import Builder, pread_exact
-from deltaglider.transforms.sniff import XZ_MAGIC
+from deltaglider.transforms.sniff import XZ_MAGIC, ZSTD_MAGIC
 
 MAGIC: Final = b"!<arch>\n"
 _HEADER: Final = 60
@@ -43,6 +43,8 @@ def build(builder: Builder, size: int) -> bool:
             gzip_form.build_range(builder, data, end)
         elif head == XZ_MAGIC:
             xz_form.build_range(builder, data, end)
+        elif head.startswith(ZSTD_MAGIC) and builder.zstd_members:
+            zstd_form.build_range(builder, data, end)
         builder.raw(end - builder.pos)
         builder.raw(min(member_size & 1, size - builder.pos))  # members start on even offsets
     builder.raw(size - builder.pos)

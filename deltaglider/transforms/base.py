@@ -9,12 +9,16 @@ is found at once rather than decoding into a wrong file. Changing the rules mean
 with the old one still readable.
 
 ``inflated-v1``: the reference's layout (gzip: one member; zip: the members its central directory
-lists; xz: the blocks its index lists; ar: its gzip and xz members; bzip2: its concatenated streams)
-with each deflate, LZMA2 and bzip2 stream decoded in place. bzip2 joined the format later without
-changing any stored delta's base: a reference of a kind decoded before decodes as it did (a bzip2
-member of an ``.deb`` stays raw), and a delta made against a bzip2 reference back when that was its
-own base (one the original DeltaGlider uploaded) records the reference's own SHA-256, which a
-rebuild serves with the reference itself, deriving nothing (:mod:`deltaglider.core.rebuild.sources`).
+lists; xz: the blocks its index lists; ar: its gzip and xz members; bzip2: its concatenated streams;
+zstd: its frames) with each deflate, LZMA2, bzip2 and zstd stream decoded in place. bzip2 and zstd
+files joined it later without changing any stored delta's base: a delta made against one back when
+it was its own base (one the original DeltaGlider uploaded) records the reference's own SHA-256,
+which a rebuild serves with the reference itself, deriving nothing
+(:mod:`deltaglider.core.rebuild.sources`).
+
+``inflated-v2`` (what new deltas are made against): as ``inflated-v1``, and the zstd members of a
+zip or ar (a ``.conda``'s ``.tar.zst``, a ``.deb``'s ``data.tar.zst``) decoded too. Under
+``inflated-v1`` those stay as they are, as they did when deltas were made against them.
 
 For a zip, the raw file follows the decoded stream: members that a target keeps raw (its producer
 could not be reproduced) still find their unchanged bytes there.
@@ -28,7 +32,9 @@ from typing import BinaryIO, Final
 from deltaglider.atomic import StrPath
 from deltaglider.transforms.container import decode_all
 
-BASE_FORMAT: Final = "inflated-v1"
+BASE_FORMAT: Final = "inflated-v2"
+#: Every format a rebuild can still derive, oldest first.
+BASE_FORMATS: Final = ("inflated-v1", BASE_FORMAT)
 _COPY: Final = 1 << 20
 
 
@@ -38,7 +44,10 @@ def _append_raw_zip(src: BinaryIO, sink: BinaryIO, kind: str) -> None:
         shutil.copyfileobj(src, sink, _COPY)
 
 
-def derive_base(reference: StrPath, out: StrPath) -> bool:
-    """Writes the ``inflated-v1`` base of ``reference`` to ``out``. False (nothing written) when the
+def derive_base(reference: StrPath, out: StrPath, base_format: str = BASE_FORMAT) -> bool:
+    """Writes the ``base_format`` base of ``reference`` to ``out``. False (nothing written) when the
     reference is no container this format decodes: its base is then the reference itself."""
-    return decode_all(reference, out, appendix=_append_raw_zip) > 0
+    if base_format not in BASE_FORMATS:
+        raise ValueError(f"unknown base format {base_format!r}")
+    zstd_members = base_format != "inflated-v1"
+    return decode_all(reference, out, appendix=_append_raw_zip, zstd_members=zstd_members) > 0

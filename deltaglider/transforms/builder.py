@@ -12,12 +12,17 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from typing import BinaryIO, Final
 
-from deltaglider.transforms import bzip2, lzma2
+from deltaglider.errors import CodecError
+from deltaglider.transforms import bzip2, lzma2, zstd_frame
 from deltaglider.transforms.deflater import Compressor, DeflateParams, Deflater, likely_params, other_params
 from deltaglider.transforms.recipe import Segment
 
 CHUNK: Final = 1 << 16
 _INFLATE_STEP: Final = 1 << 18
+#: Compressed bytes a zstd setting must get right, written single-threaded, before its frame is
+#: compressed in full: a wrong level differs in its first block, and a multi-threaded frame starts as
+#: the single-threaded one does (its first job runs far past this).
+ZSTD_QUICK: Final = 16 << 10
 
 
 def pread_exact(fd: int, size: int, offset: int) -> bytes:
@@ -95,6 +100,7 @@ class Builder:
         exhaustive: bool = True,
         reproduce: bool = True,
         checked_prefix: int | None = None,
+        zstd_members: bool = True,
     ) -> None:
         self.src_fd = src.fileno()
         self.out = out
@@ -104,6 +110,9 @@ class Builder:
         self.exhaustive = exhaustive
         self.reproduce = reproduce
         self.checked_prefix = checked_prefix
+        # Whether a container's zstd members are laid out (base format inflated-v2 on): an older
+        # base's rules leave them as they are (transforms.base).
+        self.zstd_members = zstd_members
         self.unproven = 0  # streams taken on their first ``checked_prefix`` bytes alone
         self.segments: list[Segment] = []
         self.pos = 0  # next byte of the original to account for
@@ -113,7 +122,8 @@ class Builder:
         self.kept_raw = 0  # deflate streams that did not
         self._last: DeflateParams | None = None
         self._last_lzma2: lzma2.Lzma2Params | None = None
-        self.kinds: set[str] = set()  # "deflate", "lzma2", "bzip2": what the recipe's segments use
+        self._last_zstd: zstd_frame.ZstdParams | None = None
+        self.kinds: set[str] = set()  # "deflate", "lzma2", "bzip2", "zstd": what the recipe's segments use
 
     def raw(self, size: int) -> None:
         """Copies the next ``size`` bytes as they are."""
@@ -267,6 +277,91 @@ class Builder:
         self.out.flush()
         # The index's sizes must hold exactly: nothing left over, nothing missing.
         return fed == compressed_size and not decoder.unused_data and self.decoded - start == decoded_size
+
+    def zstd(self, frame_size: int, header: zstd_frame.FrameHeader) -> bool:
+        """Decodes the zstd frame of ``frame_size`` bytes that starts here (its ``header`` parsed)
+        if a setting of the pinned libzstd reproduces it exactly. On ``False`` nothing was consumed
+        or written."""
+        start_out, start_pos = self.decoded, self.pos
+        decoded_size = self._unzstd(frame_size, header)
+        if decoded_size is not None and not self.reproduce:
+            self.pos = start_pos + frame_size
+            self.deflated += 1
+            return True
+        if decoded_size is not None:
+            decoded = (self.out_reader, start_out, decoded_size)
+            original = (self.src_fd, start_pos, frame_size)
+            params = self._search_zstd(header, decoded, original)
+            if params is not None:
+                self._count_unproven(frame_size)
+                self.segments.append(Segment(decoded_size, params, frame_size))
+                self.pos = start_pos + frame_size
+                self.deflated += 1
+                self.kinds.add("zstd")
+                self._last_zstd = params
+                return True
+        self._undo(start_out)
+        return False
+
+    def _search_zstd(
+        self, header: zstd_frame.FrameHeader, decoded: tuple[int, int, int], original: tuple[int, int, int]
+    ) -> zstd_frame.ZstdParams | None:
+        compressor = zstd_frame.pinned_libzstd()
+        head = pread_exact(original[0], header.size + 3, original[1])
+        enough = zstd_frame.quick_check_size(head, header, ZSTD_QUICK)
+        for params in zstd_frame.candidates(header, decoded[2], self._last_zstd):
+            self.tries += 1
+            quick = partial(compressor.new, params.single_threaded())
+            if not _same_output(quick, decoded, original, enough=enough):
+                continue
+            # The zstd tool's worker threads first, then a library's single-threaded encoder: they
+            # part only past the first job.
+            for variant in (params, params.single_threaded()):
+                if _same_output(
+                    partial(compressor.new, variant), decoded, original, enough=self.checked_prefix
+                ):
+                    return variant
+        return None
+
+    def _unzstd(self, frame_size: int, header: zstd_frame.FrameHeader) -> int | None:
+        """Decodes the frame into ``out``: its decoded size, or None if it is corrupt, is not exactly
+        ``frame_size`` bytes long, decodes to another size than its header says, or would pass
+        ``max_decoded`` (checked on the header's claim before anything is decoded, and as it goes)."""
+        from deltaglider._native.zstd import ZstdFrameDecoder
+
+        start = self.decoded
+        if header.content_size is not None and start + header.content_size > self.max_decoded:
+            return None
+        try:
+            decoder = ZstdFrameDecoder()
+        except CodecError:
+            return None
+        try:
+            read = 0
+            pending = b""
+            while not decoder.done:
+                if not pending and read < frame_size:
+                    pending = pread_exact(self.src_fd, min(CHUNK, frame_size - read), self.pos + read)
+                    if not pending:
+                        return None
+                    read += len(pending)
+                out, used = decoder.feed(pending)
+                pending = pending[used:]
+                self.decoded += len(out)
+                if self.decoded > self.max_decoded:
+                    return None
+                self.out.write(out)
+                if not out and not used and not pending and read >= frame_size and not decoder.done:
+                    return None  # the frame ends inside a block
+        except (CodecError, MemoryError):
+            return None
+        finally:
+            decoder.close()
+        self.out.flush()
+        size = self.decoded - start
+        if read - len(pending) != frame_size or header.content_size not in (None, size):
+            return None
+        return size
 
     def _inflate(self, compressed_size: int | None) -> int | None:
         """Inflates into ``out``; the compressed bytes used, or ``None`` if the stream is broken, too

@@ -9,7 +9,7 @@ from typing import BinaryIO, Final, TypeAlias
 
 from deltaglider.atomic import StrPath, write_beside
 from deltaglider.errors import RecipeError
-from deltaglider.transforms import ar_form, bzip2_form, gzip_form, xz_form, zip_form
+from deltaglider.transforms import ar_form, bzip2_form, gzip_form, xz_form, zip_form, zstd_form
 from deltaglider.transforms.builder import Builder
 from deltaglider.transforms.bzip2 import Bzip2Params, pinned_libbzip2
 from deltaglider.transforms.deflater import SYSTEM_ZLIB, Compressor, default_compressor
@@ -17,6 +17,7 @@ from deltaglider.transforms.lzma2 import Lzma2Params, pinned_liblzma
 from deltaglider.transforms.recipe import Recipe, pack, unpack
 from deltaglider.transforms.recompress import Encoder, Params, write_segments
 from deltaglider.transforms.sniff import detect
+from deltaglider.transforms.zstd_frame import ZstdParams, pinned_libzstd
 
 Layout: TypeAlias = Callable[[Builder, int], bool]
 _LAYOUTS: Final[dict[str, Layout]] = {
@@ -25,6 +26,7 @@ _LAYOUTS: Final[dict[str, Layout]] = {
     "xz": xz_form.build,
     "ar": ar_form.build,
     "bzip2": bzip2_form.build,
+    "zstd": zstd_form.build,
 }
 #: The containers :func:`encode_container` decodes.
 CONTAINERS: Final = frozenset(_LAYOUTS)
@@ -159,13 +161,19 @@ Appendix: TypeAlias = Callable[[BinaryIO, BinaryIO, str], None]
 
 
 def decode_all(
-    path: StrPath, out: StrPath, *, appendix: Appendix | None = None, kind: str | None = None
+    path: StrPath,
+    out: StrPath,
+    *,
+    appendix: Appendix | None = None,
+    kind: str | None = None,
+    zstd_members: bool = True,
 ) -> int:
     """Writes ``path``'s layout to ``out`` with every stream that decodes decoded, whether or not a
     known compressor setting reproduces it: no parameter search, no recipe (a stream only ever read).
     How many streams it decoded; 0 (and nothing written) when none does. :func:`encode_container`
     decodes a subset of these streams (those that reproduce), so when it decodes as many its stream is
-    this one, byte for byte. ``kind``: as for :func:`encode_container`."""
+    this one, byte for byte. ``kind``: as for :func:`encode_container`; ``zstd_members``: whether
+    zstd members of a zip or ar are decoded."""
     kind = detect(path) if kind is None else kind
     layout = layout_for(kind)
     if kind is None or layout is None:
@@ -181,6 +189,7 @@ def decode_all(
                     SYSTEM_ZLIB,
                     max_decoded=decoded_limit(size),
                     reproduce=False,
+                    zstd_members=zstd_members,
                 )
                 if not layout(builder, size) or not builder.deflated:
                     raise _DeclinedError
@@ -200,10 +209,14 @@ def compressor_names(kinds: set[str], compressor: Compressor) -> str:
         names.append(pinned_liblzma().name)
     if "bzip2" in kinds:
         names.append(pinned_libbzip2().name)
+    if "zstd" in kinds:
+        names.append(pinned_libzstd().name)
     return "+".join(names)
 
 
 def _kind_of(params: Params) -> str:
+    if isinstance(params, ZstdParams):
+        return "zstd"
     if isinstance(params, Lzma2Params):
         return "lzma2"
     return "bzip2" if isinstance(params, Bzip2Params) else "deflate"
@@ -231,8 +244,12 @@ def rebuild(
         )
     lzma = pinned_liblzma() if "lzma2" in kinds else None
     bz = pinned_libbzip2() if "bzip2" in kinds else None
+    zstd = pinned_libzstd() if "zstd" in kinds else None
 
     def new(params: Params) -> Encoder:
+        if isinstance(params, ZstdParams):
+            assert zstd is not None
+            return zstd.new(params)
         if isinstance(params, Lzma2Params):
             assert lzma is not None
             return lzma.new(params)

@@ -9,7 +9,8 @@ The probe walks the same layout as :func:`deltaglider.transforms.container.encod
 where the streams are, then judges them largest first: a deflate stream's first block is counted
 (:mod:`.first_block`: a count that no zlib symbol buffer makes rules out every setting at once), then
 the start of the stream is inflated and compressed with each remaining setting, stopping at the first
-byte that differs (a wrong setting differs in its first block).
+byte that differs (a wrong setting differs in its first block). A zstd frame's start is decoded and
+compressed single-threaded with each setting its header allows (:mod:`.zstd_frame`).
 
 Streams are weighed by their compressed bytes, so that a tiny member that any deflater writes the
 same way (an empty file, a line of text) does not stand for the binary beside it.
@@ -27,8 +28,9 @@ from functools import cache, partial
 from typing import BinaryIO, Final
 
 from deltaglider.atomic import StrPath
-from deltaglider.transforms import bzip2, lzma2
-from deltaglider.transforms.builder import Builder, pread_exact
+from deltaglider.errors import CodecError
+from deltaglider.transforms import bzip2, lzma2, zstd_frame
+from deltaglider.transforms.builder import ZSTD_QUICK, Builder, pread_exact
 from deltaglider.transforms.container import layout_for
 from deltaglider.transforms.deflater import (
     Compressor,
@@ -61,10 +63,16 @@ Original = Callable[[int, int], bytes]
 
 
 def _agrees(
-    new: Callable[[], Deflater], decoded: bytes, original: Original, *, whole: int | None
+    new: Callable[[], Deflater],
+    decoded: bytes,
+    original: Original,
+    *,
+    whole: int | None,
+    enough: int | None = None,
 ) -> bool | None:
     """Whether compressing ``decoded`` gives the stream's bytes: all ``whole`` of them when the
-    stream ended within ``decoded``, else its start. None when the compressor wrote nothing yet."""
+    stream ended within ``decoded``, else its start; or only its first ``enough`` bytes. None when
+    the compressor wrote nothing yet."""
     deflater = new()
     made = 0
     for at in range(0, len(decoded), _STEP):
@@ -73,6 +81,8 @@ def _agrees(
             if original(made, len(out)) != out:
                 return False
             made += len(out)
+            if enough is not None and made >= enough:
+                return True
     if whole is not None:
         out = deflater.flush()
         return made + len(out) == whole and original(made, len(out)) == out
@@ -83,12 +93,13 @@ def _agrees(
 class _Stream:
     """A compressed stream as the layout found it: where it starts and its compressed size (None:
     a gzip or bzip2 stream, which runs to its end marker); for an .xz block, its dictionary and
-    decoded size; for a bzip2 stream, its block size."""
+    decoded size; for a bzip2 stream, its block size; for a zstd frame, its header."""
 
     pos: int
     size: int | None
     lzma2: tuple[int, int] | None = None
     bzip2: int | None = None
+    zstd: zstd_frame.FrameHeader | None = None
 
 
 class _Walk(Builder):
@@ -113,6 +124,10 @@ class _Walk(Builder):
         # Its length is known only once decoded: it stands for the rest of the range (as a gzip
         # stream does), and the streams after it of a pbzip2 file were written by the same encoder.
         self.streams.append(_Stream(self.pos, None, bzip2=block_size))
+        return False
+
+    def zstd(self, frame_size: int, header: zstd_frame.FrameHeader) -> bool:
+        self.streams.append(_Stream(self.pos, frame_size, zstd=header))
         return False
 
 
@@ -140,7 +155,9 @@ class _Judge:
         weighed.sort(key=lambda pair: -pair[0])
         for judged, (weight, stream) in enumerate(weighed, 1):
             end = self.size if stream.size is None else stream.pos + stream.size
-            if stream.lzma2 is not None:
+            if stream.zstd is not None:
+                reproduces = self._zstd(stream.pos, end, stream.zstd)
+            elif stream.lzma2 is not None:
                 reproduces = self._lzma2(stream.pos, end, *stream.lzma2)
             elif stream.bzip2 is not None:
                 reproduces = self._bzip2(stream.pos, end, stream.bzip2)
@@ -241,6 +258,50 @@ class _Judge:
         unsure = False
         for params in lzma2.candidates(dict_size, None):
             verdict = _agrees(partial(compressor.new, params), start_bytes, original, whole=whole)
+            if verdict:
+                return True
+            unsure = unsure or verdict is None
+        return unsure
+
+    def _zstd(self, start: int, end: int, header: zstd_frame.FrameHeader) -> bool:
+        from deltaglider._native.zstd import ZstdFrameDecoder
+
+        decoded = bytearray()
+        fed = 0
+        try:
+            decoder = ZstdFrameDecoder()
+            pending = b""
+            while len(decoded) < PROBE_DECODED and not decoder.done:
+                if not pending:
+                    pending = pread_exact(self.fd, min(_READ, end - start - fed), start + fed)
+                    if not pending:
+                        return False
+                    fed += len(pending)
+                out, used = decoder.feed(pending, PROBE_DECODED - len(decoded))
+                pending = pending[used:]
+                decoded += out
+            decoder.close()
+        except CodecError:
+            return False
+        whole = end - start if decoder.done else None
+        if whole is not None and (
+            fed - len(pending) != whole or header.content_size not in (None, len(decoded))
+        ):
+            return False
+        # The frame's decoded size is known only from its header, or once it is decoded whole.
+        size = len(decoded) if whole is not None else header.content_size
+        if size is None:
+            size = PROBE_DECODED + 1  # unknown and larger: no candidate depends on it then
+        compressor = zstd_frame.pinned_libzstd()
+        original = self._original(start, end)
+        start_bytes = bytes(decoded)
+        enough = zstd_frame.quick_check_size(original(0, header.size + 3), header, ZSTD_QUICK)
+        unsure = False
+        for params in zstd_frame.candidates(header, size, None):
+            # Single-threaded, as the upload's search first checks a setting: only the start is
+            # the same as the tool's threaded frame (with --long, only its first block or so).
+            new = partial(compressor.new, params.single_threaded())
+            verdict = _agrees(new, start_bytes, original, whole=whole, enough=enough)
             if verdict:
                 return True
             unsure = unsure or verdict is None

@@ -8,14 +8,18 @@ the recipe, absorbs them; the recipe costs a few bytes per member.
 Layout (all integers unsigned LEB128 varints unless said)::
 
     b"DGTR" | version (1 byte) | container name | compressor names | original size | segment count
-    segment: kind (1 byte: 0 raw, 1 deflate, 2 LZMA2, 4 bzip2) | decoded size
+    segment: kind (1 byte: 0 raw, 1 deflate, 2 LZMA2, 3 zstd, 4 bzip2) | decoded size
              deflate only: compressed size | level | wbits | mem_level | strategy (1 byte each)
              LZMA2 only: compressed size | preset (1 byte, +0x80 for extreme) | dictionary size
+             zstd only: compressed size | level (zigzag varint) | window log (1 byte, 0: the
+                        level's) | flags (1 byte: 1 checksum, 2 content size pledged (the decoded
+                        size), 4 long-distance matching, 8 worker threads)
              bzip2 only: compressed size | block size (1 byte, 1-9)
 
 Names are a varint length then UTF-8; the compressor names are those of the kinds the segments use,
-joined by ``+`` (``zlib-1.2.13``, ``liblzma-5.4.1``, ``libbzip2-1.0.8``). A version byte lets a later
-layout be told apart; a reader that meets a segment kind it does not know refuses the recipe.
+joined by ``+`` (``zlib-1.2.13``, ``liblzma-5.4.1``, ``zstd-1.5.4``, ``libbzip2-1.0.8``). A version
+byte lets a later layout be told apart; a reader that meets a segment kind it does not know refuses
+the recipe.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from deltaglider.errors import RecipeError
 from deltaglider.transforms.bzip2 import Bzip2Params
 from deltaglider.transforms.deflater import DeflateParams
 from deltaglider.transforms.lzma2 import Lzma2Params
+from deltaglider.transforms.zstd_frame import MAX_EXPANSION as ZSTD_MAX_EXPANSION
+from deltaglider.transforms.zstd_frame import ZstdParams
 
 #: The most one compressed byte decodes to, by each format's own limits (not a typical ratio): deflate
 #: codes a 258-byte match in two bits; LZMA codes at most 273 bytes in no fewer than 14 binary
@@ -45,18 +51,22 @@ VERSION: Final = 1
 _RAW: Final = 0
 _DEFLATE: Final = 1
 _LZMA2: Final = 2
-# 3 is left to zstd (issue 22 adds both).
+_ZSTD: Final = 3
 _BZIP2: Final = 4
 _EXTREME: Final = 0x80
+_ZSTD_CHECKSUM: Final = 1
+_ZSTD_PLEDGED: Final = 2
+_ZSTD_LONG: Final = 4
+_ZSTD_THREADS: Final = 8
 
 
 @dataclass(frozen=True)
 class Segment:
     """``decoded_size`` bytes of the decoded stream; copied as is when ``params`` is ``None``, else
-    compressed with ``params`` (deflate, LZMA2 or bzip2) into exactly ``compressed_size`` bytes."""
+    compressed with ``params`` (deflate, LZMA2, zstd or bzip2) into exactly ``compressed_size`` bytes."""
 
     decoded_size: int
-    params: DeflateParams | Lzma2Params | Bzip2Params | None = None
+    params: DeflateParams | Lzma2Params | ZstdParams | Bzip2Params | None = None
     compressed_size: int = 0
 
     @property
@@ -71,7 +81,12 @@ class Segment:
             return self.decoded_size
         if isinstance(self.params, Bzip2Params):
             return self.compressed_size * BZIP2_MAX_EXPANSION
-        ratio = LZMA2_MAX_EXPANSION if isinstance(self.params, Lzma2Params) else DEFLATE_MAX_EXPANSION
+        if isinstance(self.params, ZstdParams):
+            ratio = ZSTD_MAX_EXPANSION
+        elif isinstance(self.params, Lzma2Params):
+            ratio = LZMA2_MAX_EXPANSION
+        else:
+            ratio = DEFLATE_MAX_EXPANSION
         return self.compressed_size * ratio
 
 
@@ -105,6 +120,23 @@ def _varint(value: int) -> bytes:
             return bytes(out)
 
 
+def _zigzag(value: int) -> int:
+    return value << 1 if value >= 0 else ((-value) << 1) - 1
+
+
+def _unzigzag(value: int) -> int:
+    return -((value + 1) >> 1) if value & 1 else value >> 1
+
+
+def _zstd_flags(p: ZstdParams) -> int:
+    return (
+        (_ZSTD_CHECKSUM if p.checksum else 0)
+        | (_ZSTD_PLEDGED if p.pledged_size is not None else 0)
+        | (_ZSTD_LONG if p.long_distance else 0)
+        | (_ZSTD_THREADS if p.multithreaded else 0)
+    )
+
+
 def _text(value: str) -> bytes:
     raw = value.encode()
     return _varint(len(raw)) + raw
@@ -121,6 +153,12 @@ def pack(recipe: Recipe) -> bytes:
         if p is None:
             out.append(_RAW)
             out += _varint(seg.decoded_size)
+        elif isinstance(p, ZstdParams):
+            if p.pledged_size not in (None, seg.decoded_size):
+                raise ValueError("a zstd frame's pledged size is its decoded size")
+            out.append(_ZSTD)
+            out += _varint(seg.decoded_size) + _varint(seg.compressed_size) + _varint(_zigzag(p.level))
+            out += bytes((p.window_log, _zstd_flags(p)))
         elif isinstance(p, Lzma2Params):
             out.append(_LZMA2)
             out += _varint(seg.decoded_size) + _varint(seg.compressed_size)
@@ -171,6 +209,55 @@ class _Reader:
             raise RecipeError("recipe holds a name that is not UTF-8") from exc
 
 
+def _segment(r: _Reader) -> Segment:
+    """The next segment of a recipe."""
+    kind = r.byte()
+    if kind == _RAW:
+        return Segment(r.varint())
+    if kind == _DEFLATE:
+        decoded, compressed = r.varint(), r.varint()
+        level, wbits, mem_level, strategy = (r.byte() for _ in range(4))
+        try:
+            params = DeflateParams(level, wbits, mem_level, strategy)
+        except ValueError as exc:
+            raise RecipeError(str(exc)) from exc
+        return Segment(decoded, params, compressed)
+    if kind == _LZMA2:
+        decoded, compressed = r.varint(), r.varint()
+        preset = r.byte()
+        dict_size = r.varint()
+        try:
+            lzma = Lzma2Params(preset & ~_EXTREME, bool(preset & _EXTREME), dict_size)
+        except ValueError as exc:
+            raise RecipeError(str(exc)) from exc
+        return Segment(decoded, lzma, compressed)
+    if kind == _BZIP2:
+        decoded, compressed = r.varint(), r.varint()
+        try:
+            bzip2 = Bzip2Params(r.byte())
+        except ValueError as exc:
+            raise RecipeError(str(exc)) from exc
+        return Segment(decoded, bzip2, compressed)
+    if kind == _ZSTD:
+        decoded, compressed, level = r.varint(), r.varint(), _unzigzag(r.varint())
+        window_log, flags = r.byte(), r.byte()
+        if flags & ~(_ZSTD_CHECKSUM | _ZSTD_PLEDGED | _ZSTD_LONG | _ZSTD_THREADS):
+            raise RecipeError(f"unknown zstd flags {flags:#x}")
+        try:
+            zstd = ZstdParams(
+                level,
+                window_log,
+                long_distance=bool(flags & _ZSTD_LONG),
+                checksum=bool(flags & _ZSTD_CHECKSUM),
+                pledged_size=decoded if flags & _ZSTD_PLEDGED else None,
+                multithreaded=bool(flags & _ZSTD_THREADS),
+            )
+        except ValueError as exc:
+            raise RecipeError(str(exc)) from exc
+        return Segment(decoded, zstd, compressed)
+    raise RecipeError(f"unknown segment kind {kind}")
+
+
 def unpack(data: bytes) -> Recipe:
     """The recipe in ``data``; :class:`RecipeError` if it is not one this version can follow."""
     if not data.startswith(MAGIC):
@@ -184,37 +271,7 @@ def unpack(data: bytes) -> Recipe:
     original_size, count = r.varint(), r.varint()
     if count > len(data):
         raise RecipeError("recipe claims more segments than it can hold")
-    segments = []
-    for _ in range(count):
-        kind = r.byte()
-        if kind == _RAW:
-            segments.append(Segment(r.varint()))
-        elif kind == _DEFLATE:
-            decoded, compressed = r.varint(), r.varint()
-            level, wbits, mem_level, strategy = (r.byte() for _ in range(4))
-            try:
-                params = DeflateParams(level, wbits, mem_level, strategy)
-            except ValueError as exc:
-                raise RecipeError(str(exc)) from exc
-            segments.append(Segment(decoded, params, compressed))
-        elif kind == _LZMA2:
-            decoded, compressed = r.varint(), r.varint()
-            preset = r.byte()
-            dict_size = r.varint()
-            try:
-                lzma = Lzma2Params(preset & ~_EXTREME, bool(preset & _EXTREME), dict_size)
-            except ValueError as exc:
-                raise RecipeError(str(exc)) from exc
-            segments.append(Segment(decoded, lzma, compressed))
-        elif kind == _BZIP2:
-            decoded, compressed = r.varint(), r.varint()
-            try:
-                bzip2 = Bzip2Params(r.byte())
-            except ValueError as exc:
-                raise RecipeError(str(exc)) from exc
-            segments.append(Segment(decoded, bzip2, compressed))
-        else:
-            raise RecipeError(f"unknown segment kind {kind}")
+    segments = [_segment(r) for _ in range(count)]
     if r.pos != len(data):
         raise RecipeError("recipe has bytes after its last segment")
     recipe = Recipe(container, compressor, tuple(segments))

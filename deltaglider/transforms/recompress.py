@@ -38,6 +38,8 @@ from deltaglider.transforms.bzip2 import Bzip2Params
 from deltaglider.transforms.deflater import DeflateParams, Deflater
 from deltaglider.transforms.lzma2 import Lzma2Params
 from deltaglider.transforms.recipe import Segment
+from deltaglider.transforms.zstd_frame import ZstdParams
+from deltaglider.transforms.zstd_frame import encoder_memory as zstd_encoder_memory
 
 #: Bytes of decoded input handed to an encoder per call.
 CHUNK: Final = 1 << 16
@@ -48,7 +50,7 @@ AHEAD_BYTES: Final = 16 << 20
 #: What the encoders running together may be estimated to hold.
 ENCODER_MEMORY: Final = 256 << 20
 
-Params: TypeAlias = DeflateParams | Lzma2Params | Bzip2Params
+Params: TypeAlias = DeflateParams | Lzma2Params | Bzip2Params | ZstdParams
 #: One member's stream being written (a deflate or LZMA2 encoder: ``compressobj``'s shape).
 Encoder: TypeAlias = Deflater
 #: Makes the encoder of one member from its recorded parameters.
@@ -72,9 +74,12 @@ def default_workers() -> int:
 def encoder_memory(params: Params) -> int:
     """About what one encoder of ``params`` holds, rounded up: liblzma's match finder keeps up to
     eleven bytes per byte of dictionary plus its buffers; zlib's deflate keeps its window, hash
-    chains and pending block; libbzip2's compressor, eight bytes per byte of its block."""
+    chains and pending block; libbzip2's compressor, eight bytes per byte of its block; libzstd
+    estimates its own."""
     if isinstance(params, Bzip2Params):
         return 8 * 100_000 * params.block_size + (1 << 17)
+    if isinstance(params, ZstdParams):
+        return zstd_encoder_memory(params)
     if isinstance(params, Lzma2Params):
         return 11 * params.dict_size + (6 << 20)
     return (4 << params.wbits) + (4 << (params.mem_level + 9)) + (1 << 17)

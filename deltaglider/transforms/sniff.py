@@ -20,6 +20,8 @@ BZIP2_MAGIC: Final = b"BZh"
 GZIP_MAGIC: Final = b"\x1f\x8b"
 COMPRESS_MAGIC: Final = b"\x1f\x9d"
 XZ_MAGIC: Final = b"\xfd7zXZ\x00"
+#: Not among :data:`MAGICS`: the xdelta3 binary does not know zstd, so a zstd file may be a reference.
+ZSTD_MAGIC: Final = b"\x28\xb5\x2f\xfd"
 
 #: (name, magic) in the binary's order; "compress" is Unix .Z.
 MAGICS: Final[tuple[tuple[str, bytes], ...]] = (
@@ -44,7 +46,7 @@ def sniff_file(path: Path) -> str | None:
         return sniff(f.read(_LONGEST))
 
 
-Container: TypeAlias = Literal["zip", "gzip", "xz", "ar", "tar", "bzip2"]
+Container: TypeAlias = Literal["zip", "gzip", "xz", "ar", "tar", "bzip2", "zstd"]
 
 ZIP_MAGIC: Final = b"PK\x03\x04"
 # A zip holding nothing is only its end-of-central-directory record.
@@ -71,14 +73,16 @@ def detect_bytes(head: bytes) -> Container | None:
         return "bzip2"
     if head.startswith(AR_MAGIC):
         return "ar"
+    if head.startswith(ZSTD_MAGIC):
+        return "zstd"
     if head[TAR_MAGIC_OFFSET:_PROBE] == TAR_MAGIC:
         return "tar"
     return None
 
 
 def detect(path: str | os.PathLike[str]) -> Container | None:
-    """``"zip"``, ``"gzip"``, ``"xz"``, ``"ar"``, ``"tar"`` or ``"bzip2"`` when the file's content says
-    so, else ``None``."""
+    """``"zip"``, ``"gzip"``, ``"xz"``, ``"ar"``, ``"tar"``, ``"bzip2"`` or ``"zstd"`` when the file's
+    content says so, else ``None``."""
     with open(path, "rb") as f:
         return detect_bytes(f.read(_PROBE))
 

@@ -1,5 +1,7 @@
 """zip (APPNOTE): every header, descriptor and the central directory kept as raw segments; each
-deflated member decoded when a known setting reproduces it, else kept raw as well.
+deflated member decoded when a known setting reproduces it, else kept raw as well. A stored member
+that is a zstd file (a conda package's ``pkg-*.tar.zst`` and ``info-*.tar.zst``) is laid out as one
+(:mod:`.zstd_form`).
 
 Members are located from the central directory, which is what readers trust, and checked against
 their local header; anything not accounted for (gaps, prefixed stubs, zip64 or encrypted members)
@@ -12,7 +14,9 @@ import struct
 from dataclasses import dataclass
 from typing import Final
 
+from deltaglider.transforms import zstd_form
 from deltaglider.transforms.builder import Builder, pread_exact
+from deltaglider.transforms.sniff import ZSTD_MAGIC
 
 _EOCD: Final = b"PK\x05\x06"
 _CENTRAL: Final = b"PK\x01\x02"
@@ -21,6 +25,7 @@ _EOCD_SIZE: Final = 22
 _MAX_COMMENT: Final = 0xFFFF
 _CENTRAL_SIZE: Final = 46
 _LOCAL_SIZE: Final = 30
+_STORED: Final = 0
 _DEFLATED: Final = 8
 _ENCRYPTED: Final = 0x1
 _ZIP64: Final = 0xFFFFFFFF
@@ -30,6 +35,7 @@ _ZIP64: Final = 0xFFFFFFFF
 class Member:
     offset: int  # of the local header
     compressed_size: int
+    method: int = _DEFLATED
 
 
 def _central_directory(fd: int, size: int) -> tuple[int, int] | None:
@@ -50,8 +56,8 @@ def _central_directory(fd: int, size: int) -> tuple[int, int] | None:
 
 
 def members(fd: int, size: int) -> tuple[int, list[Member]] | None:
-    """Where the central directory starts, and the deflated, unencrypted members with known sizes by
-    offset; ``None`` if the file is no zip we can lay out."""
+    """Where the central directory starts, and the deflated or stored, unencrypted members with known
+    sizes by offset; ``None`` if the file is no zip we can lay out."""
     found = _central_directory(fd, size)
     if found is None:
         return None
@@ -64,8 +70,8 @@ def members(fd: int, size: int) -> tuple[int, list[Member]] | None:
             "<HH8xI4xHHH8xI", cd[pos + 8 : pos + _CENTRAL_SIZE]
         )
         pos += _CENTRAL_SIZE + name_len + extra_len + comment_len
-        if method == _DEFLATED and not flags & _ENCRYPTED and _ZIP64 not in (csize, offset):
-            out.append(Member(offset, csize))
+        if method in (_DEFLATED, _STORED) and not flags & _ENCRYPTED and _ZIP64 not in (csize, offset):
+            out.append(Member(offset, csize, method))
     return cd_offset, sorted(out, key=lambda m: m.offset)
 
 
@@ -85,7 +91,12 @@ def build(builder: Builder, size: int) -> bool:
         if data + member.compressed_size > cd_offset:
             continue
         builder.raw(data - builder.pos)
-        if not builder.deflate(member.compressed_size):
+        end = data + member.compressed_size
+        if member.method == _STORED:
+            if builder.zstd_members and pread_exact(fd, len(ZSTD_MAGIC), data) == ZSTD_MAGIC:
+                zstd_form.build_range(builder, data, end)
+        elif not builder.deflate(member.compressed_size):
             builder.raw(member.compressed_size)
+        builder.raw(end - builder.pos)
     builder.raw(size - builder.pos)
     return True

@@ -26,29 +26,35 @@ LZMA = ROOT / "vendor/xz/src/liblzma"
 SANITIZE = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-ftrivial-auto-var-init=pattern"]
 
 
+#: As build_ffi.py compiles the vendored zstd.
+ZSTD_MACROS = ["-DZSTD_MULTITHREAD=1", "-DZSTD_DISABLE_ASM=1", "-DZSTD_LEGACY_SUPPORT=0"]
+
+
 def _lists() -> dict[str, list[str]]:
     lists: dict[str, list[str]] = {}
     for node in ast.parse((ROOT / "build_ffi.py").read_text()).body:
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
             name = node.targets[0].id
-            if name in ("GLUE_SOURCES", "LIBLZMA_SOURCES", "ZLIB_SOURCES", "BZIP2_SOURCES"):
+            if name in ("GLUE_SOURCES", "LIBLZMA_SOURCES", "ZLIB_SOURCES", "BZIP2_SOURCES", "ZSTD_SOURCES"):
                 lists[name] = ast.literal_eval(node.value)
     return lists
 
 
 def codec_sources() -> list[Path]:
     """Every C file of the extension but CFFI's wrapper: our glue, xdelta3's unit, liblzma, zlib,
-    libbzip2."""
+    libbzip2 and zstd."""
     lists = _lists()
     glue = [ROOT / "native" / name for name in lists["GLUE_SOURCES"]]
     zlib = [ROOT / "vendor/zlib" / name for name in lists.get("ZLIB_SOURCES", [])]
     bzip2 = [ROOT / "vendor/bzip2" / name for name in lists.get("BZIP2_SOURCES", [])]
-    return glue + [LZMA / name for name in lists["LIBLZMA_SOURCES"]] + zlib + bzip2
+    zstd = [ROOT / "vendor/zstd/lib" / name for name in lists.get("ZSTD_SOURCES", [])]
+    return glue + [LZMA / name for name in lists["LIBLZMA_SOURCES"]] + zlib + bzip2 + zstd
 
 
 def include_flags() -> list[str]:
     dirs = [ROOT / "native", ROOT / "vendor/xdelta3", ROOT / "vendor/xz/src/common", ROOT / "vendor/zlib"]
     dirs.append(ROOT / "vendor/bzip2")
+    dirs += [ROOT / "vendor/zstd/lib"]
     dirs += [LZMA / d for d in ("api", "common", "check", "lz", "lzma", "rangecoder", "simple", "delta")]
     return [f"-I{d}" for d in dirs]
 
@@ -82,6 +88,7 @@ class NativeTree:
 
     root = ROOT
     sources = staticmethod(codec_sources)
+    zstd_macros = ZSTD_MACROS
     include_flags = staticmethod(include_flags)
     sanitizer_env = staticmethod(sanitizer_env)
     require = staticmethod(require)
@@ -124,6 +131,7 @@ def sanitized_package(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, d
         "-DHAVE_CONFIG_H=1",
         "-DZ_PREFIX=1",
         "-DBZ_NO_STDIO=1",
+        *ZSTD_MACROS,
         *include_flags(),
     ]
     cmd += [f"-I{sysconfig.get_paths()['include']}", str(wrapper), *map(str, codec_sources())]

@@ -32,7 +32,8 @@ def fuzzer(tmp_path_factory: pytest.TempPathFactory, native_tree: Any) -> Path:
         "-DZ_PREFIX=1",
         "-DBZ_NO_STDIO=1",
     ]
-    cmd = [gcc, *flags, *native_tree.include_flags(), str(Path(__file__).with_name("fuzz_decode.c"))]
+    cmd = [gcc, *flags, *native_tree.zstd_macros, *native_tree.include_flags()]
+    cmd += [str(Path(__file__).with_name("fuzz_decode.c"))]
     cmd += [str(s) for s in native_tree.sources()] + ["-o", str(out), "-lpthread"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-4000:]

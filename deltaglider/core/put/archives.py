@@ -64,7 +64,7 @@ def decoded_side(
     """The reference's decoded base and the copy's decoded stream, or None when no stream of the copy
     decodes. The stream is released on the way out: a large archive's is not kept on disk beside the
     next one. ``origin``: see :class:`~deltaglider.core.rebuild.sources.Decoded`."""
-    decoded = sources.Decoded(sources.Held(reference, ref_sha256), origin=origin)
+    decoded = sources.Decoded(sources.Held(reference, ref_sha256), origin=origin, base_format=BASE_FORMAT)
     with sources.open(ctx, decoded) as (base, base_sha):
         try:
             stream = copy.decoded()

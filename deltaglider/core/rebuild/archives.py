@@ -20,7 +20,7 @@ from deltaglider.core.context import Context
 from deltaglider.core.format.metadata import Transform
 from deltaglider.errors import DecodeError, IntegrityError, MetadataError, RecipeError
 from deltaglider.transforms import body, rebuild, unpack
-from deltaglider.transforms.base import BASE_FORMAT, derive_base
+from deltaglider.transforms.base import BASE_FORMAT, BASE_FORMATS, derive_base
 from deltaglider.transforms.container import CONTAINERS, check_sizes
 
 #: Opens the decoded base a delta was made against (``sources.open`` of a ``Decoded``): called only
@@ -28,10 +28,10 @@ from deltaglider.transforms.container import CONTAINERS, check_sizes
 OpenBase: TypeAlias = Callable[[], AbstractContextManager[tuple[Path, str]]]
 
 
-def derive(reference: Path, out: Path) -> bool:
-    """Writes the decoded base of ``reference`` into ``out``; False (nothing written) when the
-    reference is no container this format decodes, and so its own base."""
-    return derive_base(reference, out)
+def derive(reference: Path, out: Path, base_format: str = BASE_FORMAT) -> bool:
+    """Writes the ``base_format`` decoded base of ``reference`` into ``out``; False (nothing written)
+    when the reference is no container that format decodes, and so its own base."""
+    return derive_base(reference, out, base_format)
 
 
 def decode(
@@ -48,7 +48,7 @@ def decode(
     whose recorded size is ``expected_size``, against the decoded base ``open_base`` yields: a recipe
     for another size, or one that would decode to more than its container can, is refused before
     anything is decoded."""
-    if transform.base_format != BASE_FORMAT or transform.container not in CONTAINERS:
+    if transform.base_format not in BASE_FORMATS or transform.container not in CONTAINERS:
         raise MetadataError(
             f"{url}: delta of decoded {transform.container!r} content against a "
             f"{transform.base_format!r} base: written by a newer deltaglider; upgrade to read it"

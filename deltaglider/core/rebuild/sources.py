@@ -39,6 +39,7 @@ from deltaglider.core.format.metadata import Kind, StoredInfo, parse, read_field
 from deltaglider.core.rebuild import archives, legacy
 from deltaglider.errors import DecodeError, DeltaGliderError, IntegrityError, MetadataError, NotFoundError
 from deltaglider.ports.storage import ProgressCallback
+from deltaglider.transforms.base import BASE_FORMAT
 
 
 class BaseUnavailableError(DeltaGliderError):
@@ -116,6 +117,7 @@ class Decoded:
     of: Base | Held
     origin: str | None = None
     sha256: str | None = None
+    base_format: str = BASE_FORMAT  # the rules it was derived by (transforms.base)
 
 
 #: What :func:`open` is asked for.
@@ -134,16 +136,16 @@ class _Derivations:
     base is then found without decoding the reference again (an upload is not told it)."""
 
     def __init__(self) -> None:
-        self._known: dict[str, str] = {}
+        self._known: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
 
-    def get(self, ref_sha256: str) -> str | None:
+    def get(self, ref_sha256: str, base_format: str) -> str | None:
         with self._lock:
-            return self._known.get(ref_sha256)
+            return self._known.get((ref_sha256, base_format))
 
-    def remember(self, ref_sha256: str, base_sha256: str) -> None:
+    def remember(self, ref_sha256: str, base_format: str, base_sha256: str) -> None:
         with self._lock:
-            self._known[ref_sha256] = base_sha256
+            self._known[(ref_sha256, base_format)] = base_sha256
 
 
 _DERIVED: Final = _Derivations()
@@ -279,7 +281,7 @@ def _decoded(
             yield reference
         return
     origin = base_origin(ref_sha256) if want.origin is None else want.origin
-    known = want.sha256 or _DERIVED.get(ref_sha256)
+    known = want.sha256 or _DERIVED.get(ref_sha256, want.base_format)
     if not fresh and known is not None and known != ref_sha256:
         with ctx.cache.use(known, origin=origin) as cached:
             if cached is not None:
@@ -290,7 +292,7 @@ def _decoded(
         ctx.cache.scratch() as room,
     ):
         derived = room / "base"
-        if not archives.derive(reference.path, derived):
+        if not archives.derive(reference.path, derived, want.base_format):
             found = reference
         else:
             found = Verified(derived, ctx.hasher.sha256_file(derived))
@@ -299,7 +301,7 @@ def _decoded(
             raise IntegrityError(
                 f"the reference's decoded base is not the one the delta was made against ({want.sha256})"
             )
-        _DERIVED.remember(ref_sha256, found.sha256)
+        _DERIVED.remember(ref_sha256, want.base_format, found.sha256)
         if found is reference:
             yield found
             return
@@ -350,7 +352,12 @@ def _rebuild(
     try:
         if info.transform is not None:
             transform = info.transform
-            decoded = Decoded(base, origin=derived_origin(ctx, bucket, key), sha256=transform.base_sha256)
+            decoded = Decoded(
+                base,
+                origin=derived_origin(ctx, bucket, key),
+                sha256=transform.base_sha256,
+                base_format=transform.base_format,
+            )
 
             def open_base() -> AbstractContextManager[Verified]:
                 # A cached decoded base is all it needs: the reference is fetched only to derive one.
