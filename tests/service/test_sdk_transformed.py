@@ -32,6 +32,7 @@ from deltaglider.core.rebuild import archives as transformed
 from deltaglider.core.rebuild import sources
 from deltaglider.errors import CodecError, IntegrityError, MetadataError
 from deltaglider.ports.diff import EncodePlan
+from deltaglider.transforms.base import BASE_FORMAT
 from deltaglider.transforms.builder import Builder
 
 SPACE = DeltaSpace("b", "rel")
@@ -72,9 +73,9 @@ def counting(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     calls: list[Path] = []
     real = transformed.derive_base
 
-    def spy(reference: Any, out: Any) -> bool:
+    def spy(reference: Any, out: Any, base_format: str = BASE_FORMAT) -> bool:
         calls.append(Path(reference))
-        return real(reference, out)
+        return real(reference, out, base_format)
 
     monkeypatch.setattr(transformed, "derive_base", spy)
     monkeypatch.setattr(sources, "_DERIVED", sources._Derivations())
