@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import lzma
 import resource
 import signal
 import struct
+import tarfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from deltaglider.transforms import Encoded, encode_container, rebuild
+
+
+def tar_bytes(files: dict[str, bytes]) -> bytes:
+    """An uncompressed GNU tar holding ``files`` (name: bytes), made in memory."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return raw.getvalue()
 
 
 def sample_text(size: int, seed: bytes = b"dg") -> bytes:

@@ -8,7 +8,6 @@ import hashlib
 import io
 import os
 import subprocess
-import tarfile
 import threading
 import time
 import zipfile
@@ -22,7 +21,7 @@ from deltaglider.transforms import SYSTEM_ZLIB, encode_container, rebuild, unpac
 from deltaglider.transforms.deflater import DeflateParams
 from deltaglider.transforms.recipe import Segment
 from deltaglider.transforms.recompress import Encoder, Params, write_segments
-from transforms.helpers import sample_text
+from transforms.helpers import sample_text, tar_bytes
 
 WORKERS = (1, 2, 4)
 
@@ -83,24 +82,14 @@ def _ar(members: list[tuple[str, bytes]]) -> bytes:
     return bytes(out)
 
 
-def _tar(files: dict[str, bytes]) -> bytes:
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return raw.getvalue()
-
-
 def _deb(path: Path) -> Path:
     """A .deb whose data member is a multi-block xz (as dpkg's threaded xz writes)."""
     data_tar = path.parent / "data.tar"
-    data_tar.write_bytes(_tar({f"usr/f{i}": sample_text(90_000, seed=bytes([i])) for i in range(5)}))
+    data_tar.write_bytes(tar_bytes({f"usr/f{i}": sample_text(90_000, seed=bytes([i])) for i in range(5)}))
     xz = subprocess.run(
         ["xz", "-c", "-2", "-T2", "--block-size=100KiB", str(data_tar)], capture_output=True, check=True
     ).stdout
-    control = gzip.compress(_tar({"control": b"Package: demo\n"}), compresslevel=9, mtime=0)
+    control = gzip.compress(tar_bytes({"control": b"Package: demo\n"}), compresslevel=9, mtime=0)
     path.write_bytes(_ar([("debian-binary", b"2.0\n"), ("control.tar.gz", control), ("data.tar.xz", xz)]))
     return path
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import io
 import lzma
 import shutil
 import subprocess
-import tarfile
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,7 @@ import pytest
 from deltaglider.codec import LZMA_PRESET_EXTREME, PinnedLzma2
 from deltaglider.transforms import Recipe, Segment, pack, unpack
 from deltaglider.transforms.lzma2 import Lzma2Params, dict_size_of
-from transforms.helpers import round_trip, sample_text, xz_naming_dictionary
+from transforms.helpers import round_trip, sample_text, tar_bytes, xz_naming_dictionary
 
 needs_xz = pytest.mark.skipif(shutil.which("xz") is None, reason="the xz command is not installed")
 
@@ -136,19 +134,11 @@ def _ar(members: list[tuple[str, bytes]]) -> bytes:
     return bytes(out)
 
 
-def _tar(files: dict[str, bytes]) -> bytes:
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return raw.getvalue()
-
-
 def test_a_deb_has_its_xz_and_gzip_members_decoded(tmp_path: Path) -> None:
-    control = _tar({"control": b"Package: demo\nVersion: 1.0\n"})
-    data = _tar({"usr/lib/libdemo.so": _payload(300_000), "usr/share/doc/README": sample_text(20_000, b"r")})
+    control = tar_bytes({"control": b"Package: demo\nVersion: 1.0\n"})
+    data = tar_bytes(
+        {"usr/lib/libdemo.so": _payload(300_000), "usr/share/doc/README": sample_text(20_000, b"r")}
+    )
     deb = _ar(
         [
             ("debian-binary", b"2.0\n"),

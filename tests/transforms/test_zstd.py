@@ -4,11 +4,9 @@ and rebuilt byte for byte by the pinned libzstd, or declined cleanly, within the
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import shutil
 import subprocess
-import tarfile
 import zipfile
 from pathlib import Path
 
@@ -21,7 +19,7 @@ from deltaglider.transforms.base import derive_base
 from deltaglider.transforms.container import check_sizes, decode_all, decoded_limit
 from deltaglider.transforms.probe import may_decode
 from deltaglider.transforms.zstd_frame import MAX_EXPANSION, ZstdParams, parse_header
-from transforms.helpers import disk_cap, round_trip, sample_text
+from transforms.helpers import disk_cap, round_trip, sample_text, tar_bytes
 
 ZSTD = shutil.which("zstd")
 needs_zstd = pytest.mark.skipif(ZSTD is None, reason="the zstd command is not installed")
@@ -249,20 +247,10 @@ def test_a_deb_with_zstd_members(tmp_path: Path) -> None:
     assert unpack(encoded.recipe).compressor == COMPRESSOR
 
 
-def _tar(files: dict[str, bytes]) -> bytes:
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return raw.getvalue()
-
-
 def _conda(path: Path, version: bytes) -> Path:
     """A .conda package: a zip of stored members, two of them .tar.zst (zstd -19 as conda writes)."""
-    pkg = _tar({"lib/python/demo.py": _payload(400_000, version), "bin/tool": sample_text(50_000, b"t")})
-    info = _tar({"info/index.json": b'{"name": "demo", "version": "' + version + b'"}'})
+    pkg = tar_bytes({"lib/python/demo.py": _payload(400_000, version), "bin/tool": sample_text(50_000, b"t")})
+    info = tar_bytes({"info/index.json": b'{"name": "demo", "version": "' + version + b'"}'})
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
         z.writestr("metadata.json", b'{"conda_pkg_format_version": 2}')
         z.writestr(f"pkg-demo-{version.decode()}.tar.zst", _frame(pkg, 19, pledged_size=len(pkg)))
@@ -346,7 +334,7 @@ def test_a_delta_against_the_older_base_format_still_rebuilds(
         # Mostly a deflated member (decoded under both formats), and a small zstd one.
         path = tmp_path / f"demo-{version.decode()}.zip"
         text = version * 50 + sample_text(400_000, b"common")  # changed ahead of the rest
-        pkg = _tar({"pkg/demo.py": _payload(20_000, version)})
+        pkg = tar_bytes({"pkg/demo.py": _payload(20_000, version)})
         with zipfile.ZipFile(path, "w") as z:
             z.writestr("data.txt", text, compress_type=zipfile.ZIP_DEFLATED)
             z.writestr(
