@@ -1,7 +1,9 @@
-"""rebuild(encode(x)) == x for random trees packed as tar.gz and zip, byte for byte, always."""
+"""rebuild(encode(x)) == x for random trees packed as tar.gz, zip, tar.bz2 and tar.zst, byte for byte,
+always; bzip2 and zstd at every level, each stream decoded."""
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import io
 import tarfile
@@ -10,12 +12,13 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from deltaglider._native.zstd import PinnedZstd
 from deltaglider.transforms import DeflateParams
 from deltaglider.transforms.deflater import likely_params, other_params
-from transforms.helpers import round_trip, sample_text
+from transforms.helpers import round_trip, sample_text, tar_bytes
 
 _names = st.text(alphabet="abcdefghij_-.", min_size=1, max_size=12).filter(lambda n: n not in {".", ".."})
 _content = st.one_of(
@@ -82,3 +85,26 @@ def test_every_setting_searched_is_found(params: DeflateParams, payload: bytes) 
         path = Path(tmp) / "x.gz"
         path.write_bytes(data)
         assert round_trip(path, Path(tmp)) is not None
+
+
+def _decoded_whole(data: bytes, suffix: str) -> None:
+    """Rebuilt byte for byte (``round_trip``), and every stream of it decoded, none kept raw."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"x{suffix}"
+        path.write_bytes(data)
+        encoded = round_trip(path, Path(tmp))
+        assert encoded is not None and encoded.streams_raw == 0, encoded
+
+
+@settings(max_examples=25, deadline=None)
+@given(_trees, st.integers(1, 9))
+def test_tar_bz2_at_every_level(tree: dict[str, bytes], level: int) -> None:
+    _decoded_whole(bz2.compress(tar_bytes(tree), compresslevel=level), ".tar.bz2")
+
+
+@settings(max_examples=25, deadline=None)
+@given(_trees, st.integers(-5, 19), st.booleans(), st.booleans())
+def test_tar_zst_at_every_level(tree: dict[str, bytes], level: int, checksum: bool, pledged: bool) -> None:
+    data = tar_bytes(tree)
+    encoder = PinnedZstd(level, checksum=checksum, pledged_size=len(data) if pledged else None)
+    _decoded_whole(encoder.compress(data) + encoder.flush(), ".tar.zst")
