@@ -23,7 +23,7 @@ import ast
 lists = {}
 for node in ast.parse(open("build_ffi.py").read()).body:
     if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
-        if node.targets[0].id in ("GLUE_SOURCES", "LIBLZMA_SOURCES", "ZLIB_SOURCES", "BZIP2_SOURCES"):
+        if node.targets[0].id in ("GLUE_SOURCES", "LIBLZMA_SOURCES", "ZLIB_SOURCES", "BZIP2_SOURCES", "ZSTD_SOURCES"):
             lists[node.targets[0].id] = ast.literal_eval(node.value)
 for name in lists["GLUE_SOURCES"]:
     print(f"native/{name}")
@@ -33,9 +33,11 @@ for name in lists["ZLIB_SOURCES"]:
     print(f"vendor/zlib/{name}")
 for name in lists["BZIP2_SOURCES"]:
     print(f"vendor/bzip2/{name}")
+for name in lists["ZSTD_SOURCES"]:
+    print(f"vendor/zstd/lib/{name}")
 PY
 )
-includes=(-I"$root/native" -I"$root/vendor/xdelta3" -I"$root/vendor/xz/src/common" -I"$root/vendor/zlib" -I"$root/vendor/bzip2")
+includes=(-I"$root/native" -I"$root/vendor/xdelta3" -I"$root/vendor/xz/src/common" -I"$root/vendor/zlib" -I"$root/vendor/bzip2" -I"$root/vendor/zstd/lib")
 for d in api common check lz lzma rangecoder simple delta; do
   includes+=(-I"$root/vendor/xz/src/liblzma/$d")
 done
@@ -44,7 +46,8 @@ binary="$work/fuzz_decode"
 if [ ! -x "$binary" ] || [ -n "${DG_FUZZ_REBUILD:-}" ]; then
   echo "building $binary with $cc"
   (cd "$root" && "$cc" -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
-    -DHAVE_CONFIG_H=1 -DZ_PREFIX=1 -DBZ_NO_STDIO=1 -DDG_FUZZ_SOURCE_DIR="\"$here/sources\"" "${includes[@]}" \
+    -DHAVE_CONFIG_H=1 -DZ_PREFIX=1 -DBZ_NO_STDIO=1 -DZSTD_MULTITHREAD=1 -DZSTD_DISABLE_ASM=1 \
+    -DZSTD_LEGACY_SUPPORT=0 "-DZSTDLIB_VISIBLE=" "-DZSTDERRORLIB_VISIBLE=" -DDG_FUZZ_SOURCE_DIR="\"$here/sources\"" "${includes[@]}" \
     "$here/fuzz_decode.c" "${sources[@]}" -o "$binary" -lpthread 2>&1 | grep -v "xdelta3-djw.h" || true)
   [ -x "$binary" ] || { echo "build failed" >&2; exit 1; }
 fi
