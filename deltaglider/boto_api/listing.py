@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from deltaglider.boto_api.stored import file_size, info_of, quoted_etag, user_metadata
 from deltaglider.boto_api.types import response_metadata
-from deltaglider.core.format.layout import DELTA_SUFFIX, display_name
+from deltaglider.core.format.layout import DELTA_SUFFIX, display_name, is_helper_key
 from deltaglider.core.format.locate import likely_keys
 from deltaglider.core.format.metadata import Kind
 from deltaglider.core.listing import in_order
@@ -43,8 +43,6 @@ if TYPE_CHECKING:
 
 #: S3 answers at most this many keys and common prefixes a page, whatever MaxKeys asks.
 PAGE_LIMIT: Final = 1000
-#: The original's helper objects (rehydrated copies, stats): a folder of that name anywhere.
-_HELPER_FOLDER: Final = ".deltaglider/"
 _TOKEN_PREFIX: Final = "dg1:"
 
 
@@ -73,13 +71,9 @@ def decode_token(token: object) -> str:
     return text[len(_TOKEN_PREFIX) :]
 
 
-def _in_helper_folder(key: str) -> bool:
-    return key.startswith(_HELPER_FOLDER) or f"/{_HELPER_FOLDER}" in key
-
-
 def _hidden(key: str) -> bool:
     """Objects deltaglider keeps for itself: bases, removal markers, helper objects, folder markers."""
-    return _in_helper_folder(key) or key.endswith("/") or display_name(key) is None
+    return is_helper_key(key) or key.endswith("/") or display_name(key) is None
 
 
 @dataclass
@@ -112,7 +106,7 @@ class _Page:
 
     def add(self, obj: ObjectHead) -> None:
         if obj.is_prefix:
-            if _in_helper_folder(obj.key):
+            if is_helper_key(obj.key):
                 return
             name, is_prefix = obj.key, True
         else:

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Final, Literal, TypeAlias, cast, get_args
 
 from deltaglider.boto_api.models import BucketStats
-from deltaglider.core.format.layout import DELTA_SUFFIX, is_base_name, split_key
+from deltaglider.core.format.layout import DELTA_SUFFIX, HELPER_FOLDER, is_base_name, is_helper_key, split_key
 from deltaglider.core.format.metadata import parse_head
 from deltaglider.core.models import DeltaSpace, StatsSummary
 from deltaglider.core.service import DeltaService
@@ -49,7 +49,6 @@ StatsMode: TypeAlias = Literal["quick", "sampled", "detailed"]
 MODES: Final[tuple[StatsMode, ...]] = get_args(StatsMode)
 
 #: Where the cache lives in the bucket: beside the original's stats files, hidden from listings.
-HELPER_FOLDER: Final = ".deltaglider/"
 CACHE_KEY: Final = HELPER_FOLDER + "stats_native.json"
 _FORMAT: Final = "deltaglider-native-stats"
 _VERSION: Final = 1
@@ -145,15 +144,13 @@ class _Reads:
         return getattr(self._once, name)
 
 
-def _is_helper(key: str) -> bool:
-    return key.startswith(HELPER_FOLDER) or f"/{HELPER_FOLDER}" in key
-
-
 def _listed(reads: _Reads, bucket: str) -> list[ObjectHead]:
     """Every object of the bucket the totals are made of, in key order (``.deltaglider/`` left out,
     as the service's ``stats`` leaves it out)."""
     return [
-        obj for obj in reads.list(bucket, "", recursive=True) if not obj.is_prefix and not _is_helper(obj.key)
+        obj
+        for obj in reads.list(bucket, "", recursive=True)
+        if not obj.is_prefix and not is_helper_key(obj.key)
     ]
 
 

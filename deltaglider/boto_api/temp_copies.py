@@ -22,13 +22,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from deltaglider.core import scratch
+from deltaglider.core.format.layout import HELPER_FOLDER
 from deltaglider.core.models import ObjectKey
 from deltaglider.core.service import DeltaService
 from deltaglider.errors import DeltaGliderError
 from deltaglider.ports.storage import PutOptions, StoragePort
 
 #: Where the copies live, in the bucket of the file they copy.
-TMP_PREFIX: Final = ".deltaglider/tmp/"
+TMP_PREFIX: Final = HELPER_FOLDER + "tmp/"
 EXPIRES_AT: Final = "dg-expires-at"
 ORIGINAL_KEY: Final = "dg-original-key"
 ORIGINAL_FILENAME: Final = "dg-original-filename"

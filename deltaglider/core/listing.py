@@ -23,6 +23,7 @@ from deltaglider.core.format.layout import (
     base_key,
     display_name,
     is_base_name,
+    is_helper_key,
     join_key,
     split_key,
 )
@@ -31,8 +32,6 @@ from deltaglider.core.format.metadata import ZERO_DIFF_NOTE, Kind, StoredInfo, p
 from deltaglider.core.models import ListEntry, StatsSummary
 from deltaglider.ports.storage import ObjectHead
 
-#: The original's helper objects (rehydrated copies, stats files): not user files.
-HELPER_PREFIX = ".deltaglider/"
 #: HEADs in flight at once while listing: one after the other, thousands of deltas are thousands of
 #: round trips (S3 answers a HEAD in tens of ms; a LIST page holds 1,000 keys).
 HEADS_AT_ONCE: Final = 16
@@ -61,10 +60,6 @@ def in_order(items: Iterable[T], work: Callable[[T], R]) -> Iterator[R]:
 
 def _folder(prefix: str) -> str:
     return prefix.rstrip("/") + "/" if prefix.strip("/") else ""
-
-
-def _is_helper(key: str, folder: str) -> bool:
-    return key[len(folder) :].startswith(HELPER_PREFIX) or f"/{HELPER_PREFIX}" in key
 
 
 def _entry(ctx: Context, obj: ObjectHead, name: str) -> tuple[ListEntry, str | None]:
@@ -157,7 +152,7 @@ def _listing(
     for obj in ctx.storage.list(bucket, folder, recursive=recursive):
         relative = obj.key[len(folder) :]
         # An S3 "folder marker" (a key ending in /) is not a file; the prefix entry stands for it.
-        if not relative or _is_helper(obj.key, folder) or (relative.endswith("/") and not obj.is_prefix):
+        if not relative or is_helper_key(obj.key) or (relative.endswith("/") and not obj.is_prefix):
             continue
         name = relative if obj.is_prefix else display_name(relative)
         if name is not None:
@@ -247,7 +242,7 @@ def stats(ctx: Context, bucket: str, prefix: str, *, recursive: bool = True) -> 
 
     def files() -> Iterator[ObjectHead]:
         for obj in ctx.storage.list(bucket, folder, recursive=recursive):
-            if obj.is_prefix or _is_helper(obj.key, folder):
+            if obj.is_prefix or is_helper_key(obj.key):
                 continue
             summary.stored_bytes += obj.size
             if is_base_name(split_key(obj.key)[1]):

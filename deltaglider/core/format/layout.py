@@ -52,6 +52,16 @@ _SIMPLE_SUFFIXES: Final = frozenset(
 )
 
 
+#: The original's helper objects (rehydrated copies, stats files), in a folder of this name at any
+#: depth: never user files.
+HELPER_FOLDER: Final = ".deltaglider/"
+
+
+def is_helper_key(key: str) -> bool:
+    """Whether ``key`` lies in a :data:`HELPER_FOLDER` (or is one)."""
+    return key.startswith(HELPER_FOLDER) or f"/{HELPER_FOLDER}" in key
+
+
 def join_key(prefix: str, name: str) -> str:
     return f"{prefix}/{name}" if prefix else name
 
