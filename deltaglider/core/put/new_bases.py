@@ -15,7 +15,7 @@ from __future__ import annotations
 from deltaglider.core.context import Context
 from deltaglider.core.family import bases, known
 from deltaglider.core.format import forms
-from deltaglider.core.format.layout import base_key, reference_key, split_key
+from deltaglider.core.format.layout import base_key
 from deltaglider.core.format.metadata import (
     read_field,
 )
@@ -74,14 +74,12 @@ def against_bases(ctx: Context, up: Upload, reference: ObjectHead) -> PutSummary
 
 
 def _full_base(ctx: Context, bucket: str, key: str, sha256: str) -> ObjectHead | None:
-    """Where a snapshot's full base is now: under the name the snapshot records or, that name having
-    been deleted or uploaded again since, where the protocol kept its content (its own base key), or
-    the folder's reference.bin: the places a rebuild looks (:mod:`deltaglider.core.rebuild.sources`).
-    Only a whole object holding that very content counts: a snapshot of a snapshot would be three
-    decodes away."""
-    prefix = split_key(key)[0]
-    keys = dict.fromkeys([key, base_key(prefix, sha256, snapshot=False), reference_key(prefix)])
-    for candidate in keys:
+    """Where a snapshot's full base is now, looked for where a rebuild looks
+    (:func:`~deltaglider.core.rebuild.sources.lookup_order`): under the name the snapshot records or,
+    that name having been deleted or uploaded again since, where the protocol kept its content. Only
+    a whole object holding that very content counts: a snapshot of a snapshot would be three decodes
+    away."""
+    for candidate in sources.lookup_order(sources.candidate_keys(key, key), sha256):
         head = ctx.storage.head(bucket, candidate)
         if head is None or read_field(head.metadata, "ref_key"):
             continue

@@ -20,7 +20,7 @@ its SHA-256, never by the SHA-256 alone.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,6 +75,18 @@ def candidate_keys(delta_key: str, ref_key: str | None) -> list[str]:
     if sibling not in keys:
         keys.append(sibling)
     return keys
+
+
+def lookup_order(keys: Sequence[str], sha256: str) -> list[str]:
+    """The keys a base with the SHA-256 ``sha256`` is looked for at, in order: the first of ``keys``
+    that may hold a base, then where the protocol keeps a base that was removed or replaced while a
+    delta was stored against it (its content's own base key, core.protocol), then the rest. Whatever
+    else a caller was handed is never read."""
+    keys = [key for key in keys if may_hold_a_base(split_key(key)[1])]
+    if not keys:
+        return []
+    own = base_key(split_key(keys[0])[0], sha256, snapshot=False)
+    return [keys[0], *([own] if own not in keys else []), *keys[1:]]
 
 
 def derived_origin(ctx: Context, bucket: str, key: str) -> str:
@@ -183,13 +195,7 @@ def _base(
     Without ``snapshots``, a base stored as a delta does not count: the snapshot's own base must be
     a full reference, so no file is more than two decodes away."""
     bucket, sha256 = want.bucket, want.sha256
-    # Whatever else a caller was handed is never read.
-    keys = [key for key in want.keys if may_hold_a_base(split_key(key)[1])]
-    if keys:
-        # Where the protocol keeps a base that was removed or replaced while a delta was stored
-        # against it: its content's own base key (core.protocol).
-        own = base_key(split_key(keys[0])[0], sha256, snapshot=False)
-        keys = [keys[0], *([own] if own not in keys else []), *keys[1:]]
+    keys = lookup_order(want.keys, sha256)
     if not fresh:
         for key in keys:
             with ctx.cache.use(sha256, origin=ctx.storage.url(bucket, key)) as cached:
