@@ -11,7 +11,6 @@ listings of this project and of the original hide the ``.deltaglider/`` folder.
 
 from __future__ import annotations
 
-import mimetypes
 import posixpath
 import time
 import urllib.parse
@@ -22,8 +21,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from deltaglider.core import scratch
-from deltaglider.core.format.layout import HELPER_FOLDER
+from deltaglider.core.format.layout import DELTA_SUFFIX, HELPER_FOLDER
 from deltaglider.core.models import ObjectKey
+from deltaglider.core.put.policy import guess_type
 from deltaglider.core.service import DeltaService
 from deltaglider.errors import DeltaGliderError
 from deltaglider.ports.storage import PutOptions, StoragePort
@@ -35,7 +35,6 @@ ORIGINAL_KEY: Final = "dg-original-key"
 ORIGINAL_FILENAME: Final = "dg-original-filename"
 REHYDRATED: Final = "dg-rehydrated"
 CREATED_AT: Final = "dg-created-at"
-_DELTA_SUFFIX: Final = ".delta"
 #: Bytes kept as they are in a metadata value: printable ASCII (S3 metadata travels in headers).
 _HEADER_SAFE: Final = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
 
@@ -48,7 +47,7 @@ def check_expires_in(expires_in: int) -> int:
 
 def file_name(stored_key: str) -> str:
     """The name a user knows the stored object by: its last component, without ``.delta``."""
-    return posixpath.basename(stored_key.removesuffix(_DELTA_SUFFIX))
+    return posixpath.basename(stored_key.removesuffix(DELTA_SUFFIX))
 
 
 def _header_value(text: str) -> str:
@@ -93,9 +92,8 @@ def write_copy(service: DeltaService, bucket: str, stored_key: str, key: str, ex
             REHYDRATED: "true",
             CREATED_AT: _utc_text(now),
         }
-        content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
         service.storage.put_file(
-            bucket, key, rebuilt, metadata, options=PutOptions(content_type=content_type)
+            bucket, key, rebuilt, metadata, options=PutOptions(content_type=guess_type(name))
         )
 
 
