@@ -103,7 +103,7 @@ class BuildExt(build_ext):  # type: ignore[misc]  # setuptools is untyped here
             include_dirs=ext.include_dirs,
             extra_postargs=[*common, *glue_flags],
         )
-        # libzstd optimised for size: a third of its -O3 size, and as fast on the levels measured
+        # libzstd optimised for size: about half its -O3 size, and as fast on the levels measured
         # (vendor/zstd/README.md).
         size_flags = [{"-O3": "-Os", "/O2": "/O1"}.get(f, f) for f in common]
         objects += self.compiler.compile(
