@@ -1,9 +1,9 @@
-"""CFFI build script for ``deltaglider._xdelta3``: our C glue plus the vendored xdelta3, liblzma, zlib
-and libzstd.
+"""CFFI build script for ``deltaglider._xdelta3``: our C glue plus the vendored xdelta3, liblzma, zlib,
+libbzip2, libzstd and grittibanzli.
 
 Run by setuptools through ``cffi_modules`` in setup.py. Everything is compiled from ``native/`` and
-``vendor/``; no system library is looked for or linked, so a machine with a C compiler and the Python
-headers builds the extension with nothing else installed.
+``vendor/``; no system library is looked for or linked, so a machine with a C and a C++ compiler and
+the Python headers builds the extension with nothing else installed.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ XZ_COMMON = os.path.join("vendor", "xz", "src", "common")
 ZLIB = os.path.join("vendor", "zlib")
 BZIP2 = os.path.join("vendor", "bzip2")
 ZSTD = os.path.join("vendor", "zstd", "lib")
+GRITTIBANZLI = os.path.join("vendor", "grittibanzli")
 
 # The deflate half of the pinned zlib (vendor/zlib/README.md): archive transforms recompress with it
 # so that a rebuild writes the same bytes on every machine. Built with Z_PREFIX, so its symbols are
@@ -98,6 +99,12 @@ ZSTD_SOURCES = [
     "decompress/zstd_decompress.c",
     "decompress/zstd_decompress_block.c",
 ]
+
+# The deflate reconstructor (vendor/grittibanzli/README.md), C++: transforms rebuild with it the
+# deflate streams no zlib setting reproduces. Reached only through native/dg_reconstruct.cc, C++ glue
+# with a C interface (CXX_GLUE_SOURCES); setup.py compiles both as C++ and links the C++ runtime in.
+GRITTIBANZLI_SOURCES = ["grittibanzli.cc"]
+CXX_GLUE_SOURCES = ["dg_reconstruct.cc"]
 
 LIBLZMA_SOURCES = [
     "common/common.c",
@@ -178,6 +185,8 @@ def _require_vendored_tree() -> None:
         + [os.path.join(ZLIB, s) for s in ZLIB_SOURCES]
         + [os.path.join(BZIP2, s) for s in BZIP2_SOURCES]
         + [os.path.join(ZSTD, s) for s in ZSTD_SOURCES]
+        + [os.path.join(NATIVE, s) for s in CXX_GLUE_SOURCES]
+        + [os.path.join(GRITTIBANZLI, s) for s in GRITTIBANZLI_SOURCES]
         if not os.path.exists(os.path.join(HERE, path))
     ]
     if missing:
@@ -209,7 +218,9 @@ ffibuilder.set_source(
     + [os.path.join(LIBLZMA, s) for s in LIBLZMA_SOURCES]
     + [os.path.join(ZLIB, s) for s in ZLIB_SOURCES]
     + [os.path.join(BZIP2, s) for s in BZIP2_SOURCES]
-    + [os.path.join(ZSTD, s) for s in ZSTD_SOURCES],
+    + [os.path.join(ZSTD, s) for s in ZSTD_SOURCES]
+    + [os.path.join(NATIVE, s) for s in CXX_GLUE_SOURCES]
+    + [os.path.join(GRITTIBANZLI, s) for s in GRITTIBANZLI_SOURCES],
     include_dirs=[
         NATIVE,
         XDELTA3,
@@ -225,6 +236,7 @@ ffibuilder.set_source(
         ZLIB,
         BZIP2,
         ZSTD,
+        GRITTIBANZLI,
     ],
     define_macros=[
         ("HAVE_CONFIG_H", "1"),

@@ -30,7 +30,11 @@ def _is_zstd(source: str) -> bool:
 
 def _is_glue(source: str) -> bool:
     folder, name = os.path.split(os.path.normpath(source))
-    return os.path.basename(folder) == "native" and name.startswith("dg_") and name.endswith(".c")
+    return os.path.basename(folder) == "native" and name.startswith("dg_") and name.endswith((".c", ".cc"))
+
+
+def _is_cxx(source: str) -> bool:
+    return source.endswith(".cc")
 
 
 class BuildExt(build_ext):  # type: ignore[misc]  # setuptools is untyped here
@@ -65,7 +69,7 @@ class BuildExt(build_ext):  # type: ignore[misc]  # setuptools is untyped here
         return [flag for group in candidates if self._accepts(group, link) for flag in group]
 
     def _flags(self) -> tuple[list[str], list[str], list[str]]:
-        """(flags for every source, extra flags for our glue, link flags)."""
+        """(flags for every source, extra flags for our C glue, link flags)."""
         debug = _env_flag("DG_DEBUG_BUILD")
         werror = _env_flag("DG_WERROR")
         if self.compiler.compiler_type == "msvc":
@@ -83,13 +87,32 @@ class BuildExt(build_ext):  # type: ignore[misc]  # setuptools is untyped here
         link: list[str] = []
         if not debug:
             link = self._pick([["-Wl,-x"]] if sys.platform == "darwin" else [["-s"]], link=True)
+        # The deflate reconstructor is C++ and links the system's libstdc++ (on the manylinux
+        # allow-list), not a static copy: a static libstdc++ drags in its std::random_device, which
+        # needs a newer glibc (arc4random) than the rest of the extension and raises the wheel's tag.
+        # libstdc++'s headers give their template instantiations default visibility whatever
+        # -fvisibility says: a version script keeps every symbol but the module's init local.
+        exports = os.path.join(os.path.dirname(os.path.abspath(__file__)), "native", "exports.map")
+        link += self._pick([[f"-Wl,--version-script={exports}"]], link=True)
         return common, glue, link
+
+    def _cxx_flags(self, common: list[str], glue: bool) -> list[str]:
+        """Flags for a C++ source: C++11, and for our glue the warnings its C siblings get."""
+        if self.compiler.compiler_type == "msvc":
+            return [*common, "/EHsc", *(["/W3"] if glue else [])]
+        flags = [*common, "-std=c++11"]
+        if glue:
+            flags += self._pick([["-Wall"], ["-Wextra"], ["-Wshadow"]])
+            if _env_flag("DG_WERROR"):
+                flags.append("-Werror")
+        return flags
 
     def build_extension(self, ext: Any) -> None:
         common, glue_flags, link_flags = self._flags()
-        glue = [s for s in ext.sources if _is_glue(s)]
+        cxx = [s for s in ext.sources if _is_cxx(s)]
+        glue = [s for s in ext.sources if _is_glue(s) and not _is_cxx(s)]
         zstd = [s for s in ext.sources if _is_zstd(s)]
-        rest = [s for s in ext.sources if not _is_glue(s) and not _is_zstd(s)]
+        rest = [s for s in ext.sources if not _is_glue(s) and not _is_zstd(s) and not _is_cxx(s)]
         quiet = (
             []
             if self.compiler.compiler_type == "msvc"
@@ -113,8 +136,18 @@ class BuildExt(build_ext):  # type: ignore[misc]  # setuptools is untyped here
             include_dirs=ext.include_dirs,
             extra_postargs=[*size_flags, *quiet],
         )
+        for source in cxx:
+            objects += self.compiler.compile(
+                [source],
+                output_dir=self.build_temp,
+                macros=macros,
+                include_dirs=ext.include_dirs,
+                extra_postargs=self._cxx_flags(common, glue=_is_glue(source)),
+            )
+        if cxx:
+            ext.language = "c++"  # linked by the C++ driver, which brings the C++ runtime
         ext.sources = rest
-        ext.depends = [*ext.depends, *glue, *zstd]
+        ext.depends = [*ext.depends, *glue, *zstd, *cxx]
         ext.extra_objects = [*ext.extra_objects, *objects]
         ext.extra_compile_args = [*common, *quiet]
         ext.extra_link_args = [*ext.extra_link_args, *link_flags]

@@ -202,7 +202,22 @@ int dg_zstd_dec_code(dg_zstd_dec *dec, const uint8_t *in, size_t in_len, uint8_t
                      size_t *in_used, size_t *out_made, int *done, dg_status *status);
 void dg_zstd_dec_free(dg_zstd_dec *dec);
 
-/* For tests: how many dg_lzma2, dg_deflate, dg_bzip2 and dg_zstd handles are allocated and not yet freed. */
+/* The deflate reconstructor (vendor/grittibanzli, native/dg_reconstruct.cc). dg_gritti_split: a
+ * raw deflate stream into its decoded bytes and the choices that rebuild it (NULL with DG_ERR_CODEC
+ * when it cannot, DG_ERR_TOO_LARGE past max_decoded). dg_gritti_join: the stream back from both (NULL
+ * with DG_ERR_DECODE when the choices do not fit, or the stream is not expected_size bytes, unless that
+ * is UINT64_MAX). A result
+ * holds its parts until dg_gritti_free. */
+enum { DG_GRITTI_DECODED = 0, DG_GRITTI_CHOICES = 1, DG_GRITTI_DEFLATED = 2 };
+typedef struct dg_gritti dg_gritti;
+dg_gritti *dg_gritti_split(const uint8_t *deflated, size_t size, uint64_t max_decoded, dg_status *status);
+dg_gritti *dg_gritti_join(const uint8_t *decoded, size_t size, const uint8_t *choices, size_t choices_size,
+                          uint64_t expected_size, dg_status *status);
+size_t dg_gritti_size(const dg_gritti *result, int part);
+const uint8_t *dg_gritti_data(const dg_gritti *result, int part);
+void dg_gritti_free(dg_gritti *result);
+
+/* For tests: how many dg_lzma2, dg_deflate, dg_bzip2, dg_zstd and dg_gritti handles are allocated and not yet freed. */
 uint64_t dg_handles_live(void);
 
 /* The xdelta3 binary writes the application header "<target>/<ident>/<source>/<ident>", an ident

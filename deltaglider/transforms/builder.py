@@ -13,7 +13,7 @@ from functools import partial
 from typing import BinaryIO, Final
 
 from deltaglider.errors import CodecError
-from deltaglider.transforms import bzip2, lzma2, zstd_frame
+from deltaglider.transforms import bzip2, lzma2, reconstruct, zstd_frame
 from deltaglider.transforms.deflater import Compressor, DeflateParams, Deflater, likely_params, other_params
 from deltaglider.transforms.recipe import Segment
 
@@ -87,6 +87,8 @@ class Builder:
 
     With ``checked_prefix`` a setting is taken once that many bytes of its output agree: a stream
     longer than that (counted in ``unproven``) is known to rebuild only once the caller has rebuilt it.
+    A deflate stream that no setting reproduces is handed to the reconstructor (:mod:`.reconstruct`);
+    what it takes is proven in full before it is recorded.
     """
 
     def __init__(
@@ -113,6 +115,7 @@ class Builder:
         # Whether a container's zstd members are laid out (base format inflated-v2 on): an older
         # base's rules leave them as they are (transforms.base).
         self.zstd_members = zstd_members
+        self.reconstructed = 0  # deflate streams rebuilt from their choices
         self.unproven = 0  # streams taken on their first ``checked_prefix`` bytes alone
         self.segments: list[Segment] = []
         self.pos = 0  # next byte of the original to account for
@@ -157,7 +160,17 @@ class Builder:
             return True
         if used is not None:
             size = self.decoded - start_out
+            params: DeflateParams | reconstruct.ReconstructParams | None
             params = self._search((self.out_reader, start_out, size), (self.src_fd, start_pos, used))
+            if params is None:
+                params = self._reconstruct(start_out, size, start_pos, used)
+            if isinstance(params, reconstruct.ReconstructParams):
+                self.segments.append(Segment(size, params, used))
+                self.pos = start_pos + used
+                self.deflated += 1
+                self.reconstructed += 1
+                self.kinds.add("reconstruct")
+                return True
             if params is not None:
                 self._count_unproven(used)
                 self.segments.append(Segment(size, params, used))
@@ -172,6 +185,17 @@ class Builder:
             # keep the cost per member bounded.
             self.exhaustive = False
         return False
+
+    def _reconstruct(
+        self, start_out: int, size: int, start_pos: int, used: int
+    ) -> reconstruct.ReconstructParams | None:
+        """The choices that rebuild the stream just inflated, if the reconstructor models it."""
+        if not reconstruct.may_take(size):
+            return None
+        self.tries += 1
+        deflated = pread_exact(self.src_fd, used, start_pos)
+        decoded = pread_exact(self.out_reader, size, start_out)
+        return reconstruct.analyse(deflated, decoded)
 
     def _count_unproven(self, compressed_size: int) -> None:
         if self.checked_prefix is not None and compressed_size > self.checked_prefix:

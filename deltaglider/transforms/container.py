@@ -16,6 +16,8 @@ from deltaglider.transforms.deflater import SYSTEM_ZLIB, Compressor, default_com
 from deltaglider.transforms.lzma2 import Lzma2Params, pinned_liblzma
 from deltaglider.transforms.recipe import Recipe, pack, unpack
 from deltaglider.transforms.recompress import Encoder, Params, write_segments
+from deltaglider.transforms.reconstruct import Rebuilder, ReconstructParams
+from deltaglider.transforms.reconstruct import name as reconstructor_name
 from deltaglider.transforms.sniff import detect
 from deltaglider.transforms.zstd_frame import ZstdParams, pinned_libzstd
 
@@ -82,6 +84,7 @@ class Encoded:
     streams_raw: int  # deflate streams kept as their raw bytes
     tries: int  # parameter sets tried in all
     unproven: int = 0  # streams whose setting only their first ``checked_prefix`` bytes confirmed
+    reconstructed: int = 0  # of streams_decoded, those rebuilt from their choices (.reconstruct)
 
 
 def encode_container(
@@ -122,6 +125,7 @@ def encode_container(
         builder.kept_raw,
         builder.tries,
         builder.unproven,
+        builder.reconstructed,
     )
 
 
@@ -211,10 +215,14 @@ def compressor_names(kinds: set[str], compressor: Compressor) -> str:
         names.append(pinned_libbzip2().name)
     if "zstd" in kinds:
         names.append(pinned_libzstd().name)
+    if "reconstruct" in kinds:
+        names.append(reconstructor_name())
     return "+".join(names)
 
 
 def _kind_of(params: Params) -> str:
+    if isinstance(params, ReconstructParams):
+        return "reconstruct"
     if isinstance(params, ZstdParams):
         return "zstd"
     if isinstance(params, Lzma2Params):
@@ -247,6 +255,8 @@ def rebuild(
     zstd = pinned_libzstd() if "zstd" in kinds else None
 
     def new(params: Params) -> Encoder:
+        if isinstance(params, ReconstructParams):
+            return Rebuilder(params)
         if isinstance(params, ZstdParams):
             assert zstd is not None
             return zstd.new(params)

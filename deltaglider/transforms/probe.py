@@ -29,7 +29,7 @@ from typing import BinaryIO, Final
 
 from deltaglider.atomic import StrPath
 from deltaglider.errors import CodecError
-from deltaglider.transforms import bzip2, lzma2, zstd_frame
+from deltaglider.transforms import bzip2, lzma2, reconstruct, zstd_frame
 from deltaglider.transforms.builder import ZSTD_QUICK, Builder, pread_exact
 from deltaglider.transforms.container import layout_for
 from deltaglider.transforms.deflater import (
@@ -207,8 +207,10 @@ class _Judge:
                 self._matched = params
                 return True
             unsure = unsure or verdict is None
-        # No setting wrote anything yet (a start that compresses very well): not refuted.
-        return unsure
+        # No setting wrote anything yet (a start that compresses very well): not refuted. A stream
+        # that inflates is rebuilt from its choices all the same (.reconstruct), unless it is too
+        # large for the reconstructor: that the full layout finds out.
+        return unsure or reconstruct.may_take(len(decoded))
 
     def _deflate_settings(self, original: Original) -> Iterator[DeflateParams]:
         """The setting the last stream matched, then those whose symbol buffer fits the stream's first
@@ -369,7 +371,8 @@ def may_decode(path: StrPath, *, kind: str | None = None, compressor: Compressor
     """False when decoding the container at ``path`` cannot pay: none of its streams reproduces, or
     those that do hold too small a share of its compressed bytes (:data:`SHARE`), as their starts
     show. True otherwise, and whenever unsure: a True is confirmed only by the full search, a False
-    spares it."""
+    spares it. A deflate stream that inflates counts as reproduced unless it is too large for the
+    reconstructor, which rebuilds what no zlib setting does."""
     kind = detect(path) if kind is None else kind
     layout = layout_for(kind)
     if layout is None:

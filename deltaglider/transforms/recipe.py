@@ -8,16 +8,20 @@ the recipe, absorbs them; the recipe costs a few bytes per member.
 Layout (all integers unsigned LEB128 varints unless said)::
 
     b"DGTR" | version (1 byte) | container name | compressor names | original size | segment count
-    segment: kind (1 byte: 0 raw, 1 deflate, 2 LZMA2, 3 zstd, 4 bzip2) | decoded size
+    segment: kind (1 byte: 0 raw, 1 deflate, 2 LZMA2, 3 zstd, 4 bzip2, 5 reconstructed deflate)
+             | decoded size
              deflate only: compressed size | level | wbits | mem_level | strategy (1 byte each)
              LZMA2 only: compressed size | preset (1 byte, +0x80 for extreme) | dictionary size
              zstd only: compressed size | level (zigzag varint) | window log (1 byte, 0: the
                         level's) | flags (1 byte: 1 checksum, 2 content size pledged (the decoded
                         size), 4 long-distance matching, 8 worker threads)
              bzip2 only: compressed size | block size (1 byte, 1-9)
+             reconstructed deflate only: compressed size | choices size | stored length | the
+                        choices, zlib-compressed (stored length bytes)
 
 Names are a varint length then UTF-8; the compressor names are those of the kinds the segments use,
-joined by ``+`` (``zlib-1.2.13``, ``liblzma-5.4.1``, ``zstd-1.5.4``, ``libbzip2-1.0.8``). A version
+joined by ``+`` (``zlib-1.2.13``, ``liblzma-5.4.1``, ``zstd-1.5.4``, ``libbzip2-1.0.8``,
+``grittibanzli-429cc56``). A version
 byte lets a later layout be told apart; a reader that meets a segment kind it does not know refuses
 the recipe.
 """
@@ -32,6 +36,7 @@ from deltaglider.errors import RecipeError
 from deltaglider.transforms.bzip2 import Bzip2Params
 from deltaglider.transforms.deflater import DeflateParams
 from deltaglider.transforms.lzma2 import Lzma2Params
+from deltaglider.transforms.reconstruct import ReconstructParams
 from deltaglider.transforms.zstd_frame import MAX_EXPANSION as ZSTD_MAX_EXPANSION
 from deltaglider.transforms.zstd_frame import ZstdParams
 
@@ -53,6 +58,7 @@ _DEFLATE: Final = 1
 _LZMA2: Final = 2
 _ZSTD: Final = 3
 _BZIP2: Final = 4
+_RECONSTRUCTED: Final = 5
 _EXTREME: Final = 0x80
 _ZSTD_CHECKSUM: Final = 1
 _ZSTD_PLEDGED: Final = 2
@@ -63,10 +69,11 @@ _ZSTD_THREADS: Final = 8
 @dataclass(frozen=True)
 class Segment:
     """``decoded_size`` bytes of the decoded stream; copied as is when ``params`` is ``None``, else
-    compressed with ``params`` (deflate, LZMA2, zstd or bzip2) into exactly ``compressed_size`` bytes."""
+    compressed with ``params`` (deflate, LZMA2, zstd or bzip2, or rebuilt from a deflate stream's
+    choices) into exactly ``compressed_size`` bytes."""
 
     decoded_size: int
-    params: DeflateParams | Lzma2Params | ZstdParams | Bzip2Params | None = None
+    params: DeflateParams | Lzma2Params | ZstdParams | Bzip2Params | ReconstructParams | None = None
     compressed_size: int = 0
 
     @property
@@ -168,6 +175,10 @@ def pack(recipe: Recipe) -> bytes:
             out.append(_BZIP2)
             out += _varint(seg.decoded_size) + _varint(seg.compressed_size)
             out.append(p.block_size)
+        elif isinstance(p, ReconstructParams):
+            out.append(_RECONSTRUCTED)
+            out += _varint(seg.decoded_size) + _varint(seg.compressed_size)
+            out += _varint(p.size) + _varint(len(p.stored)) + p.stored
         else:
             out.append(_DEFLATE)
             out += _varint(seg.decoded_size) + _varint(seg.compressed_size)
@@ -197,12 +208,15 @@ class _Reader:
             if shift > 63:
                 raise RecipeError("recipe holds an integer too large")
 
-    def text(self) -> str:
-        size = self.varint()
+    def raw(self, size: int) -> bytes:
         raw = self.data[self.pos : self.pos + size]
         if len(raw) != size:
             raise RecipeError("recipe is truncated")
         self.pos += size
+        return raw
+
+    def text(self) -> str:
+        raw = self.raw(self.varint())
         try:
             return raw.decode()
         except UnicodeDecodeError as exc:
@@ -238,6 +252,15 @@ def _segment(r: _Reader) -> Segment:
         except ValueError as exc:
             raise RecipeError(str(exc)) from exc
         return Segment(decoded, bzip2, compressed)
+    if kind == _RECONSTRUCTED:
+        decoded, compressed, choices_size = r.varint(), r.varint(), r.varint()
+        stored = r.raw(r.varint())
+        try:
+            choices = ReconstructParams(stored, choices_size)
+        except ValueError as exc:
+            raise RecipeError(str(exc)) from exc
+        choices.check(decoded, compressed)
+        return Segment(decoded, choices, compressed)
     if kind == _ZSTD:
         decoded, compressed, level = r.varint(), r.varint(), _unzigzag(r.varint())
         window_log, flags = r.byte(), r.byte()

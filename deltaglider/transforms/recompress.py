@@ -38,6 +38,8 @@ from deltaglider.transforms.bzip2 import Bzip2Params
 from deltaglider.transforms.deflater import DeflateParams, Deflater
 from deltaglider.transforms.lzma2 import Lzma2Params
 from deltaglider.transforms.recipe import Segment
+from deltaglider.transforms.reconstruct import ReconstructParams
+from deltaglider.transforms.reconstruct import memory as reconstruct_memory
 from deltaglider.transforms.zstd_frame import ZstdParams
 from deltaglider.transforms.zstd_frame import encoder_memory as zstd_encoder_memory
 
@@ -50,7 +52,7 @@ AHEAD_BYTES: Final = 16 << 20
 #: What the encoders running together may be estimated to hold.
 ENCODER_MEMORY: Final = 256 << 20
 
-Params: TypeAlias = DeflateParams | Lzma2Params | Bzip2Params | ZstdParams
+Params: TypeAlias = DeflateParams | Lzma2Params | Bzip2Params | ZstdParams | ReconstructParams
 #: One member's stream being written (a deflate or LZMA2 encoder: ``compressobj``'s shape).
 Encoder: TypeAlias = Deflater
 #: Makes the encoder of one member from its recorded parameters.
@@ -71,11 +73,15 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def encoder_memory(params: Params) -> int:
-    """About what one encoder of ``params`` holds, rounded up: liblzma's match finder keeps up to
+def encoder_memory(seg: Segment) -> int:
+    """About what the encoder of ``seg`` holds, rounded up: liblzma's match finder keeps up to
     eleven bytes per byte of dictionary plus its buffers; zlib's deflate keeps its window, hash
     chains and pending block; libbzip2's compressor, eight bytes per byte of its block; libzstd
-    estimates its own."""
+    estimates its own; the reconstructor holds the whole stream several times over."""
+    params = seg.params
+    assert params is not None
+    if isinstance(params, ReconstructParams):
+        return reconstruct_memory(seg.decoded_size)
     if isinstance(params, Bzip2Params):
         return 8 * 100_000 * params.block_size + (1 << 17)
     if isinstance(params, ZstdParams):
@@ -173,7 +179,7 @@ class _Pipeline:
             if seg.params is None:
                 self.items.append((offset, seg))
             else:
-                self.items.append(_Member(seg, offset, encoder_memory(seg.params)))
+                self.items.append(_Member(seg, offset, encoder_memory(seg)))
             offset += seg.decoded_size
         self.members = [m for m in self.items if isinstance(m, _Member)]
         work = sum(m.seg.decoded_size for m in self.members)

@@ -35,26 +35,36 @@ def _lists() -> dict[str, list[str]]:
     for node in ast.parse((ROOT / "build_ffi.py").read_text()).body:
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
             name = node.targets[0].id
-            if name in ("GLUE_SOURCES", "LIBLZMA_SOURCES", "ZLIB_SOURCES", "BZIP2_SOURCES", "ZSTD_SOURCES"):
+            if name in (
+                "GLUE_SOURCES",
+                "LIBLZMA_SOURCES",
+                "ZLIB_SOURCES",
+                "BZIP2_SOURCES",
+                "ZSTD_SOURCES",
+                "CXX_GLUE_SOURCES",
+                "GRITTIBANZLI_SOURCES",
+            ):
                 lists[name] = ast.literal_eval(node.value)
     return lists
 
 
 def codec_sources() -> list[Path]:
-    """Every C file of the extension but CFFI's wrapper: our glue, xdelta3's unit, liblzma, zlib,
-    libbzip2 and zstd."""
+    """Every C and C++ file of the extension but CFFI's wrapper: our glue, xdelta3's unit, liblzma,
+    zlib, libbzip2, zstd, and the deflate reconstructor with its glue."""
     lists = _lists()
     glue = [ROOT / "native" / name for name in lists["GLUE_SOURCES"]]
     zlib = [ROOT / "vendor/zlib" / name for name in lists.get("ZLIB_SOURCES", [])]
     bzip2 = [ROOT / "vendor/bzip2" / name for name in lists.get("BZIP2_SOURCES", [])]
     zstd = [ROOT / "vendor/zstd/lib" / name for name in lists.get("ZSTD_SOURCES", [])]
-    return glue + [LZMA / name for name in lists["LIBLZMA_SOURCES"]] + zlib + bzip2 + zstd
+    cxx = [ROOT / "native" / name for name in lists.get("CXX_GLUE_SOURCES", [])]
+    cxx += [ROOT / "vendor/grittibanzli" / name for name in lists.get("GRITTIBANZLI_SOURCES", [])]
+    return glue + [LZMA / name for name in lists["LIBLZMA_SOURCES"]] + zlib + bzip2 + zstd + cxx
 
 
 def include_flags() -> list[str]:
     dirs = [ROOT / "native", ROOT / "vendor/xdelta3", ROOT / "vendor/xz/src/common", ROOT / "vendor/zlib"]
     dirs.append(ROOT / "vendor/bzip2")
-    dirs += [ROOT / "vendor/zstd/lib"]
+    dirs += [ROOT / "vendor/zstd/lib", ROOT / "vendor/grittibanzli"]
     dirs += [LZMA / d for d in ("api", "common", "check", "lz", "lzma", "rangecoder", "simple", "delta")]
     return [f"-I{d}" for d in dirs]
 
@@ -135,7 +145,8 @@ def sanitized_package(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, d
         *include_flags(),
     ]
     cmd += [f"-I{sysconfig.get_paths()['include']}", str(wrapper), *map(str, codec_sources())]
-    cmd += ["-o", str(module), "-lpthread"]
+    # gcc compiles the .cc files as C++ by their suffix; the C++ runtime is linked by name.
+    cmd += ["-o", str(module), "-lpthread", "-lstdc++"]
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=1200)
     assert done.returncode == 0, done.stderr[-4000:]
     env = sanitizer_env()

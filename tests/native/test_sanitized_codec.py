@@ -25,6 +25,7 @@ TESTS = [
     "tests/codec/test_alloc_failure.py",
     "tests/codec/test_codec_hostile.py",
     "tests/codec/test_native_handles.py",
+    "tests/transforms/test_reconstruct.py",
 ]
 
 

@@ -34,7 +34,7 @@ def fuzzer(tmp_path_factory: pytest.TempPathFactory, native_tree: Any) -> Path:
     ]
     cmd = [gcc, *flags, *native_tree.zstd_macros, *native_tree.include_flags()]
     cmd += [str(Path(__file__).with_name("fuzz_decode.c"))]
-    cmd += [str(s) for s in native_tree.sources()] + ["-o", str(out), "-lpthread"]
+    cmd += [str(s) for s in native_tree.sources()] + ["-o", str(out), "-lpthread", "-lstdc++"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-4000:]
     return out

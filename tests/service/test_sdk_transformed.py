@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from support.artifacts import release_zips, wheel_like_zips
 from support.sdk import make_service, sha256
-from transforms.helpers import sample_text, xz_naming_dictionary
+from transforms.helpers import sample_text, without_reconstructor, xz_naming_dictionary
 
 from deltaglider.adapters.cache_memory import MemoryCache
 from deltaglider.adapters.diff_xdelta3 import XDelta3Diff
@@ -381,6 +381,7 @@ def test_a_stream_that_does_not_reproduce_makes_the_decoded_delta_anew(
 ) -> None:
     """The guess decoded a member that the search then keeps raw: the guessed delta is of another
     stream, so it must not be stored."""
+    without_reconstructor(monkeypatch)
     diff = _CountingEncodes()
     service = make_service(MemoryStorage(), diff=diff)
     service.put(releases[0], SPACE)
@@ -490,12 +491,15 @@ def test_a_body_that_does_not_rebuild_after_a_full_search_is_never_stored(
     assert store.keys("b") == before
 
 
-def test_a_stream_that_agrees_for_its_start_only_ends_in_the_plain_delta(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("reconstructor", [True, False], ids=["reconstructed", "plain"])
+def test_a_stream_that_agrees_for_its_start_only_is_searched_again_in_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reconstructor: bool
 ) -> None:
     """A real stream of that kind: level 9 up to a full flush, which no single setting makes. Taken
     on its start, it cannot be recompressed to its size; the upload searches again in full, finds no
-    setting, and stores the plain delta."""
+    setting, and the reconstructor rebuilds it from its choices; without it, the plain delta."""
+    if not reconstructor:
+        without_reconstructor(monkeypatch)
     files = {"pkg/data.txt": sample_text(600_000, seed=b"f"), "pkg/mod.py": _text(1, 60_000)}
     first = _tar_gz(tmp_path / "pkg-1.0.tar.gz", files)
     files["pkg/mod.py"] = _text(42, 60_000)
@@ -515,7 +519,7 @@ def test_a_stream_that_agrees_for_its_start_only_ends_in_the_plain_delta(
 
     summary = service.put(second, SPACE)
 
-    assert summary.transform is None
+    assert summary.transform == ("gzip" if reconstructor else None)
     assert searches == [(1024, 1), (None, 0)]
     assert _comes_back(service, second, tmp_path)
 

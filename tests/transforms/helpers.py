@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 from deltaglider.transforms import Encoded, encode_container, rebuild
 
 
@@ -81,3 +83,11 @@ def disk_cap(limit: int) -> Iterator[None]:
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
         signal.signal(signal.SIGXFSZ, previous)
+
+
+def without_reconstructor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Makes every deflate stream too large for the reconstructor, as a stream past its limit is:
+    what zlib's search alone does, and what a stream nothing reproduces falls back to."""
+    from deltaglider.transforms import reconstruct
+
+    monkeypatch.setattr(reconstruct, "MAX_DECODED", 0)

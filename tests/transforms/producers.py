@@ -4,7 +4,8 @@ and tar, pigz) from two versions of one small source tree, for the end-to-end tr
 Each producer is a :class:`Producer`: its id, the file name it writes, the program it needs (None for
 Python's own), what the transform is expected to make of it, and a function that packs a tree. The
 expectation is measured, not hoped for: zlib-compatible producers reproduce with the pinned zlib;
-GNU gzip and Info-ZIP have deflaters of their own, and pigz cuts its stream with flushes.
+GNU gzip, Info-ZIP and 7-Zip have deflaters of their own, and pigz cuts its stream with flushes: the
+deflate reconstructor rebuilds those from their choices.
 """
 
 from __future__ import annotations
@@ -138,6 +139,24 @@ def _program_on_tar(argv: list[str]) -> Callable[[Path, Path], None]:
     return pack
 
 
+def seven_zip(level: str) -> Callable[[Path, Path], None]:
+    """7-Zip's zip at ``level`` (``-mx=N``): a deflater of its own at every level."""
+
+    def pack(tree: Path, out: Path) -> None:
+        _run(["7z", "a", "-bd", "-bso0", "-tzip", level, str(out), "pkg"], cwd=tree)
+
+    return pack
+
+
+def seven_zip_gzip_on_tar(tree: Path, out: Path) -> None:
+    """The tree's tar, gzip'd by 7-Zip at its strongest level."""
+    tar = out.with_name(out.name.removesuffix(".gz"))
+    _tar_bytes(tree, tar)
+    os.utime(tar, (MTIME_V1, MTIME_V1))
+    _run(["7z", "a", "-bd", "-bso0", "-tgzip", "-mx=9", str(out), str(tar)], cwd=tree)
+    tar.unlink()
+
+
 def _gnu_tar_czf(tree: Path, out: Path) -> None:
     _run(["tar", "czf", str(out), "--sort=name", "pkg"], cwd=tree)
 
@@ -197,7 +216,8 @@ PRODUCERS: Final = [
     Producer("py-tarfile-gz", "app-{v}.0.tar.gz", (), "gzip", _py_tarfile_gz),
     Producer("py-gzip-of-tar", "app-{v}.0.tgz", (), "gzip", _py_gzip_of_tar),
     # Info-ZIP 3.0 (the last release, 2008) has a deflater of its own: measured, every member of
-    # this tree reproduces at -9 and two of three at -1 and -6 (the 260 KB one stays raw).
+    # this tree reproduces with zlib at -9 and two of three at -1 and -6; the reconstructor takes the
+    # 260 KB one.
     Producer("info-zip-1", "app-{v}.0.zip", ("zip",), "zip", _info_zip("-1")),
     Producer("info-zip-6", "app-{v}.0.zip", ("zip",), "zip", _info_zip("-6")),
     Producer("info-zip-9", "app-{v}.0.zip", ("zip",), "zip", _info_zip("-9")),
@@ -205,14 +225,15 @@ PRODUCERS: Final = [
     # other builds).
     Producer("jar", "app-{v}.0.jar", ("jar",), "either", _jar),
     # GNU gzip's own deflater: past ~150 KB of input it ends blocks by a heuristic that zlib dropped,
-    # so -1 and -6 (gzip's and tar's default) never reproduce; -9 does.
-    Producer("gnu-gzip-1", "app-{v}.0.tar.gz", ("gzip",), "none", _program_on_tar(["gzip", "-c", "-1"])),
-    Producer("gnu-gzip-6", "app-{v}.0.tar.gz", ("gzip",), "none", _program_on_tar(["gzip", "-c", "-6"])),
+    # so at -1 and -6 (gzip's and tar's default) no zlib setting reproduces it (-9 does): the
+    # reconstructor rebuilds them.
+    Producer("gnu-gzip-1", "app-{v}.0.tar.gz", ("gzip",), "gzip", _program_on_tar(["gzip", "-c", "-1"])),
+    Producer("gnu-gzip-6", "app-{v}.0.tar.gz", ("gzip",), "gzip", _program_on_tar(["gzip", "-c", "-6"])),
     Producer("gnu-gzip-9", "app-{v}.0.tar.gz", ("gzip",), "gzip", _program_on_tar(["gzip", "-c", "-9"])),
-    Producer("gnu-tar-czf", "app-{v}.0.tar.gz", ("tar", "gzip"), "none", _gnu_tar_czf),
-    # pigz cuts its stream into 128 KiB blocks joined by flushes, which no single setting makes; with
-    # one block (-b 4096 KiB) its stream is the system zlib's.
-    Producer("pigz-6", "app-{v}.0.tar.gz", ("pigz",), "none", _program_on_tar(["pigz", "-c", "-6"])),
+    Producer("gnu-tar-czf", "app-{v}.0.tar.gz", ("tar", "gzip"), "gzip", _gnu_tar_czf),
+    # pigz cuts its stream into 128 KiB blocks joined by flushes, which no single setting makes (the
+    # reconstructor does); with one block (-b 4096 KiB) its stream is the system zlib's.
+    Producer("pigz-6", "app-{v}.0.tar.gz", ("pigz",), "gzip", _program_on_tar(["pigz", "-c", "-6"])),
     Producer(
         "pigz-9-one-block",
         "app-{v}.0.tar.gz",

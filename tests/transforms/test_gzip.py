@@ -9,11 +9,12 @@ import subprocess
 import tarfile
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from deltaglider.transforms import Compressor, DeflateParams, encode_container, pinned_zlib, unpack
-from transforms.helpers import round_trip, sample_text
+from transforms.helpers import round_trip, sample_text, without_reconstructor
 
 
 def _tree(root: Path) -> Path:
@@ -85,7 +86,7 @@ def _gzip_wrap(deflate: bytes, payload: bytes) -> bytes:
     return b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff" + deflate + trailer
 
 
-def test_a_stream_with_flush_points_falls_back(tmp_path: Path) -> None:
+def _flushed_gzip(tmp_path: Path) -> Path:
     # Producers like pigz cut the stream with flushes: valid gzip, but no single setting makes it.
     payload = sample_text(200_000)
     c = zlib.compressobj(9, zlib.DEFLATED, -15)
@@ -95,15 +96,30 @@ def test_a_stream_with_flush_points_falls_back(tmp_path: Path) -> None:
     out = tmp_path / "flushed.gz"
     out.write_bytes(_gzip_wrap(deflate, payload))
     assert gzip.decompress(out.read_bytes()) == payload
-    assert round_trip(out, tmp_path) is None
+    return out
 
 
-def test_stored_blocks_fall_back(tmp_path: Path) -> None:
+def _stored_gzip(tmp_path: Path) -> Path:
     payload = sample_text(40_000)
     c = zlib.compressobj(0, zlib.DEFLATED, -15)
     out = tmp_path / "stored.gz"
     out.write_bytes(_gzip_wrap(c.compress(payload) + c.flush(), payload))
-    assert round_trip(out, tmp_path) is None
+    return out
+
+
+@pytest.mark.parametrize("make", [_flushed_gzip, _stored_gzip], ids=["flush-points", "stored-blocks"])
+def test_a_stream_no_setting_makes_is_rebuilt_from_its_choices(tmp_path: Path, make: Any) -> None:
+    encoded = round_trip(make(tmp_path), tmp_path)
+    assert encoded is not None and encoded.reconstructed == 1
+    assert "grittibanzli" in unpack(encoded.recipe).compressor
+
+
+@pytest.mark.parametrize("make", [_flushed_gzip, _stored_gzip], ids=["flush-points", "stored-blocks"])
+def test_a_stream_the_reconstructor_does_not_take_falls_back(
+    tmp_path: Path, make: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    without_reconstructor(monkeypatch)
+    assert round_trip(make(tmp_path), tmp_path) is None
 
 
 @pytest.mark.parametrize(

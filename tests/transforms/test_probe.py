@@ -16,7 +16,7 @@ from deltaglider.transforms import probe
 from deltaglider.transforms.deflater import SYSTEM_ZLIB, default_compressor
 from deltaglider.transforms.first_block import first_block, zlib_mem_level
 from transforms.foreign_deflate import BLOCK_SYMBOLS, literal_deflate, zip_of
-from transforms.helpers import sample_text
+from transforms.helpers import sample_text, without_reconstructor
 
 TEXT = sample_text(400_000, seed=b"probe")
 _DRAW = random.Random(5)
@@ -82,13 +82,22 @@ def test_a_zip_deflated_by_zlib_may_decode(tmp_path: Path) -> None:
     assert probe.may_decode(path)
 
 
-def test_a_zip_that_another_deflater_made_does_not(tmp_path: Path) -> None:
+def test_a_zip_that_another_deflater_made_does_not_without_the_reconstructor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    without_reconstructor(monkeypatch)
     assert not probe.may_decode(_zip(tmp_path / "a.zip", [("big", TEXT[:150_000], False)]))
 
 
-def test_streams_count_by_their_bytes(tmp_path: Path) -> None:
+def test_a_zip_that_another_deflater_made_does_with_the_reconstructor(tmp_path: Path) -> None:
+    # The reconstructor rebuilds its members from their choices: decoding pays.
+    assert probe.may_decode(_zip(tmp_path / "a.zip", [("big", TEXT[:150_000], False)]))
+
+
+def test_streams_count_by_their_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A tiny member that zlib writes as the other deflater did does not stand for the large one
     beside it; a large member that reproduces stands for the tiny one that does not."""
+    without_reconstructor(monkeypatch)
     foreign_big = [("tiny", b"", True), ("tiny2", b"x = 1\n", True), ("big", TEXT[:150_000], False)]
     assert not probe.may_decode(_zip(tmp_path / "a.zip", foreign_big))
     zlib_big = [("tiny", b"x = 1\n" * 3, False), ("big", TEXT[:150_000], True)]
@@ -101,6 +110,7 @@ def test_streams_count_by_their_bytes(tmp_path: Path) -> None:
 def test_a_first_block_that_no_zlib_setting_fills_rules_out_every_setting(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    without_reconstructor(monkeypatch)
     tried: list[int] = []
     real = probe._agrees
     monkeypatch.setattr(probe, "_agrees", lambda *a, **k: tried.append(1) or real(*a, **k))
@@ -108,7 +118,8 @@ def test_a_first_block_that_no_zlib_setting_fills_rules_out_every_setting(
     assert tried == []  # not one setting compressed
 
 
-def test_gzip_and_xz_streams_are_judged_too(tmp_path: Path) -> None:
+def test_gzip_and_xz_streams_are_judged_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    without_reconstructor(monkeypatch)
     made = tmp_path / "zlib.tar.gz"
     made.write_bytes(gzip.compress(TEXT, 9, mtime=0))
     assert probe.may_decode(made)

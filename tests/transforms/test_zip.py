@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from deltaglider.transforms import unpack
-from transforms.helpers import round_trip, sample_text
+from transforms.helpers import round_trip, sample_text, without_reconstructor
 
 
 def _write_members(z: zipfile.ZipFile, count: int = 8) -> None:
@@ -116,7 +116,8 @@ def _replace_member_data(archive: bytes, name: str, payload: bytes, new_data: by
     return bytes(out)
 
 
-def test_a_member_made_by_another_deflater_stays_raw(tmp_path: Path) -> None:
+def _odd_zip(tmp_path: Path) -> Path:
+    """Five members, one of them (odd.txt) deflated with a flush point no zlib setting makes."""
     buf = io.BytesIO()
     payload = sample_text(30_000, seed=b"odd")
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
@@ -127,12 +128,28 @@ def test_a_member_made_by_another_deflater_stays_raw(tmp_path: Path) -> None:
     out.write_bytes(_replace_member_data(buf.getvalue(), "odd.txt", payload, _flushed(payload)))
     with zipfile.ZipFile(out) as z:
         assert z.read("odd.txt") == payload and z.testzip() is None
-    encoded = round_trip(out, tmp_path)
+    return out
+
+
+def test_a_member_made_by_another_deflater_is_rebuilt_from_its_choices(tmp_path: Path) -> None:
+    encoded = round_trip(_odd_zip(tmp_path), tmp_path)
+    assert encoded is not None and (encoded.streams_decoded, encoded.streams_raw) == (5, 0)
+    assert encoded.reconstructed == 1
+    kinds = [type(s.params).__name__ for s in unpack(encoded.recipe).segments if s.params is not None]
+    assert kinds == ["DeflateParams"] * 3 + ["ReconstructParams", "DeflateParams"]
+
+
+def test_a_member_made_by_another_deflater_stays_raw_without_the_reconstructor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    without_reconstructor(monkeypatch)
+    encoded = round_trip(_odd_zip(tmp_path), tmp_path)
     assert encoded is not None and (encoded.streams_decoded, encoded.streams_raw) == (4, 1)
     assert sum(s.params is not None for s in unpack(encoded.recipe).segments) == 4
 
 
-def test_no_member_reproduces_means_no_transform(tmp_path: Path) -> None:
+def test_no_member_reproduces_means_no_transform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    without_reconstructor(monkeypatch)
     buf = io.BytesIO()
     payload = sample_text(30_000, seed=b"odd")
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
