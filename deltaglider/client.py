@@ -12,10 +12,11 @@ import builtins
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from deltaglider import migrate, trees
 from deltaglider.adapters.storage_local import LocalStorage
@@ -51,7 +52,7 @@ from deltaglider.core.transfer import (
 from deltaglider.errors import InvalidURLError, NotFoundError
 from deltaglider.ports.storage import LifecycleRule, ProgressCallback, PutOptions, StoragePort
 from deltaglider.read_once import ReadOnce
-from deltaglider.trees import EventCallback, TreeResult
+from deltaglider.trees import Done, Event, EventCallback, Moved, Step, StepRunner, TreeResult
 from deltaglider.urls import Location, Place, Scheme, check_relative_key, parse_url
 
 __all__ = ["DEFAULT_CLEANUP_AGE", "DeltaGliderClient", "UploadSummary"]
@@ -157,6 +158,18 @@ class DeltaGliderClient(ObjectCalls, ListingCalls, BucketCalls, LinkCalls, InfoC
         self.endpoint_url = endpoint_url
         self._services: dict[Scheme, DeltaService] = {"s3": service}
         self._lock = threading.Lock()
+        #: ``create_client``'s keywords, from which a worker process builds the same client
+        #: (``deltaglider.bulk.spec``); None for a client made otherwise.
+        self._made_with: dict[str, Any] | None = None
+
+    def _runner(self, executor: Executor | None) -> StepRunner | None:
+        """The runner of a batch's steps on ``executor``; None for the caller's own threads."""
+        if executor is None:
+            return None
+        from deltaglider.bulk.run import ExecutorRunner
+        from deltaglider.bulk.spec import ClientSpec
+
+        return ExecutorRunner(executor, ClientSpec.of(self))
 
     def _service_for(self, loc: Location) -> DeltaService:
         with self._lock:
@@ -316,13 +329,25 @@ class DeltaGliderClient(ObjectCalls, ListingCalls, BucketCalls, LinkCalls, InfoC
         workers: int = DEFAULT_WORKERS,
         progress: ProgressCallback | None = None,
         max_ratio: float | None = None,
+        executor: Executor | None = None,
     ) -> builtins.list[Outcome[UploadSummary]]:
         """Uploads ``(file, url)`` pairs (as :meth:`upload`) on ``workers`` threads and returns one
         outcome per pair, in input order (``.ok``, ``.result``, ``.error``, ``.unwrap()``): a failed
         file does not stop the others. One client serves any number of threads, writes included;
         concurrent encodes share one memory budget. ``progress`` gets the bytes moved, one call at a
-        time."""
+        time.
+
+        ``executor`` (any ``concurrent.futures.Executor``: a process pool, a Dask cluster's) runs the
+        uploads there instead, each worker building its own client (``deltaglider.bulk``); the files
+        must be readable at the same paths on the workers, and ``progress`` hears each file's bytes
+        once it is stored."""
         todo = list(items)
+        if executor is not None:
+            steps = [
+                Step("upload", os.fspath(file), _stored_name(file, url), name=Path(file).name)
+                for file, url in todo
+            ]
+            return self._outcomes(executor, steps, progress, max_ratio, lambda end: end.upload)
         stop = Cancellation()
         report = stop.checked(serialised(progress))
         # Each new folder's first release (in version order) goes first, alone: it becomes the
@@ -342,8 +367,15 @@ class DeltaGliderClient(ObjectCalls, ListingCalls, BucketCalls, LinkCalls, InfoC
         *,
         workers: int = DEFAULT_WORKERS,
         progress: ProgressCallback | None = None,
+        executor: Executor | None = None,
     ) -> builtins.list[Outcome[GetSummary]]:
-        """Downloads ``(url, output_path)`` pairs on ``workers`` threads, as :meth:`upload_many`."""
+        """Downloads ``(url, output_path)`` pairs on ``workers`` threads, as :meth:`upload_many`
+        (``executor`` too: each file is written on the worker that downloads it)."""
+        if executor is not None:
+            steps = [
+                Step("download", url, os.fspath(path), name=Place(url, True).name) for url, path in items
+            ]
+            return self._outcomes(executor, steps, progress, None, lambda end: end.download)
         stop = Cancellation()
         report = stop.checked(serialised(progress))
         return run_all(
@@ -353,6 +385,28 @@ class DeltaGliderClient(ObjectCalls, ListingCalls, BucketCalls, LinkCalls, InfoC
             cancellation=stop,
         )
 
+    def _outcomes(
+        self,
+        executor: Executor,
+        steps: builtins.list[Step],
+        progress: ProgressCallback | None,
+        max_ratio: float | None,
+        result: Callable[[Done], Any],
+    ) -> builtins.list[Outcome[Any]]:
+        """``steps`` run on ``executor``, as outcomes in their order."""
+
+        def told(event: Event) -> None:
+            if progress is not None and isinstance(event, Moved):
+                progress(event.nbytes)
+
+        runner = self._runner(executor)
+        assert runner is not None
+        ends = runner(steps, emit=told, max_ratio=max_ratio)
+        return [
+            Outcome(i, result=result(end)) if isinstance(end, Done) else Outcome(i, error=end.error)
+            for i, end in enumerate(ends)
+        ]
+
     def retain(
         self,
         folder_url: str,
@@ -361,15 +415,36 @@ class DeltaGliderClient(ObjectCalls, ListingCalls, BucketCalls, LinkCalls, InfoC
         keep_within: timedelta | None = None,
         dry_run: bool = False,
         order: Literal["modified", "version"] = "modified",
+        recursive: bool = False,
+        executor: Executor | None = None,
+        workers: int = DEFAULT_WORKERS,
     ) -> RetentionResult:
         """Keeps a folder's ``keep_last`` newest files and/or those stored within ``keep_within``
         (either rule keeps a file), removes the rest, and the bases no kept file needs any more.
         The newest are those whose file was modified last before its upload (its upload time
         breaking ties); with ``order="version"``, those whose names hold the highest versions
         (``app-1.10.zip`` after ``app-1.9.zip``). A file written again since it was listed stays.
-        ``dry_run`` changes nothing and reports what would go, with the bytes freed."""
+        ``dry_run`` changes nothing and reports what would go, with the bytes freed.
+
+        ``recursive`` keeps every folder below too, each by the same rules on its own (names in the
+        result are then relative to ``folder_url``), one folder at a time on each of ``workers``
+        threads, or as jobs on ``executor`` (``deltaglider.bulk``)."""
         if order not in ("modified", "version"):
             raise ValueError(f"order must be 'modified' or 'version', not {order!r}")
+        if recursive or executor is not None:
+            from deltaglider.bulk import spaces
+
+            return spaces.retain(
+                self,
+                folder_url,
+                keep_last=keep_last,
+                keep_within=keep_within,
+                dry_run=dry_run,
+                order=order,
+                recursive=recursive,
+                executor=executor,
+                workers=workers,
+            )
         loc = parse_url(folder_url).as_folder()
         return self._service_for(loc).retain(
             DeltaSpace(loc.bucket, loc.prefix),
@@ -379,16 +454,37 @@ class DeltaGliderClient(ObjectCalls, ListingCalls, BucketCalls, LinkCalls, InfoC
             name_order=version_key if order == "version" else None,
         )
 
-    def repack(self, folder_url: str, *, dry_run: bool = False) -> RepackResult:
+    def repack(
+        self,
+        folder_url: str,
+        *,
+        dry_run: bool = False,
+        recursive: bool = False,
+        executor: Executor | None = None,
+        workers: int = DEFAULT_WORKERS,
+    ) -> RepackResult:
         """Re-encodes a folder's files against better bases (for families stored before bases
         existed, or by the original DeltaGlider: it cannot read the result), verifying each before its
-        old form goes; then removes the bases nothing needs. ``dry_run`` lists the files only."""
+        old form goes; then removes the bases nothing needs. ``dry_run`` lists the files only.
+        ``recursive`` re-packs every folder below too (names relative to ``folder_url``), one folder
+        at a time on each of ``workers`` threads, or as jobs on ``executor``."""
+        if recursive or executor is not None:
+            from deltaglider.bulk import spaces
+
+            return spaces.repack(
+                self, folder_url, dry_run=dry_run, recursive=recursive, executor=executor, workers=workers
+            )
         loc = parse_url(folder_url).as_folder()
         return self._service_for(loc).repack(DeltaSpace(loc.bucket, loc.prefix), dry_run=dry_run)
 
-    def stats(self, url: str, *, recursive: bool = True) -> StatsSummary:
+    def stats(self, url: str, *, recursive: bool = True, executor: Executor | None = None) -> StatsSummary:
         """Totals for everything under a folder (its sub-folders too unless ``recursive`` is False):
-        files, original and stored bytes, the references' bytes."""
+        files, original and stored bytes, the references' bytes. ``executor``: the folder's own
+        objects and each sub-folder are counted as jobs there (``deltaglider.bulk``)."""
+        if executor is not None and recursive:
+            from deltaglider.bulk import spaces
+
+            return spaces.stats(self, url, executor=executor)
         loc = parse_url(url).as_folder()
         return self._service_for(loc).stats(DeltaSpace(loc.bucket, loc.prefix), recursive=recursive)
 
@@ -458,11 +554,12 @@ class DeltaGliderClient(ObjectCalls, ListingCalls, BucketCalls, LinkCalls, InfoC
         workers: int = DEFAULT_WORKERS,
         max_ratio: float | None = None,
         on_event: EventCallback | None = None,
+        executor: Executor | None = None,
     ) -> TreeResult:
         """Copies every file under the folder ``source`` that ``rules`` let through into the folder
         ``destination``, on ``workers`` threads, each folder's first release (in version order) first
         so that it becomes the folder's reference. Locations, events and failures as for
-        :meth:`copy`; ``rules`` as for :meth:`sync`."""
+        :meth:`copy`; ``rules`` as for :meth:`sync`; ``executor`` as for :meth:`sync`."""
         return trees.copy_tree(
             self,
             Place.of(source),
@@ -472,6 +569,7 @@ class DeltaGliderClient(ObjectCalls, ListingCalls, BucketCalls, LinkCalls, InfoC
             workers=workers,
             max_ratio=max_ratio,
             on_event=on_event,
+            run=self._runner(executor),
         )
 
     def remove_tree(
@@ -499,6 +597,7 @@ class DeltaGliderClient(ObjectCalls, ListingCalls, BucketCalls, LinkCalls, InfoC
         workers: int = DEFAULT_WORKERS,
         max_ratio: float | None = None,
         on_event: EventCallback | None = None,
+        executor: Executor | None = None,
     ) -> TreeResult:
         """Makes ``destination`` hold what ``source`` holds, copying only what differs (by size, then
         by the SHA-256 recorded in each stored object), as ``aws s3 sync``. Here a location that is
@@ -506,7 +605,12 @@ class DeltaGliderClient(ObjectCalls, ListingCalls, BucketCalls, LinkCalls, InfoC
         ``delete`` removes what only the destination has, each file as it finds it (never a version
         written after), then the bases no file left needs; ``rules`` are ordered
         ``FilterRule("include"|"exclude", pattern)``, the last match winning; ``dry_run`` only plans.
-        Events and failures as for :meth:`copy`; a name left alone is reported as ``trees.Skipped``."""
+        Events and failures as for :meth:`copy`; a name left alone is reported as ``trees.Skipped``.
+
+        ``executor`` (any ``concurrent.futures.Executor``: a process pool, a Dask cluster's) runs the
+        copies there, cut into tasks by folder, each folder's first release first; the plan (listings,
+        comparisons) and the removals stay here. Local files must be at the same paths on the workers.
+        See ``docs/bulk.md``."""
         return trees.sync(
             self,
             Place.of(source),
@@ -518,6 +622,7 @@ class DeltaGliderClient(ObjectCalls, ListingCalls, BucketCalls, LinkCalls, InfoC
             workers=workers,
             max_ratio=max_ratio,
             on_event=on_event,
+            run=self._runner(executor),
         )
 
     def migrate(
@@ -532,6 +637,7 @@ class DeltaGliderClient(ObjectCalls, ListingCalls, BucketCalls, LinkCalls, InfoC
         workers: int = DEFAULT_WORKERS,
         max_ratio: float | None = None,
         on_event: EventCallback | None = None,
+        executor: Executor | None = None,
     ) -> TreeResult:
         """Copies what the store folder ``source`` holds into the store folder ``destination``, as
         the original DeltaGlider's ``migrate``: into ``destination/<source's folder name>/`` unless
@@ -539,7 +645,7 @@ class DeltaGliderClient(ObjectCalls, ListingCalls, BucketCalls, LinkCalls, InfoC
         rerun resumes. A file the source holds whole, new at the destination in the same store, is
         copied inside the store (S3: CopyObject); the others are stored as uploads are.
         ``dry_run`` plans only; ``confirm`` sees the plan and may stop it (see
-        :mod:`deltaglider.migrate`)."""
+        :mod:`deltaglider.migrate`); ``executor`` runs the copies that move bytes, as for :meth:`sync`."""
         return migrate.migrate(
             self,
             Place.of(source),
@@ -551,6 +657,7 @@ class DeltaGliderClient(ObjectCalls, ListingCalls, BucketCalls, LinkCalls, InfoC
             workers=workers,
             max_ratio=max_ratio,
             on_event=on_event,
+            run=self._runner(executor),
         )
 
     def list_with_stats(
@@ -574,9 +681,13 @@ class DeltaGliderClient(ObjectCalls, ListingCalls, BucketCalls, LinkCalls, InfoC
         rules: Sequence[FilterRule] = (),
         workers: int = DEFAULT_WORKERS,
         on_event: EventCallback | None = None,
+        executor: Executor | None = None,
     ) -> TreeResult:
         """Checks every stored file under the folder ``url`` (ending in ``/``) that ``rules`` let
         through, or the one file ``url`` names, as :meth:`verify`, on ``workers`` threads. Each
         ``trees.Done`` record says ``valid`` (None, with a ``detail``, for a file with no SHA-256
-        recorded); a file that could not be checked at all is a ``trees.Failed``."""
-        return trees.verify_tree(self, Place.of(url), rules=rules, workers=workers, on_event=on_event)
+        recorded); a file that could not be checked at all is a ``trees.Failed``. ``executor`` checks
+        them there instead, as tasks of a few files of one folder each (``deltaglider.bulk``)."""
+        return trees.verify_tree(
+            self, Place.of(url), rules=rules, workers=workers, on_event=on_event, run=self._runner(executor)
+        )

@@ -368,6 +368,7 @@ def create_client(
     (a ``MetricsPort``, such as ``PrometheusMetrics(registry)``). Unset, metrics are DEBUG log lines
     at log level DEBUG. A failing adapter is logged and never fails an upload or a download.
     """
+    given = _given_keywords(locals())
     region, boto_config = _original_keywords(region, region_name, boto_config, boto3_kwargs)
     # As ``config.resolve`` reads them: None, and an empty name, are "not given".
     flat_settings: dict[str, Any] = {
@@ -443,4 +444,23 @@ def create_client(
         max_ratio=settings.max_ratio,
         original_compatible=settings.original_compatible,
     )
-    return DeltaGliderClient(service, endpoint_url, put_options=options)
+    client = DeltaGliderClient(service, endpoint_url, put_options=options)
+    client._made_with = given
+    return client
+
+
+def _given_keywords(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The arguments of a ``create_client`` call that are not its defaults: what another process
+    needs to build the same client (``deltaglider.bulk.spec``)."""
+    import inspect
+
+    given: dict[str, Any] = {}
+    for name, parameter in inspect.signature(create_client).parameters.items():
+        value = arguments[name]
+        if parameter.kind is parameter.VAR_KEYWORD:
+            given.update(value)
+        elif value is not parameter.default and not (
+            parameter.default is not None and value == parameter.default
+        ):
+            given[name] = value
+    return given

@@ -39,8 +39,9 @@ from deltaglider.trees import (
     Operations,
     Started,
     Step,
+    StepRunner,
     TreeResult,
-    run_steps,
+    on_threads,
     sync,
 )
 from deltaglider.urls import Location, Place, parse_url
@@ -93,11 +94,14 @@ def migrate(
     workers: int,
     max_ratio: float | None = None,
     on_event: EventCallback | None = None,
+    run: StepRunner | None = None,
 ) -> TreeResult:
     """Copies what the folder ``source`` holds into ``destination`` (module doc). ``dry_run`` plans
     only; ``confirm`` is shown the plan (``planned``: the copies, ``skipped``: what is already
     there) and the migration goes on only if it returns True (else the plan is returned, nothing
-    done)."""
+    done). ``run`` runs the copies made the long way (default: ``workers`` of the caller's threads;
+    ``deltaglider.bulk`` passes an executor's); the copies inside the store, which move no bytes
+    through here, stay on the caller's threads."""
     if not source.is_store or not destination.is_store:
         raise ValueError("migrate copies from one store to another: both must be s3:// or file:// locations")
     target = destination_folder(source, destination, preserve_prefix=preserve_prefix)
@@ -110,7 +114,7 @@ def migrate(
     inside = _copied_inside(client, plan.planned, workers)
     result = TreeResult(plan.planned, skipped=plan.skipped, decisions=plan.decisions)
     long_way = [step for step in plan.planned if step not in inside]
-    ended = run_steps(client, long_way, workers=workers, emit=emit, max_ratio=max_ratio)
+    ended = on_threads(client, workers, run)(long_way, emit=emit, max_ratio=max_ratio)
     ended += _copy_inside(client, [step for step in plan.planned if step in inside], workers, emit)
     order = {step: index for index, step in enumerate(plan.planned)}
     result.ended = sorted(ended, key=lambda end: order[end.step])

@@ -161,6 +161,9 @@ class Done:
     #: it has no SHA-256 recorded to check against (``detail`` says why).
     valid: bool | None = None
     detail: str = ""
+    #: The process that did the step (``host:pid``), when a batch ran on an executor (``deltaglider.bulk``);
+    #: empty on the caller's own threads.
+    where: str = ""
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,16 @@ class Failed:
 Event: TypeAlias = Planned | Skipped | Started | Moved | Done | Failed
 EventCallback: TypeAlias = Callable[[Event], None]
 Ended: TypeAlias = Done | Failed
+
+
+class StepRunner(Protocol):
+    """Runs a batch's transfer steps and returns their ends in the steps' order, telling each step's
+    events to ``emit``: :func:`run_steps` on the caller's threads, or an executor's
+    (``deltaglider.bulk.run.ExecutorRunner``)."""
+
+    def __call__(
+        self, steps: Sequence[Step], *, emit: EventCallback, max_ratio: float | None
+    ) -> list[Ended]: ...
 
 
 @dataclass
@@ -371,7 +384,7 @@ def _sync_step(src: Place, dst: Place, decision: SyncDecision) -> Step:
 # --- running ----------------------------------------------------------------------------------------
 
 
-def _written(step: Step) -> str | None:
+def written_name(step: Step) -> str | None:
     """What a step writes to a store, as ``folder/name`` (``file://`` URLs unquoted), for the order of
     a batch's writes; None for a download."""
     if step.action not in ("upload", "copy"):
@@ -415,6 +428,16 @@ def _perform(ops: Operations, step: Step, report: ProgressCallback, max_ratio: f
     raise ValueError(f"not a transfer: {step.action}")
 
 
+def perform_step(
+    ops: Operations, step: Step, report: ProgressCallback, max_ratio: float | None = None
+) -> Ended:
+    """One transfer step, its failure returned as :class:`Failed` (an interruption is raised)."""
+    try:
+        return _perform(ops, step, report, max_ratio)
+    except Exception as exc:
+        return Failed(step, exc)
+
+
 def run_steps(
     ops: Operations,
     steps: Sequence[Step],
@@ -434,16 +457,24 @@ def run_steps(
 
     def work(step: Step) -> Ended:
         emit(Started(step))
-        try:
-            end: Ended = _perform(ops, step, stop.checked(lambda n: emit(Moved(step, n))), max_ratio)
-        except Exception as exc:
-            end = Failed(step, exc)
+        end = perform_step(ops, step, stop.checked(lambda n: emit(Moved(step, n))), max_ratio)
         emit(end)
         return end
 
-    turns = seed_indexes([_written(step) for step in steps])
+    turns = seed_indexes([written_name(step) for step in steps])
     outcomes = run_in_turns(list(steps), work, turns, workers=workers, cancellation=stop)
     return [outcome.unwrap() for outcome in outcomes]
+
+
+def on_threads(ops: Operations, workers: int, run: StepRunner | None = None) -> StepRunner:
+    """``run`` if given, else :func:`run_steps` on ``workers`` of the caller's threads."""
+    if run is not None:
+        return run
+
+    def threads(steps: Sequence[Step], *, emit: EventCallback, max_ratio: float | None) -> list[Ended]:
+        return run_steps(ops, steps, workers=workers, emit=emit, max_ratio=max_ratio)
+
+    return threads
 
 
 def copy(
@@ -470,9 +501,12 @@ def copy_tree(
     workers: int,
     max_ratio: float | None = None,
     on_event: EventCallback | None = None,
+    run: StepRunner | None = None,
 ) -> TreeResult:
     steps = plan_copy_tree(ops, src, dst, rules)
-    return _transfer(ops, steps, workers=workers, dry_run=dry_run, max_ratio=max_ratio, on_event=on_event)
+    return _transfer(
+        ops, steps, workers=workers, dry_run=dry_run, max_ratio=max_ratio, on_event=on_event, run=run
+    )
 
 
 def _transfer(
@@ -483,13 +517,14 @@ def _transfer(
     dry_run: bool,
     max_ratio: float | None,
     on_event: EventCallback | None,
+    run: StepRunner | None = None,
 ) -> TreeResult:
     emit = _Emitter(on_event)
     for step in steps:
         emit(Planned(step))
     result = TreeResult(steps, dry_run=dry_run)
     if not dry_run:
-        result.ended = run_steps(ops, steps, workers=workers, emit=emit, max_ratio=max_ratio)
+        result.ended = on_threads(ops, workers, run)(steps, emit=emit, max_ratio=max_ratio)
     return result
 
 
@@ -505,6 +540,7 @@ def sync(
     workers: int,
     max_ratio: float | None = None,
     on_event: EventCallback | None = None,
+    run: StepRunner | None = None,
 ) -> TreeResult:
     """Makes the folder ``dst`` hold what the folder ``src`` holds, copying only what differs (by size,
     then by SHA-256); with ``delete``, removes what only ``dst`` has, each file as it is found now
@@ -536,7 +572,7 @@ def sync(
             emit(skipped)
     if dry_run:
         return result
-    result.ended = run_steps(ops, copies, workers=workers, emit=emit, max_ratio=max_ratio)
+    result.ended = on_threads(ops, workers, run)(copies, emit=emit, max_ratio=max_ratio)
     removals = _Removals(ops, emit, result)
     # One at a time, after the copies; then the bases of the folders left without their files.
     for step in deletions:
@@ -591,6 +627,7 @@ def verify_tree(
     rules: Sequence[FilterRule] = (),
     workers: int,
     on_event: EventCallback | None = None,
+    run: StepRunner | None = None,
 ) -> TreeResult:
     """Checks every stored file under the folder ``target`` that the rules let through (or the one
     file ``target`` names) against its recorded SHA-256, ``workers`` at a time."""
@@ -599,7 +636,7 @@ def verify_tree(
         steps = [Step("verify", target.child(i.name), name=i.name, size=i.size) for i in items]
     else:
         steps = [Step("verify", target.text, name=target.name)]
-    return _transfer(ops, steps, workers=workers, dry_run=False, max_ratio=None, on_event=on_event)
+    return _transfer(ops, steps, workers=workers, dry_run=False, max_ratio=None, on_event=on_event, run=run)
 
 
 class _Removals:

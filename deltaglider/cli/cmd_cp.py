@@ -13,7 +13,7 @@ import sys
 import click
 
 from deltaglider.cli.argv import FilteredCommand, filters
-from deltaglider.cli.common import EXIT_OK, exit_status, filter_options
+from deltaglider.cli.common import EXIT_OK, cluster, dask_option, exit_status, filter_options
 from deltaglider.cli.report import Report, dry_line, failures, transfer_record
 from deltaglider.cli.session import Session
 from deltaglider.errors import InvalidURLError
@@ -36,6 +36,7 @@ def _check_stdio(src: Place, dst: Place, *, recursive: bool, json_mode: bool) ->
 @click.option("--recursive", "-r", is_flag=True, help="Copy every file under SOURCE (a folder).")
 @click.option("--dryrun", is_flag=True, help="Show what would be copied; copy nothing.")
 @filter_options
+@dask_option
 @click.pass_context
 def cp(
     ctx: click.Context,
@@ -46,6 +47,7 @@ def cp(
     dryrun: bool,
     include: tuple[str, ...],
     exclude: tuple[str, ...],
+    dask_scheduler: str | None,
 ) -> int:
     """Copy files to, from or between stores.
 
@@ -56,6 +58,8 @@ def cp(
     """
     session: Session = ctx.obj
     src, dst = Place.of(source), Place.of(destination)
+    if dask_scheduler and not recursive:
+        raise click.UsageError("--dask-scheduler runs a --recursive copy: one file needs no cluster")
     if src.is_stdio or dst.is_stdio:
         _check_stdio(src, dst, recursive=recursive, json_mode=session.json)
     if dst.is_stdio:
@@ -63,7 +67,7 @@ def cp(
     out = session.out
     # With the file on standard output, the report goes to standard error.
     with contextlib.redirect_stdout(sys.stderr) if dst.is_stdio else contextlib.nullcontext():
-        with Report(out, "cp") as report:
+        with cluster(dask_scheduler) as executor, Report(out, "cp") as report:
             try:
                 if recursive:
                     result = session.client.copy_tree(
@@ -74,6 +78,7 @@ def cp(
                         workers=session.workers,
                         max_ratio=session.upload_ratio,
                         on_event=report,
+                        executor=executor,
                     )
                 else:
                     result = session.client.copy(

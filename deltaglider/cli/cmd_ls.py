@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import click
 
-from deltaglider.cli.common import EXIT_OK, store_place
+from deltaglider.cli.common import EXIT_OK, cluster, dask_option, store_place
 from deltaglider.cli.output import human_size, percent
 from deltaglider.cli.session import Session
 from deltaglider.urls import Place
@@ -153,6 +153,7 @@ def _stats_target(text: str) -> tuple[Place, str | None]:
 @click.option("--detailed", is_flag=True, help="Bucket: a HEAD of every delta, exact (the default).")
 @click.option("--refresh", is_flag=True, help="Bucket: compute afresh, ignoring the cached totals.")
 @click.option("--no-cache", is_flag=True, help="Bucket: neither read nor write the cached totals.")
+@dask_option
 @click.pass_obj
 def stats(
     session: Session,
@@ -164,6 +165,7 @@ def stats(
     detailed: bool,
     refresh: bool,
     no_cache: bool,
+    dask_scheduler: str | None,
 ) -> int:
     """Totals for a bucket or folder: files, original bytes, stored bytes (references included), savings.
 
@@ -183,7 +185,13 @@ def stats(
     target, bucket = _stats_target(url)
     where = target.as_folder().text
     chosen = cast("StatsMode", modes[0] if modes else "detailed")
-    if bucket is not None:
+    if dask_scheduler and (quick or sampled):
+        raise click.UsageError("--dask-scheduler counts exactly (--detailed): not with --quick or --sampled")
+    if dask_scheduler:
+        # Each sub-folder counted on a worker, afresh: the bucket's cached totals are not used.
+        with cluster(dask_scheduler) as executor:
+            summary = session.client.stats(where, executor=executor)
+    elif bucket is not None:
         summary = bucket_summary(
             session.client.service, bucket, chosen, use_cache=not no_cache, refresh_cache=refresh
         )

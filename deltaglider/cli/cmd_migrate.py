@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from deltaglider.cli.argv import FilteredCommand, filters
-from deltaglider.cli.common import EXIT_OK, exit_status, filter_options, store_place
+from deltaglider.cli.common import EXIT_OK, cluster, dask_option, exit_status, filter_options, store_place
 from deltaglider.cli.output import human_size
 from deltaglider.cli.report import Report, dry_line, transfer_record
 from deltaglider.cli.session import Session
@@ -35,6 +35,7 @@ def _summary(plan: TreeResult) -> str:
     help="Put the files in DESTINATION itself, not in DESTINATION/<source folder's name>/.",
 )
 @filter_options
+@dask_option
 @click.pass_context
 def migrate(
     ctx: click.Context,
@@ -46,6 +47,7 @@ def migrate(
     no_preserve_prefix: bool,
     include: tuple[str, ...],
     exclude: tuple[str, ...],
+    dask_scheduler: str | None,
 ) -> int:
     """Copy a store folder into another (S3 or file:// stores), resumably.
 
@@ -70,7 +72,7 @@ def migrate(
         cancelled = not click.confirm(f"{_summary(plan)}. Migrate?", err=True)
         return not cancelled
 
-    with Report(out, "migrate") as report:
+    with cluster(dask_scheduler) as executor, Report(out, "migrate") as report:
         result = session.client.migrate(
             src,
             dst,
@@ -81,6 +83,7 @@ def migrate(
             workers=session.workers,
             max_ratio=session.upload_ratio,
             on_event=report,
+            executor=executor,
         )
     skips = [{"action": "skip", "name": s.name, "reason": s.reason} for s in result.skipped]
     if dry_run or cancelled:

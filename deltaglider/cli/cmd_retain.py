@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import click
 
-from deltaglider.cli.common import EXIT_FAILED, EXIT_OK, store_place
+from deltaglider.cli.common import EXIT_FAILED, EXIT_OK, cluster, dask_option, store_place
 from deltaglider.cli.output import human_size
 from deltaglider.cli.session import Session
 
@@ -32,6 +32,8 @@ from deltaglider.cli.session import Session
     "--dryrun", is_flag=True, help="Show what would be removed and the bytes freed; remove nothing."
 )
 @click.option("--force", is_flag=True, help="Allow --keep-last 0 alone, which removes every file.")
+@click.option("--recursive", is_flag=True, help="Every folder below URL too, each kept on its own.")
+@dask_option
 @click.pass_context
 def retain(
     ctx: click.Context,
@@ -42,6 +44,8 @@ def retain(
     order: str,
     dryrun: bool,
     force: bool,
+    recursive: bool,
+    dask_scheduler: str | None,
 ) -> int:
     """Keep a folder's newest files (--keep-last, --keep-within: a file either keeps stays), remove
     the rest, and the bases no kept file needs any more."""
@@ -52,13 +56,17 @@ def retain(
     session: Session = ctx.obj
     folder = store_place(url).as_folder()
     within = timedelta(days=keep_within) if keep_within is not None else None
-    result = session.client.retain(
-        folder.text,
-        keep_last=keep_last,
-        keep_within=within,
-        dry_run=dryrun,
-        order="version" if order == "version" else "modified",
-    )
+    with cluster(dask_scheduler) as executor:
+        result = session.client.retain(
+            folder.text,
+            keep_last=keep_last,
+            keep_within=within,
+            dry_run=dryrun,
+            order="version" if order == "version" else "modified",
+            recursive=recursive,
+            executor=executor,
+            workers=session.workers,
+        )
     out = session.out
     prefix = "(dryrun) delete: " if dryrun else "delete: "
     for name in result.removed:
@@ -88,13 +96,18 @@ def retain(
 @click.command()
 @click.argument("url")
 @click.option("--dryrun", is_flag=True, help="List the files that would be re-encoded; change nothing.")
+@click.option("--recursive", is_flag=True, help="Every folder below URL too.")
+@dask_option
 @click.pass_context
-def repack(ctx: click.Context, *, url: str, dryrun: bool) -> int:
+def repack(ctx: click.Context, *, url: str, dryrun: bool, recursive: bool, dask_scheduler: str | None) -> int:
     """Re-encode a folder's files against better bases (for folders stored before bases existed, or
     by the original DeltaGlider, which cannot read the result), checking each file first."""
     session: Session = ctx.obj
     folder = store_place(url).as_folder()
-    result = session.client.repack(folder.text, dry_run=dryrun)
+    with cluster(dask_scheduler) as executor:
+        result = session.client.repack(
+            folder.text, dry_run=dryrun, recursive=recursive, executor=executor, workers=session.workers
+        )
     out = session.out
     for name in result.files:
         if name not in result.failed:

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from deltaglider.cli.argv import FilteredCommand, filters
-from deltaglider.cli.common import EXIT_OK, exit_status, filter_options
+from deltaglider.cli.common import EXIT_OK, cluster, dask_option, exit_status, filter_options
 from deltaglider.cli.report import Report, dry_line, removal_record, transfer_record
 from deltaglider.cli.session import Session
 from deltaglider.errors import InvalidURLError
@@ -24,6 +24,7 @@ from deltaglider.urls import Place
 @click.option("--dryrun", is_flag=True, help="Show what would change; change nothing.")
 @click.option("--size-only", is_flag=True, help="Compare sizes only (no SHA-256 of local files).")
 @filter_options
+@dask_option
 @click.pass_context
 def sync(
     ctx: click.Context,
@@ -35,6 +36,7 @@ def sync(
     size_only: bool,
     include: tuple[str, ...],
     exclude: tuple[str, ...],
+    dask_scheduler: str | None,
 ) -> int:
     """Make DESTINATION hold what SOURCE holds (both folders; at least one a store).
 
@@ -42,7 +44,7 @@ def sync(
     """
     session: Session = ctx.obj
     out = session.out
-    with Report(out, "sync") as report:
+    with cluster(dask_scheduler) as executor, Report(out, "sync") as report:
         try:
             result = session.client.sync(
                 Place.of(source),
@@ -54,6 +56,7 @@ def sync(
                 workers=session.workers,
                 max_ratio=session.upload_ratio,
                 on_event=report,
+                executor=executor,
             )
         except InvalidURLError:
             raise

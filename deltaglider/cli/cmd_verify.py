@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from deltaglider.cli.argv import FilteredCommand, filters
-from deltaglider.cli.common import exit_status, filter_options, store_place
+from deltaglider.cli.common import cluster, dask_option, exit_status, filter_options, store_place
 from deltaglider.cli.report import Report
 from deltaglider.cli.session import Session
 from deltaglider.trees import Done, Ended
@@ -26,8 +26,15 @@ def _result(end: Ended) -> dict[str, Any]:
 @click.command(cls=FilteredCommand)
 @click.argument("url")
 @filter_options
+@dask_option
 @click.pass_context
-def verify(ctx: click.Context, url: str, include: tuple[str, ...], exclude: tuple[str, ...]) -> int:
+def verify(
+    ctx: click.Context,
+    url: str,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    dask_scheduler: str | None,
+) -> int:
     """Check a stored file, or every file under a folder (URL ending in '/'), against its SHA-256.
 
     Exits with 1 if any file does not rebuild to its recorded SHA-256.
@@ -35,9 +42,9 @@ def verify(ctx: click.Context, url: str, include: tuple[str, ...], exclude: tupl
     session: Session = ctx.obj
     target = store_place(url)
     out = session.out
-    with Report(out, "verify") as report:
+    with cluster(dask_scheduler) as executor, Report(out, "verify") as report:
         checked = session.client.verify_tree(
-            target, rules=filters(ctx), workers=session.workers, on_event=report
+            target, rules=filters(ctx), workers=session.workers, on_event=report, executor=executor
         )
     results = [_result(end) for end in checked.ended]
     bad = [r for r in results if r["status"] in ("mismatch", "error")]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
 from typing import Any, Final, TypeVar
 
 import click
@@ -50,3 +52,33 @@ def store_place(text: str) -> Place:
             f"s3://bucket/prefix/ or a folder store as {hint}"
         )
     return found
+
+
+def dask_option(func: F) -> F:
+    """``--dask-scheduler ADDRESS`` (``DG_DASK_SCHEDULER``): run the work on a Dask cluster."""
+    return click.option(
+        "--dask-scheduler",
+        metavar="ADDRESS",
+        envvar="DG_DASK_SCHEDULER",
+        default=None,
+        help="Run the transfers on this Dask scheduler's workers (tcp://host:8786; env "
+        "DG_DASK_SCHEDULER). Needs the dask extra. See docs/bulk.md.",
+    )(func)
+
+
+@contextlib.contextmanager
+def cluster(address: str | None) -> Iterator[Executor | None]:
+    """The executor of ``--dask-scheduler`` (None without it: the command's own threads)."""
+    if not address:
+        yield None
+        return
+    from deltaglider.bulk.dask import scheduler_executor
+
+    with contextlib.ExitStack() as stack:
+        try:
+            executor = stack.enter_context(scheduler_executor(address))
+        except ImportError as exc:
+            raise click.UsageError(str(exc)) from None
+        except OSError as exc:
+            raise click.UsageError(f"--dask-scheduler {address}: {exc}") from None
+        yield executor
