@@ -6,8 +6,9 @@ and download times (fresh client and cache for the download, bytes checked); and
 share: streams it rebuilt and the bytes of their stored choices against the bytes of those streams.
 
 Usage: ``python bench/deflate_producers_bench.py OLD.tar.gz NEW.tar.gz [...more pairs]`` (sdists from
-``pip download --no-deps --no-binary :all: NAME==VERSION``). A producer whose program is missing is
-left out; ``xdelta3`` (Debian's package) is needed for the stock column.
+``pip download --no-deps --no-binary :all: NAME==VERSION``). A pair of wheels (``OLD.whl NEW.whl``,
+e.g. ruff's, written by the Rust ``zip`` crate) is measured as published, not re-packed. A producer
+whose program is missing is left out; ``xdelta3`` (Debian's package) is needed for the stock column.
 """
 
 from __future__ import annotations
@@ -71,7 +72,9 @@ PRODUCERS: dict[str, tuple[str, Pack, str]] = {
 def _stock_xdelta3(old: Path, new: Path, out: Path) -> int | None:
     if shutil.which("xdelta3") is None:
         return None
-    subprocess.run(["xdelta3", "-9", "-e", "-f", "-s", str(old), str(new), str(out)], check=True)
+    # -D -R: the bytes as they are (the binary would gunzip a .gz itself and rebuild another file).
+    argv = ["xdelta3", "-9", "-e", "-f", "-D", "-R", "-s", str(old), str(new), str(out)]
+    subprocess.run(argv, check=True, stderr=subprocess.DEVNULL)
     return out.stat().st_size
 
 
@@ -90,6 +93,45 @@ def _pct(part: int, whole: int) -> str:
     return f"{part:,} ({part / whole:.1%})"
 
 
+def _row(label: str, old: Path, new: Path, room: Path) -> str:
+    stock = _stock_xdelta3(old, new, room / "stock.delta")
+    plain = encode_file(old, new, room / "plain.delta")
+    client = create_client(endpoint_url=f"file://{room / 'store'}", cache_dir=str(room / "cache"))
+    client.upload(old, "s3://b/rel/")
+    start = time.perf_counter()
+    second = client.upload(new, "s3://b/rel/")
+    up = time.perf_counter() - start
+    fresh = create_client(endpoint_url=f"file://{room / 'store'}", cache_dir=str(room / "cache2"))
+    start = time.perf_counter()
+    got = fresh.download(f"s3://b/rel/{new.name}", room / "out")
+    down = time.perf_counter() - start
+    assert Path(got.path).read_bytes() == new.read_bytes()
+    streams, choices, their = _choices(new, room)
+    size = new.stat().st_size
+    share = f"{choices:,} / {their:,} ({choices / their:.2%})" if their else "-"
+    return (
+        f"| {label} | {size:,} | {'-' if stock is None else _pct(stock, size)} | {_pct(plain, size)} "
+        f"| {_pct(second.stored_size, size)} | {second.transform or '-'} | {streams} | {share} "
+        f"| {up:.2f} | {down:.2f} |"
+    )
+
+
+_HEADER = (
+    "| producer | file B | xdelta3 -9 | plain delta | stored | transform | rebuilt from choices "
+    "| choices / their streams | upload s | download s |\n|---|---:|---:|---:|---:|---|---:|---:|---:|---:|"
+)
+
+
+def _measure_as_published(old: Path, new: Path, work: Path) -> None:
+    print(f"\n{old.name} -> {new.name} (as published)")
+    print(_HEADER)
+    room = Path(tempfile.mkdtemp(dir=work))
+    a, b = room / old.name, room / new.name
+    shutil.copyfile(old, a)
+    shutil.copyfile(new, b)
+    print(_row("as published", a, b, room))
+
+
 def _measure(old_gz: Path, new_gz: Path, work: Path) -> None:
     trees, tars = [], []
     for gz in (old_gz, new_gz):
@@ -101,11 +143,7 @@ def _measure(old_gz: Path, new_gz: Path, work: Path) -> None:
         tars.append(tar)
         trees.append(tree)
     print(f"\n{old_gz.name} -> {new_gz.name} (tar {tars[1].stat().st_size:,} B)")
-    print(
-        "| producer | file B | xdelta3 -9 | plain delta | stored | transform | rebuilt from choices "
-        "| choices / their streams | upload s | download s |"
-    )
-    print("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|")
+    print(_HEADER)
     for label, (tool, pack, suffix) in PRODUCERS.items():
         if shutil.which(tool) is None:
             continue
@@ -113,26 +151,7 @@ def _measure(old_gz: Path, new_gz: Path, work: Path) -> None:
         old, new = room / f"a{suffix}", room / f"b{suffix}"
         pack(tars[0], trees[0], old)
         pack(tars[1], trees[1], new)
-        stock = _stock_xdelta3(old, new, room / "stock.delta")
-        plain = encode_file(old, new, room / "plain.delta")
-        client = create_client(endpoint_url=f"file://{room / 'store'}", cache_dir=str(room / "cache"))
-        client.upload(old, "s3://b/rel/")
-        start = time.perf_counter()
-        second = client.upload(new, "s3://b/rel/")
-        up = time.perf_counter() - start
-        fresh = create_client(endpoint_url=f"file://{room / 'store'}", cache_dir=str(room / "cache2"))
-        start = time.perf_counter()
-        got = fresh.download(f"s3://b/rel/{new.name}", room / "out")
-        down = time.perf_counter() - start
-        assert Path(got.path).read_bytes() == new.read_bytes()
-        streams, choices, their = _choices(new, room)
-        size = new.stat().st_size
-        share = f"{choices:,} / {their:,} ({choices / their:.2%})" if their else "-"
-        print(
-            f"| {label} | {size:,} | {'-' if stock is None else _pct(stock, size)} | {_pct(plain, size)} "
-            f"| {_pct(second.stored_size, size)} | {second.transform or '-'} | {streams} | {share} "
-            f"| {up:.2f} | {down:.2f} |"
-        )
+        print(_row(label, old, new, room), flush=True)
 
 
 def main(argv: list[str]) -> int:
@@ -141,7 +160,9 @@ def main(argv: list[str]) -> int:
         return 2
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(0, len(argv), 2):
-            _measure(Path(argv[i]), Path(argv[i + 1]), Path(tmp))
+            old, new = Path(argv[i]), Path(argv[i + 1])
+            measure = _measure_as_published if new.suffix == ".whl" else _measure
+            measure(old, new, Path(tmp))
     return 0
 
 

@@ -1,8 +1,11 @@
-"""Writes the fuzzer's sources and seed corpus (tests/fuzz/sources/, tests/fuzz/corpus/).
+"""Writes the fuzzers' sources and seed corpora (tests/fuzz/sources/, tests/fuzz/corpus/ for
+fuzz_decode.c, tests/fuzz/corpus_reconstruct/ for fuzz_reconstruct.c).
 
 Run by hand when the seeds should change (the output is committed; it is deterministic): deltas of
 small, varied pairs from the codec (every secondary compressor, levels 1 and 9) and from the stock
-``xdelta3`` binary, each prefixed with the selector byte fuzz_decode.c reads.
+``xdelta3`` binary, each prefixed with the selector byte fuzz_decode.c reads; for the reconstructor,
+each source deflated in ways no single zlib setting writes (flush points, mixed levels), as a stream
+to split and as the choices that rebuild it, prefixed with fuzz_reconstruct.c's selector byte.
 
 usage: python tests/fuzz/make_corpus.py
 """
@@ -14,6 +17,7 @@ import random
 import shutil
 import subprocess
 import tempfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,6 +54,39 @@ def _targets(source: bytes, rng: random.Random) -> Iterator[bytes]:
     yield b""
 
 
+SPLIT = 4
+RECONSTRUCT_SOURCE = 4096
+
+
+def _odd_streams(source: bytes) -> Iterator[bytes]:
+    """Raw deflate streams of ``source`` that no one zlib setting writes."""
+    for level, cut in ((9, len(source) // 3), (1, len(source) // 2), (6, 100)):
+        c = zlib.compressobj(level, zlib.DEFLATED, -15)
+        yield c.compress(source[:cut]) + c.flush(zlib.Z_FULL_FLUSH) + c.compress(source[cut:]) + c.flush()
+    c = zlib.compressobj(0, zlib.DEFLATED, -15)  # stored blocks
+    yield c.compress(source) + c.flush()
+
+
+def reconstruct_seeds(sources: list[bytes]) -> None:
+    from deltaglider._native import reconstruct
+
+    corpus = HERE / "corpus_reconstruct"
+    shutil.rmtree(corpus, ignore_errors=True)
+    corpus.mkdir()
+    seeds: list[bytes] = []
+    for k, whole in enumerate(sources):
+        # Choices replay over the source's first RECONSTRUCT_SOURCE bytes only (fuzz_reconstruct.c):
+        # the model's work per byte is large, and mutations want many runs a second.
+        source = whole[:RECONSTRUCT_SOURCE]
+        for stream in _odd_streams(source):
+            found = reconstruct.split(stream, len(source))
+            assert found is not None and found[0] == source
+            seeds += [bytes([k | SPLIT]) + stream, bytes([k]) + found[1]]
+    for seed in seeds:
+        (corpus / hashlib.sha1(seed).hexdigest()).write_bytes(seed)
+    print(f"{len(seeds)} reconstructor seeds, {sum(map(len, seeds))} bytes")
+
+
 def main() -> None:
     sources = _sources()
     (HERE / "sources").mkdir(exist_ok=True)
@@ -83,6 +120,7 @@ def main() -> None:
         (corpus / hashlib.sha1(seed).hexdigest()).write_bytes(seed)
     total = sum(p.stat().st_size for p in corpus.iterdir())
     print(f"{len(list(corpus.iterdir()))} seeds, {total} bytes")
+    reconstruct_seeds(sources)
 
 
 if __name__ == "__main__":

@@ -150,6 +150,25 @@ def test_analyse_proves_what_it_returns() -> None:
     assert analyse(b"\xff" * 100, decoded) is None  # not a deflate stream
 
 
+def test_choices_that_fail_their_proof_leave_the_stream_raw(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Seen on a real 7-Zip gzip: the library splits a stream into choices it then cannot replay.
+    # The proof catches it, and the stream stays as it is rather than be stored unrebuildable.
+    def cannot_replay(decoded: bytes, choices: bytes, size: int) -> bytes:
+        raise DecodeError("the deflate choices do not fit the decoded bytes", name="BAD_CHOICES")
+
+    monkeypatch.setattr(native, "join", cannot_replay)
+    decoded, deflated = _stream()
+    assert analyse(deflated, decoded) is None
+    path = tmp_path / "x.gz"
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    stream = c.compress(decoded[:9000]) + c.flush(zlib.Z_FULL_FLUSH) + c.compress(decoded[9000:]) + c.flush()
+    trailer = zlib.crc32(decoded).to_bytes(4, "little") + len(decoded).to_bytes(4, "little")
+    path.write_bytes(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff" + stream + trailer)
+    assert round_trip(path, tmp_path) is None
+
+
 def _reconstructed_gzip(tmp_path: Path) -> tuple[Path, bytes]:
     """A gzip file whose stream only the reconstructor rebuilds (a flush point in it), and its recipe."""
     payload = sample_text(60_000, seed=b"hostile")
