@@ -1,6 +1,7 @@
-"""Suite-wide settings: hypothesis profiles chosen by HYPOTHESIS_PROFILE (``ci`` runs more examples),
-the library logger restored after every test, and the tests that outran the default run's budget
-listed at the end of a run (CONTRIBUTING: a test over a few seconds is marked ``slow``)."""
+"""Suite-wide settings: hypothesis profiles chosen by HYPOTHESIS_PROFILE (``dev`` by default, short;
+``ci``, which CI loads, runs more examples), the library logger restored after every test, and the
+tests that outran the default run's budget listed at the end of a run (CONTRIBUTING: a test over a few
+seconds is marked ``slow``)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
+from support.examples import PROFILE
 
-settings.register_profile("dev", max_examples=40, deadline=None)
+settings.register_profile("dev", max_examples=20, deadline=None)
 settings.register_profile("ci", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile(
     "fuzz", max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+settings.load_profile(PROFILE)
 
 #: Seconds a test not marked ``slow`` may take before the run's summary names it
 #: (``DG_SLOW_TEST_S`` changes it).

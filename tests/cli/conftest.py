@@ -1,5 +1,11 @@
-"""The command line run as a user runs it: ``python -m deltaglider`` in a subprocess, against a folder
-store (``file://``) and against moto's S3 server on 127.0.0.1 (fake credentials, no ~/.aws)."""
+"""The command line against a folder store (``file://``) and against moto's S3 server on 127.0.0.1
+(fake credentials, no ~/.aws); run as a user runs it, ``python -m deltaglider`` in a subprocess, or,
+at a fraction of the cost, inside the test's process (``support/cli_in_process.py``).
+
+The default run takes every test in process, and as a subprocess those marked
+``CLI_AS_A_PROCESS_TOO`` or ``CLI_AS_A_PROCESS`` (support/variants.py): what only a process has (the
+interpreter's start, exit status, real pipes, work at exit) and a sample of the commands.
+``pytest -m slow`` runs every test both ways."""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from typing import Any
 import boto3
 import pytest
 from support.artifacts import release_zips
+from support.cli_in_process import run_in_process
 from support.moto_server import MotoServer, fake_aws_env, run_moto_server
 
 REGION = "us-east-1"
@@ -32,14 +39,18 @@ class Result:
 
 @dataclass
 class Cli:
-    """Runs ``deltaglider`` with a private cache and fake AWS credentials."""
+    """Runs ``deltaglider`` with a private cache and fake AWS credentials, in a subprocess or, where
+    ``in_process``, in this one (``timeout`` then does not apply)."""
 
     env: dict[str, str]
     cwd: Path
     extra: list[str] = field(default_factory=list)  # global options every call gets (after the command)
+    in_process: bool = False
 
     def __call__(self, *args: str | Path, extra: bool = True, timeout: float = 120) -> Result:
         argv = [str(a) for a in args] + (self.extra if extra else [])
+        if self.in_process:
+            return Result(*run_in_process(argv, self.env, self.cwd))
         done = subprocess.run(
             [sys.executable, "-m", "deltaglider", *argv],
             capture_output=True,
@@ -64,9 +75,16 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+@pytest.fixture(params=["in-process", pytest.param("subprocess", marks=pytest.mark.slow)])
+def cli_runner(request: pytest.FixtureRequest) -> str:
+    """How the ``cli`` fixture runs a command (see the module's docstring)."""
+    runner: str = request.param
+    return runner
+
+
 @pytest.fixture
-def cli(cli_env: dict[str, str], tmp_path: Path) -> Cli:
-    return Cli(cli_env, tmp_path)
+def cli(cli_env: dict[str, str], tmp_path: Path, cli_runner: str) -> Cli:
+    return Cli(cli_env, tmp_path, in_process=cli_runner == "in-process")
 
 
 @pytest.fixture(scope="session")
@@ -116,7 +134,9 @@ def _s3_store(server: MotoServer, cli: Cli) -> Store:
     return Store("s3", f"s3://{bucket}/", cli, s3=s3, bucket=bucket)
 
 
-@pytest.fixture(params=["folder", "s3"])
+#: S3 costs a command twice a folder's (boto3's import, a server on the other end): by default a test
+#: runs on a folder only, the tests marked ``CLI_ON_S3_TOO`` (support/variants.py) on S3 as well.
+@pytest.fixture(params=["folder", pytest.param("s3", marks=pytest.mark.slow)])
 def store(request: pytest.FixtureRequest, cli: Cli, tmp_path: Path) -> Store:
     if request.param == "folder":
         root = tmp_path / "store"

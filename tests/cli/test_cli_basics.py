@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 import pytest
+from support.variants import CLI_AS_A_PROCESS, CLI_AS_A_PROCESS_TOO
 
 from deltaglider.batch import FilterRule
 from deltaglider.cli import cli as group
@@ -44,6 +45,7 @@ def test_help_imports_nothing_heavy_and_is_quick(cli_env: dict[str, str]) -> Non
     assert float(elapsed) < 0.5
 
 
+@CLI_AS_A_PROCESS
 def test_help_through_python_minus_m(cli: Cli) -> None:
     result = cli("--help", extra=False)
     assert result.code == 0
@@ -115,6 +117,7 @@ def test_a_missing_file_is_one_line_and_exit_1(cli: Cli, tmp_path: Path) -> None
     assert traced.code == 1 and "Traceback" in traced.stderr
 
 
+@CLI_AS_A_PROCESS_TOO
 def test_a_missing_object_with_json_reports_on_both_streams(cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "store").mkdir()
     result = cli("--json", "cp", f"file://{tmp_path}/store/none.zip", tmp_path / "out.zip")
@@ -228,6 +231,7 @@ def test_progress_of_sizes_not_known_ahead_shows_the_bytes_moved(monkeypatch: py
     assert stream.getvalue().endswith("cp: 0/1 files, 201.6 KiB".ljust(70))
 
 
+@CLI_AS_A_PROCESS_TOO
 def test_no_progress_when_stderr_is_not_a_terminal(cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "a.zip").write_bytes(b"x" * 100_000)
     result = cli("cp", "a.zip", f"file://{tmp_path}/store/")

@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 import pytest
 from support.moto_server import MotoServer
+from support.variants import CLI_AS_A_PROCESS
 
 REGION = "us-east-1"
 
@@ -42,6 +43,7 @@ def test_an_unknown_dg_metrics_is_a_clear_error(cli: Cli, upload: tuple[Path, st
     assert "metrics must be one of noop, logging, cloudwatch, prometheus, not 'statsd'" in result.stderr
 
 
+@CLI_AS_A_PROCESS
 def test_the_prometheus_textfile_is_written_when_the_run_exits(
     cli: Cli, upload: tuple[Path, str], tmp_path: Path
 ) -> None:
@@ -54,6 +56,7 @@ def test_the_prometheus_textfile_is_written_when_the_run_exits(
     assert 'deltaglider_put_bytes_total{operation="PUT"} 7000.0' in text
 
 
+@CLI_AS_A_PROCESS
 def test_cloudwatch_gets_the_runs_metrics_when_it_exits(
     cli: Cli, upload: tuple[Path, str], moto_server: MotoServer
 ) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from support.special_files import fifo_reader, inside, is_null_device, null_device
+from support.variants import CLI_ON_S3_TOO
 
 #: The ``store`` and ``cli`` fixtures' types (tests/cli/conftest.py), which test modules cannot import.
 Store = Any
@@ -32,6 +33,7 @@ def _run(store: Store, *args: str | Path, stdin: bytes = b"") -> subprocess.Comp
     )
 
 
+@CLI_ON_S3_TOO
 def test_cp_from_stdin_stores_it_and_to_stdout_writes_it_back(store: Store, releases: list[Path]) -> None:
     store.cli.ok("cp", releases[0], store.base + "app/")
     data = releases[1].read_bytes()

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from support.families import drifting_family
+from support.variants import CLI_AS_A_PROCESS_TOO, CLI_ON_S3_TOO
 
 #: The ``store`` fixture's type (tests/cli/conftest.py), which test modules cannot import.
 Store = Any
@@ -20,6 +21,8 @@ def tree(folder: Path) -> dict[str, bytes]:
     }
 
 
+@CLI_ON_S3_TOO
+@CLI_AS_A_PROCESS_TOO
 def test_cp_recursive_up_and_down_round_trips_with_deltas(
     store: Store, releases: list[Path], tmp_path: Path
 ) -> None:
@@ -150,6 +153,7 @@ def test_rm_recursive_removes_deltas_then_the_reference(store: Store, releases: 
     assert store.stored() == []
 
 
+@CLI_ON_S3_TOO
 def test_sync_up_transfers_only_what_changed(store: Store, releases: list[Path], tmp_path: Path) -> None:
     cli = store.cli
     local = tmp_path / "site"
@@ -232,6 +236,7 @@ def test_sync_delete_of_every_file_takes_the_reference_last(
     assert store.stored() == []
 
 
+@CLI_ON_S3_TOO
 def test_ls_of_a_url_without_slash_lists_by_prefix(store: Store, releases: list[Path]) -> None:
     cli = store.cli
     cli.ok("cp", "--recursive", releases[0].parent, store.base + "app/")
@@ -254,6 +259,7 @@ def test_rm_never_takes_a_users_file_named_like_the_reference(
     assert back.read_bytes() == own.read_bytes()
 
 
+@CLI_ON_S3_TOO
 def test_rm_recursive_leaves_nothing_behind(store: Store, releases: list[Path]) -> None:
     cli = store.cli
     cli.ok("cp", "--recursive", releases[0].parent, store.base + "a/b/")

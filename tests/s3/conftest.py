@@ -43,7 +43,10 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
 CLIENT_CONFIG = Config(retries={"total_max_attempts": 2, "mode": "standard"})
 
 
-@pytest.fixture(params=["mock_aws", "server"])
+#: moto in process costs a test more than its server does (a fresh boto3 session to load for every
+#: test): by default a test runs on the server only, the tests marked ``S3_IN_PROCESS_TOO`` or
+#: ``S3_IN_PROCESS_FIRST`` (support/variants.py) in process as well or instead.
+@pytest.fixture(params=[pytest.param("mock_aws", marks=pytest.mark.slow), "server"])
 def s3(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, _fake_aws_credentials: None
 ) -> Iterator[S3Backend]:
@@ -81,7 +84,10 @@ def small_file(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture(params=["folder", "s3"])
+#: By default on a folder store, and on S3 for the tests marked ``CLIENT_ON_S3_TOO``
+#: (support/variants.py): those of a behaviour S3 answers in its own way (server-side copies, batched
+#: heads, listings compared by sync).
+@pytest.fixture(params=["folder", pytest.param("s3", marks=pytest.mark.slow)])
 def client_and_folder(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[DeltaGliderClient, str]:
     """A client and an empty store folder URL: a folder store, or a new bucket on moto's HTTP server
     (the parametrized ``s3`` fixture cannot be asked for from inside this one)."""

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from support.artifacts import release_zips
 from support.s3_backend import S3Backend
+from support.variants import CLIENT_ON_S3_TOO
 
 from deltaglider import DeltaGliderClient, create_client
 from deltaglider.errors import NotFoundError
@@ -18,6 +19,7 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@CLIENT_ON_S3_TOO
 def test_upload_many_and_download_many_round_trip_in_order(
     client_and_folder: tuple[DeltaGliderClient, str], tmp_path: Path
 ) -> None:

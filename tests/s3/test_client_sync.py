@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from support.artifacts import release_zips
+from support.variants import CLIENT_ON_S3_TOO
 
 from deltaglider import DeltaGliderClient, create_client
 from deltaglider.batch import FilterRule, SyncAction
@@ -16,6 +17,7 @@ def _tree(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
+@CLIENT_ON_S3_TOO
 def test_sync_up_moves_only_what_differs_and_back_down_exactly(
     client_and_folder: tuple[DeltaGliderClient, str], tmp_path: Path
 ) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from support.artifacts import release_zips
+from support.variants import CLIENT_ON_S3_TOO
 
 from deltaglider import DeltaGliderClient
 from deltaglider.transforms.sniff import COMPRESS_MAGIC
@@ -48,6 +49,7 @@ def _raw_metadata(client: DeltaGliderClient, url: str) -> dict[str, str]:
     return dict(head.metadata)
 
 
+@CLIENT_ON_S3_TOO
 def test_migrate_keeps_the_folders_name_and_copies_whole_files_inside_the_store(
     filled: tuple[DeltaGliderClient, str], tmp_path: Path
 ) -> None:

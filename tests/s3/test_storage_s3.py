@@ -27,6 +27,7 @@ from moto.s3.models import S3Backend as MotoS3Backend
 from support.conditional_contract import check_contract
 from support.s3_backend import S3Backend
 from support.storage_io import get_bytes, put_bytes
+from support.variants import S3_IN_PROCESS_FIRST, S3_IN_PROCESS_TOO
 
 from deltaglider.adapters.storage_s3 import CONTENT_TYPE, S3Storage
 from deltaglider.errors import AccessDeniedError, NotFoundError, StorageError
@@ -225,6 +226,7 @@ def test_failed_multipart_upload_leaves_no_object_and_no_parts(
 # -- listing -----------------------------------------------------------------------------------
 
 
+@S3_IN_PROCESS_FIRST
 def test_list_follows_every_page(storage: S3Storage, s3: S3Backend, bucket: str) -> None:
     # S3 pages hold at most 1,000 keys; the original stopped listing at its own cap.
     keys = [f"many/{i:05d}.zip.delta" for i in range(1001)]
@@ -292,6 +294,7 @@ def test_delete_is_idempotent(storage: S3Storage, bucket: str) -> None:
 # -- conditional create ------------------------------------------------------------------------
 
 
+@S3_IN_PROCESS_TOO
 def test_moto_honours_if_none_match(s3: S3Backend, bucket: str) -> None:
     """What the conditional-create tests rely on: moto 5.2.1 refuses PutObject and
     CompleteMultipartUpload with If-None-Match: * over an existing key (412), in both modes."""
@@ -338,6 +341,7 @@ def test_put_file_if_absent_creates_once(
     assert s3.client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
 
 
+@S3_IN_PROCESS_TOO  # the in-process serialization (support/moto_server.py) at work
 @pytest.mark.parametrize("size", [1000, 12 * MiB], ids=["single-put", "multipart"])
 def test_concurrent_creators_exactly_one_wins(
     multipart_storage: S3Storage, bucket: str, tmp_path: Path, size: int

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from support.artifacts import release_zips
+from support.variants import CLIENT_ON_S3_TOO
 
 from deltaglider import DeltaGliderClient
 from deltaglider.errors import InvalidURLError
@@ -30,6 +31,7 @@ def _names(client: DeltaGliderClient, folder: str) -> list[str]:
     return sorted(entry.name for entry in client.list(folder, recursive=True))
 
 
+@CLIENT_ON_S3_TOO
 def test_the_url_is_the_folder_with_or_without_its_slash(
     client_and_folder: tuple[DeltaGliderClient, str], builds: list[Path], tmp_path: Path
 ) -> None:
@@ -56,6 +58,7 @@ def test_name_stores_the_file_under_another_name(
         client.upload(builds[0], folder + "rel/", name="sub/app.zip")
 
 
+@CLIENT_ON_S3_TOO
 def test_copy_keeps_the_aws_s3_cp_rule(
     client_and_folder: tuple[DeltaGliderClient, str], builds: list[Path]
 ) -> None:

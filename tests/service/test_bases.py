@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from support.examples import examples
 from support.families import cold_get, cold_service, drifting_family, stored_family, two_families
 from support.sdk import make_service, sha256
 
@@ -149,7 +150,9 @@ _HISTORY = st.lists(
 )
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=examples(12), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(history=_HISTORY, seed=st.integers(0, 1000))
 # Found by hypothesis: f1-app-01 stored whole becomes a snapshot's full base, then is uploaded again
 # (its content kept as reference-<sha>.bin, the name now a delta); the next upload chose the snapshot

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.examples import examples
 from support.families import cold_get, drifting_family, stored_family, two_families
 from support.hooked_storage import HookedStorage
 from support.sdk import make_service, sha256
@@ -173,7 +174,9 @@ _HISTORY = st.lists(
 )
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=examples(10), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(history=_HISTORY, seed=st.integers(0, 1000))
 def test_random_histories_with_retention_keep_every_kept_file(
     tmp_path_factory: Any, history: Any, seed: int

@@ -4,6 +4,7 @@ serialised across worker threads."""
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -128,6 +129,66 @@ def test_nothing_to_do() -> None:
     assert Outcome(0, result=1).ok
 
 
+def _ctrl_c() -> None:
+    signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+
+def _main_thread_waits_for_an_outcome() -> bool:
+    """Whether the main thread is blocked in ``Future.result``: past submitting a batch's items."""
+    frame = sys._current_frames().get(threading.main_thread().ident or 0)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "result" and "concurrent" in code.co_filename:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _ctrl_c_once_the_main_thread_waits(stop: Cancellation) -> None:
+    """Ctrl-C once the main thread waits for the batch's outcomes, not while it still starts the
+    pool's threads (the next test's case). A fixed sleep before it made the test fail whenever the
+    main thread was kept off the CPU for longer than the sleep, on a loaded machine.
+
+    CPython runs a signal's handler when a blocking lock acquire is interrupted, or at its next
+    check between bytecodes: a signal that lands after the main thread's last check and before it
+    blocks waits for the lock, here for the items' end. So the Ctrl-C comes once the main thread has
+    stayed in ``Future.result`` for a while (blocked, then), and once more should the batch still
+    not be cancelled half a second later (a pending signal is one, however often it is sent)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if _main_thread_waits_for_an_outcome():
+            time.sleep(0.05)
+            if _main_thread_waits_for_an_outcome():
+                break
+        time.sleep(0.005)
+    _ctrl_c()
+    if not _cancelled_within(stop, 0.5):
+        _ctrl_c()
+
+
+def _cancelled_within(stop: Cancellation, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            stop.check()
+        except Cancelled:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def _blocks_until_stopped(stop: Cancellation, index: int, stopped: list[int], block_s: float = 0.01) -> int:
+    tick = stop.checked(None)
+    try:
+        for _ in range(round(5 / block_s)):  # 5 s of blocks, were it not stopped
+            time.sleep(block_s)
+            tick(1)
+    except Cancelled:
+        stopped.append(index)
+        raise
+    return index
+
+
 def test_an_interrupted_batch_stops_its_running_items_at_their_next_block() -> None:
     stop = Cancellation()
     started: list[int] = []
@@ -139,23 +200,63 @@ def test_an_interrupted_batch_stops_its_running_items_at_their_next_block() -> N
             started.append(index)
             both = len(started) == 2
         if both:
-            time.sleep(0.1)  # the waiting thread is past submitting the items by now
-            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)  # Ctrl-C
-        tick = stop.checked(None)
-        try:
-            for _ in range(500):  # 5 s of blocks, were it not stopped
-                time.sleep(0.01)
-                tick(1)
-        except Cancelled:
-            stopped.append(index)
-            raise
-        return index
+            _ctrl_c_once_the_main_thread_waits(stop)
+        return _blocks_until_stopped(stop, index, stopped)
 
     began = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
         run_all(range(6), work, workers=2, cancellation=stop)
     assert time.monotonic() - began < 2
     assert sorted(started) == sorted(stopped) == [0, 1]  # the queued four never started
+
+
+@pytest.mark.xfail(
+    reason="a race in run_all: a Ctrl-C that lands while the pool is still starting its threads "
+    "leaves the thread just started out of ThreadPoolExecutor's list, so shutdown(wait=True) does "
+    "not wait for it and run_all raises while that item still runs",
+    raises=AssertionError,
+)
+def test_a_batch_interrupted_while_its_threads_start_still_stops_every_item_before_raising(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The interrupt lands in the main thread right after it started the pool's second thread, before
+    ``ThreadPoolExecutor`` records that thread: what an overloaded machine does when it keeps the
+    main thread off the CPU there (it failed the test above now and then)."""
+    stop = Cancellation()
+    started: list[int] = []
+    stopped: list[int] = []
+    lock = threading.Lock()
+    start = threading.Thread.start
+    pool_threads: list[threading.Thread] = []
+
+    def start_then_stall(thread: threading.Thread) -> None:
+        start(thread)
+        if thread.name.startswith("deltaglider"):
+            pool_threads.append(thread)
+            if len(pool_threads) == 2:
+                time.sleep(5)  # off the CPU, until the Ctrl-C lands here
+
+    def work(index: int) -> int:
+        with lock:
+            started.append(index)
+            both = len(started) == 2
+        if both:
+            _ctrl_c()
+        # Its blocks take longer than the other item's: it is surely still running when that one has
+        # stopped and shutdown has joined the only thread it knows of.
+        return _blocks_until_stopped(stop, index, stopped, block_s=0.3 if both else 0.01)
+
+    monkeypatch.setattr(threading.Thread, "start", start_then_stall)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_all(range(6), work, workers=2, cancellation=stop)
+        with lock:
+            stopped_when_raised = sorted(stopped)
+    finally:
+        for thread in pool_threads:  # leave no thread running into the next test
+            thread.join(10)
+    assert sorted(started) == [0, 1]
+    assert stopped_when_raised == [0, 1]
 
 
 def test_an_item_raising_cancelled_cancels_the_batch() -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.examples import examples
 
 from deltaglider._native.zstd import PinnedZstd
 from deltaglider.transforms import DeflateParams
@@ -96,13 +97,13 @@ def _decoded_whole(data: bytes, suffix: str) -> None:
         assert encoded is not None and encoded.streams_raw == 0, encoded
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(_trees, st.integers(1, 9))
 def test_tar_bz2_at_every_level(tree: dict[str, bytes], level: int) -> None:
     _decoded_whole(bz2.compress(tar_bytes(tree), compresslevel=level), ".tar.bz2")
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(_trees, st.integers(-5, 19), st.booleans(), st.booleans())
 def test_tar_zst_at_every_level(tree: dict[str, bytes], level: int, checksum: bool, pledged: bool) -> None:
     data = tar_bytes(tree)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from support.examples import examples
 
 from deltaglider.errors import DeltaGliderError
 from deltaglider.transforms import body
@@ -115,7 +116,7 @@ def _check_zip(versions: tuple[Tree, Tree], methods: list[tuple[int, int | None]
     assert set(_store_and_fetch(files)) <= {None, "zip"}
 
 
-_fast = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+_fast = settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 _long = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 _levels = st.tuples(st.integers(1, 9), st.integers(1, 9))
 _mtime_pairs = st.tuples(_mtimes, _mtimes)
