@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Generic, TypeAlias, TypeVar
@@ -128,10 +129,13 @@ def run_all(
     if not todo:
         return []
     stop = cancellation if cancellation is not None else Cancellation()
+    running = _InFlight()
 
     def guarded(item: S) -> T:
-        stop.check()  # a queued item that a worker picked up just as the batch was cancelled
-        return work(item)
+        # Counted before the check: an item past the check is waited for, one after it never runs.
+        with running:
+            stop.check()  # a queued item that a worker picked up just as the batch was cancelled
+            return work(item)
 
     pool = ThreadPoolExecutor(max_workers=min(workers, len(todo)), thread_name_prefix="deltaglider")
     try:
@@ -140,9 +144,39 @@ def run_all(
     except BaseException:
         stop.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
+        # A thread the pool had started but not yet recorded when the interrupt came is not joined
+        # by shutdown: the items in flight are counted here instead.
+        running.wait_idle()
         raise
     pool.shutdown(wait=True)
     return outcomes
+
+
+class _InFlight:
+    """How many items are running, and a wait until none is."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = threading.Condition()
+
+    def __enter__(self) -> None:
+        with self._idle:
+            self._count += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._idle:
+            self._count -= 1
+            self._idle.notify_all()
+
+    def wait_idle(self) -> None:
+        with self._idle:
+            while self._count:
+                self._idle.wait(_POLL)
+
+
+#: How long the waiting thread blocks at a time: a Ctrl-C that arrives just before it blocks is
+#: handled once it wakes, not only when the item it waits for ends.
+_POLL = 0.2
 
 
 def run_in_turns(
@@ -165,6 +199,8 @@ def run_in_turns(
 
 
 def _outcome(index: int, future: Future[T]) -> Outcome[T]:
+    while not future.done():
+        wait_for([future], timeout=_POLL, return_when=FIRST_COMPLETED)
     try:
         return Outcome(index, result=future.result())
     except Exception as exc:

@@ -134,11 +134,12 @@ def _ctrl_c() -> None:
 
 
 def _main_thread_waits_for_an_outcome() -> bool:
-    """Whether the main thread is blocked in ``Future.result``: past submitting a batch's items."""
+    """Whether the main thread is blocked waiting for a future (``concurrent.futures.wait`` or
+    ``Future.result``): past submitting a batch's items."""
     frame = sys._current_frames().get(threading.main_thread().ident or 0)
     while frame is not None:
         code = frame.f_code
-        if code.co_name == "result" and "concurrent" in code.co_filename:
+        if code.co_name in ("result", "wait") and "concurrent" in code.co_filename:
             return True
         frame = frame.f_back
     return False
@@ -210,12 +211,6 @@ def test_an_interrupted_batch_stops_its_running_items_at_their_next_block() -> N
     assert sorted(started) == sorted(stopped) == [0, 1]  # the queued four never started
 
 
-@pytest.mark.xfail(
-    reason="a race in run_all: a Ctrl-C that lands while the pool is still starting its threads "
-    "leaves the thread just started out of ThreadPoolExecutor's list, so shutdown(wait=True) does "
-    "not wait for it and run_all raises while that item still runs",
-    raises=AssertionError,
-)
 def test_a_batch_interrupted_while_its_threads_start_still_stops_every_item_before_raising(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
