@@ -17,11 +17,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-from deltaglider import create_client
+from sdk_pair import run_pairs, upload_then_download
+
 from deltaglider.codec import encode_file
 
 
@@ -67,16 +67,8 @@ def _measure(old_gz: Path, new_gz: Path, work: Path) -> None:
         pack(tars[0], old)
         pack(tars[1], new)
         plain = encode_file(old, new, room / "plain.delta")
-        client = create_client(endpoint_url=f"file://{room / 'store'}", cache_dir=str(room / "cache"))
-        client.upload(old, "s3://b/rel/")
-        start = time.perf_counter()
-        second = client.upload(new, "s3://b/rel/")
-        up = time.perf_counter() - start
-        fresh = create_client(endpoint_url=f"file://{room / 'store'}", cache_dir=str(room / "cache2"))
-        start = time.perf_counter()
-        got = fresh.download(f"s3://b/rel/{new.name}", room / "out")
-        down = time.perf_counter() - start
-        assert Path(got.path).read_bytes() == new.read_bytes()
+        run = upload_then_download(old, new, room)
+        second, up, down = run.second, run.upload_s, run.download_s
         size = new.stat().st_size
         print(
             f"| {label} | {size:,} | {plain:,} ({plain / size:.1%}) | {second.stored_size:,} "
@@ -85,13 +77,7 @@ def _measure(old_gz: Path, new_gz: Path, work: Path) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) < 2 or len(argv) % 2:
-        print(__doc__, file=sys.stderr)
-        return 2
-    with tempfile.TemporaryDirectory() as tmp:
-        for i in range(0, len(argv), 2):
-            _measure(Path(argv[i]), Path(argv[i + 1]), Path(tmp))
-    return 0
+    return run_pairs(argv, __doc__, _measure)
 
 
 if __name__ == "__main__":

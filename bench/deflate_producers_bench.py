@@ -19,11 +19,11 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-from deltaglider import create_client
+from sdk_pair import run_pairs, upload_then_download
+
 from deltaglider.codec import encode_file
 from deltaglider.transforms import encode_container, unpack
 from deltaglider.transforms.reconstruct import ReconstructParams
@@ -96,16 +96,8 @@ def _pct(part: int, whole: int) -> str:
 def _row(label: str, old: Path, new: Path, room: Path) -> str:
     stock = _stock_xdelta3(old, new, room / "stock.delta")
     plain = encode_file(old, new, room / "plain.delta")
-    client = create_client(endpoint_url=f"file://{room / 'store'}", cache_dir=str(room / "cache"))
-    client.upload(old, "s3://b/rel/")
-    start = time.perf_counter()
-    second = client.upload(new, "s3://b/rel/")
-    up = time.perf_counter() - start
-    fresh = create_client(endpoint_url=f"file://{room / 'store'}", cache_dir=str(room / "cache2"))
-    start = time.perf_counter()
-    got = fresh.download(f"s3://b/rel/{new.name}", room / "out")
-    down = time.perf_counter() - start
-    assert Path(got.path).read_bytes() == new.read_bytes()
+    run = upload_then_download(old, new, room)
+    second, up, down = run.second, run.upload_s, run.download_s
     streams, choices, their = _choices(new, room)
     size = new.stat().st_size
     share = f"{choices:,} / {their:,} ({choices / their:.2%})" if their else "-"
@@ -154,16 +146,12 @@ def _measure(old_gz: Path, new_gz: Path, work: Path) -> None:
         print(_row(label, old, new, room), flush=True)
 
 
+def _measure_pair(old: Path, new: Path, work: Path) -> None:
+    (_measure_as_published if new.suffix == ".whl" else _measure)(old, new, work)
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) < 2 or len(argv) % 2:
-        print(__doc__, file=sys.stderr)
-        return 2
-    with tempfile.TemporaryDirectory() as tmp:
-        for i in range(0, len(argv), 2):
-            old, new = Path(argv[i]), Path(argv[i + 1])
-            measure = _measure_as_published if new.suffix == ".whl" else _measure
-            measure(old, new, Path(tmp))
-    return 0
+    return run_pairs(argv, __doc__, _measure_pair)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from hypothesis import strategies as st
 
 from deltaglider.transforms import Encoded, encode_container, rebuild
 
@@ -91,3 +92,14 @@ def without_reconstructor(monkeypatch: pytest.MonkeyPatch) -> None:
     from deltaglider.transforms import reconstruct
 
     monkeypatch.setattr(reconstruct, "MAX_DECODED", 0)
+
+
+def random_trees() -> st.SearchStrategy[dict[str, bytes]]:
+    """Random file trees (path -> content) for the round-trip properties: text, binary and runs."""
+    names = st.text(alphabet="abcdefghij_-.", min_size=1, max_size=12).filter(lambda n: n not in {".", ".."})
+    content = st.one_of(
+        st.binary(max_size=3000),
+        st.builds(lambda n, s: sample_text(n, seed=s), st.integers(0, 60_000), st.binary(max_size=4)),
+        st.builds(lambda b, n: b * n, st.binary(min_size=1, max_size=8), st.integers(0, 20_000)),
+    )
+    return st.dictionaries(st.lists(names, min_size=1, max_size=3).map("/".join), content, max_size=8)

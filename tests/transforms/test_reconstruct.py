@@ -31,7 +31,7 @@ from deltaglider.transforms.reconstruct import (
     ReconstructParams,
     analyse,
 )
-from transforms.helpers import round_trip, sample_text, tar_bytes, without_reconstructor
+from transforms.helpers import random_trees, round_trip, sample_text, tar_bytes, without_reconstructor
 from transforms.producers import seven_zip, seven_zip_gzip_on_tar, write_tree
 
 
@@ -284,13 +284,7 @@ def test_a_stream_past_the_limit_stays_raw(tmp_path: Path, monkeypatch: pytest.M
     assert not (tmp_path / "decoded2").exists()
 
 
-_names = st.text(alphabet="abcdefghij_-.", min_size=1, max_size=12).filter(lambda n: n not in {".", ".."})
-_content = st.one_of(
-    st.binary(max_size=3000),
-    st.builds(lambda n, s: sample_text(n, seed=s), st.integers(0, 60_000), st.binary(max_size=4)),
-    st.builds(lambda b, n: b * n, st.binary(min_size=1, max_size=8), st.integers(0, 20_000)),
-)
-_trees = st.dictionaries(st.lists(_names, min_size=1, max_size=3).map("/".join), _content, max_size=8)
+_trees = random_trees()
 _PRODUCERS = [("gzip", level) for level in range(1, 10)] + [("zip", level) for level in range(1, 10)]
 
 

@@ -19,15 +19,9 @@ from support.examples import examples
 from deltaglider._native.zstd import PinnedZstd
 from deltaglider.transforms import DeflateParams
 from deltaglider.transforms.deflater import likely_params, other_params
-from transforms.helpers import round_trip, sample_text, tar_bytes
+from transforms.helpers import random_trees, round_trip, sample_text, tar_bytes
 
-_names = st.text(alphabet="abcdefghij_-.", min_size=1, max_size=12).filter(lambda n: n not in {".", ".."})
-_content = st.one_of(
-    st.binary(max_size=3000),
-    st.builds(lambda n, s: sample_text(n, seed=s), st.integers(0, 60_000), st.binary(max_size=4)),
-    st.builds(lambda b, n: b * n, st.binary(min_size=1, max_size=8), st.integers(0, 20_000)),
-)
-_trees = st.dictionaries(st.lists(_names, min_size=1, max_size=3).map("/".join), _content, max_size=8)
+_trees = random_trees()
 
 
 def _check(data: bytes, suffix: str) -> None:
