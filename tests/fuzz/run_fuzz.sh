@@ -55,27 +55,39 @@ for d in api common check lz lzma rangecoder simple delta; do
   includes+=(-I"$root/vendor/xz/src/liblzma/$d")
 done
 
+# Every source is compiled once, instrumented (fuzzer-no-link: the harness's main comes at the link),
+# two at a time, and both targets link from the same objects: the decoder's from the C ones, the
+# reconstructor's from them and the C++ ones, by the C++ driver (which links the C++ runtime).
+defines=(-DHAVE_CONFIG_H=1 -DZ_PREFIX=1 -DBZ_NO_STDIO=1 -DZSTD_MULTITHREAD=1 -DZSTD_DISABLE_ASM=1
+  -DZSTD_LEGACY_SUPPORT=0 "-DZSTDLIB_VISIBLE=" "-DZSTDERRORLIB_VISIBLE=" -DDG_FUZZ_SOURCE_DIR="\"$here/sources\"")
+instrument=(-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined)
 binary="$work/fuzz_decode"
-if [ ! -x "$binary" ] || [ -n "${DG_FUZZ_REBUILD:-}" ]; then
-  echo "building $binary with $cc"
-  (cd "$root" && "$cc" -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
-    -DHAVE_CONFIG_H=1 -DZ_PREFIX=1 -DBZ_NO_STDIO=1 -DZSTD_MULTITHREAD=1 -DZSTD_DISABLE_ASM=1 \
-    -DZSTD_LEGACY_SUPPORT=0 "-DZSTDLIB_VISIBLE=" "-DZSTDERRORLIB_VISIBLE=" -DDG_FUZZ_SOURCE_DIR="\"$here/sources\"" "${includes[@]}" \
-    "$here/fuzz_decode.c" "${sources[@]}" -o "$binary" -lpthread 2>&1 | grep -v "xdelta3-djw.h" || true)
-  [ -x "$binary" ] || { echo "build failed" >&2; exit 1; }
-fi
-
-# The reconstructor's target: its C harness and the C glue it reports through, compiled as C, and the
-# C++ sources by the C++ driver, which links the C++ runtime.
 reconstructor="$work/fuzz_reconstruct"
-if [ ! -x "$reconstructor" ] || [ -n "${DG_FUZZ_REBUILD:-}" ]; then
-  echo "building $reconstructor with $cxx"
-  (cd "$root" && "$cxx" -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
-    -DHAVE_CONFIG_H=1 -DZ_PREFIX=1 -DBZ_NO_STDIO=1 -DZSTD_MULTITHREAD=1 -DZSTD_DISABLE_ASM=1 \
-    -DZSTD_LEGACY_SUPPORT=0 "-DZSTDLIB_VISIBLE=" "-DZSTDERRORLIB_VISIBLE=" -DDG_FUZZ_SOURCE_DIR="\"$here/sources\"" "${includes[@]}" \
-    -x c "$here/fuzz_reconstruct.c" "${sources[@]}" -x c++ "${cxx_sources[@]}" \
-    -o "$reconstructor" -lpthread 2>&1 | grep -v "xdelta3-djw.h\|treating 'c' input as 'c++'" || true)
-  [ -x "$reconstructor" ] || { echo "build failed" >&2; exit 1; }
+if [ ! -x "$binary" ] || [ ! -x "$reconstructor" ] || [ -n "${DG_FUZZ_REBUILD:-}" ]; then
+  echo "building $binary and $reconstructor with $cc and $cxx"
+  objects="$work/objects"
+  rm -rf "$objects" && mkdir -p "$objects"
+  export cc cxx objects
+  export DG_FUZZ_FLAGS="${instrument[*]} ${includes[*]}"
+  compile() {  # SOURCE: its object in $objects, named after its path
+    local out="$objects/$(printf '%s' "$1" | tr '/.' '__').o" tool="$cc"
+    case "$1" in *.cc) tool="$cxx" ;; esac
+    # shellcheck disable=SC2086
+    "$tool" $DG_FUZZ_FLAGS "${@:2}" -c "$1" -o "$out" 2>&1 | grep -v "xdelta3-djw.h" || true
+    [ -f "$out" ] || { echo "cannot compile $1" >&2; return 1; }
+  }
+  export -f compile
+  (cd "$root" && printf '%s\0' "${sources[@]}" "${cxx_sources[@]}" "$here/fuzz_decode.c" "$here/fuzz_reconstruct.c" \
+    | xargs -0 -P 2 -I{} bash -c 'compile "$@"' _ {} "${defines[@]}")
+  harness_of() { printf '%s/%s.o' "$objects" "$(printf '%s' "$here/$1" | tr '/.' '__')"; }
+  shared=()
+  for source in "${sources[@]}"; do shared+=("$objects/$(printf '%s' "$source" | tr '/.' '__').o"); done
+  cxx_objects=()
+  for source in "${cxx_sources[@]}"; do cxx_objects+=("$objects/$(printf '%s' "$source" | tr '/.' '__').o"); done
+  "$cc" -fsanitize=fuzzer,address,undefined "$(harness_of fuzz_decode.c)" "${shared[@]}" -o "$binary" -lpthread
+  "$cxx" -fsanitize=fuzzer,address,undefined "$(harness_of fuzz_reconstruct.c)" "${shared[@]}" "${cxx_objects[@]}" \
+    -o "$reconstructor" -lpthread
+  [ -x "$binary" ] && [ -x "$reconstructor" ] || { echo "build failed" >&2; exit 1; }
 fi
 
 cp -n "$here"/corpus/* "$work/corpus/" 2>/dev/null || true
