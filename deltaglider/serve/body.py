@@ -111,14 +111,13 @@ class ChunkedDecoder:
                 self._state = "header"
             elif self._state == "header":
                 self._start_chunk(line)
-            else:  # trailer lines, up to an empty one
-                if not line:
-                    self._state = "done"
-                else:
-                    name, colon, value = line.partition(":")
-                    if not colon:
-                        raise _malformed(f"a trailer line without a colon: {line[:64]!r}")
-                    self.trailers[name.strip().lower()] = value.strip()
+            elif not line:  # trailer lines, up to an empty one
+                self._state = "done"
+            else:
+                name, colon, value = line.partition(":")
+                if not colon:
+                    raise _malformed(f"a trailer line without a colon: {line[:64]!r}")
+                self.trailers[name.strip().lower()] = value.strip()
         if self._state == "done" and self._buffer.strip(b"\r\n"):
             raise _malformed("data after the body's last chunk")
         return out

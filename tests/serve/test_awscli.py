@@ -20,7 +20,9 @@ from .conftest import ACCESS_KEY, BUCKET, SECRET_KEY
 from .test_s3_boto3 import MIB, family, stored_files
 
 AWS = shutil.which("aws", path=os.path.dirname(sys.executable)) or shutil.which("aws")
-pytestmark = pytest.mark.skipif(AWS is None, reason="the awscli package is not installed (pip install awscli)")
+pytestmark = pytest.mark.skipif(
+    AWS is None, reason="the awscli package is not installed (pip install awscli)"
+)
 
 
 def _free_port() -> int:
@@ -101,7 +103,9 @@ def test_cp_up_and_down_and_ls(server_url: tuple[str, Path], aws_env: dict[str, 
 
 
 @pytest.mark.slow
-def test_cp_up_and_down_ls_sync_rm(server_url: tuple[str, Path], aws_env: dict[str, str], tmp_path: Path) -> None:
+def test_cp_up_and_down_ls_sync_rm(
+    server_url: tuple[str, Path], aws_env: dict[str, str], tmp_path: Path
+) -> None:
     url, root = server_url
     small = family(3, 300_000, 2)
     big = family(4, 12 * MIB, 2)
@@ -118,7 +122,12 @@ def test_cp_up_and_down_ls_sync_rm(server_url: tuple[str, Path], aws_env: dict[s
 
     listed = aws(aws_env, url, "ls", f"s3://{BUCKET}/cp/")
     sizes = {line.split()[-1]: int(line.split()[-2]) for line in listed.splitlines()}
-    assert sizes == {"big-1.iso": len(big[0]), "big-2.iso": len(big[1]), "tool-1.iso": 300_000, "tool-2.iso": 300_000}
+    assert sizes == {
+        "big-1.iso": len(big[0]),
+        "big-2.iso": len(big[1]),
+        "tool-1.iso": 300_000,
+        "tool-2.iso": 300_000,
+    }
 
     down = tmp_path / "down"
     aws(aws_env, url, "cp", f"s3://{BUCKET}/cp/big-2.iso", str(down / "big-2.iso"))
@@ -126,7 +135,9 @@ def test_cp_up_and_down_ls_sync_rm(server_url: tuple[str, Path], aws_env: dict[s
 
     mirror = tmp_path / "mirror"
     aws(aws_env, url, "sync", f"s3://{BUCKET}/cp/", str(mirror))
-    assert {p.name: p.read_bytes() for p in mirror.iterdir()} == {p.name: p.read_bytes() for p in up.iterdir()}
+    assert {p.name: p.read_bytes() for p in mirror.iterdir()} == {
+        p.name: p.read_bytes() for p in up.iterdir()
+    }
 
     (up / "tool-3.iso").write_bytes(small[1][:1000] + b"new" + small[1][1003:])
     aws(aws_env, url, "sync", str(up), f"s3://{BUCKET}/synced/")

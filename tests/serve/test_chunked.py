@@ -19,7 +19,9 @@ CHUNKS = [
 
 
 def body(chunks: list[tuple[int, str]]) -> bytes:
-    return b"".join(f"{size:x};chunk-signature={sig}\r\n".encode() + b"a" * size + b"\r\n" for size, sig in chunks)
+    return b"".join(
+        f"{size:x};chunk-signature={sig}\r\n".encode() + b"a" * size + b"\r\n" for size, sig in chunks
+    )
 
 
 def signer() -> ChunkSigner:

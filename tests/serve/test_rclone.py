@@ -53,4 +53,6 @@ def test_copy_ls_check(served: Served, s3: Any, tmp_path: Path) -> None:
     rclone(served, tmp_path, "check", "--download", str(source), f"dg:{BUCKET}/rc")
     back = tmp_path / "back"
     rclone(served, tmp_path, "copy", f"dg:{BUCKET}/rc", str(back))
-    assert {p.name: p.read_bytes() for p in back.iterdir()} == {p.name: p.read_bytes() for p in source.iterdir()}
+    assert {p.name: p.read_bytes() for p in back.iterdir()} == {
+        p.name: p.read_bytes() for p in source.iterdir()
+    }

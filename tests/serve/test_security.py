@@ -4,6 +4,7 @@ longer than declared or than allowed."""
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import socket
 import time
@@ -14,8 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import hashlib
-
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -56,7 +55,9 @@ def raw(served: Served, data: bytes) -> bytes:
     return received
 
 
-def signed(served: Served, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> dict[str, str]:
+def signed(
+    served: Served, method: str, path: str, headers: dict[str, str], body: bytes = b""
+) -> dict[str, str]:
     """The headers of a request signed with the server's key pair by botocore's signer, declaring the
     payload given in ``headers`` (by default the body's SHA-256)."""
     headers = {"x-amz-content-sha256": hashlib.sha256(body).hexdigest(), **headers}
@@ -74,7 +75,10 @@ def stored(s3: Any) -> bytes:
 
 def test_wrong_secret_is_refused(served: Served, stored: bytes) -> None:
     client = served.boto3(secret_key="not-the-secret")
-    assert error_code(lambda: client.get_object(Bucket=BUCKET, Key="sec/file.txt")) == ("SignatureDoesNotMatch", 403)
+    assert error_code(lambda: client.get_object(Bucket=BUCKET, Key="sec/file.txt")) == (
+        "SignatureDoesNotMatch",
+        403,
+    )
     assert error_code(lambda: client.put_object(Bucket=BUCKET, Key="sec/new.txt", Body=b"x")) == (
         "SignatureDoesNotMatch",
         403,
@@ -100,7 +104,9 @@ def test_expired_presigned_urls_are_refused(served: Served, stored: bytes) -> No
     v4 = served.boto3(signature_version="s3v4").generate_presigned_url(
         "get_object", Params={"Bucket": BUCKET, "Key": "sec/file.txt"}, ExpiresIn=1
     )
-    v2 = served.boto3().generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "sec/file.txt"}, ExpiresIn=1)
+    v2 = served.boto3().generate_presigned_url(
+        "get_object", Params={"Bucket": BUCKET, "Key": "sec/file.txt"}, ExpiresIn=1
+    )
     assert fetch(v4) == (200, stored)
     time.sleep(2.1)
     for url in (v4, v2):
@@ -124,7 +130,9 @@ def test_anonymous_requests_are_refused(served: Served, stored: bytes) -> None:
     assert fetch(served.url + f"/{BUCKET}/sec/file.txt", "HEAD")[0] == 403
 
 
-@pytest.mark.parametrize("key", ["sec/../escape.txt", "../escape.txt", "sec/%2e%2e/escape.txt", "sec\\escape.txt", "sec/./x"])
+@pytest.mark.parametrize(
+    "key", ["sec/../escape.txt", "../escape.txt", "sec/%2e%2e/escape.txt", "sec\\escape.txt", "sec/./x"]
+)
 def test_traversal_keys_are_refused(s3: Any, served: Served, key: str) -> None:
     assert error_code(lambda: s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")) == ("InvalidArgument", 400)
     assert not list(served.root.parent.glob("escape.txt")) and not (served.root / "escape.txt").exists()
@@ -155,8 +163,16 @@ def test_chunked_body_longer_than_declared_is_refused(served: Served, stored: by
 
 
 def test_bytes_past_content_length_never_join_the_object(served: Served, stored: bytes) -> None:
-    headers = signed(served, "PUT", f"/{BUCKET}/sec/exact.txt", {"x-amz-content-sha256": "UNSIGNED-PAYLOAD"}, body=b"0123456789")
-    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items() if name.lower() != "content-length")
+    headers = signed(
+        served,
+        "PUT",
+        f"/{BUCKET}/sec/exact.txt",
+        {"x-amz-content-sha256": "UNSIGNED-PAYLOAD"},
+        body=b"0123456789",
+    )
+    head = "".join(
+        f"{name}: {value}\r\n" for name, value in headers.items() if name.lower() != "content-length"
+    )
     request = f"PUT /{BUCKET}/sec/exact.txt HTTP/1.1\r\nContent-Length: 10\r\n{head}\r\n"
     answer = raw(served, request.encode() + b"0123456789" + b"EXTRA BYTES NOT DECLARED\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 200")
@@ -190,10 +206,16 @@ def test_anonymous_read_allows_reads_only(open_served: Served) -> None:
 
 def test_anonymous_read_still_checks_signatures(open_served: Served) -> None:
     client = open_served.boto3(secret_key="wrong")
-    assert error_code(lambda: client.get_object(Bucket=BUCKET, Key="pub/notes.txt")) == ("SignatureDoesNotMatch", 403)
+    assert error_code(lambda: client.get_object(Bucket=BUCKET, Key="pub/notes.txt")) == (
+        "SignatureDoesNotMatch",
+        403,
+    )
 
 
-@pytest.mark.parametrize("path", ["/bkt/../../etc/passwd", "/bkt/%2e%2e/%2e%2e/etc/passwd", "/bkt/pub/%252e%252e/x", "/bkt/pub%5c..%5cx"])
+@pytest.mark.parametrize(
+    "path",
+    ["/bkt/../../etc/passwd", "/bkt/%2e%2e/%2e%2e/etc/passwd", "/bkt/pub/%252e%252e/x", "/bkt/pub%5c..%5cx"],
+)
 def test_raw_traversal_paths_are_refused(open_served: Served, path: str) -> None:
     answer = raw(open_served, f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
     assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
@@ -205,12 +227,16 @@ def test_too_large_and_undeclared_bodies_are_refused(open_served: Served, tmp_pa
         "EntityTooLarge",
         400,
     )
-    headers = signed(open_served, "PUT", f"/{BUCKET}/pub/te.bin", {"x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
+    headers = signed(
+        open_served, "PUT", f"/{BUCKET}/pub/te.bin", {"x-amz-content-sha256": "UNSIGNED-PAYLOAD"}
+    )
     head = "".join(f"{n}: {v}\r\n" for n, v in headers.items() if n.lower() != "content-length")
+    start = (
+        f"PUT /{BUCKET}/pub/te.bin HTTP/1.1\r\n{head}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    )
     answer = raw(
         open_served,
-        f"PUT /{BUCKET}/pub/te.bin HTTP/1.1\r\n{head}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n".encode()
-        + b"3\r\nabc\r\n0\r\n\r\n",
+        start.encode() + b"3\r\nabc\r\n0\r\n\r\n",
     )
     assert answer.startswith(b"HTTP/1.1 411")
     assert not (open_served.root / BUCKET / "pub" / "te.bin").exists()

@@ -6,6 +6,7 @@ once; ``encoding-type=url`` percent-encodes keys and prefixes in the answer, as 
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Final
@@ -50,6 +51,23 @@ def _etags(store: Store, bucket: str, contents: list[dict[str, Any]]) -> list[st
 def _page(store: Store, bucket: str, params: dict[str, Any]) -> tuple[dict[str, Any], list[str | None]]:
     answer = store.list_objects(bucket, **params)
     return answer, _etags(store, bucket, answer.get("Contents", []))
+
+
+def _entries(
+    contents: list[dict[str, Any]], etags: list[str | None], name: Callable[[str], str]
+) -> list[Child]:
+    """The page's ``Contents`` elements (a file removed since it was listed left out)."""
+    entries: list[Child] = []
+    for entry, etag in zip(contents, etags, strict=True):
+        if etag is None:
+            continue
+        item: list[Child] = [("Key", name(entry["Key"]))]
+        modified = entry.get("LastModified")
+        if isinstance(modified, datetime):
+            item.append(("LastModified", modified))
+        item += [("ETag", etag), ("Size", entry["Size"]), ("StorageClass", "STANDARD")]
+        entries.append(("Contents", item))
+    return entries
 
 
 async def list_objects(server: S3Server, call: Call) -> Response:
@@ -99,14 +117,6 @@ async def list_objects(server: S3Server, call: Call) -> Response:
         elif delimiter:
             last = max([*(entry["Key"] for entry in contents), *prefixes])
             children.append(("NextMarker", name(last)))
-    for entry, etag in zip(contents, etags, strict=True):
-        if etag is None:
-            continue
-        item: list[Child] = [("Key", name(entry["Key"]))]
-        modified = entry.get("LastModified")
-        if isinstance(modified, datetime):
-            item.append(("LastModified", modified))
-        item += [("ETag", etag), ("Size", entry["Size"]), ("StorageClass", "STANDARD")]
-        children.append(("Contents", item))
+    children += _entries(contents, etags, name)
     children += [("CommonPrefixes", [("Prefix", name(text))]) for text in prefixes]
     return Response(document("ListBucketResult", children), media_type="application/xml")

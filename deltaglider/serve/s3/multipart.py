@@ -75,7 +75,7 @@ class Uploads:
         if upload is None or upload.bucket != bucket or upload.key != key:
             raise S3Error(
                 "NoSuchUpload",
-                "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
+                "The specified upload does not exist (a wrong ID, or an upload aborted or completed).",
                 UploadId=upload_id,
             )
         return upload

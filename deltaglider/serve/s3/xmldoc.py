@@ -42,9 +42,8 @@ def document(root: str, children: Iterable[Child], *, namespace: bool = True) ->
     """``<?xml ...?><root xmlns=...>children</root>``; a child's value is text or further children."""
     element = ET.Element(root, {"xmlns": NAMESPACE} if namespace else {})
     _fill(element, children)
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(
-        element, encoding="utf-8", xml_declaration=False
-    )
+    text: bytes = ET.tostring(element, encoding="utf-8", xml_declaration=False)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + text
 
 
 def parse(body: bytes) -> ET.Element:
