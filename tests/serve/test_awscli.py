@@ -66,7 +66,12 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
 def aws_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     folder = tmp_path_factory.mktemp("aws-config")
     config = folder / "config"
-    config.write_text("[default]\nregion = us-east-1\ns3 =\n    addressing_style = path\n")
+    # What `aws configure set default.s3.multipart_threshold 5MB` (and _chunksize) writes, written
+    # directly: each `aws` start costs most of a second.
+    config.write_text(
+        "[default]\nregion = us-east-1\ns3 =\n    addressing_style = path\n"
+        "    multipart_threshold = 5MB\n    multipart_chunksize = 5MB\n"
+    )
     env = {
         **os.environ,
         "AWS_CONFIG_FILE": str(config),
@@ -76,8 +81,6 @@ def aws_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     }
     env.pop("AWS_SESSION_TOKEN", None)
     env.pop("AWS_PROFILE", None)
-    for setting in ("default.s3.multipart_threshold 5MB", "default.s3.multipart_chunksize 5MB"):
-        subprocess.run([AWS, "configure", "set", *setting.split()], env=env, check=True)
     return env
 
 
@@ -92,9 +95,10 @@ def aws(env: dict[str, str], url: str, *args: str) -> str:
 def test_cp_up_and_down_and_ls(server_url: tuple[str, Path], aws_env: dict[str, str], tmp_path: Path) -> None:
     url, root = server_url
     files = family(5, 300_000, 2)
+    (tmp_path / "up").mkdir()
     for number, data in enumerate(files, 1):
-        (tmp_path / f"lib-{number}.iso").write_bytes(data)
-        aws(aws_env, url, "cp", str(tmp_path / f"lib-{number}.iso"), f"s3://{BUCKET}/quick/")
+        (tmp_path / "up" / f"lib-{number}.iso").write_bytes(data)
+    aws(aws_env, url, "cp", "--recursive", str(tmp_path / "up"), f"s3://{BUCKET}/quick/")
     assert "lib-2.iso.delta" in stored_files(root, BUCKET, "quick")
     listed = aws(aws_env, url, "ls", f"s3://{BUCKET}/quick/")
     assert sorted(line.split()[-1] for line in listed.splitlines()) == ["lib-1.iso", "lib-2.iso"]

@@ -14,7 +14,8 @@ from deltaglider.urls import check_relative_key
 
 #: S3's own limit on a key's length, in UTF-8 bytes.
 MAX_KEY_BYTES: Final = 1024
-_BUCKET: Final = re.compile(r"[a-z0-9][a-z0-9.\-_]{1,254}")
+#: What botocore lets through as a bucket name (a folder store's folders may hold capitals).
+_BUCKET: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-_]{0,254}")
 
 
 def split_path(raw_path: bytes) -> tuple[str, str]:

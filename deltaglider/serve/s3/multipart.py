@@ -55,6 +55,7 @@ class Upload:
     content_type: str | None
     parts: dict[int, Part] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    completing: bool = False
 
 
 class Uploads:
@@ -140,6 +141,9 @@ async def upload_part(server: S3Server, call: Call) -> Response:
         if server.uploads.get(call.query["uploadId"], bucket, key) is not upload:
             path.unlink(missing_ok=True)
             raise S3Error("NoSuchUpload", "The upload ended while this part was sent.")
+        if upload.completing:
+            path.unlink(missing_ok=True)
+            raise S3Error("InvalidRequest", "This upload is being completed: no more parts.")
         previous = upload.parts.get(number)
         upload.parts[number] = Part(path, spooled.size, etag)
     if previous is not None:
@@ -208,14 +212,11 @@ async def complete_upload(server: S3Server, call: Call) -> Response:
         )
         buffer.seek(0)
         body = buffer.read()
-    if upload.lock.locked():
-        raise S3Error("InvalidRequest", "This upload is being completed already.")
-    await upload.lock.acquire()
-    try:
+    async with upload.lock:
+        if upload.completing:
+            raise S3Error("InvalidRequest", "This upload is being completed already.")
         parts = _chosen_parts(server, upload, body)
-    except BaseException:
-        upload.lock.release()
-        raise
+        upload.completing = True
 
     async def finish() -> bytes:
         try:
@@ -228,11 +229,11 @@ async def complete_upload(server: S3Server, call: Call) -> Response:
                     )
                 )
         except S3Error as exc:
+            server.uploads.end(upload_id)  # its parts are spent (joined): it cannot be completed again
             return exc.body(upload_id)
         except Exception as exc:  # the answer is under way: the error goes in its body
+            server.uploads.end(upload_id)
             return S3Error("InternalError", f"{type(exc).__name__}: {exc}").body(upload_id)
-        finally:
-            upload.lock.release()
         server.uploads.end(upload_id)
         return document(
             "CompleteMultipartUploadResult",
