@@ -116,7 +116,9 @@ def run_server(session: Session, settings: ServeSettings) -> int:
 
     from deltaglider.serve.app import build_app
 
-    app = build_app(session.client, settings)
+    # The package index, the browse page and /metrics mount here: each module's routes() go in
+    # extra_routes, matched before the S3 API.
+    app = build_app(session.client, settings, extra_routes=())
     if not session.quiet:
         click.echo(
             f"deltaglider serve: {session.endpoint_url or 's3://'} at http://{settings.host}:{settings.port} "

@@ -187,3 +187,23 @@ def test_presigned_get_signature_v4(served: Served, release: list[bytes]) -> Non
     assert "X-Amz-Signature=" in url
     with urllib.request.urlopen(url) as answer:
         assert answer.read() == release[2]
+
+
+def test_conditional_get(s3: Any, release: list[bytes]) -> None:
+    etag = s3.head_object(Bucket=BUCKET, Key="rel/app-1.iso")["ETag"]
+    got = s3.get_object(Bucket=BUCKET, Key="rel/app-1.iso", IfMatch=etag, Range="bytes=0-3")
+    assert got["Body"].read() == release[0][:4]
+    assert error_code(lambda: s3.get_object(Bucket=BUCKET, Key="rel/app-1.iso", IfMatch='"other"')) == (
+        "PreconditionFailed",
+        412,
+    )
+    assert error_code(lambda: s3.get_object(Bucket=BUCKET, Key="rel/app-1.iso", IfNoneMatch=etag)) == (
+        "304",
+        304,
+    )
+
+
+def error_code(call: Any) -> tuple[str, int]:
+    with pytest.raises(ClientError) as caught:
+        call()
+    return caught.value.response["Error"]["Code"], caught.value.response["ResponseMetadata"]["HTTPStatusCode"]
