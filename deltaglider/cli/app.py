@@ -30,6 +30,7 @@ from deltaglider.cli.cmd_migrate import migrate
 from deltaglider.cli.cmd_purge import purge
 from deltaglider.cli.cmd_retain import repack, retain
 from deltaglider.cli.cmd_rm import rm
+from deltaglider.cli.cmd_serve import serve
 from deltaglider.cli.cmd_sync import sync
 from deltaglider.cli.cmd_verify import verify
 from deltaglider.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
@@ -136,7 +137,7 @@ def cli(
 
 for _command in (cp, ls, rm, sync, verify, stats, retain, repack, migrate):
     cli.add_command(_command)
-for _command in (purge, put_bucket_acl, get_bucket_acl):
+for _command in (purge, put_bucket_acl, get_bucket_acl, serve):
     cli.add_command(_command)
 
 
