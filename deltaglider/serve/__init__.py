@@ -1,0 +1,1 @@
+"""`deltaglider serve`: the store over HTTP (S3 API, package index, browse page, metrics)."""
