@@ -69,7 +69,7 @@ def safe_key(key: str, *, folder: bool = False) -> str:
     ``InvalidURLError`` for ``.``/``..``/empty components, a backslash or a leading ``/``;
     ``NotFoundError`` for hidden objects (bases, ``.delta`` objects, deltaglider's own folder)."""
     inner = key.removesuffix("/") if folder else key
-    if inner:
+    if inner or not folder:
         check_relative_key(inner, "key")
     if is_helper_key(key) or (
         inner and not folder and (inner.endswith(DELTA_SUFFIX) or display_name(inner) is None)

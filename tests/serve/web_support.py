@@ -56,7 +56,9 @@ def web_app(client: DeltaGliderClient, serve_metrics: metrics.ServeMetrics, scra
     """The package index, the browse page, the download route and ``/metrics``, counted by the
     metrics middleware, as the server mounts them."""
     file_options = files.FileOptions(
-        scratch_dir=str(scratch), on_rebuild=serve_metrics.observe_rebuild, on_shared=serve_metrics.observe_shared
+        scratch_dir=str(scratch),
+        on_rebuild=serve_metrics.observe_rebuild,
+        on_shared=serve_metrics.observe_shared,
     )
     scratch.mkdir(parents=True, exist_ok=True)
     routes: list[BaseRoute] = [
@@ -72,7 +74,9 @@ def web_app(client: DeltaGliderClient, serve_metrics: metrics.ServeMetrics, scra
 @contextlib.contextmanager
 def serving(app: Starlette) -> Iterator[str]:
     """``app`` served by uvicorn on 127.0.0.1 (a port the system picks) in a thread: its base URL."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    )
     thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
