@@ -92,6 +92,9 @@ def serving(app: Starlette) -> Iterator[str]:
         thread.join(timeout=30)
 
 
+_WHEEL = b"Wheel-Version: 1.0\nGenerator: deltaglider-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+
+
 def _record_hash(data: bytes) -> str:
     return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
@@ -106,7 +109,7 @@ def make_wheel(folder: Path, project: str, version: str, *, module: str, blob_li
     members = {
         f"{module}.py": f"VERSION = {version!r}\nBLOB = '''{blob}'''\n".encode(),
         f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {project}\nVersion: {version}\n".encode(),
-        f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: deltaglider-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        f"{info}/WHEEL": _WHEEL,
     }
     record = "".join(f"{name},{_record_hash(data)},{len(data)}\n" for name, data in members.items())
     members[f"{info}/RECORD"] = (record + f"{info}/RECORD,,\n").encode()
