@@ -44,7 +44,9 @@ header h1 { font-size: 1.25rem; margin: 0 0 .25rem; overflow-wrap: anywhere; }
 nav.crumbs { overflow-wrap: anywhere; }
 a { color: var(--accent); text-decoration: none; }
 a:hover { text-decoration: underline; }
+a.folder { font-weight: 600; }
 .totals { color: var(--muted); margin: .5rem 0 1rem; }
+.note { color: var(--muted); font-size: .85em; margin: 1rem 0 0; }
 table { border-collapse: collapse; width: 100%; }
 th, td { padding: .45rem .6rem; border-bottom: 1px solid var(--line); text-align: left; }
 th { font-weight: 600; white-space: nowrap; }
@@ -61,8 +63,13 @@ td.name { overflow-wrap: anywhere; }
   td.name { font-weight: 600; display: block; }
   td.num { text-align: right; }
   td[data-label]::before { content: attr(data-label); color: var(--muted); font-weight: 400; }
+  td.name[data-label]::before { content: none; }
 }
 """
+_NOTE: Final = (
+    '<p class="note">A file\'s stored size counts its own objects and the bases kept for it alone; '
+    "the bases its folder's files share count in the folder's total.</p>\n"
+)
 _HEAD: Final = (
     '<thead><tr><th>Name</th><th>Form</th><th class="num">Size</th><th class="num">Stored</th>'
     '<th class="num">Saved</th><th class="num">Modified</th></tr></thead>\n'
@@ -94,7 +101,8 @@ def savings(original: int | None, stored: int) -> str:
     """What storing ``original`` bytes as ``stored`` saves, as a percentage (``—`` when unknown)."""
     if not original:
         return "—"
-    return f"{100.0 * (1.0 - stored / original):.1f}%"
+    # Rounded first, so that a few bytes of overhead read 0.0%, not -0.0%.
+    return f"{round(100.0 * (1.0 - stored / original), 1) + 0.0:.1f}%"
 
 
 @dataclass(frozen=True)
@@ -122,8 +130,8 @@ def _cell(label: str, text: str, *, css: str = "num", title: str | None = None) 
 
 
 def _row_html(row: _Row) -> str:
-    icon = "📁 " if row.kind == "folder" else ""
-    name = f'{icon}<a href="{html.escape(row.href)}">{html.escape(row.name)}</a>'
+    css = ' class="folder"' if row.kind == "folder" else ""
+    name = f'<a{css} href="{html.escape(row.href)}">{html.escape(row.name)}</a>'
     stored = human_size(row.stored) if row.stored is not None else "—"
     saved = savings(row.original, row.stored) if row.stored is not None else "—"
     when = row.modified.strftime("%Y-%m-%d %H:%M") if row.modified else ""
@@ -156,7 +164,7 @@ def _page(title: str, crumbs: Sequence[tuple[str, str | None]], totals: str, row
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
         f'<header><h1>{html.escape(title)}</h1><nav class="crumbs">{trail}</nav></header>\n'
-        f'<p class="totals">{totals}</p>\n{table}\n</body>\n</html>\n'
+        f'<p class="totals">{totals}</p>\n{table}\n{_NOTE if body else ""}</body>\n</html>\n'
     )
 
 
