@@ -223,3 +223,29 @@ def test_options_are_checked() -> None:
         files.FileOptions(max_rebuilds=0)
     with pytest.raises(ValueError, match="chunk_size"):
         files.FileOptions(chunk_size=0)
+
+
+def test_a_file_is_sent_one_chunk_at_a_time(stored: Stored) -> None:
+    """No body message is larger than the chunk size: a request holds one chunk, never the file."""
+    sizes: list[int] = []
+
+    def recording(app: Any) -> Any:
+        async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+            async def record(message: Any) -> None:
+                if message["type"] == "http.response.body":
+                    sizes.append(len(message.get("body", b"")))
+                await send(message)
+
+            await app(scope, receive, record)
+
+        return wrapped
+
+    from starlette.applications import Starlette
+
+    options = files.FileOptions(scratch_dir=str(stored.scratch), chunk_size=4096)
+    app = Starlette(routes=files.routes(stored.web.client, options))
+    key = "apps/app-1.2.zip"
+    with TestClient(recording(app)) as http:
+        assert http.get(f"/files/{BUCKET}/{key}").content == stored.originals[key]
+    assert max(sizes) == 4096
+    assert sum(sizes) == len(stored.originals[key])
