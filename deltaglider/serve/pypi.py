@@ -164,7 +164,11 @@ class PackageIndex:
         self._folder = options.location
 
     def _distributions(self) -> list[Distribution]:
-        listed = self._client.list(str(self._folder), recursive=True)
+        """Every distribution in the index's folder; none while the folder (or its bucket) is missing."""
+        try:
+            listed = list(self._client.list(str(self._folder), recursive=True))
+        except NotFoundError:
+            return []
         found = (distribution(entry, self._folder.key) for entry in listed)
         return [dist for dist in found if dist is not None]
 

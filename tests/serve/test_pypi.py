@@ -237,6 +237,17 @@ def test_what_is_not_a_distribution(name: str) -> None:
     assert pypi.distribution(_entry(name)) is None
 
 
+def test_an_index_whose_folder_is_missing_is_empty(tmp_path: Path) -> None:
+    from starlette.applications import Starlette
+
+    client = folder_client(tmp_path)
+    for missing in (f"s3://{BUCKET}/no-such-folder/", "s3://no-such-bucket/pypi/"):
+        app = Starlette(routes=pypi.routes(client, pypi.IndexOptions(missing)))
+        with TestClient(app) as http:
+            assert http.get("/simple/", headers={"Accept": pypi.JSON}).json()["projects"] == []
+            assert http.get("/simple/demo-pkg/").status_code == 404
+
+
 def test_the_index_is_a_folder_of_the_store() -> None:
     with pytest.raises(ValueError, match="folder of the store"):
         _ = pypi.IndexOptions("/tmp/wheels/").location
