@@ -237,6 +237,18 @@ def test_what_is_not_a_distribution(name: str) -> None:
     assert pypi.distribution(_entry(name)) is None
 
 
+def test_a_file_removed_while_the_page_is_made_is_a_503(
+    index: Index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deltaglider.errors import NotFoundError
+
+    def gone(url: str) -> None:
+        raise NotFoundError(url)
+
+    monkeypatch.setattr(index.web.client, "head", gone)
+    assert index.http.get("/simple/demo-pkg/").status_code == 503
+
+
 def test_an_index_whose_folder_is_missing_is_empty(tmp_path: Path) -> None:
     from starlette.applications import Starlette
 
