@@ -10,6 +10,8 @@ The server's own series, kept in one ``CollectorRegistry`` per :class:`ServeMetr
 - ``deltaglider_serve_rebuild_seconds`` (histogram): a file's rebuild into the scratch folder, by
   ``operation`` (``GET_DELTA`` rebuilt, ``GET`` stored whole);
 - ``deltaglider_serve_rebuilds_shared_total`` (counter): readers that joined a rebuild under way.
+- with :meth:`ServeMetrics.watch`, totals another part keeps (the S3 API's rebuilds), read at each
+  scrape.
 
 Route templates keep the label sets small: a scan of made-up paths adds one ``unmatched`` series per
 status, not one per path. The client's own metrics (``deltaglider_get_total``,

@@ -163,6 +163,21 @@ def test_every_link_resolves_and_files_download_exactly(site: Site) -> None:
     assert downloaded == site.originals
 
 
+def test_links_follow_a_mount_prefix(site: Site) -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    app = Starlette(routes=[Mount("/-", routes=site.web.app.routes)])
+    with TestClient(app) as http:
+        table = _table(http.get(f"/-/browse/{BUCKET}/apps/").text)
+        assert table.links and all(link.startswith(("/-/browse/", "/-/files/")) for link in table.links)
+        file_link = next(link for link in table.links if link.endswith("app-1.1.zip"))
+        assert http.get(file_link).content == site.originals["apps/app-1.1.zip"]
+        assert http.get(f"/-/browse/{BUCKET}/apps", follow_redirects=False).headers["location"] == (
+            f"/-/browse/{BUCKET}/apps/"
+        )
+
+
 def test_names_are_escaped(site: Site) -> None:
     page = site.http.get(f"/browse/{BUCKET}/apps/").text
     assert "<script>" not in page and "<img" not in page

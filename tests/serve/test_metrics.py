@@ -130,3 +130,28 @@ def test_what_is_not_http_passes_through_uncounted(kind: str) -> None:
     asyncio.run(metrics.MetricsMiddleware(app, serve_metrics)({"type": kind}, nothing, drop))
     assert seen == [kind]
     assert "deltaglider_serve_requests_total{" not in serve_metrics.render().decode()
+
+
+def test_counts_kept_elsewhere_are_read_at_each_scrape() -> None:
+    from dataclasses import dataclass
+
+    @dataclass
+    class Counts:
+        rebuilds: int = 0
+        failures: int = 0
+        seconds: float = 0.0
+        shared: int = 0
+        cache_hits: int = 0
+
+    counts = Counts()
+    serve_metrics = metrics.ServeMetrics()
+    serve_metrics.watch("s3", lambda: counts)
+    counts.rebuilds, counts.failures, counts.seconds, counts.shared, counts.cache_hits = 3, 1, 2.5, 7, 4
+    samples = _samples(serve_metrics.render().decode())
+    assert _value(samples, "deltaglider_serve_s3_rebuilds_total") == 3
+    assert _value(samples, "deltaglider_serve_s3_rebuild_failures_total") == 1
+    assert _value(samples, "deltaglider_serve_s3_rebuild_seconds_total") == 2.5
+    assert _value(samples, "deltaglider_serve_s3_rebuilds_shared_total") == 7
+    assert _value(samples, "deltaglider_serve_s3_rebuild_cache_hits_total") == 4
+    counts.rebuilds = 5
+    assert _value(_samples(serve_metrics.render().decode()), "deltaglider_serve_s3_rebuilds_total") == 5

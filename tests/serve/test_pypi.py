@@ -249,6 +249,23 @@ def test_a_file_removed_while_the_page_is_made_is_a_503(
     assert index.http.get("/simple/demo-pkg/").status_code == 503
 
 
+def test_links_follow_a_mount_prefix(index: Index) -> None:
+    """Mounted under a prefix no bucket can have (``-``), every link and redirect carries it."""
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    app = Starlette(routes=[Mount("/-", routes=index.web.app.routes)])
+    with TestClient(app) as http:
+        document = http.get("/-/simple/demo-pkg/", headers={"Accept": pypi.JSON}).json()
+        for record in document["files"]:
+            assert record["url"].startswith("/-/files/")
+            assert http.get(record["url"]).content == index.originals[record["filename"]]
+        assert (
+            http.get("/-/simple/Demo.Pkg/", follow_redirects=False).headers["location"]
+            == "/-/simple/demo-pkg/"
+        )
+
+
 def test_an_index_whose_folder_is_missing_is_empty(tmp_path: Path) -> None:
     from starlette.applications import Starlette
 
