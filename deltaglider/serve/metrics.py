@@ -23,7 +23,8 @@ appear on the same page when the client counts into the same registry: build it 
 from __future__ import annotations
 
 import time
-from typing import Final
+from collections.abc import Callable, Iterator
+from typing import Final, Protocol
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -33,6 +34,8 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -41,10 +44,47 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from deltaglider.adapters.metrics_prometheus import BUCKETS, PrometheusMetrics
 from deltaglider.core.models import GetSummary
 
-__all__ = ["UNMATCHED", "MetricsMiddleware", "ServeMetrics", "routes"]
+__all__ = ["UNMATCHED", "MetricsMiddleware", "RebuildCounts", "ServeMetrics", "routes"]
 
 #: The ``route`` label of a request that no route matched.
 UNMATCHED: Final = "unmatched"
+
+
+class RebuildCounts(Protocol):
+    """Running totals kept by another part of the server (the S3 API's shared rebuilds), read at
+    each scrape."""
+
+    rebuilds: int
+    failures: int
+    seconds: float
+    shared: int
+    cache_hits: int
+
+
+class _CountsCollector(Collector):
+    """Exposes a :class:`RebuildCounts` as counters named ``deltaglider_serve_<part>_...``."""
+
+    def __init__(self, part: str, counts: Callable[[], RebuildCounts]) -> None:
+        self._prefix = f"deltaglider_serve_{part}"
+        self._counts = counts
+
+    def collect(self) -> Iterator[Metric]:
+        counts = self._counts()
+        yield CounterMetricFamily(f"{self._prefix}_rebuilds", "Rebuilds started", value=counts.rebuilds)
+        yield CounterMetricFamily(
+            f"{self._prefix}_rebuild_failures", "Rebuilds failed", value=counts.failures
+        )
+        yield CounterMetricFamily(
+            f"{self._prefix}_rebuild_seconds", "Seconds spent rebuilding, in all", value=counts.seconds
+        )
+        yield CounterMetricFamily(
+            f"{self._prefix}_rebuilds_shared", "Readers that joined a rebuild under way", value=counts.shared
+        )
+        yield CounterMetricFamily(
+            f"{self._prefix}_rebuild_cache_hits",
+            "Readers served a file already rebuilt",
+            value=counts.cache_hits,
+        )
 
 
 class ServeMetrics:
@@ -99,6 +139,13 @@ class ServeMetrics:
     def observe_shared(self) -> None:
         """For ``FileOptions.on_shared``."""
         self.rebuilds_shared.inc()
+
+    def watch(self, part: str, counts: Callable[[], RebuildCounts]) -> None:
+        """Adds the totals ``counts()`` returns at each scrape, as counters
+        ``deltaglider_serve_<part>_rebuilds_total``, ``..._rebuild_failures_total``,
+        ``..._rebuild_seconds_total``, ``..._rebuilds_shared_total`` and
+        ``..._rebuild_cache_hits_total`` (``part``: ``s3`` for the S3 API's rebuilds)."""
+        self.registry.register(_CountsCollector(part, counts))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
