@@ -62,6 +62,13 @@ def endpoint_of(store_url: str, session_endpoint: str | None) -> str | None:
     help="Rebuilt files kept for later readers, in MiB.",
 )
 @click.option("--scratch-dir", metavar="DIR", help="Folder for uploads in progress and rebuilt files.")
+@click.option(
+    "--index",
+    "index_url",
+    metavar="URL",
+    help="Serve the wheels and sdists of this store folder (s3://bucket/prefix/) as a package index "
+    "at /-/simple/ (with --anonymous-read).",
+)
 @click.pass_obj
 def serve(
     session: Session,
@@ -75,19 +82,23 @@ def serve(
     max_rebuilds: int,
     cache_mb: int,
     scratch_dir: str | None,
+    index_url: str | None,
 ) -> int:
     """Serve a store over HTTP: the S3 API for aws, rclone, boto3 and other S3 tools.
 
     STORE_URL: a folder or file:///folder (each sub-folder a bucket), s3:// (every bucket the
     global options reach), or an S3 endpoint http(s)://host. Binds 127.0.0.1 unless --host says
     otherwise. Requests must be signed (AWS Signature V4) with the key pair given; --anonymous-read
-    also lets unsigned clients read.
+    also lets unsigned clients read, and adds the browse page (/-/browse/) and, with --index, a
+    package index for pip (/-/simple/). /metrics and /healthz are always served.
     """
     if importlib.util.find_spec("starlette") is None or importlib.util.find_spec("uvicorn") is None:
         raise click.ClickException(INSTALL_HINT)
     from deltaglider.serve.settings import ServeSettings, SettingsError, keys_from
 
     access_key, secret_key = keys_from(access_key, secret_key)
+    if index_url is not None and not anonymous_read:
+        raise click.UsageError("--index serves pip, which reads unsigned: it needs --anonymous-read")
     if access_key is None and secret_key is None and not anonymous_read:
         raise click.UsageError(
             "give --access-key and --secret-key (or DG_SERVE_ACCESS_KEY/DG_SERVE_SECRET_KEY), "
@@ -107,18 +118,22 @@ def serve(
     except SettingsError as exc:
         raise click.UsageError(str(exc)) from exc
     session.endpoint_url = endpoint_of(store_url, session.endpoint_url)
-    return run_server(session, settings)
+    return run_server(session, settings, index_url=index_url)
 
 
-def run_server(session: Session, settings: ServeSettings) -> int:
+def run_server(session: Session, settings: ServeSettings, *, index_url: str | None = None) -> int:
     """Serves until interrupted (uvicorn stops on SIGINT or SIGTERM, finishing requests in flight)."""
     import uvicorn
 
+    from deltaglider.serve import web
     from deltaglider.serve.app import build_app
+    from deltaglider.serve.metrics import MetricsMiddleware, ServeMetrics
 
-    # The package index, the browse page and /metrics mount here: each module's routes() go in
-    # extra_routes, matched before the S3 API.
-    app = build_app(session.client, settings, extra_routes=())
+    serve_metrics = ServeMetrics()
+    extra = web.routes(session.client, settings, serve_metrics, index_url=index_url)
+    app = build_app(session.client, settings, extra_routes=extra)
+    serve_metrics.watch("s3", lambda: app.state.s3.rebuilds.stats)
+    app.add_middleware(MetricsMiddleware, metrics=serve_metrics)
     if not session.quiet:
         click.echo(
             f"deltaglider serve: {session.endpoint_url or 's3://'} at http://{settings.host}:{settings.port} "

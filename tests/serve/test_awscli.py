@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+import deltaglider
+
 from .conftest import ACCESS_KEY, BUCKET, SECRET_KEY
 from .test_s3_boto3 import MIB, family, stored_files
 
@@ -38,9 +40,10 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
     (root / BUCKET).mkdir()
     port = _free_port()
     env = {**os.environ, "DG_SERVE_ACCESS_KEY": ACCESS_KEY, "DG_SERVE_SECRET_KEY": SECRET_KEY}
-    package_root = Path(__file__).resolve().parents[2]
-    if (package_root / "deltaglider" / "serve").is_dir():
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(package_root), env.get("PYTHONPATH")]))
+    # The deltaglider this test imported (the checkout, or the installed wheel in CI), never the
+    # sdist's source tree beside the tests, which has no compiled codec.
+    package_root = Path(deltaglider.__file__).resolve().parents[1]
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(package_root), env.get("PYTHONPATH")]))
     process = subprocess.Popen(
         [sys.executable, "-m", "deltaglider", "serve", str(root), "--port", str(port), "-q"], env=env
     )

@@ -282,7 +282,6 @@ def _chromium() -> tuple[str, str]:
     return browser, driver
 
 
-@pytest.mark.slow
 def test_a_real_browser_lists_follows_and_downloads(site: Site, tmp_path: Path) -> None:
     """Chromium opens the bucket's page, follows the folder link, downloads a file by its link (the
     bytes exact); the page fits a phone's width without scrolling sideways. The desktop view is the
