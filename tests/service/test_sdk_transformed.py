@@ -93,7 +93,7 @@ def test_a_zip_release_is_stored_as_the_delta_of_its_content(releases: list[Path
     body, meta = store.raw("b", summary.key)
     assert body.startswith(b"DGTB")
     assert meta["dg-transform"] == "zip"
-    assert meta["dg-base-format"] == "inflated-v2"
+    assert meta["dg-base-format"] == BASE_FORMAT == "inflated-v3"
     assert len(meta["dg-base-sha256"]) == 64
     assert meta["dg-delta-size"] == str(len(body))
 
