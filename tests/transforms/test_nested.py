@@ -389,7 +389,10 @@ _leaf = st.binary(max_size=3_000) | st.integers(0, 1 << 20).map(
 def _build(node: object) -> bytes:
     if isinstance(node, bytes):
         return node
-    kind, level, children = node  # type: ignore[misc]
+    assert isinstance(node, tuple)
+    kind: str = node[0]
+    level: int = node[1]
+    children: list[object] = node[2]
     if kind == "gzip":
         return gzip.compress(_build(children[0]), compresslevel=level, mtime=0)
     return _zip_bytes({f"m{i}": _build(c) for i, c in enumerate(children)}, level=level)
