@@ -16,6 +16,7 @@ from typing import BinaryIO, Final, TypeAlias
 from deltaglider.errors import CodecError
 from deltaglider.transforms import bzip2, lzma2, reconstruct, zstd_frame
 from deltaglider.transforms.deflater import Compressor, DeflateParams, Deflater, likely_params, other_params
+from deltaglider.transforms.known import KnownStreams, digest
 from deltaglider.transforms.recipe import MAX_DEPTH, Recipe, Segment
 
 CHUNK: Final = 1 << 16
@@ -172,6 +173,9 @@ class Builder:
         decoded_start: int = 0,
         scratch: str | None = None,
         work: Work | None = None,
+        known: KnownStreams | None = None,
+        raw_in_base: bool = False,
+        digests: set[bytes] | None = None,
     ) -> None:
         self.src_fd = src.fileno()
         self.out = out
@@ -195,6 +199,12 @@ class Builder:
         self.scratch = scratch  # the folder a member laid out again is copied to meanwhile
         self.nests = 0  # members decoded as nested containers, at every depth below this one
         self.work = work or Work(WORK_PER_DECODED * max_decoded)
+        # A deflate stream that ``known`` holds is kept raw, neither searched nor analysed
+        # (:mod:`.known`), where a member kept raw is found in the base (``raw_in_base``).
+        self.known = known
+        self.raw_in_base = raw_in_base
+        self.known_raw = 0  # streams kept raw so, at every depth
+        self.digests = digests  # where ``reproduce`` off notes the digest of each stream it decodes
         self.tries = 0
         self.deflated = 0  # segments that reproduced
         self.kept_raw = 0  # deflate streams that did not
@@ -235,6 +245,9 @@ class Builder:
         if used is not None and not self.reproduce:
             self._take(start_out, start_pos, used)
             return True
+        if used is not None and self._in_base(start_pos, used):
+            self._undo(start_out)
+            return False
         if used is not None:
             size = self.decoded - start_out
             params: DeflateParams | reconstruct.ReconstructParams | None
@@ -257,11 +270,23 @@ class Builder:
             self.exhaustive = False
         return False
 
+    def _in_base(self, start_pos: int, used: int) -> bool:
+        """Whether the stream of ``used`` bytes at ``start_pos`` is kept raw as the base holds it
+        (:mod:`.known`): then neither searched nor analysed."""
+        if not self.raw_in_base or self.known is None:
+            return False
+        if digest(pread_exact(self.src_fd, used, start_pos)) in self.known:
+            self.known_raw += 1
+            return True
+        return False
+
     def _take(self, start_out: int, start_pos: int, used: int) -> None:
         """Takes the stream just decoded, without a recipe (``reproduce`` off): its decoded bytes are
         laid out again when they are a container."""
         self.pos = start_pos + used
         self.deflated += 1
+        if self.digests is not None:
+            self.digests.add(digest(pread_exact(self.src_fd, used, start_pos)))
         self.nest(start_out)
 
     def _record(
@@ -327,6 +352,10 @@ class Builder:
                 decoded_start=start_out,
                 scratch=self.scratch,
                 work=self.work,
+                known=self.known,
+                # A gzip'd file whose one stream stays raw stays raw as a whole in this container.
+                raw_in_base=self.raw_in_base and kind == "gzip",
+                digests=self.digests,
             )
             child._last = self._last_nested
             try:
@@ -334,6 +363,7 @@ class Builder:
             except EOFError:
                 laid_out = False
             self.tries += child.tries
+            self.known_raw += child.known_raw
             self._last_nested = child._last or self._last_nested
             if not laid_out and self.reproduce and child.kept_raw and not child.deflated:
                 self.out.seek(start_out)
@@ -364,8 +394,8 @@ class Builder:
         """The choices that rebuild the stream just inflated, if the reconstructor models it."""
         if not reconstruct.may_take(size):
             return None
-        self.tries += 1
         deflated = pread_exact(self.src_fd, used, start_pos)
+        self.tries += 1
         decoded = pread_exact(self.out_reader, size, start_out)
         return reconstruct.analyse(deflated, decoded)
 

@@ -13,6 +13,7 @@ from deltaglider.transforms import ar_form, bzip2_form, gzip_form, xz_form, zip_
 from deltaglider.transforms.builder import Builder, Layout
 from deltaglider.transforms.bzip2 import Bzip2Params, pinned_libbzip2
 from deltaglider.transforms.deflater import SYSTEM_ZLIB, Compressor, default_compressor
+from deltaglider.transforms.known import KnownStreams
 from deltaglider.transforms.lzma2 import Lzma2Params, pinned_liblzma
 from deltaglider.transforms.recipe import Recipe, pack, unpack
 from deltaglider.transforms.recompress import Encoder, Params, write_segments
@@ -96,6 +97,7 @@ class Encoded:
     unproven: int = 0  # streams whose setting only their first ``checked_prefix`` bytes confirmed
     reconstructed: int = 0  # of streams_decoded, those rebuilt from their choices (.reconstruct)
     nests: int = 0  # members decoded as containers of their own, at any depth
+    known_raw: int = 0  # of streams_raw, those kept raw as the base holds them (.known)
 
 
 def encode_container(
@@ -107,6 +109,7 @@ def encode_container(
     checked_prefix: int | None = None,
     kind: str | None = None,
     nested: bool = True,
+    known: KnownStreams | None = None,
 ) -> Encoded | None:
     """Writes the decoded form of the container at ``path`` to ``decoded_path``.
 
@@ -119,7 +122,10 @@ def encode_container(
     the caller already read from the file's head (:func:`deltaglider.transforms.sniff.read_head`),
     so that the head is not read again. ``nested``: members that are containers themselves (a gzip'd
     file in a wheel, a jar in a war) are decoded in turn, up to :data:`.recipe.MAX_DEPTH` levels, when
-    a stream inside them reproduces (:meth:`.builder.Builder.nest`).
+    a stream inside them reproduces (:meth:`.builder.Builder.nest`). ``known``: the streams of the
+    reference the decoded stream's delta is made against; of those no zlib setting reproduces, the
+    ones it holds are kept raw instead of reconstructed where the base holds their raw bytes too
+    (:mod:`.known`).
     """
     compressor = compressor or default_compressor()
     kind = detect(path) if kind is None else kind
@@ -134,6 +140,7 @@ def encode_container(
             exhaustive=exhaustive,
             checked_prefix=checked_prefix,
             nested=nested,
+            known=known,
         )
     except _DeclinedError:
         return None
@@ -147,6 +154,7 @@ def encode_container(
         builder.unproven,
         builder.reconstructed,
         builder.nests,
+        builder.known_raw,
     )
 
 
@@ -159,6 +167,7 @@ def _encode(
     exhaustive: bool,
     checked_prefix: int | None,
     nested: bool,
+    known: KnownStreams | None,
 ) -> tuple[Recipe, Builder]:
     layout = _LAYOUTS[kind]
     with open(path, "rb") as src, write_beside(decoded_path) as part:
@@ -176,6 +185,8 @@ def _encode(
                 nested=nested_layout if nested else None,
                 names=compressor_names,
                 scratch=os.path.dirname(os.path.abspath(decoded_path)),
+                known=known,
+                raw_in_base=known is not None and kind == "zip" and known.raw_copy,
             )
             if not layout(builder, size) or not builder.deflated:
                 raise _DeclinedError
@@ -197,6 +208,7 @@ def decode_all(
     kind: str | None = None,
     zstd_members: bool = True,
     nested: bool = True,
+    digests: set[bytes] | None = None,
 ) -> int:
     """Writes ``path``'s layout to ``out`` with every stream that decodes decoded, whether or not a
     known compressor setting reproduces it: no parameter search, no recipe (a stream only ever read).
@@ -204,7 +216,7 @@ def decode_all(
     decodes a subset of these streams (those that reproduce), so when it decodes as many its stream is
     this one, byte for byte. ``kind`` and ``nested``: as for :func:`encode_container` (a member is
     laid out again when a stream inside it decodes); ``zstd_members``: whether zstd members of a zip
-    or ar are decoded."""
+    or ar are decoded; ``digests``: gets the digest of each stream decoded (:mod:`.known`)."""
     kind = detect(path) if kind is None else kind
     layout = layout_for(kind)
     if kind is None or layout is None:
@@ -224,6 +236,7 @@ def decode_all(
                     zstd_members=zstd_members,
                     nested=nested_layout if nested else None,
                     scratch=os.path.dirname(os.path.abspath(out)),
+                    digests=digests,
                 )
                 if not layout(builder, size) or not builder.deflated:
                     raise _DeclinedError

@@ -29,6 +29,7 @@ from deltaglider.errors import CodecError, RecipeError
 from deltaglider.transforms import Encoded, encode_container, rebuild, unpack
 from deltaglider.transforms import body as body_format
 from deltaglider.transforms.base import BASE_FORMAT
+from deltaglider.transforms.known import KnownStreams
 
 #: A compressor setting is taken for a stream once this much of its output agrees with the original:
 #: the upload's proof recompresses the whole file anyway, so the search need not recompress it all
@@ -50,8 +51,10 @@ def may_decode(copy: PrivateCopy) -> bool:
 
 @dataclass(frozen=True)
 class Side:
-    """The decoded side of an upload: the reference's decoded base and the copy's decoded stream."""
+    """The decoded side of an upload: the reference's decoded base and the copy's decoded stream;
+    ``reference``, the file the base was derived from."""
 
+    reference: Path
     base: Path
     base_sha256: str
     stream: Decoded
@@ -68,7 +71,7 @@ def decoded_side(
     with sources.open(ctx, decoded) as (base, base_sha):
         try:
             stream = copy.decoded()
-            yield None if stream is None else Side(base, base_sha, stream)
+            yield None if stream is None else Side(reference, base, base_sha, stream)
         finally:
             copy.release()
 
@@ -89,7 +92,7 @@ def make_body(
     when the search decodes the same streams (every stream reproduces) and removed in any case."""
     taken = _Guess(guess, side.stream.streams, side.stream.size)
     copy.release()  # the search writes its own decoded stream: not on disk twice
-    maker = _Body(ctx, side.base, side.base_sha256, copy, scratch, sha256=sha256, size_limit=size_limit)
+    maker = _Body(ctx, side, copy, scratch, sha256=sha256, size_limit=size_limit)
     try:
         return maker.attempt(taken, CHECKED_PREFIX)
     except _UnprovenError:
@@ -103,25 +106,30 @@ class _Body:
     """Makes the transformed body of the copy against ``base`` and proves that it rebuilds the file."""
 
     def __init__(
-        self,
-        ctx: Context,
-        base: Path,
-        base_sha: str,
-        copy: PrivateCopy,
-        scratch: Path,
-        *,
-        sha256: str,
-        size_limit: float,
+        self, ctx: Context, side: Side, copy: PrivateCopy, scratch: Path, *, sha256: str, size_limit: float
     ) -> None:
-        self.ctx, self.base, self.base_sha, self.copy, self.scratch = ctx, base, base_sha, copy, scratch
+        self.ctx, self.base, self.base_sha, self.copy, self.scratch = (
+            ctx,
+            side.base,
+            side.base_sha256,
+            copy,
+            scratch,
+        )
         self.sha256, self.size_limit = sha256, size_limit
+        # The reference's streams, walked only if a stream no zlib setting reproduces comes up: one
+        # the reference holds too is kept raw rather than analysed by the reconstructor.
+        self.known = KnownStreams(side.reference, scratch)
 
     def attempt(self, guess: _Guess | None, checked_prefix: int | None) -> Candidate | None:
         """The proven body, or None (not reproducible, or over the size limit)."""
         ctx, scratch = self.ctx, self.scratch
         decoded = scratch / "decoded"
         encoded = encode_container(
-            self.copy.path, decoded, checked_prefix=checked_prefix, kind=self.copy.head.container
+            self.copy.path,
+            decoded,
+            checked_prefix=checked_prefix,
+            kind=self.copy.head.container,
+            known=self.known,
         )
         if encoded is None:
             return None
