@@ -9,6 +9,7 @@ import io
 import json
 import random
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from deltaglider.core.models import DeltaSpace, ObjectKey
 from deltaglider.core.put import archives as put_archives
 from deltaglider.core.put import private_copy
 from deltaglider.core.rebuild import sources
-from deltaglider.transforms import body, container, unpack
+from deltaglider.transforms import body, container, reconstruct, unpack
 from deltaglider.transforms.base import derive_base
 
 SPACE = DeltaSpace("b", "rel")
@@ -133,3 +134,48 @@ def test_a_delta_made_against_an_inflated_v2_base_still_rebuilds(
     fresh.get(ObjectKey("b", f"rel/{releases[1].name}"), tmp_path / "again")
     assert sha256(tmp_path / "again") == sha256(releases[1])
     assert fresh.verify(ObjectKey("b", f"rel/{releases[1].name}")).valid
+
+
+def _flushed_gzip(payload: bytes, mtime: int) -> bytes:
+    """A gzip file only the reconstructor rebuilds (a flush point in its stream), stamped ``mtime``."""
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    half = len(payload) // 2
+    stream = c.compress(payload[:half]) + c.flush(zlib.Z_FULL_FLUSH) + c.compress(payload[half:]) + c.flush()
+    header = b"\x1f\x8b\x08\x00" + mtime.to_bytes(4, "little") + b"\x00\x03"
+    return header + stream + zlib.crc32(payload).to_bytes(4, "little") + len(payload).to_bytes(4, "little")
+
+
+def test_an_upload_reconstructs_only_the_streams_its_reference_lacks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As botocore's wheels: gzip'd JSON whose streams no zlib setting writes, a new gzip header in
+    every release, few files changed. The reconstructor's slow analysis is paid on those few only."""
+    rng = random.Random(3)
+    docs = {f"pkg/data/s{d}.json": {f"Op{i}": f"text {rng.random()}" for i in range(1500)} for d in range(5)}
+    paths = []
+    for release in range(2):
+        for op in range(0, 1500, 7):  # enough changes for the plain delta to be the larger
+            docs["pkg/data/s0.json"][f"Op{op}"] = f"changed in {release}: {rng.random()}"
+        path = tmp_path / f"pkg-1.{release}-py3-none-any.whl"
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            for name, doc in docs.items():
+                data = _flushed_gzip(json.dumps(doc, indent=1).encode(), mtime=release + 1)
+                z.writestr(zipfile.ZipInfo(name + ".gz", (2020, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
+        paths.append(path)
+    analysed: list[int] = []
+    real_analyse = reconstruct.analyse
+
+    def analyse(deflated: bytes, decoded: bytes) -> reconstruct.ReconstructParams | None:
+        analysed.append(len(decoded))
+        return real_analyse(deflated, decoded)
+
+    monkeypatch.setattr(reconstruct, "analyse", analyse)
+    store = MemoryStorage()
+    service = make_service(store)
+    service.put(paths[0], SPACE)
+    summary = service.put(paths[1], SPACE)
+
+    assert summary.transform == "zip"
+    assert analysed == [len(json.dumps(docs["pkg/data/s0.json"], indent=1).encode())]
+    got = service.get(ObjectKey("b", f"rel/{paths[1].name}"), tmp_path / "out")
+    assert got.reconstructed and sha256(tmp_path / "out") == sha256(paths[1])

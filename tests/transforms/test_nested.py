@@ -32,8 +32,10 @@ from deltaglider.transforms import (
 from deltaglider.transforms import builder as builder_module
 from deltaglider.transforms import container as container_module
 from deltaglider.transforms import recipe as recipe_module
+from deltaglider.transforms import reconstruct as reconstruct_module
 from deltaglider.transforms.base import derive_base
 from deltaglider.transforms.container import check_sizes, decode_all, decoded_limit
+from deltaglider.transforms.known import KnownStreams
 from deltaglider.transforms.recipe import MAX_DEPTH
 from deltaglider.transforms.reconstruct import ReconstructParams
 from deltaglider.transforms.reconstruct import name as reconstructor_name
@@ -444,3 +446,68 @@ def test_a_nested_recipe_made_with_another_compressor_is_refused(tmp_path: Path)
     with pytest.raises(RecipeError, match="zlib-ng"):
         rebuild(tmp_path / "dec", foreign, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def _flushed_gzip(payload: bytes, mtime: int) -> bytes:
+    """A gzip file whose stream no zlib setting writes (a flush point in it: only the reconstructor
+    rebuilds it), stamped ``mtime`` as GNU gzip stamps each file it compresses."""
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    half = len(payload) // 2
+    stream = c.compress(payload[:half]) + c.flush(zlib.Z_FULL_FLUSH) + c.compress(payload[half:]) + c.flush()
+    header = b"\x1f\x8b\x08\x00" + mtime.to_bytes(4, "little") + b"\x00\x03"
+    return header + stream + zlib.crc32(payload).to_bytes(4, "little") + len(payload).to_bytes(4, "little")
+
+
+def _release(path: Path, mtime: int, changed: bytes) -> Path:
+    return _zip(
+        path,
+        {
+            "same.json.gz": _flushed_gzip(_json(1, 60_000), mtime),
+            "changed.json.gz": _flushed_gzip(changed, mtime),
+            "code.py": sample_text(20_000),
+        },
+    )
+
+
+def test_a_stream_the_reference_holds_is_kept_raw_and_only_the_changed_one_reconstructed(
+    tmp_path: Path,
+) -> None:
+    old = _release(tmp_path / "old.whl", 1, _json(2, 60_000))
+    new = _release(tmp_path / "new.whl", 2, _json(3, 60_000))
+    analysed: list[int] = []
+    real_analyse = reconstruct_module.analyse
+
+    def analyse(deflated: bytes, decoded: bytes) -> ReconstructParams | None:
+        analysed.append(len(decoded))
+        return real_analyse(deflated, decoded)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(reconstruct_module, "analyse", analyse)
+        encoded = encode_container(new, tmp_path / "new.decoded", known=KnownStreams(old, tmp_path))
+
+    assert encoded is not None
+    # The unchanged file's stream (under a new gzip header) is kept raw, and its member with it; the
+    # code, the same compressed bytes as the reference's, too: neither searched nor analysed.
+    assert encoded.known_raw == 2 and encoded.reconstructed == 1 and encoded.nests == 1
+    assert analysed == [len(_json(3, 60_000))]
+    decoded = (tmp_path / "new.decoded").read_bytes()
+    assert _json(3, 60_000) in decoded and _json(1, 60_000) not in decoded
+    assert rebuild(tmp_path / "new.decoded", encoded.recipe, tmp_path / "out") == new.stat().st_size
+    assert (tmp_path / "out").read_bytes() == new.read_bytes()
+    # Without a reference every stream is decoded.
+    alone = round_trip(new, tmp_path)
+    assert alone is not None and alone.known_raw == 0 and alone.reconstructed == 2
+
+
+def test_streams_of_a_reference_without_a_raw_copy_in_its_base_are_decoded(tmp_path: Path) -> None:
+    payload = _json(1, 60_000)
+    reference = tmp_path / "old.json.gz"
+    reference.write_bytes(_flushed_gzip(payload, 1))
+    new = _zip(tmp_path / "new.zip", {"a.json.gz": _flushed_gzip(payload, 2)})
+
+    known = KnownStreams(reference, tmp_path)
+    encoded = encode_container(new, tmp_path / "new.decoded", known=known)
+
+    # The gzip file's base is its decoded stream alone: the raw stream kept would be found nowhere.
+    assert not known.raw_copy
+    assert encoded is not None and encoded.known_raw == 0 and encoded.reconstructed == 1
