@@ -511,3 +511,34 @@ def test_streams_of_a_reference_without_a_raw_copy_in_its_base_are_decoded(tmp_p
     # The gzip file's base is its decoded stream alone: the raw stream kept would be found nowhere.
     assert not known.raw_copy
     assert encoded is not None and encoded.known_raw == 0 and encoded.reconstructed == 1
+
+
+def test_a_reconstructed_stream_at_any_depth_is_bounded_when_read() -> None:
+    name = reconstructor_name()
+    fine = ReconstructParams(zlib.compress(b"x"), 1)
+    many = ReconstructParams(zlib.compress(b"x"), reconstruct_module.CHOICES_PER_BYTE * 200 + (1 << 16) + 1)
+    for params, refusal in ((fine, None), (many, "more choices")):
+        inner = Recipe("gzip", name, (Segment(10), Segment(100, params, 100), Segment(8)))
+        jar = Recipe(
+            "zip",
+            default_compressor().name,
+            (Segment(30), Segment(inner.decoded_size, DeflateParams(6), 90, inner)),
+        )
+        war = Recipe(
+            "zip",
+            default_compressor().name,
+            (Segment(jar.decoded_size, DeflateParams(6), 80, jar), Segment(22)),
+        )
+        assert war.depth == MAX_DEPTH
+        if refusal is None:
+            assert unpack(pack(war)) == war
+            check_sizes(war, war.original_size)
+        else:
+            with pytest.raises(RecipeError, match=refusal):
+                unpack(pack(war))
+    # A reconstructed stream claiming more than the reconstructor takes, two containers down.
+    huge = reconstruct_module.MAX_DECODED + 1
+    inner = Recipe("gzip", name, (Segment(huge, fine, huge // 1000),))
+    outer = Recipe("zip", default_compressor().name, (Segment(huge, DeflateParams(6), huge // 900, inner),))
+    with pytest.raises(RecipeError, match="past the limit"):
+        unpack(pack(outer))
