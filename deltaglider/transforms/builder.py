@@ -242,12 +242,11 @@ class Builder:
         """
         start_out, start_pos = self.decoded, self.pos
         used = self._inflate(compressed_size)
-        if used is not None and not self.reproduce:
-            self._take(start_out, start_pos, used)
-            return True
         if used is not None and self._in_base(start_pos, used):
             self._undo(start_out)
             return False
+        if used is not None and not self.reproduce:
+            return self._take(start_out, start_pos, used)
         if used is not None:
             size = self.decoded - start_out
             params: DeflateParams | reconstruct.ReconstructParams | None
@@ -280,14 +279,19 @@ class Builder:
             return True
         return False
 
-    def _take(self, start_out: int, start_pos: int, used: int) -> None:
+    def _take(self, start_out: int, start_pos: int, used: int) -> bool:
         """Takes the stream just decoded, without a recipe (``reproduce`` off): its decoded bytes are
-        laid out again when they are a container."""
-        self.pos = start_pos + used
-        self.deflated += 1
+        laid out again when they are a container. False (the stream undone, kept raw) when they are
+        one whose streams the base holds raw (:meth:`nest`), as :meth:`_record` keeps it."""
         if self.digests is not None:
             self.digests.add(digest(pread_exact(self.src_fd, used, start_pos)))
-        self.nest(start_out)
+        self.pos = start_pos + used
+        if isinstance(self.nest(start_out), _Nothing):
+            self.pos = start_pos
+            self._undo(start_out)
+            return False
+        self.deflated += 1
+        return True
 
     def _record(
         self,
@@ -321,8 +325,9 @@ class Builder:
         (reproduces one, when reproducing): its decoded bytes in ``out`` are then replaced by the
         nested container's decoded stream, and its recipe returned (None without a recipe to keep).
         Otherwise ``out`` is left as it was, and None returned; but :data:`_NOTHING_REPRODUCED` when
-        reproducing and the nested container has streams of which none reproduces: the caller keeps
-        the member raw, as a base (which decodes every stream, :mod:`.base`) holds no such stream's
+        the nested container has streams of which none is decoded, and either reproducing (none
+        reproduces) or some were kept raw as the base holds them (:mod:`.known`): the caller keeps the
+        member raw, as a base (which decodes every stream, :mod:`.base`) holds no such stream's
         compressed bytes decoded once, only the raw container."""
         if self.nested is None or self.depth >= MAX_DEPTH or self.out_reader < 0:
             return None
@@ -365,7 +370,9 @@ class Builder:
             self.tries += child.tries
             self.known_raw += child.known_raw
             self._last_nested = child._last or self._last_nested
-            if not laid_out and self.reproduce and child.kept_raw and not child.deflated:
+            # Kept raw whole, as a base holds no such stream decoded once: when reproducing, a member
+            # none of whose streams reproduces; either way, one whose streams the base holds raw.
+            if not laid_out and child.kept_raw and not child.deflated and (self.reproduce or child.known_raw):
                 self.out.seek(start_out)
                 self.out.truncate()
                 self.decoded = start_out
@@ -418,8 +425,7 @@ class Builder:
         rebuildable = not self.reproduce or dict_size <= lzma2.MAX_DICT
         if rebuildable and self._unlzma(compressed_size, dict_size, decoded_size):
             if not self.reproduce:
-                self._take(start_out, start_pos, compressed_size)
-                return True
+                return self._take(start_out, start_pos, compressed_size)
             decoded = (self.out_reader, start_out, decoded_size)
             original = (self.src_fd, start_pos, compressed_size)
             compressor = lzma2.pinned_liblzma()
@@ -449,8 +455,7 @@ class Builder:
             self.out.flush()
             self.work.spend(size)
             if not self.reproduce:
-                self._take(start_out, start_pos, used)
-                return True
+                return self._take(start_out, start_pos, used)
             params = bzip2.Bzip2Params(block_size)
             self.tries += 1
             new = partial(bzip2.pinned_libbzip2().new, params)
@@ -505,8 +510,7 @@ class Builder:
         start_out, start_pos = self.decoded, self.pos
         decoded_size = self._unzstd(frame_size, header)
         if decoded_size is not None and not self.reproduce:
-            self._take(start_out, start_pos, frame_size)
-            return True
+            return self._take(start_out, start_pos, frame_size)
         if decoded_size is not None:
             decoded = (self.out_reader, start_out, decoded_size)
             original = (self.src_fd, start_pos, frame_size)

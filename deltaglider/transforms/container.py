@@ -186,7 +186,7 @@ def _encode(
                 names=compressor_names,
                 scratch=os.path.dirname(os.path.abspath(decoded_path)),
                 known=known,
-                raw_in_base=known is not None and kind == "zip" and known.raw_copy,
+                raw_in_base=_raw_in_base(kind, known),
             )
             if not layout(builder, size) or not builder.deflated:
                 raise _DeclinedError
@@ -194,6 +194,12 @@ def _encode(
             if recipe.original_size != size:
                 raise AssertionError("layout left bytes out")  # a bug here, never bad input
     return recipe, builder
+
+
+def _raw_in_base(kind: str, known: KnownStreams | None) -> bool:
+    """Whether a member of a ``kind`` container kept raw is found in the base: the base ends with the
+    raw reference when that is a zip (:mod:`.base`), whose members a zip's match."""
+    return known is not None and kind == "zip" and known.raw_copy
 
 
 #: Called on (the container, the decoded stream) after :func:`decode_all` laid it out.
@@ -209,6 +215,7 @@ def decode_all(
     zstd_members: bool = True,
     nested: bool = True,
     digests: set[bytes] | None = None,
+    known: KnownStreams | None = None,
 ) -> int:
     """Writes ``path``'s layout to ``out`` with every stream that decodes decoded, whether or not a
     known compressor setting reproduces it: no parameter search, no recipe (a stream only ever read).
@@ -216,7 +223,8 @@ def decode_all(
     decodes a subset of these streams (those that reproduce), so when it decodes as many its stream is
     this one, byte for byte. ``kind`` and ``nested``: as for :func:`encode_container` (a member is
     laid out again when a stream inside it decodes); ``zstd_members``: whether zstd members of a zip
-    or ar are decoded; ``digests``: gets the digest of each stream decoded (:mod:`.known`)."""
+    or ar are decoded; ``digests``: gets the digest of each stream decoded; ``known``: as for
+    :func:`encode_container`, its streams kept raw (:mod:`.known`)."""
     kind = detect(path) if kind is None else kind
     layout = layout_for(kind)
     if kind is None or layout is None:
@@ -237,6 +245,8 @@ def decode_all(
                     nested=nested_layout if nested else None,
                     scratch=os.path.dirname(os.path.abspath(out)),
                     digests=digests,
+                    known=known,
+                    raw_in_base=_raw_in_base(kind, known),
                 )
                 if not layout(builder, size) or not builder.deflated:
                     raise _DeclinedError
