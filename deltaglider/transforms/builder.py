@@ -263,7 +263,7 @@ class Builder:
                     self._count_unproven(used)
                     return True
         self._undo(start_out)
-        if self.kept_raw >= 4 and not self.deflated:
+        if self.kept_raw - self.known_raw >= 4 and not self.deflated:
             # A producer that matched nothing so far will not match the rare settings later either;
             # keep the cost per member bounded.
             self.exhaustive = False

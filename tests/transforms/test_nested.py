@@ -39,7 +39,7 @@ from deltaglider.transforms.known import KnownStreams
 from deltaglider.transforms.recipe import MAX_DEPTH
 from deltaglider.transforms.reconstruct import ReconstructParams
 from deltaglider.transforms.reconstruct import name as reconstructor_name
-from transforms.helpers import round_trip, sample_text
+from transforms.helpers import round_trip, sample_text, without_reconstructor
 
 
 def _json(seed: int, size: int) -> bytes:
@@ -542,3 +542,52 @@ def test_a_reconstructed_stream_at_any_depth_is_bounded_when_read() -> None:
     outer = Recipe("zip", default_compressor().name, (Segment(huge, DeflateParams(6), huge // 900, inner),))
     with pytest.raises(RecipeError, match="past the limit"):
         unpack(pack(outer))
+
+
+class _FlushingDeflater:
+    """A raw deflater with a flush point after each piece it takes: no zlib setting writes that."""
+
+    def __init__(self) -> None:
+        self._z = zlib.compressobj(6, zlib.DEFLATED, -15)
+
+    def compress(self, data: bytes) -> bytes:
+        return self._z.compress(data) + self._z.flush(zlib.Z_FULL_FLUSH)
+
+    def flush(self) -> bytes:
+        return self._z.flush()
+
+
+def _zip_by(path: Path, members: list[tuple[str, bytes, object]], monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A zip whose members' deflaters are the ones given, in order."""
+    makers = [maker for _, _, maker in members]
+    with monkeypatch.context() as patch:
+        patch.setattr(zipfile, "_get_compressor", lambda *_: makers.pop(0)())
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            for name, data, _ in members:
+                z.writestr(zipfile.ZipInfo(name, (2020, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
+    return path
+
+
+def test_members_kept_raw_as_the_reference_holds_them_do_not_cut_the_search_short(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    without_reconstructor(monkeypatch)
+    rare = DeflateParams(6, 15, 7)  # tried only by the full search
+
+    def zlib_at(params: DeflateParams) -> object:
+        return lambda: zlib.compressobj(params.level, zlib.DEFLATED, -15, params.mem_level)
+
+    def release(path: Path, changed: bytes) -> Path:
+        same = [(f"k{i}.txt", sample_text(8_000, b"k%d" % i), zlib_at(DeflateParams(6))) for i in range(4)]
+        odd = ("odd.txt", changed[:8_000], _FlushingDeflater)
+        return _zip_by(path, [*same, odd, ("changed.txt", changed, zlib_at(rare))], monkeypatch)
+
+    old = release(tmp_path / "old.zip", sample_text(200_000, b"v1"))
+    new = release(tmp_path / "new.zip", sample_text(200_000, b"v2"))
+
+    encoded = encode_container(new, tmp_path / "new.decoded", known=KnownStreams(old, tmp_path))
+
+    # Four members kept raw as the reference holds them, one that nothing reproduces: the changed
+    # member after them is still searched through the rarer settings.
+    assert encoded is not None and encoded.known_raw == 4 and encoded.streams_raw == 5
+    assert [s.params for s in unpack(encoded.recipe).segments if s.params] == [rare]
