@@ -401,8 +401,8 @@ class Builder:
         """The choices that rebuild the stream just inflated, if the reconstructor models it."""
         if not reconstruct.may_take(size):
             return None
-        deflated = pread_exact(self.src_fd, used, start_pos)
         self.tries += 1
+        deflated = pread_exact(self.src_fd, used, start_pos)
         decoded = pread_exact(self.out_reader, size, start_out)
         return reconstruct.analyse(deflated, decoded)
 
