@@ -14,7 +14,7 @@ from functools import partial
 from typing import BinaryIO, Final, TypeAlias
 
 from deltaglider.errors import CodecError
-from deltaglider.transforms import bzip2, lzma2, reconstruct, zstd_frame
+from deltaglider.transforms import bzip2, lzma2, memo, reconstruct, zstd_frame
 from deltaglider.transforms.deflater import Compressor, DeflateParams, Deflater, likely_params, other_params
 from deltaglider.transforms.known import KnownStreams, digest
 from deltaglider.transforms.recipe import MAX_DEPTH, Recipe, Segment
@@ -398,13 +398,21 @@ class Builder:
     def _reconstruct(
         self, start_out: int, size: int, start_pos: int, used: int
     ) -> reconstruct.ReconstructParams | None:
-        """The choices that rebuild the stream just inflated, if the reconstructor models it."""
+        """The choices that rebuild the stream just inflated, if the reconstructor models it: from
+        the process's memo when it analysed the same stream before (:mod:`.memo`)."""
         if not reconstruct.may_take(size):
             return None
-        self.tries += 1
         deflated = pread_exact(self.src_fd, used, start_pos)
+        key = digest(deflated)
+        found = memo.CHOICES.get(key)
+        if found is not None:
+            return found
+        self.tries += 1
         decoded = pread_exact(self.out_reader, size, start_out)
-        return reconstruct.analyse(deflated, decoded)
+        params = reconstruct.analyse(deflated, decoded)
+        if params is not None:
+            memo.CHOICES.remember(key, params)
+        return params
 
     def _count_unproven(self, compressed_size: int) -> None:
         if self.checked_prefix is not None and compressed_size > self.checked_prefix:

@@ -20,7 +20,7 @@ from deltaglider.core.models import DeltaSpace, ObjectKey
 from deltaglider.core.put import archives as put_archives
 from deltaglider.core.put import private_copy
 from deltaglider.core.rebuild import sources
-from deltaglider.transforms import body, container, reconstruct, unpack
+from deltaglider.transforms import body, container, memo, reconstruct, unpack
 from deltaglider.transforms.base import derive_base
 
 SPACE = DeltaSpace("b", "rel")
@@ -170,6 +170,7 @@ def test_an_upload_reconstructs_only_the_streams_its_reference_lacks(
         return real_analyse(deflated, decoded)
 
     monkeypatch.setattr(reconstruct, "analyse", analyse)
+    monkeypatch.setattr(memo, "CHOICES", memo.ChoicesMemo())  # nothing analysed before in this process
     store = MemoryStorage()
     service = make_service(store)
     service.put(paths[0], SPACE)

@@ -31,6 +31,7 @@ from deltaglider.transforms import (
 )
 from deltaglider.transforms import builder as builder_module
 from deltaglider.transforms import container as container_module
+from deltaglider.transforms import memo as memo_module
 from deltaglider.transforms import recipe as recipe_module
 from deltaglider.transforms import reconstruct as reconstruct_module
 from deltaglider.transforms.base import derive_base
@@ -483,6 +484,7 @@ def test_a_stream_the_reference_holds_is_kept_raw_and_only_the_changed_one_recon
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(reconstruct_module, "analyse", analyse)
+        patch.setattr(memo_module, "CHOICES", memo_module.ChoicesMemo())
         encoded = encode_container(new, tmp_path / "new.decoded", known=KnownStreams(old, tmp_path))
 
     assert encoded is not None
@@ -591,3 +593,46 @@ def test_members_kept_raw_as_the_reference_holds_them_do_not_cut_the_search_shor
     # member after them is still searched through the rarer settings.
     assert encoded is not None and encoded.known_raw == 4 and encoded.streams_raw == 5
     assert [s.params for s in unpack(encoded.recipe).segments if s.params] == [rare]
+
+
+def test_a_stream_analysed_once_in_a_process_is_not_analysed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    analysed: list[int] = []
+    real_analyse = reconstruct_module.analyse
+
+    def analyse(deflated: bytes, decoded: bytes) -> ReconstructParams | None:
+        analysed.append(len(decoded))
+        return real_analyse(deflated, decoded)
+
+    monkeypatch.setattr(reconstruct_module, "analyse", analyse)
+    monkeypatch.setattr(memo_module, "CHOICES", memo_module.ChoicesMemo())
+    # Two releases sharing one stream no zlib setting writes (under new gzip headers), and one each of
+    # their own.
+    shared = _json(4, 40_000)
+    first = _zip(
+        tmp_path / "a.zip", {"s.gz": _flushed_gzip(shared, 1), "x.gz": _flushed_gzip(_json(5, 9_000), 1)}
+    )
+    second = _zip(
+        tmp_path / "b.zip", {"s.gz": _flushed_gzip(shared, 2), "x.gz": _flushed_gzip(_json(6, 9_000), 2)}
+    )
+
+    assert round_trip(first, tmp_path) is not None
+    again = round_trip(second, tmp_path)
+
+    # Every stream rebuilt from its choices, the shared one analysed once: the second time its choices
+    # came from the memo, and they rebuild it (round_trip compares the bytes).
+    assert again is not None and again.reconstructed == 2
+    assert sorted(analysed) == sorted([len(shared), len(_json(5, 9_000)), len(_json(6, 9_000))])
+
+
+def test_the_memo_holds_at_most_its_limit_dropping_the_oldest() -> None:
+    held = memo_module.ChoicesMemo(limit=250)
+    choices = [ReconstructParams(bytes([i]) * 100, 1) for i in range(3)]
+    for i, params in enumerate(choices):
+        held.remember(b"k%d" % i, params)
+
+    assert held.get(b"k0") is None
+    assert held.get(b"k1") == choices[1] and held.get(b"k2") == choices[2]
+    held.remember(b"big", ReconstructParams(b"x" * 251, 1))  # larger than the whole memo: not kept
+    assert held.get(b"big") is None and held.get(b"k2") == choices[2]
