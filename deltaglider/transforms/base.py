@@ -16,9 +16,15 @@ it was its own base (one the original DeltaGlider uploaded) records the referenc
 which a rebuild serves with the reference itself, deriving nothing
 (:mod:`deltaglider.core.rebuild.sources`).
 
-``inflated-v2`` (what new deltas are made against): as ``inflated-v1``, and the zstd members of a
-zip or ar (a ``.conda``'s ``.tar.zst``, a ``.deb``'s ``data.tar.zst``) decoded too. Under
-``inflated-v1`` those stay as they are, as they did when deltas were made against them.
+``inflated-v2``: as ``inflated-v1``, and the zstd members of a zip or ar (a ``.conda``'s
+``.tar.zst``, a ``.deb``'s ``data.tar.zst``) decoded too. Under ``inflated-v1`` those stay as they
+are, as they did when deltas were made against them.
+
+``inflated-v3`` (what new deltas are made against): as ``inflated-v2``, and a decoded stream that is
+itself a container (a gzip'd file in a wheel, a jar in a war, a zip in a gzip) is laid out the same
+way in place, when a stream inside it decodes, down to :data:`deltaglider.transforms.recipe.MAX_DEPTH`
+containers, under the same bounds for the whole tree (:func:`deltaglider.transforms.container.decode_all`).
+Under ``inflated-v1`` and ``inflated-v2`` such members stay as they decoded once.
 
 For a zip, the raw file follows the decoded stream: members that a target keeps raw (its producer
 could not be reproduced) still find their unchanged bytes there.
@@ -32,9 +38,9 @@ from typing import BinaryIO, Final
 from deltaglider.atomic import StrPath
 from deltaglider.transforms.container import decode_all
 
-BASE_FORMAT: Final = "inflated-v2"
+BASE_FORMAT: Final = "inflated-v3"
 #: Every format a rebuild can still derive, oldest first.
-BASE_FORMATS: Final = ("inflated-v1", BASE_FORMAT)
+BASE_FORMATS: Final = ("inflated-v1", "inflated-v2", BASE_FORMAT)
 _COPY: Final = 1 << 20
 
 
@@ -49,5 +55,7 @@ def derive_base(reference: StrPath, out: StrPath, base_format: str = BASE_FORMAT
     reference is no container this format decodes: its base is then the reference itself."""
     if base_format not in BASE_FORMATS:
         raise ValueError(f"unknown base format {base_format!r}")
-    zstd_members = base_format != "inflated-v1"
-    return decode_all(reference, out, appendix=_append_raw_zip, zstd_members=zstd_members) > 0
+    rules = BASE_FORMATS.index(base_format)
+    return (
+        decode_all(reference, out, appendix=_append_raw_zip, zstd_members=rules >= 1, nested=rules >= 2) > 0
+    )

@@ -7,15 +7,17 @@ capped per call, and the parameter search re-reads the decoded bytes from the fi
 from __future__ import annotations
 
 import os
+import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
-from typing import BinaryIO, Final
+from typing import BinaryIO, Final, TypeAlias
 
 from deltaglider.errors import CodecError
-from deltaglider.transforms import bzip2, lzma2, reconstruct, zstd_frame
+from deltaglider.transforms import bzip2, lzma2, memo, reconstruct, zstd_frame
 from deltaglider.transforms.deflater import Compressor, DeflateParams, Deflater, likely_params, other_params
-from deltaglider.transforms.recipe import Segment
+from deltaglider.transforms.known import KnownStreams, digest
+from deltaglider.transforms.recipe import MAX_DEPTH, Recipe, Segment
 
 CHUNK: Final = 1 << 16
 _INFLATE_STEP: Final = 1 << 18
@@ -23,6 +25,24 @@ _INFLATE_STEP: Final = 1 << 18
 #: compressed in full: a wrong level differs in its first block, and a multi-threaded frame starts as
 #: the single-threaded one does (its first job runs far past this).
 ZSTD_QUICK: Final = 16 << 10
+#: Bytes of a decoded member read to tell whether it is itself a container (a tar's magic sits at 257).
+NEST_HEAD: Final = 262
+#: What a nested stream's search tries after zlib's defaults per level (:func:`.deflater.likely_params`):
+#: the larger literal buffer of GNU gzip's and Info-ZIP's deflaters. A nested container's many small
+#: files are not searched through every rarer setting: what none of these writes goes to the
+#: reconstructor, as a stream of an outer container does after the full search.
+NESTED_EXTRA: Final = (DeflateParams(9, 15, 9), DeflateParams(6, 15, 9))
+#: Bytes a builder's tree may decode in all, kept or undone, per byte of its ``max_decoded``: a member
+#: decoded and then decoded again inside costs each level once; a zip of bombs that each fill what is
+#: left of ``max_decoded`` and are undone stops here instead of inflating each in turn.
+WORK_PER_DECODED: Final = 3
+
+#: Lays out a container (the layouts of :mod:`.container`): ``False`` when it is none it can read.
+Layout: TypeAlias = Callable[["Builder", int], bool]
+#: The container a decoded member's first bytes say it is, and how to lay it out; None when none.
+NestedLayout: TypeAlias = Callable[[bytes], tuple[str, Layout] | None]
+#: Names what a nested recipe's segments need (:func:`.container.compressor_names`).
+NameCompressors: TypeAlias = Callable[[set[str], Compressor], str]
 
 
 def pread_exact(fd: int, size: int, offset: int) -> bytes:
@@ -75,6 +95,45 @@ def _same_output(
     return agrees(deflater.flush()) and made == src_size
 
 
+class _Nothing:
+    """What :meth:`Builder.nest` says of a nested container none of whose streams reproduces."""
+
+
+_NOTHING_REPRODUCED: Final = _Nothing()
+
+
+class Work:
+    """What the builders of one tree have decoded, shared by all of them."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.spent = 0
+
+    @property
+    def exhausted(self) -> bool:
+        return self.spent >= self.limit
+
+    @property
+    def left(self) -> int:
+        return max(0, self.limit - self.spent)
+
+    def spend(self, size: int) -> bool:
+        """Counts ``size`` more bytes; False once the tree has decoded more than its limit."""
+        self.spent += size
+        return self.spent <= self.limit
+
+
+def _copy_range(fd: int, offset: int, size: int, out: BinaryIO) -> None:
+    while size > 0:
+        data = pread_exact(fd, min(size, 1 << 20), offset)
+        if not data:
+            raise EOFError("the decoded stream ended early")
+        out.write(data)
+        size -= len(data)
+        offset += len(data)
+    out.flush()
+
+
 class Builder:
     """Copies or inflates regions of ``src`` into ``out`` in order, remembering each as a segment.
 
@@ -89,6 +148,11 @@ class Builder:
     longer than that (counted in ``unproven``) is known to rebuild only once the caller has rebuilt it.
     A deflate stream that no setting reproduces is handed to the reconstructor (:mod:`.reconstruct`);
     what it takes is proven in full before it is recorded.
+
+    Nesting: a member whose decoded bytes ``nested`` recognises as a container is laid out again by a
+    child builder writing into the same ``out`` (:meth:`nest`), down to :data:`.recipe.MAX_DEPTH`
+    containers. The whole tree shares ``max_decoded`` (``decoded`` counts from the top of ``out``)
+    and one :class:`Work` bound on what it decodes, kept or undone.
     """
 
     def __init__(
@@ -103,6 +167,15 @@ class Builder:
         reproduce: bool = True,
         checked_prefix: int | None = None,
         zstd_members: bool = True,
+        nested: NestedLayout | None = None,
+        names: NameCompressors | None = None,
+        depth: int = 1,
+        decoded_start: int = 0,
+        scratch: str | None = None,
+        work: Work | None = None,
+        known: KnownStreams | None = None,
+        raw_in_base: bool = False,
+        digests: set[bytes] | None = None,
     ) -> None:
         self.src_fd = src.fileno()
         self.out = out
@@ -119,11 +192,26 @@ class Builder:
         self.unproven = 0  # streams taken on their first ``checked_prefix`` bytes alone
         self.segments: list[Segment] = []
         self.pos = 0  # next byte of the original to account for
-        self.decoded = 0  # bytes written to the decoded stream
+        self.decoded = decoded_start  # where the next decoded byte goes in ``out``
+        self.nested = nested
+        self.names = names
+        self.depth = depth
+        self.scratch = scratch  # the folder a member laid out again is copied to meanwhile
+        self.nests = 0  # members decoded as nested containers, at every depth below this one
+        self.work = work or Work(WORK_PER_DECODED * max_decoded)
+        # A deflate stream that ``known`` holds is kept raw, neither searched nor analysed
+        # (:mod:`.known`), where a member kept raw is found in the base (``raw_in_base``).
+        self.known = known
+        self.raw_in_base = raw_in_base
+        self.known_raw = 0  # streams kept raw so, at every depth
+        self.digests = digests  # where ``reproduce`` off notes the digest of each stream it decodes
         self.tries = 0
         self.deflated = 0  # segments that reproduced
         self.kept_raw = 0  # deflate streams that did not
         self._last: DeflateParams | None = None
+        #: The setting the last nested container's streams matched: its siblings (a wheel's other
+        #: gzip'd files) were most likely written the same way.
+        self._last_nested: DeflateParams | None = None
         self._last_lzma2: lzma2.Lzma2Params | None = None
         self._last_zstd: zstd_frame.ZstdParams | None = None
         self.kinds: set[str] = set()  # "deflate", "lzma2", "bzip2", "zstd": what the recipe's segments use
@@ -141,7 +229,7 @@ class Builder:
             left -= len(data)
             self.pos += len(data)
         self.decoded += size
-        if self.segments and self.segments[-1].params is None:
+        if self.segments and self.segments[-1].params is None and self.segments[-1].inner is None:
             size += self.segments[-1].decoded_size
             self.segments.pop()
         self.segments.append(Segment(size))
@@ -154,10 +242,11 @@ class Builder:
         """
         start_out, start_pos = self.decoded, self.pos
         used = self._inflate(compressed_size)
+        if used is not None and self._in_base(start_pos, used):
+            self._undo(start_out)
+            return False
         if used is not None and not self.reproduce:
-            self.pos = start_pos + used
-            self.deflated += 1
-            return True
+            return self._take(start_out, start_pos, used)
         if used is not None:
             size = self.decoded - start_out
             params: DeflateParams | reconstruct.ReconstructParams | None
@@ -165,37 +254,165 @@ class Builder:
             if params is None:
                 params = self._reconstruct(start_out, size, start_pos, used)
             if isinstance(params, reconstruct.ReconstructParams):
-                self.segments.append(Segment(size, params, used))
-                self.pos = start_pos + used
-                self.deflated += 1
-                self.reconstructed += 1
-                self.kinds.add("reconstruct")
-                return True
-            if params is not None:
-                self._count_unproven(used)
-                self.segments.append(Segment(size, params, used))
-                self.pos = start_pos + used
-                self.deflated += 1
-                self.kinds.add("deflate")
+                if self._record(start_out, start_pos, used, params, "reconstruct"):
+                    self.reconstructed += 1
+                    return True
+            elif params is not None:
                 self._last = params
-                return True
+                if self._record(start_out, start_pos, used, params, "deflate"):
+                    self._count_unproven(used)
+                    return True
         self._undo(start_out)
-        if self.kept_raw >= 4 and not self.deflated:
+        if self.kept_raw - self.known_raw >= 4 and not self.deflated:
             # A producer that matched nothing so far will not match the rare settings later either;
             # keep the cost per member bounded.
             self.exhaustive = False
         return False
 
+    def _in_base(self, start_pos: int, used: int) -> bool:
+        """Whether the stream of ``used`` bytes at ``start_pos`` is kept raw as the base holds it
+        (:mod:`.known`): then neither searched nor analysed."""
+        if not self.raw_in_base or self.known is None:
+            return False
+        if digest(pread_exact(self.src_fd, used, start_pos)) in self.known:
+            self.known_raw += 1
+            return True
+        return False
+
+    def _take(self, start_out: int, start_pos: int, used: int) -> bool:
+        """Takes the stream just decoded, without a recipe (``reproduce`` off): its decoded bytes are
+        laid out again when they are a container. False (the stream undone, kept raw) when they are
+        one whose streams the base holds raw (:meth:`nest`), as :meth:`_record` keeps it."""
+        if self.digests is not None:
+            self.digests.add(digest(pread_exact(self.src_fd, used, start_pos)))
+        self.pos = start_pos + used
+        if isinstance(self.nest(start_out), _Nothing):
+            self.pos = start_pos
+            self._undo(start_out)
+            return False
+        self.deflated += 1
+        return True
+
+    def _record(
+        self,
+        start_out: int,
+        start_pos: int,
+        used: int,
+        params: DeflateParams
+        | lzma2.Lzma2Params
+        | bzip2.Bzip2Params
+        | zstd_frame.ZstdParams
+        | reconstruct.ReconstructParams,
+        kind: str,
+    ) -> bool:
+        """Records the stream just decoded at ``start_out`` (``used`` bytes of the original at
+        ``start_pos``, reproduced by ``params``), its decoded bytes laid out again first when they are
+        a container. False when they are one none of whose streams reproduces (:meth:`nest`): the
+        caller then keeps the stream raw."""
+        self.pos = start_pos + used
+        inner = self.nest(start_out)
+        if isinstance(inner, _Nothing):
+            self.pos = start_pos
+            return False
+        self.segments.append(Segment(self.decoded - start_out, params, used, inner))
+        self.deflated += 1
+        self.kinds.add(kind)
+        return True
+
+    def nest(self, start_out: int) -> Recipe | _Nothing | None:
+        """Lays out again, as a container of its own, the member just decoded at ``start_out`` when
+        its first bytes name one that can be laid out, and when that decodes at least one stream
+        (reproduces one, when reproducing): its decoded bytes in ``out`` are then replaced by the
+        nested container's decoded stream, and its recipe returned (None without a recipe to keep).
+        Otherwise ``out`` is left as it was, and None returned; but :data:`_NOTHING_REPRODUCED` when
+        the nested container has streams of which none is decoded, and either reproducing (none
+        reproduces) or some were kept raw as the base holds them (:mod:`.known`): the caller keeps the
+        member raw, as a base (which decodes every stream, :mod:`.base`) holds no such stream's
+        compressed bytes decoded once, only the raw container."""
+        if self.nested is None or self.depth >= MAX_DEPTH or self.out_reader < 0:
+            return None
+        size = self.decoded - start_out
+        self.out.flush()
+        found = self.nested(pread_exact(self.out_reader, NEST_HEAD, start_out))
+        if found is None:
+            return None
+        kind, layout = found
+        with tempfile.TemporaryFile(dir=self.scratch) as member:
+            _copy_range(self.out_reader, start_out, size, member)
+            self.out.seek(start_out)
+            self.out.truncate()
+            child = Builder(
+                member,
+                self.out,
+                self.out_reader,
+                self.compressor,
+                max_decoded=self.max_decoded,
+                exhaustive=self.exhaustive,
+                reproduce=self.reproduce,
+                checked_prefix=self.checked_prefix,
+                zstd_members=self.zstd_members,
+                nested=self.nested,
+                names=self.names,
+                depth=self.depth + 1,
+                decoded_start=start_out,
+                scratch=self.scratch,
+                work=self.work,
+                known=self.known,
+                # A gzip'd file whose one stream stays raw stays raw as a whole in this container.
+                raw_in_base=self.raw_in_base and kind == "gzip",
+                digests=self.digests,
+            )
+            child._last = self._last_nested
+            try:
+                laid_out = layout(child, size) and child.deflated > 0 and child.pos == size
+            except EOFError:
+                laid_out = False
+            self.tries += child.tries
+            self.known_raw += child.known_raw
+            self._last_nested = child._last or self._last_nested
+            # Kept raw whole, as a base holds no such stream decoded once: when reproducing, a member
+            # none of whose streams reproduces; either way, one whose streams the base holds raw.
+            if not laid_out and child.kept_raw and not child.deflated and (self.reproduce or child.known_raw):
+                self.out.seek(start_out)
+                self.out.truncate()
+                self.decoded = start_out
+                return _NOTHING_REPRODUCED
+            if not laid_out:
+                # The member stays as it decoded: its bytes go back where they were.
+                self.out.seek(start_out)
+                self.out.truncate()
+                _copy_range(member.fileno(), 0, size, self.out)
+                self.decoded = start_out + size
+                return None
+        self.decoded = child.decoded
+        self.deflated += child.deflated
+        self.kept_raw += child.kept_raw
+        self.unproven += child.unproven
+        self.reconstructed += child.reconstructed
+        self.nests += 1 + child.nests
+        if not self.reproduce:
+            return None
+        names = self.names(child.kinds, self.compressor) if self.names else self.compressor.name
+        return Recipe(kind, names, tuple(child.segments))
+
     def _reconstruct(
         self, start_out: int, size: int, start_pos: int, used: int
     ) -> reconstruct.ReconstructParams | None:
-        """The choices that rebuild the stream just inflated, if the reconstructor models it."""
+        """The choices that rebuild the stream just inflated, if the reconstructor models it: from
+        the process's memo when it analysed the same stream before (:mod:`.memo`)."""
         if not reconstruct.may_take(size):
             return None
-        self.tries += 1
         deflated = pread_exact(self.src_fd, used, start_pos)
+        key = digest(deflated)
+        found = memo.CHOICES.get(key)
+        if found is not None:
+            return found
+        self.tries += 1
         decoded = pread_exact(self.out_reader, size, start_out)
-        return reconstruct.analyse(deflated, decoded)
+        params = reconstruct.analyse(deflated, decoded)
+        if params is not None:
+            memo.CHOICES.remember(key, params)
+        return params
 
     def _count_unproven(self, compressed_size: int) -> None:
         if self.checked_prefix is not None and compressed_size > self.checked_prefix:
@@ -216,9 +433,7 @@ class Builder:
         rebuildable = not self.reproduce or dict_size <= lzma2.MAX_DICT
         if rebuildable and self._unlzma(compressed_size, dict_size, decoded_size):
             if not self.reproduce:
-                self.pos = start_pos + compressed_size
-                self.deflated += 1
-                return True
+                return self._take(start_out, start_pos, compressed_size)
             decoded = (self.out_reader, start_out, decoded_size)
             original = (self.src_fd, start_pos, compressed_size)
             compressor = lzma2.pinned_liblzma()
@@ -226,12 +441,10 @@ class Builder:
                 self.tries += 1
                 new = partial(compressor.new, params)
                 if _same_output(new, decoded, original, enough=self.checked_prefix):
-                    self._count_unproven(compressed_size)
-                    self.segments.append(Segment(decoded_size, params, compressed_size))
-                    self.pos = start_pos + compressed_size
-                    self.deflated += 1
-                    self.kinds.add("lzma2")
                     self._last_lzma2 = params
+                    if not self._record(start_out, start_pos, compressed_size, params, "lzma2"):
+                        break
+                    self._count_unproven(compressed_size)
                     return True
         self._undo(start_out)
         return False
@@ -242,27 +455,23 @@ class Builder:
         wrong stream differs in its first block, so the comparison stops there. On ``False`` nothing
         was consumed or written."""
         start_out, start_pos = self.decoded, self.pos
-        found = bzip2.decode_stream(
-            partial(self._read_at, start_pos), available, self.out, self.max_decoded - start_out
-        )
+        limit = min(self.max_decoded - start_out, self.work.left)
+        found = bzip2.decode_stream(partial(self._read_at, start_pos), available, self.out, limit)
         if found is not None:
             used, size = found
             self.decoded += size
             self.out.flush()
+            self.work.spend(size)
             if not self.reproduce:
-                self.pos = start_pos + used
-                self.deflated += 1
-                return True
+                return self._take(start_out, start_pos, used)
             params = bzip2.Bzip2Params(block_size)
             self.tries += 1
             new = partial(bzip2.pinned_libbzip2().new, params)
             decoded, original = (self.out_reader, start_out, size), (self.src_fd, start_pos, used)
-            if _same_output(new, decoded, original, enough=self.checked_prefix):
+            if _same_output(new, decoded, original, enough=self.checked_prefix) and self._record(
+                start_out, start_pos, used, params, "bzip2"
+            ):
                 self._count_unproven(used)
-                self.segments.append(Segment(size, params, used))
-                self.pos = start_pos + used
-                self.deflated += 1
-                self.kinds.add("bzip2")
                 return True
         self._undo(start_out)
         return False
@@ -272,7 +481,7 @@ class Builder:
 
     def _unlzma(self, compressed_size: int, dict_size: int, decoded_size: int) -> bool:
         start = self.decoded
-        if start + decoded_size > self.max_decoded:
+        if start + decoded_size > self.max_decoded or self.work.exhausted:
             return False
         try:
             import lzma  # an interpreter built without liblzma simply keeps .xz blocks raw
@@ -293,7 +502,7 @@ class Builder:
                     fed += len(data)
                 out = decoder.decompress(data, _INFLATE_STEP)
                 self.decoded += len(out)
-                if self.decoded - start > decoded_size:
+                if self.decoded - start > decoded_size or not self.work.spend(len(out)):
                     return False
                 self.out.write(out)
         except (lzma.LZMAError, MemoryError):
@@ -309,21 +518,16 @@ class Builder:
         start_out, start_pos = self.decoded, self.pos
         decoded_size = self._unzstd(frame_size, header)
         if decoded_size is not None and not self.reproduce:
-            self.pos = start_pos + frame_size
-            self.deflated += 1
-            return True
+            return self._take(start_out, start_pos, frame_size)
         if decoded_size is not None:
             decoded = (self.out_reader, start_out, decoded_size)
             original = (self.src_fd, start_pos, frame_size)
             params = self._search_zstd(header, decoded, original)
             if params is not None:
-                self._count_unproven(frame_size)
-                self.segments.append(Segment(decoded_size, params, frame_size))
-                self.pos = start_pos + frame_size
-                self.deflated += 1
-                self.kinds.add("zstd")
                 self._last_zstd = params
-                return True
+                if self._record(start_out, start_pos, frame_size, params, "zstd"):
+                    self._count_unproven(frame_size)
+                    return True
         self._undo(start_out)
         return False
 
@@ -354,7 +558,9 @@ class Builder:
         from deltaglider._native.zstd import ZstdFrameDecoder
 
         start = self.decoded
-        if header.content_size is not None and start + header.content_size > self.max_decoded:
+        if self.work.exhausted or (
+            header.content_size is not None and start + header.content_size > self.max_decoded
+        ):
             return None
         try:
             decoder = ZstdFrameDecoder()
@@ -372,7 +578,7 @@ class Builder:
                 out, used = decoder.feed(pending)
                 pending = pending[used:]
                 self.decoded += len(out)
-                if self.decoded > self.max_decoded:
+                if self.decoded > self.max_decoded or not self.work.spend(len(out)):
                     return None
                 self.out.write(out)
                 if not out and not used and not pending and read >= frame_size and not decoder.done:
@@ -390,6 +596,8 @@ class Builder:
     def _inflate(self, compressed_size: int | None) -> int | None:
         """Inflates into ``out``; the compressed bytes used, or ``None`` if the stream is broken, too
         large, or not exactly ``compressed_size`` long."""
+        if self.work.exhausted:
+            return None
         inflater = zlib.decompressobj(-15)
         fed = 0
         try:
@@ -402,7 +610,7 @@ class Builder:
                 while True:
                     out = inflater.decompress(data, _INFLATE_STEP)
                     self.decoded += len(out)
-                    if self.decoded > self.max_decoded:
+                    if self.decoded > self.max_decoded or not self.work.spend(len(out)):
                         return None
                     self.out.write(out)
                     # At the end marker the leftover input shows up in both unused_data and
@@ -422,7 +630,9 @@ class Builder:
     def _candidates(self) -> Iterator[DeflateParams]:
         seen: set[DeflateParams] = set()
         sources: list[Iterable[DeflateParams]] = [[self._last] if self._last else [], likely_params()]
-        if self.exhaustive:
+        if self.depth > 1:
+            sources.append(NESTED_EXTRA)
+        elif self.exhaustive:
             sources.append(other_params())
         for source in sources:
             for params in source:

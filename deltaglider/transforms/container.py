@@ -10,18 +10,18 @@ from typing import BinaryIO, Final, TypeAlias
 from deltaglider.atomic import StrPath, write_beside
 from deltaglider.errors import RecipeError
 from deltaglider.transforms import ar_form, bzip2_form, gzip_form, xz_form, zip_form, zstd_form
-from deltaglider.transforms.builder import Builder
+from deltaglider.transforms.builder import Builder, Layout
 from deltaglider.transforms.bzip2 import Bzip2Params, pinned_libbzip2
 from deltaglider.transforms.deflater import SYSTEM_ZLIB, Compressor, default_compressor
+from deltaglider.transforms.known import KnownStreams
 from deltaglider.transforms.lzma2 import Lzma2Params, pinned_liblzma
 from deltaglider.transforms.recipe import Recipe, pack, unpack
 from deltaglider.transforms.recompress import Encoder, Params, write_segments
 from deltaglider.transforms.reconstruct import Rebuilder, ReconstructParams
 from deltaglider.transforms.reconstruct import name as reconstructor_name
-from deltaglider.transforms.sniff import detect
+from deltaglider.transforms.sniff import detect, detect_bytes
 from deltaglider.transforms.zstd_frame import ZstdParams, pinned_libzstd
 
-Layout: TypeAlias = Callable[[Builder, int], bool]
 _LAYOUTS: Final[dict[str, Layout]] = {
     "gzip": gzip_form.build,
     "zip": zip_form.build,
@@ -51,12 +51,15 @@ def check_sizes(recipe: Recipe, recorded_size: int | None) -> None:
     can, or one whose decoded stream is larger than :func:`decoded_limit`."""
     if recorded_size is not None and recipe.original_size != recorded_size:
         raise RecipeError(f"the recipe rebuilds {recipe.original_size} bytes, recorded {recorded_size}")
-    for seg in recipe.segments:
-        if seg.decoded_size > seg.max_decoded_size:
-            raise RecipeError(
-                f"a segment of the recipe decodes to {seg.decoded_size} bytes from {seg.compressed_size}: "
-                "more than its compression format ever expands"
-            )
+    # Every level of a nested recipe is checked; the decoded stream of the whole tree (the outermost
+    # recipe's, which holds the nested ones') is bounded by the outermost container's size.
+    for level in recipe.walk():
+        for seg in level.segments:
+            if seg.input_size > seg.max_decoded_size:
+                raise RecipeError(
+                    f"a segment of the recipe decodes to {seg.input_size} bytes from {seg.compressed_size}: "
+                    "more than its compression format ever expands"
+                )
     if recipe.decoded_size > decoded_limit(recipe.original_size):
         raise RecipeError(
             f"the recipe decodes to {recipe.decoded_size} bytes, more than any "
@@ -67,6 +70,14 @@ def check_sizes(recipe: Recipe, recorded_size: int | None) -> None:
 def layout_for(kind: str | None) -> Layout | None:
     """How a container of ``kind`` is walked, or None for kinds the transform does not decode."""
     return _LAYOUTS.get(kind) if kind is not None else None
+
+
+def nested_layout(head: bytes) -> tuple[str, Layout] | None:
+    """The container a decoded member starting with ``head`` is, and its layout, when it is one the
+    transforms lay out again inside an archive (a gzip'd file in a wheel, a jar in a war)."""
+    kind = detect_bytes(head)
+    layout = layout_for(kind)
+    return None if kind is None or layout is None else (kind, layout)
 
 
 class _DeclinedError(Exception):
@@ -85,6 +96,8 @@ class Encoded:
     tries: int  # parameter sets tried in all
     unproven: int = 0  # streams whose setting only their first ``checked_prefix`` bytes confirmed
     reconstructed: int = 0  # of streams_decoded, those rebuilt from their choices (.reconstruct)
+    nests: int = 0  # members decoded as containers of their own, at any depth
+    known_raw: int = 0  # of streams_raw, those kept raw as the base holds them (.known)
 
 
 def encode_container(
@@ -95,6 +108,8 @@ def encode_container(
     exhaustive: bool = True,
     checked_prefix: int | None = None,
     kind: str | None = None,
+    nested: bool = True,
+    known: KnownStreams | None = None,
 ) -> Encoded | None:
     """Writes the decoded form of the container at ``path`` to ``decoded_path``.
 
@@ -105,7 +120,12 @@ def encode_container(
     bytes of each stream were compared (``Encoded.unproven`` counts the streams that had more): the
     caller must rebuild the file to know, as an upload's proof does anyway. ``kind``: the container
     the caller already read from the file's head (:func:`deltaglider.transforms.sniff.read_head`),
-    so that the head is not read again.
+    so that the head is not read again. ``nested``: members that are containers themselves (a gzip'd
+    file in a wheel, a jar in a war) are decoded in turn, up to :data:`.recipe.MAX_DEPTH` levels, when
+    a stream inside them reproduces (:meth:`.builder.Builder.nest`). ``known``: the streams of the
+    reference the decoded stream's delta is made against; of those no zlib setting reproduces, the
+    ones it holds are kept raw instead of reconstructed where the base holds their raw bytes too
+    (:mod:`.known`).
     """
     compressor = compressor or default_compressor()
     kind = detect(path) if kind is None else kind
@@ -113,7 +133,14 @@ def encode_container(
         return None
     try:
         recipe, builder = _encode(
-            path, decoded_path, kind, compressor, exhaustive=exhaustive, checked_prefix=checked_prefix
+            path,
+            decoded_path,
+            kind,
+            compressor,
+            exhaustive=exhaustive,
+            checked_prefix=checked_prefix,
+            nested=nested,
+            known=known,
         )
     except _DeclinedError:
         return None
@@ -126,6 +153,8 @@ def encode_container(
         builder.tries,
         builder.unproven,
         builder.reconstructed,
+        builder.nests,
+        builder.known_raw,
     )
 
 
@@ -137,6 +166,8 @@ def _encode(
     *,
     exhaustive: bool,
     checked_prefix: int | None,
+    nested: bool,
+    known: KnownStreams | None,
 ) -> tuple[Recipe, Builder]:
     layout = _LAYOUTS[kind]
     with open(path, "rb") as src, write_beside(decoded_path) as part:
@@ -151,6 +182,11 @@ def _encode(
                 max_decoded=decoded_limit(size),
                 exhaustive=exhaustive,
                 checked_prefix=checked_prefix,
+                nested=nested_layout if nested else None,
+                names=compressor_names,
+                scratch=os.path.dirname(os.path.abspath(decoded_path)),
+                known=known,
+                raw_in_base=_raw_in_base(kind, known),
             )
             if not layout(builder, size) or not builder.deflated:
                 raise _DeclinedError
@@ -158,6 +194,12 @@ def _encode(
             if recipe.original_size != size:
                 raise AssertionError("layout left bytes out")  # a bug here, never bad input
     return recipe, builder
+
+
+def _raw_in_base(kind: str, known: KnownStreams | None) -> bool:
+    """Whether a member of a ``kind`` container kept raw is found in the base: the base ends with the
+    raw reference when that is a zip (:mod:`.base`), whose members a zip's match."""
+    return known is not None and kind == "zip" and known.raw_copy
 
 
 #: Called on (the container, the decoded stream) after :func:`decode_all` laid it out.
@@ -171,13 +213,18 @@ def decode_all(
     appendix: Appendix | None = None,
     kind: str | None = None,
     zstd_members: bool = True,
+    nested: bool = True,
+    digests: set[bytes] | None = None,
+    known: KnownStreams | None = None,
 ) -> int:
     """Writes ``path``'s layout to ``out`` with every stream that decodes decoded, whether or not a
     known compressor setting reproduces it: no parameter search, no recipe (a stream only ever read).
     How many streams it decoded; 0 (and nothing written) when none does. :func:`encode_container`
     decodes a subset of these streams (those that reproduce), so when it decodes as many its stream is
-    this one, byte for byte. ``kind``: as for :func:`encode_container`; ``zstd_members``: whether
-    zstd members of a zip or ar are decoded."""
+    this one, byte for byte. ``kind`` and ``nested``: as for :func:`encode_container` (a member is
+    laid out again when a stream inside it decodes); ``zstd_members``: whether zstd members of a zip
+    or ar are decoded; ``digests``: gets the digest of each stream decoded; ``known``: as for
+    :func:`encode_container`, its streams kept raw (:mod:`.known`)."""
     kind = detect(path) if kind is None else kind
     layout = layout_for(kind)
     if kind is None or layout is None:
@@ -185,15 +232,21 @@ def decode_all(
     try:
         with open(path, "rb") as src, write_beside(out) as part:
             size = os.fstat(src.fileno()).st_size
-            with os.fdopen(part.fd, "wb", closefd=False) as sink:
+            reader = os.open(part.path, os.O_RDONLY)  # nesting reads a decoded member back
+            with os.fdopen(reader, "rb") as back, os.fdopen(part.fd, "wb", closefd=False) as sink:
                 builder = Builder(
                     src,
                     sink,
-                    -1,  # only the parameter search reads back, and there is none
+                    back.fileno(),
                     SYSTEM_ZLIB,
                     max_decoded=decoded_limit(size),
                     reproduce=False,
                     zstd_members=zstd_members,
+                    nested=nested_layout if nested else None,
+                    scratch=os.path.dirname(os.path.abspath(out)),
+                    digests=digests,
+                    known=known,
+                    raw_in_base=_raw_in_base(kind, known),
                 )
                 if not layout(builder, size) or not builder.deflated:
                     raise _DeclinedError
@@ -244,12 +297,15 @@ def rebuild(
     recompress members side by side (:mod:`.recompress`); the bytes are the same with any number."""
     compressor = compressor or default_compressor()
     recipe = unpack(recipe_bytes)
-    kinds = {_kind_of(s.params) for s in recipe.segments if s.params}
-    expected = compressor_names(kinds, compressor)
-    if recipe.compressor != expected:
-        raise RecipeError(
-            f"recipe was made with {recipe.compressor}, this build recompresses with {expected}"
-        )
+    kinds: set[str] = set()
+    for level in recipe.walk():  # each nested container names its own compressors
+        level_kinds = {_kind_of(s.params) for s in level.segments if s.params}
+        expected = compressor_names(level_kinds, compressor)
+        if level.compressor != expected:
+            raise RecipeError(
+                f"recipe was made with {level.compressor}, this build recompresses with {expected}"
+            )
+        kinds |= level_kinds
     lzma = pinned_liblzma() if "lzma2" in kinds else None
     bz = pinned_libbzip2() if "bzip2" in kinds else None
     zstd = pinned_libzstd() if "zstd" in kinds else None

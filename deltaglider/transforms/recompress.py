@@ -81,7 +81,7 @@ def encoder_memory(seg: Segment) -> int:
     params = seg.params
     assert params is not None
     if isinstance(params, ReconstructParams):
-        return reconstruct_memory(seg.decoded_size)
+        return reconstruct_memory(seg.input_size)
     if isinstance(params, Bzip2Params):
         return 8 * 100_000 * params.block_size + (1 << 17)
     if isinstance(params, ZstdParams):
@@ -99,16 +99,9 @@ def _chunks(
     assert seg.params is not None
     encoder = new(seg.params)
     made = 0
-    pos = offset
-    left = seg.decoded_size
-    while left:
+    for data in segment_input(fd, seg, offset, new, stop):
         if stop is not None and stop.is_set():
             return
-        data = os.pread(fd, min(CHUNK, left), pos)
-        if not data:
-            raise RecipeError("the decoded stream ended early")
-        left -= len(data)
-        pos += len(data)
         out = encoder.compress(data)
         made += len(out)
         if made > seg.compressed_size:
@@ -116,12 +109,59 @@ def _chunks(
         if out:
             yield out
     else:
+        if stop is not None and stop.is_set():
+            return
         out = encoder.flush()
         made += len(out)
         if made == seg.compressed_size and out:
             yield out
     if made != seg.compressed_size:
         raise RecipeError("a member recompressed to another size than recorded")
+
+
+def segment_input(
+    fd: int, seg: Segment, offset: int, new: NewEncoder, stop: threading.Event | None = None
+) -> Iterator[bytes]:
+    """What the segment compresses (or copies), piece by piece: its decoded bytes at ``offset``, or,
+    for a nested container, what its inner recipe rebuilds of them (serially, on this thread: the
+    members of one nested container are small next to the outer one's many)."""
+    if seg.inner is None:
+        yield from _read(fd, offset, seg.decoded_size, stop)
+        return
+    for inner in seg.inner.segments:
+        if inner.params is None:
+            yield from segment_input(fd, inner, offset, new, stop)
+        else:
+            yield from _chunks(fd, inner, offset, new, stop)
+        offset += inner.decoded_size
+
+
+def _read(fd: int, offset: int, size: int, stop: threading.Event | None) -> Iterator[bytes]:
+    while size:
+        if stop is not None and stop.is_set():
+            return
+        data = os.pread(fd, min(CHUNK, size), offset)
+        if not data:
+            raise RecipeError("the decoded stream ended early")
+        size -= len(data)
+        offset += len(data)
+        yield data
+
+
+def _write_raw(fd: int, seg: Segment, offset: int, out: Sink, new: NewEncoder) -> None:
+    """Writes a segment kept as it is: its decoded bytes, or its nested container rebuilt."""
+    if seg.inner is None:
+        copy_raw(fd, offset, seg.decoded_size, out)
+    else:
+        for piece in segment_input(fd, seg, offset, new):
+            out.write(piece)
+
+
+def tree_memory(seg: Segment) -> int:
+    """The encoders a member holds at once: its own and, while it runs, one per nested level."""
+    inner = seg.inner
+    nested = 0 if inner is None else max((tree_memory(s) for s in inner.segments if s.params), default=0)
+    return encoder_memory(seg) + nested
 
 
 def copy_raw(fd: int, offset: int, size: int, out: Sink) -> None:
@@ -179,7 +219,7 @@ class _Pipeline:
             if seg.params is None:
                 self.items.append((offset, seg))
             else:
-                self.items.append(_Member(seg, offset, encoder_memory(seg)))
+                self.items.append(_Member(seg, offset, tree_memory(seg)))
             offset += seg.decoded_size
         self.members = [m for m in self.items if isinstance(m, _Member)]
         work = sum(m.seg.decoded_size for m in self.members)
@@ -278,7 +318,7 @@ class _Pipeline:
                 if isinstance(item, _Member):
                     self._write_member(item, out)
                 else:
-                    copy_raw(self.fd, item[0], item[1].decoded_size, out)
+                    _write_raw(self.fd, item[1], item[0], out, self.new)
         except BaseException:
             with self.cond:
                 self.stop.set()
@@ -328,7 +368,7 @@ def _write_serial(fd: int, segments: tuple[Segment, ...], out: Sink, new: NewEnc
     offset = 0
     for seg in segments:
         if seg.params is None:
-            copy_raw(fd, offset, seg.decoded_size, out)
+            _write_raw(fd, seg, offset, out, new)
         else:
             for piece in _chunks(fd, seg, offset, new, None):
                 out.write(piece)

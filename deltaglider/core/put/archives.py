@@ -29,6 +29,8 @@ from deltaglider.errors import CodecError, RecipeError
 from deltaglider.transforms import Encoded, encode_container, rebuild, unpack
 from deltaglider.transforms import body as body_format
 from deltaglider.transforms.base import BASE_FORMAT
+from deltaglider.transforms.container import decode_all
+from deltaglider.transforms.known import KnownStreams
 
 #: A compressor setting is taken for a stream once this much of its output agrees with the original:
 #: the upload's proof recompresses the whole file anyway, so the search need not recompress it all
@@ -50,11 +52,13 @@ def may_decode(copy: PrivateCopy) -> bool:
 
 @dataclass(frozen=True)
 class Side:
-    """The decoded side of an upload: the reference's decoded base and the copy's decoded stream."""
+    """The decoded side of an upload: the reference's decoded base and the copy's decoded stream;
+    ``known``, the reference's own streams (:mod:`deltaglider.transforms.known`)."""
 
     base: Path
     base_sha256: str
     stream: Decoded
+    known: KnownStreams
 
 
 @contextmanager
@@ -63,14 +67,31 @@ def decoded_side(
 ) -> Iterator[Side | None]:
     """The reference's decoded base and the copy's decoded stream, or None when no stream of the copy
     decodes. The stream is released on the way out: a large archive's is not kept on disk beside the
-    next one. ``origin``: see :class:`~deltaglider.core.rebuild.sources.Decoded`."""
+    next one. ``origin``: see :class:`~deltaglider.core.rebuild.sources.Decoded`.
+
+    Where the base holds the raw reference (a zip's), the stream keeps raw the streams the reference
+    holds byte for byte, as the search will (:mod:`deltaglider.transforms.known`): the guess is then
+    the stream the search makes, and its delta is kept, when every other stream reproduces."""
     decoded = sources.Decoded(sources.Held(reference, ref_sha256), origin=origin, base_format=BASE_FORMAT)
+    known = KnownStreams(reference, copy.path.parent)
     with sources.open(ctx, decoded) as (base, base_sha):
+        own = copy.path.with_name(copy.path.name + ".known-raw")
         try:
-            stream = copy.decoded()
-            yield None if stream is None else Side(base, base_sha, stream)
+            stream = _guess_stream(copy, known, own)
+            yield None if stream is None else Side(base, base_sha, stream, known)
         finally:
+            own.unlink(missing_ok=True)
             copy.release()
+
+
+def _guess_stream(copy: PrivateCopy, known: KnownStreams, out: Path) -> Decoded | None:
+    """The copy's stream with every stream decoded but those ``known`` keeps raw, written to ``out``
+    (the copy's own decoded stream, every stream decoded, when it keeps none)."""
+    if not known.raw_copy or copy.head.container != "zip":
+        return copy.decoded()
+    copy.release()  # a fingerprint's stream: not on disk beside this one
+    streams = decode_all(copy.path, out, kind=copy.head.container, known=known)
+    return Decoded(out, streams, out.stat().st_size) if streams else None
 
 
 def make_body(
@@ -88,8 +109,10 @@ def make_body(
     ``guess``: the delta of the copy's decoded stream (``side.stream``) against the decoded base, kept
     when the search decodes the same streams (every stream reproduces) and removed in any case."""
     taken = _Guess(guess, side.stream.streams, side.stream.size)
-    copy.release()  # the search writes its own decoded stream: not on disk twice
-    maker = _Body(ctx, side.base, side.base_sha256, copy, scratch, sha256=sha256, size_limit=size_limit)
+    # The search writes its own decoded stream: not on disk twice.
+    copy.release()
+    side.stream.path.unlink(missing_ok=True)
+    maker = _Body(ctx, side, copy, scratch, sha256=sha256, size_limit=size_limit)
     try:
         return maker.attempt(taken, CHECKED_PREFIX)
     except _UnprovenError:
@@ -103,25 +126,28 @@ class _Body:
     """Makes the transformed body of the copy against ``base`` and proves that it rebuilds the file."""
 
     def __init__(
-        self,
-        ctx: Context,
-        base: Path,
-        base_sha: str,
-        copy: PrivateCopy,
-        scratch: Path,
-        *,
-        sha256: str,
-        size_limit: float,
+        self, ctx: Context, side: Side, copy: PrivateCopy, scratch: Path, *, sha256: str, size_limit: float
     ) -> None:
-        self.ctx, self.base, self.base_sha, self.copy, self.scratch = ctx, base, base_sha, copy, scratch
+        self.ctx, self.base, self.base_sha, self.copy, self.scratch = (
+            ctx,
+            side.base,
+            side.base_sha256,
+            copy,
+            scratch,
+        )
         self.sha256, self.size_limit = sha256, size_limit
+        self.known = side.known
 
     def attempt(self, guess: _Guess | None, checked_prefix: int | None) -> Candidate | None:
         """The proven body, or None (not reproducible, or over the size limit)."""
         ctx, scratch = self.ctx, self.scratch
         decoded = scratch / "decoded"
         encoded = encode_container(
-            self.copy.path, decoded, checked_prefix=checked_prefix, kind=self.copy.head.container
+            self.copy.path,
+            decoded,
+            checked_prefix=checked_prefix,
+            kind=self.copy.head.container,
+            known=self.known,
         )
         if encoded is None:
             return None
