@@ -13,10 +13,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import tempfile
 import zlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Final
+from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
 import anyio.to_thread
 
@@ -27,6 +28,9 @@ from deltaglider.serve.sigv4 import (
     ChunkSigner,
     Verified,
 )
+
+if TYPE_CHECKING:
+    from deltaglider.serve.s3.context import Call, S3Server
 
 #: The longest chunk header or trailer line of an aws-chunked body.
 _MAX_LINE: Final = 4096
@@ -280,3 +284,19 @@ def _check(digests: _Digests, payload: str, content_md5: str | None, wanted: dic
             raise S3Error(
                 "BadDigest", f"The {name.upper()} you specified did not match the calculated checksum."
             )
+
+
+async def request_document(server: S3Server, call: Call) -> bytes:
+    """The request's XML body (DeleteObjects, CompleteMultipartUpload), checked as any body is and
+    at most ``max_xml_bytes``: spooled to the server's scratch, then read whole."""
+    with tempfile.TemporaryFile(dir=server.scratch) as buffer:
+        await spool(
+            call.request.stream(),
+            call.request.headers,
+            call.verified,
+            buffer,
+            limit=server.settings.max_xml_bytes,
+            chunk_bytes=server.settings.chunk_bytes,
+        )
+        buffer.seek(0)
+        return buffer.read()

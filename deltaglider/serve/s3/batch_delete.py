@@ -4,13 +4,12 @@ entries, the others in ``Deleted`` unless ``Quiet``."""
 
 from __future__ import annotations
 
-import tempfile
 from typing import Final
 
 import anyio.to_thread
 from starlette.responses import Response
 
-from deltaglider.serve.body import spool
+from deltaglider.serve.body import request_document
 from deltaglider.serve.s3.context import Call, S3Server
 from deltaglider.serve.s3.errors import S3Error
 from deltaglider.serve.s3.keys import check_bucket_name, check_object_key
@@ -35,17 +34,7 @@ def _keys(body: bytes) -> tuple[list[str], bool]:
 
 async def delete_objects(server: S3Server, call: Call) -> Response:
     bucket = check_bucket_name(call.bucket)
-    with tempfile.TemporaryFile(dir=server.scratch) as buffer:
-        await spool(
-            call.request.stream(),
-            call.request.headers,
-            call.verified,
-            buffer,
-            limit=server.settings.max_xml_bytes,
-            chunk_bytes=server.settings.chunk_bytes,
-        )
-        buffer.seek(0)
-        body = buffer.read()
+    body = await request_document(server, call)
     keys, quiet = _keys(body)
     refused: list[Child] = []
     allowed: list[str] = []

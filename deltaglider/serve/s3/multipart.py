@@ -26,7 +26,7 @@ from typing import Final
 import anyio.to_thread
 from starlette.responses import Response
 
-from deltaglider.serve.body import spool
+from deltaglider.serve.body import request_document, spool
 from deltaglider.serve.s3.context import Call, S3Server
 from deltaglider.serve.s3.errors import S3Error
 from deltaglider.serve.s3.headers import user_metadata
@@ -201,17 +201,7 @@ async def complete_upload(server: S3Server, call: Call) -> Response:
     bucket, key = _names(call)
     upload_id = call.query["uploadId"]
     upload = server.uploads.get(upload_id, bucket, key)
-    with tempfile.TemporaryFile(dir=server.scratch) as buffer:
-        await spool(
-            call.request.stream(),
-            call.request.headers,
-            call.verified,
-            buffer,
-            limit=server.settings.max_xml_bytes,
-            chunk_bytes=server.settings.chunk_bytes,
-        )
-        buffer.seek(0)
-        body = buffer.read()
+    body = await request_document(server, call)
     async with upload.lock:
         if upload.completing:
             raise S3Error("InvalidRequest", "This upload is being completed already.")
