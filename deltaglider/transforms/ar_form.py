@@ -1,5 +1,6 @@
 """ar archives (Debian's ``.deb``: ``debian-binary``, ``control.tar.*``, ``data.tar.*``): the archive
-and member headers kept as raw segments, each gzip, xz or zstd member laid out by its own format.
+and member headers kept as raw segments, each gzip, xz, zstd or bzip2 member laid out by its own
+format (bzip2: an older ``.deb``'s ``data.tar.bz2``).
 
 A ``.deb`` stored as is changes completely between versions, since its members are compressed; its
 decoded ``data.tar`` changes only where the packaged files do.
@@ -9,8 +10,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from deltaglider.transforms import gzip_form, xz_form, zstd_form
+from deltaglider.transforms import bzip2_form, gzip_form, xz_form, zstd_form
 from deltaglider.transforms.builder import Builder, pread_exact
+from deltaglider.transforms.bzip2 import MAGIC as BZIP2_MAGIC
 from deltaglider.transforms.sniff import XZ_MAGIC, ZSTD_MAGIC
 
 MAGIC: Final = b"!<arch>\n"
@@ -45,6 +47,8 @@ def build(builder: Builder, size: int) -> bool:
             xz_form.build_range(builder, data, end)
         elif head.startswith(ZSTD_MAGIC) and builder.zstd_members:
             zstd_form.build_range(builder, data, end)
+        elif head.startswith(BZIP2_MAGIC) and builder.bzip2_members:
+            bzip2_form.build_range(builder, data, end)
         builder.raw(end - builder.pos)
         builder.raw(min(member_size & 1, size - builder.pos))  # members start on even offsets
     builder.raw(size - builder.pos)

@@ -23,8 +23,9 @@ are, as they did when deltas were made against them.
 ``inflated-v3`` (what new deltas are made against): as ``inflated-v2``, and a decoded stream that is
 itself a container (a gzip'd file in a wheel, a jar in a war, a zip in a gzip) is laid out the same
 way in place, when a stream inside it decodes, down to :data:`deltaglider.transforms.recipe.MAX_DEPTH`
-containers, under the same bounds for the whole tree (:func:`deltaglider.transforms.container.decode_all`).
-Under ``inflated-v1`` and ``inflated-v2`` such members stay as they decoded once.
+containers, under the same bounds for the whole tree (:func:`deltaglider.transforms.container.decode_all`);
+and an ar's bzip2 members (an older ``.deb``'s ``data.tar.bz2``) decoded. Under ``inflated-v1`` and
+``inflated-v2`` such members stay as they decoded once, and bzip2 members of an ar as they are.
 
 For a zip, the raw file follows the decoded stream: members that a target keeps raw (its producer
 could not be reproduced) still find their unchanged bytes there.
@@ -57,5 +58,13 @@ def derive_base(reference: StrPath, out: StrPath, base_format: str = BASE_FORMAT
         raise ValueError(f"unknown base format {base_format!r}")
     rules = BASE_FORMATS.index(base_format)
     return (
-        decode_all(reference, out, appendix=_append_raw_zip, zstd_members=rules >= 1, nested=rules >= 2) > 0
+        decode_all(
+            reference,
+            out,
+            appendix=_append_raw_zip,
+            zstd_members=rules >= 1,
+            bzip2_members=rules >= 2,
+            nested=rules >= 2,
+        )
+        > 0
     )

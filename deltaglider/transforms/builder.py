@@ -167,6 +167,7 @@ class Builder:
         reproduce: bool = True,
         checked_prefix: int | None = None,
         zstd_members: bool = True,
+        bzip2_members: bool = True,
         nested: NestedLayout | None = None,
         names: NameCompressors | None = None,
         depth: int = 1,
@@ -188,6 +189,8 @@ class Builder:
         # Whether a container's zstd members are laid out (base format inflated-v2 on): an older
         # base's rules leave them as they are (transforms.base).
         self.zstd_members = zstd_members
+        # Whether an ar's bzip2 members (an older .deb's data.tar.bz2) are laid out (inflated-v3 on).
+        self.bzip2_members = bzip2_members
         self.reconstructed = 0  # deflate streams rebuilt from their choices
         self.unproven = 0  # streams taken on their first ``checked_prefix`` bytes alone
         self.segments: list[Segment] = []
@@ -351,6 +354,7 @@ class Builder:
                 reproduce=self.reproduce,
                 checked_prefix=self.checked_prefix,
                 zstd_members=self.zstd_members,
+                bzip2_members=self.bzip2_members,
                 nested=self.nested,
                 names=self.names,
                 depth=self.depth + 1,

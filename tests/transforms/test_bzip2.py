@@ -323,3 +323,36 @@ def test_sniffing() -> None:
     assert detect_bytes(b"BZh9 not a block") is None
     assert block_size_of(b"BZh5") == 5
     assert block_size_of(b"BZh") is None and block_size_of(b"BZhx") is None
+
+
+def _deb_with_a_bzip2_member(folder: Path, text: bytes) -> Path:
+    """An older-style .deb: its data.tar.bz2 written by the bzip2 command, packed by binutils' ar
+    (what dpkg-deb did before it dropped bzip2)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "debian-binary").write_bytes(b"2.0\n")
+    with tarfile.open(folder / "control.tar", "w") as tar:
+        tar.add(__file__, "control")
+    (folder / "data.txt").write_bytes(text)
+    with tarfile.open(folder / "data.tar", "w") as tar:
+        tar.add(folder / "data.txt", "usr/share/demo/data.txt")
+    subprocess.run(["bzip2", "-9", "-k", str(folder / "data.tar")], check=True)
+    subprocess.run(["bzip2", "-9", "-k", str(folder / "control.tar")], check=True)
+    deb = folder / "demo.deb"
+    members = ["debian-binary", "control.tar.bz2", "data.tar.bz2"]
+    subprocess.run(["ar", "qcD", str(deb), *members], cwd=folder, check=True)
+    return deb
+
+
+@pytest.mark.skipif(shutil.which("bzip2") is None or shutil.which("ar") is None, reason="bzip2 and ar needed")
+def test_a_deb_has_its_bzip2_members_decoded_and_only_newer_bases_decode_them(tmp_path: Path) -> None:
+    deb = _deb_with_a_bzip2_member(tmp_path / "pkg", sample_text(300_000, seed=b"deb"))
+    encoded = round_trip(deb, tmp_path)
+    assert encoded is not None and encoded.container == "ar"
+    assert (encoded.streams_decoded, encoded.streams_raw) == (2, 0)
+    assert unpack(encoded.recipe).compressor == pinned_libbzip2().name
+    # inflated-v3 decodes them as the upload does; the older formats keep them as they are, as when
+    # deltas were made against those.
+    newer, older = tmp_path / "v3.base", tmp_path / "v2.base"
+    assert derive_base(deb, newer, "inflated-v3")
+    assert not derive_base(deb, older, "inflated-v2")  # nothing of it that format decodes
+    assert newer.stat().st_size > 300_000 > deb.stat().st_size
