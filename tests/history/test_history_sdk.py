@@ -282,3 +282,22 @@ def test_the_switch_is_not_for_the_originals_mode(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("DG_KEEP_HISTORY", "1")
     client = create_client(cache_dir=str(tmp_path / "c"))
     assert client.service.keep_history
+
+
+def test_boto3_style_calls_list_and_get_versions(history_moto: MotoServer, tmp_path: Path) -> None:
+    store = Store("s3", tmp_path, history_moto)
+    client = store.client()
+    files = _releases(tmp_path, 3)
+    _upload_all(client, store.folder, files)
+    bucket = store.folder[5:].split("/")[0]
+
+    answer = client.list_object_versions(Bucket=bucket, Prefix="db/latest")
+
+    listed = answer["Versions"]
+    assert [v["Key"] for v in listed] == ["db/latest.iso"] * 3
+    assert [v["IsLatest"] for v in listed] == [True, False, False]
+    assert client.list_object_versions(Bucket=bucket, Prefix="db/other")["Versions"] == []
+    for version, original in zip(listed, reversed(files), strict=True):
+        got = client.get_object(Bucket=bucket, Key="db/latest.iso", VersionId=version["VersionId"])
+        assert got["VersionId"] == version["VersionId"]
+        assert got["Body"].read() == original.read_bytes()
