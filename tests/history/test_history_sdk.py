@@ -301,3 +301,14 @@ def test_boto3_style_calls_list_and_get_versions(history_moto: MotoServer, tmp_p
         got = client.get_object(Bucket=bucket, Key="db/latest.iso", VersionId=version["VersionId"])
         assert got["VersionId"] == version["VersionId"]
         assert got["Body"].read() == original.read_bytes()
+
+
+def test_stats_count_what_the_histories_take(store: Store, tmp_path: Path) -> None:
+    client = store.client()
+    _upload_all(client, store.folder, _releases(tmp_path, 3))
+    kept = client.list_versions(store.folder + "latest.iso")[1:]
+
+    for summary in (client.stats(store.folder), client.stats(store.folder, recursive=False)):
+        assert summary.file_count == 1
+        assert summary.history_count == 2
+        assert summary.history_bytes == sum(v.stored_size for v in kept)
