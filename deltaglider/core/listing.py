@@ -13,13 +13,13 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from itertools import chain as chained
 from itertools import islice
 from typing import Final, TypeVar
 
 from deltaglider.core.context import Context
 from deltaglider.core.format.layout import (
     DELTA_SUFFIX,
+    HELPER_FOLDER,
     REFERENCE_NAME,
     base_key,
     display_name,
@@ -252,12 +252,20 @@ def stats(ctx: Context, bucket: str, prefix: str, *, recursive: bool = True) -> 
     folder = _folder(prefix)
     summary = StatsSummary(bucket=bucket, prefix=folder.rstrip("/"))
 
+    helper_folder = join_key(prefix, HELPER_FOLDER)
+
+    def listed() -> Iterator[ObjectHead]:
+        helpers = False
+        for obj in ctx.storage.list(bucket, folder, recursive=recursive):
+            helpers = helpers or (obj.is_prefix and obj.key == helper_folder)
+            yield obj
+        if helpers:
+            # The folder's own histories are in its helper folder, which a listing of the folder
+            # alone shows as a sub-folder: counted too.
+            yield from _history_of(ctx, bucket, prefix)
+
     def files() -> Iterator[ObjectHead]:
-        listed = ctx.storage.list(bucket, folder, recursive=recursive)
-        if not recursive:
-            # The folder's own histories are in a sub-folder: counted too.
-            listed = chained(listed, _history_of(ctx, bucket, prefix))
-        for obj in listed:
+        for obj in listed():
             if not obj.is_prefix and is_version_key(obj.key):
                 summary.history_count += 1
                 summary.history_bytes += obj.size
