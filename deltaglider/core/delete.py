@@ -43,6 +43,10 @@ def delete(ctx: Context, obj: ObjectKey, *, force: bool = False, all_versions: b
             continue
         home, kept_name = keep.home_of(head.key)
         if keeping:
+            if protocol.serves_as_base(head):
+                # Its content kept as a base first, for the deltas made against it: its kept version
+                # is then a zero-diff against that base rather than a second copy (core.history.keep).
+                protocol.keep_for_dependents(ctx, obj.bucket, head)
             keep.keep_name(ctx, obj.bucket, home, kept_name)
         done = protocol.remove_version(ctx, obj.bucket, head, entire=True)
         if done is None:

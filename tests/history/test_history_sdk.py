@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -312,3 +313,60 @@ def test_stats_count_what_the_histories_take(store: Store, tmp_path: Path) -> No
         assert summary.file_count == 1
         assert summary.history_count == 2
         assert summary.history_bytes == sum(v.stored_size for v in kept)
+
+
+def test_a_whole_file_kept_as_a_base_is_kept_in_history_as_a_zero_diff(store: Store, tmp_path: Path) -> None:
+    """A file stored whole that later uploads were made against is kept as a base when it is
+    overwritten: its history entry is then a zero-diff against that base, not a second copy."""
+    client = store.client()
+    rng = random.Random(5)
+    (tmp_path / "ref.iso").write_bytes(rng.randbytes(1_100_000))
+    client.upload(tmp_path / "ref.iso", store.folder)  # the folder's reference
+    drifted = rng.randbytes(1_300_000)
+    (tmp_path / "x.iso").write_bytes(drifted)
+    first = client.upload(tmp_path / "x.iso", store.folder)  # too far from the reference: whole
+    (tmp_path / "y.iso").write_bytes(drifted[:-5000] + rng.randbytes(5000))
+    second = client.upload(tmp_path / "y.iso", store.folder)  # a delta against x.iso
+    assert not first.is_delta and second.is_delta, (first.reason, second.reason)
+    (tmp_path / "x2.iso").write_bytes(rng.randbytes(1_000))
+
+    client.upload(tmp_path / "x2.iso", store.folder, name="x.iso")
+
+    kept = client.list_versions(store.folder + "x.iso")[1]
+    assert kept.is_delta and kept.stored_size < 1_000, kept
+    fresh = store.client(cache="cache2")
+    got = fresh.download(store.folder + "x.iso", tmp_path / "back", version=kept.version_id)
+    assert _sha(Path(got.path)) == _sha(tmp_path / "x.iso")
+    fresh.download(store.folder + "y.iso", tmp_path / "y-back")
+    assert _sha(tmp_path / "y-back") == _sha(tmp_path / "y.iso")
+
+
+def test_a_version_the_original_wrote_is_kept_under_its_id(history_moto: MotoServer, tmp_path: Path) -> None:
+    """An object with no write stamp (the original's) gets its ID from its date and ETag; its kept
+    copy carries that ID, and reads back under it."""
+    store = Store("s3", tmp_path, history_moto)
+    bucket = store.folder[5:].split("/")[0]
+    old = b"written by the original 6.2.0\n" * 100
+    s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=history_moto.url)
+    s3.put_object(
+        Bucket=bucket,
+        Key="db/notes.txt",
+        Body=old,
+        Metadata={
+            "dg-file-sha256": hashlib.sha256(old).hexdigest(),
+            "dg-file-size": str(len(old)),
+            "dg-compression": "none",
+            "dg-original-name": "notes.txt",
+        },
+    )
+    client = store.client()
+    before = client.list_versions(store.folder + "notes.txt")
+    (tmp_path / "notes.txt").write_bytes(b"ours now\n")
+    time.sleep(1.1)  # S3 dates have whole seconds: its kept copy's date differs from its own
+
+    client.upload(tmp_path / "notes.txt", store.folder)
+
+    versions = client.list_versions(store.folder + "notes.txt")
+    assert [v.version_id for v in versions[1:]] == [before[0].version_id]
+    got = client.download(store.folder + "notes.txt", tmp_path / "old", version=before[0].version_id)
+    assert Path(got.path).read_bytes() == old
