@@ -147,6 +147,47 @@ class Store:
             summary = self.client.service.get(ObjectKey(bucket, key), path)
         return Rebuilt(path=path, size=path.stat().st_size, sha256=summary.hash.lower())
 
+    def versions(self, bucket: str, prefix: str) -> dict[str, Any]:
+        """ListObjectVersions' answer: the versions of the names ``prefix`` starts."""
+        with s3_errors("ListObjectVersions"):
+            return self.client.list_object_versions(Bucket=bucket, Prefix=prefix)
+
+    def version_head(self, bucket: str, key: str, version_id: str) -> FileHead:
+        """The version ``version_id`` of the file ``key``; ``NoSuchVersion`` when the name has none."""
+        from deltaglider.boto_api.errors import boto_errors
+
+        with s3_errors("GetObject"), boto_errors(self._storage, bucket, key, "GetObject"):
+            found = self.client.service.versions(ObjectKey(bucket, check_key(key)))
+        match = [v for v in found if v.version_id == version_id]
+        if not match:
+            raise S3Error(
+                "NoSuchVersion",
+                "The specified version does not exist.",
+                status=404,
+                Key=key,
+                VersionId=version_id,
+            )
+        version = match[0]
+        return FileHead(
+            bucket=bucket,
+            key=key,
+            stored_key=version.key,
+            version=f"{version.key}:{version.version_id}",
+            size=version.size if version.size is not None else version.stored_size,
+            sha256=version.sha256,
+            last_modified=version.created_at,
+            metadata={},
+            content_type=guess_type(split_key(key)[1]),
+        )
+
+    def rebuild_version(self, bucket: str, key: str, version_id: str, path: Path) -> Rebuilt:
+        """Writes the version ``version_id`` of the file, rebuilt and checked, to ``path``."""
+        from deltaglider.boto_api.errors import boto_errors
+
+        with s3_errors("GetObject"), boto_errors(self._storage, bucket, key, "GetObject"):
+            summary = self.client.service.get(ObjectKey(bucket, key), path, version=version_id)
+        return Rebuilt(path=path, size=path.stat().st_size, sha256=summary.hash.lower())
+
     def put(
         self, bucket: str, key: str, path: Path, *, metadata: Mapping[str, str], content_type: str | None
     ) -> str:

@@ -120,3 +120,32 @@ async def list_objects(server: S3Server, call: Call) -> Response:
     children += _entries(contents, etags, name)
     children += [("CommonPrefixes", [("Prefix", name(text))]) for text in prefixes]
     return Response(document("ListBucketResult", children), media_type="application/xml")
+
+
+async def list_object_versions(server: S3Server, call: Call) -> Response:
+    """ListObjectVersions: each name's current version and those its history keeps (``keep_history``),
+    newest first, for the names ``prefix`` starts within its folder; one page, no delete markers (a
+    name deleted with its history kept shows its versions, none of them latest)."""
+    bucket = check_bucket_name(call.bucket)
+    prefix = check_prefix(call.query.get("prefix", ""))
+    answer = await anyio.to_thread.run_sync(server.store.versions, bucket, prefix)
+    children: list[Child] = [
+        ("Name", bucket),
+        ("Prefix", prefix),
+        ("KeyMarker", ""),
+        ("VersionIdMarker", ""),
+        ("MaxKeys", PAGE_LIMIT),
+        ("IsTruncated", False),
+    ]
+    for version in answer["Versions"]:
+        item: list[Child] = [
+            ("Key", version["Key"]),
+            ("VersionId", version["VersionId"]),
+            ("IsLatest", version["IsLatest"]),
+        ]
+        if isinstance(version["LastModified"], datetime):
+            item.append(("LastModified", version["LastModified"]))
+        etag = version["ChecksumSHA256"] or version["VersionId"]
+        item += [("ETag", f'"{etag}"'), ("Size", version["Size"]), ("StorageClass", "STANDARD")]
+        children.append(("Version", item))
+    return Response(document("ListVersionsResult", children), media_type="application/xml")

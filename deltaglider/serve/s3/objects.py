@@ -8,6 +8,8 @@ where it can be).
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Final
@@ -99,6 +101,61 @@ async def get_object(server: S3Server, call: Call) -> Response:
             chunk_bytes=server.settings.chunk_bytes,
         )
     raise S3Error("InternalError", "The object kept changing while it was read; try again.", status=503)
+
+
+async def head_version(server: S3Server, call: Call) -> Response:
+    """HeadObject of one version of a name (its history: ``keep_history``)."""
+    bucket, key = check_bucket_name(call.bucket), check_object_key(call.key)
+    version_id = call.query["versionId"]
+    head = await anyio.to_thread.run_sync(server.store.version_head, bucket, key, version_id)
+    headers = {**object_headers(head), "x-amz-version-id": version_id}
+    return Response(status_code=200, headers={**headers, "content-length": str(head.size)})
+
+
+async def get_version(server: S3Server, call: Call) -> Response:
+    """GetObject of one version of a name: rebuilt for this request alone (an old version is rarely
+    read by many at once), then streamed; a ``Range`` is served from the rebuilt file."""
+    bucket, key = check_bucket_name(call.bucket), check_object_key(call.key)
+    version_id = call.query["versionId"]
+    head = await anyio.to_thread.run_sync(server.store.version_head, bucket, key, version_id)
+    parse_range(call.request.headers.get("range"), head.size)  # 416 before any rebuild
+    folder = Path(tempfile.mkdtemp(prefix="version-", dir=server.scratch))
+    try:
+        rebuilt = await anyio.to_thread.run_sync(
+            server.store.rebuild_version, bucket, key, version_id, folder / "file"
+        )
+        span = parse_range(call.request.headers.get("range"), rebuilt.size)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    headers = {**object_headers(head), "x-amz-version-id": version_id}
+    first, last, status = 0, rebuilt.size - 1, 200
+    if span is not None:
+        first, last = span
+        status = 206
+        headers["content-range"] = f"bytes {first}-{last}/{rebuilt.size}"
+    return FileStream(
+        rebuilt.path,
+        first,
+        last - first + 1,
+        lease=_Removed(folder),
+        status_code=status,
+        headers=headers,
+        chunk_bytes=server.settings.chunk_bytes,
+    )
+
+
+class _Removed(contextlib.AbstractAsyncContextManager[Path]):
+    """The lease of a file rebuilt for one response: its folder goes when the response ends."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    async def __aenter__(self) -> Path:
+        return self.folder
+
+    async def __aexit__(self, *exc: object) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 async def put_object(server: S3Server, call: Call) -> Response:

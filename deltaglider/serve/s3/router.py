@@ -22,7 +22,7 @@ _UNSUPPORTED: Final = frozenset(
         "inventory", "legal-hold", "lifecycle", "logging", "metrics", "notification", "object-lock",
         "ownershipControls", "policy", "policyStatus", "publicAccessBlock", "replication",
         "requestPayment", "restore", "retention", "select", "tagging", "torrent", "versioning",
-        "versions", "website",
+        "website",
     }
 )  # fmt: skip
 
@@ -52,6 +52,8 @@ def _bucket_route(method: str, query: dict[str, str]) -> Handler:
             return buckets.bucket_location
         if "uploads" in query:
             raise S3Error("NotImplemented", "ListMultipartUploads is not offered by this server.")
+        if "versions" in query:
+            return listing.list_object_versions
         return listing.list_objects
     if method == "HEAD":
         return buckets.head_bucket
@@ -69,9 +71,9 @@ def _object_route(method: str, query: dict[str, str]) -> Handler:
     if method == "GET":
         if upload:
             raise S3Error("NotImplemented", "ListParts is not offered by this server.")
-        return objects.get_object
+        return objects.get_version if "versionId" in query else objects.get_object
     if method == "HEAD":
-        return objects.head_object
+        return objects.head_version if "versionId" in query else objects.head_object
     if method == "PUT":
         return multipart.upload_part if upload else objects.put_object
     if method == "POST":
