@@ -337,6 +337,16 @@ class DeltaGliderClient(ObjectCalls, ListingCalls, BucketCalls, LinkCalls, InfoC
             done.warnings.extend(collected.warnings)
         return done
 
+    def _remove_histories(self, folder_url: str) -> DeleteResult:
+        """``rm --recursive``'s end: the histories left under the folder (of names deleted before, with
+        history kept) go too, unless this client keeps history."""
+        loc = parse_url(folder_url).as_folder()
+        done = DeleteResult(bucket=loc.bucket, key=loc.key)
+        service = self._service_for(loc)
+        if not service.keep_history:
+            done.deleted = service.forget_histories(DeltaSpace(loc.bucket, loc.prefix))
+        return done
+
     def _remove_seen(self, url: str) -> DeleteResult | None:
         """``sync --delete``'s removal: the stored file as a HEAD finds it now; None when its name is
         written or removed before the removal (a newer version is not the one judged)."""

@@ -100,6 +100,8 @@ class Operations(Protocol):
 
     def _remove_seen(self, url: str) -> DeleteResult | None: ...
 
+    def _remove_histories(self, folder_url: str) -> DeleteResult: ...
+
     def remove_unused_bases(self, folder_url: str, *, recursive: bool = ...) -> DeleteResult: ...
 
 
@@ -613,6 +615,9 @@ def remove_tree(
     removals = _Removals(ops, emit, result)
     for step in steps:
         removals.remove(step, seen_only=False)
+    if removals.all_ok and not rules:
+        # Everything under the folder goes: the histories of names deleted before as well.
+        removals.histories(folder)
     if removals.all_ok:
         # Every folder below too, those whose files are all gone included.
         removals.unused_bases(folder, "", recursive=True)
@@ -683,6 +688,15 @@ class _Removals:
             self._end(Failed(step, exc))
             return
         self._end(Done(step, removed=(str(path),)))
+
+    def histories(self, folder: Place) -> None:
+        """The versions kept under the folder (unless the client keeps history), each reported as a
+        removal of its own."""
+        base = folder.as_folder()
+        prefix = parse_url(base.text).as_folder().key
+        for key in self._ops._remove_histories(base.text).deleted:
+            shown = base.child(key[len(prefix) :] if key.startswith(prefix) else key)
+            self._end(Done(Step("delete", shown, name=shown), removed=(shown,), keys=(key,)))
 
     def unused_bases(self, folder: Place, subfolder: str, *, recursive: bool = False) -> None:
         """The folder's bases (and, ``recursive``, those of every folder below) that no file left

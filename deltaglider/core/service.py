@@ -16,7 +16,7 @@ from deltaglider.core import repack as repack_flow
 from deltaglider.core import verify as verify_flow
 from deltaglider.core.context import Context
 from deltaglider.core.encode_limit import ENCODE_GATE, MemoryGate
-from deltaglider.core.family import bases, retention
+from deltaglider.core.family import bases, retention, version_retention
 from deltaglider.core.format.layout import split_key
 from deltaglider.core.format.locate import locate
 from deltaglider.core.format.metadata import Kind, parse
@@ -207,6 +207,10 @@ class DeltaService:
         With history kept, the version deleted stays in the name's history unless ``all_versions``;
         without, the history goes too."""
         return delete_flow.delete(self._ctx, object_key, force=force, all_versions=all_versions)
+
+    def forget_histories(self, delta_space: DeltaSpace) -> builtins.list[str]:
+        """Removes every version kept in the histories at or below the folder; the keys removed."""
+        return version_retention.forget_all(self._ctx, delta_space.bucket, delta_space.prefix)
 
     def retain(
         self,

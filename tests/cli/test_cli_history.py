@@ -116,3 +116,24 @@ def test_what_the_history_options_refuse(cli: Cli, tmp_path: Path, argv: list[st
     result = cli(*args)
 
     assert result.code == 2, result.stderr
+
+
+def test_rm_recursive_without_history_leaves_nothing_behind(store: Store, tmp_path: Path) -> None:
+    files = _dumps(tmp_path, 2)
+    _overwrite(store.cli, files, store.base + "db/gone.iso")
+    store.cli.ok("--keep-history", "rm", store.base + "db/gone.iso")  # its history outlives it
+    _overwrite(store.cli, files, store.base + "db/kept.iso")
+
+    store.cli.ok("rm", "--recursive", store.base + "db/")
+
+    assert store.stored() == []
+
+
+def test_rm_recursive_with_history_keeps_the_versions(store: Store, tmp_path: Path) -> None:
+    files = _dumps(tmp_path, 2)
+    _overwrite(store.cli, files, store.base + "db/kept.iso")
+
+    store.cli.ok("--keep-history", "rm", "--recursive", store.base + "db/")
+
+    listed = store.cli.ok("--json", "ls", "--versions", store.base + "db/").json()["versions"]
+    assert len(listed) == 2 and not any(v["is_current"] for v in listed)

@@ -15,9 +15,10 @@ from datetime import datetime, timedelta
 from deltaglider.core import protocol
 from deltaglider.core.context import Context
 from deltaglider.core.format import forms
-from deltaglider.core.format.layout import history_prefix
+from deltaglider.core.format.layout import history_prefix, is_version_key, join_key
 from deltaglider.core.history.versions import kept_heads, kept_keys, of_name
 from deltaglider.core.models import RetentionResult, VersionInfo
+from deltaglider.errors import NotFoundError
 from deltaglider.ports.storage import ObjectHead
 
 
@@ -25,6 +26,24 @@ def forget(ctx: Context, bucket: str, prefix: str, name: str) -> list[str]:
     """Removes every version kept in ``name``'s history; the keys removed."""
     removed = []
     for key in kept_keys(ctx, bucket, history_prefix(prefix, name), prefix).get(name, []):
+        head = ctx.storage.head(bucket, key)
+        if head is not None and protocol.remove_kept_version(ctx, bucket, head):
+            removed.append(key)
+    return removed
+
+
+def forget_all(ctx: Context, bucket: str, prefix: str) -> list[str]:
+    """Removes every version kept in the histories at or below the folder ``prefix``; the keys removed."""
+    removed = []
+    try:
+        keys = [
+            obj.key
+            for obj in ctx.storage.list(bucket, join_key(prefix, ""), recursive=True)
+            if not obj.is_prefix and is_version_key(obj.key)
+        ]
+    except NotFoundError:
+        return []
+    for key in keys:
         head = ctx.storage.head(bucket, key)
         if head is not None and protocol.remove_kept_version(ctx, bucket, head):
             removed.append(key)
