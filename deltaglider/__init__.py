@@ -58,6 +58,7 @@ if TYPE_CHECKING:
         StatsSummary,
         StoredObject,
         VerifyResult,
+        VersionInfo,
     )
     from deltaglider.core.service import DeltaService
     from deltaglider.factory import S3Options, create_client
@@ -82,6 +83,7 @@ _LAZY = {
     "RetentionResult": "deltaglider.core.models",
     "RepackResult": "deltaglider.core.models",
     "StoredObject": "deltaglider.core.models",
+    "VersionInfo": "deltaglider.core.models",
     "FilterRule": "deltaglider.batch",
     "Place": "deltaglider.urls",
     "TreeResult": "deltaglider.trees",
@@ -165,6 +167,7 @@ __all__ = [
     "UnsupportedDeltaError",
     "UploadSummary",
     "VerifyResult",
+    "VersionInfo",
     "__version__",
     "create_client",
 ]

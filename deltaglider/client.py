@@ -40,6 +40,7 @@ from deltaglider.core.models import (
     RetentionResult,
     StatsSummary,
     StoredObject,
+    VersionInfo,
 )
 from deltaglider.core.service import DeltaService
 from deltaglider.core.transfer import (
@@ -229,14 +230,34 @@ class DeltaGliderClient(ObjectCalls, ListingCalls, BucketCalls, LinkCalls, InfoC
         )
 
     def download(
-        self, s3_url: str, output_path: str | Path, *, progress: ProgressCallback | None = None
+        self,
+        s3_url: str,
+        output_path: str | Path,
+        *,
+        progress: ProgressCallback | None = None,
+        version: str | None = None,
     ) -> GetSummary:
         """Writes the file to ``output_path``: into it if it is a folder or ends in ``/`` (made if
         missing); into a FIFO or device (or a link to one), which is never replaced. Finds ``key`` or
         ``key.delta``. The file appears only once its SHA-256 matched; the summary says where it went
-        and how."""
+        and how. ``version``: that version of the name (a ``version_id`` of :meth:`list_versions`),
+        the current one or one kept in its history; ``NotFoundError`` when the name has no such
+        version."""
         loc = _object(s3_url)
-        return self._service_for(loc).get(ObjectKey(loc.bucket, loc.key), output_path, progress=progress)
+        return self._service_for(loc).get(
+            ObjectKey(loc.bucket, loc.key), output_path, progress=progress, version=version
+        )
+
+    def list_versions(self, url: str) -> builtins.list[VersionInfo]:
+        """The versions of a name, newest first: the current one (``is_current``) and those kept in
+        its history by clients that keep history (``create_client(keep_history=True)``). Each has
+        ``version_id`` (for ``download(..., version=...)``), ``created_at`` (its upload time),
+        ``size`` and ``sha256`` (the file's) and ``stored_size`` (what it costs). A folder's URL (ending
+        in ``/``) lists the versions of every name in it, deleted names whose history was kept
+        included, by name. Empty when the name has no version."""
+        loc = parse_url(url)
+        key = loc.key if not url.endswith("/") else loc.as_folder().key
+        return self._service_for(loc).versions(ObjectKey(loc.bucket, key))
 
     def verify(self, s3_url: str, *, use_cache: bool = False) -> bool:
         """True if the stored file (whole, reference or delta) still rebuilds to its recorded SHA-256.
@@ -245,15 +266,21 @@ class DeltaGliderClient(ObjectCalls, ListingCalls, BucketCalls, LinkCalls, InfoC
         loc = _object(s3_url)
         return self._service_for(loc).verify(ObjectKey(loc.bucket, loc.key), use_cache=use_cache).valid
 
-    def delete(self, url: str, *, force: bool = False) -> DeleteResult:
+    def delete(self, url: str, *, force: bool = False, all_versions: bool = False) -> DeleteResult:
         """Deletes a file (whatever version its name holds, both forms if an interrupted upload left
         two). A reference that deltas depend on is refused (``ReferenceInUseError``) unless ``force``.
         Deleting a file never removes its folder's reference, not even with the last delta (an upload
         may be encoding against it): the result's ``warnings`` then say it is kept; delete it by name,
         or call ``delete_reference_if_unused``, to remove it. A file stored whole that later files were
-        made against stays, hidden, as their base."""
+        made against stays, hidden, as their base.
+
+        A client that keeps history keeps the version deleted in the name's history (it lists with
+        ``list_versions`` and downloads by its ID), unless ``all_versions``; a client that does not
+        deletes the name's history with it, as ``all_versions`` does."""
         loc = _object(url)
-        return self._service_for(loc).delete(ObjectKey(loc.bucket, loc.key), force=force)
+        return self._service_for(loc).delete(
+            ObjectKey(loc.bucket, loc.key), force=force, all_versions=all_versions
+        )
 
     def list(self, url: str, *, recursive: bool = False) -> Iterator[ListEntry]:
         """The files under a folder, sorted by name, with original and stored sizes. ``name`` is
@@ -418,6 +445,7 @@ class DeltaGliderClient(ObjectCalls, ListingCalls, BucketCalls, LinkCalls, InfoC
         recursive: bool = False,
         executor: Executor | None = None,
         workers: int = DEFAULT_WORKERS,
+        keep_versions: int | None = None,
     ) -> RetentionResult:
         """Keeps a folder's ``keep_last`` newest files and/or those stored within ``keep_within``
         (either rule keeps a file), removes the rest, and the bases no kept file needs any more.
@@ -428,7 +456,13 @@ class DeltaGliderClient(ObjectCalls, ListingCalls, BucketCalls, LinkCalls, InfoC
 
         ``recursive`` keeps every folder below too, each by the same rules on its own (names in the
         result are then relative to ``folder_url``), one folder at a time on each of ``workers``
-        threads, or as jobs on ``executor`` (``deltaglider.bulk``)."""
+        threads, or as jobs on ``executor`` (``deltaglider.bulk``).
+
+        Names' histories (``create_client(keep_history=True)``): ``keep_versions`` keeps each name's
+        newest versions (its current one counting as one), and ``keep_within`` those uploaded within
+        it too; either rule keeps a version, and the result's ``versions_removed`` lists the others
+        (``name@version_id``). A file removed takes its history with it. With ``keep_versions`` alone,
+        every file stays."""
         if order not in ("modified", "version"):
             raise ValueError(f"order must be 'modified' or 'version', not {order!r}")
         if recursive or executor is not None:
@@ -444,6 +478,7 @@ class DeltaGliderClient(ObjectCalls, ListingCalls, BucketCalls, LinkCalls, InfoC
                 recursive=recursive,
                 executor=executor,
                 workers=workers,
+                keep_versions=keep_versions,
             )
         loc = parse_url(folder_url).as_folder()
         return self._service_for(loc).retain(
@@ -452,6 +487,7 @@ class DeltaGliderClient(ObjectCalls, ListingCalls, BucketCalls, LinkCalls, InfoC
             keep_within=keep_within,
             dry_run=dry_run,
             name_order=version_key if order == "version" else None,
+            keep_versions=keep_versions,
         )
 
     def repack(

@@ -141,6 +141,8 @@ class Settings:
     max_ratio: float = DEFAULT_MAX_RATIO
     tool_version: str = DEFAULT_TOOL_VERSION
     original_compatible: bool = False
+    #: Overwrites and deletes keep the version they replace (core.history); not with the above.
+    keep_history: bool = False
     metrics: str | None = None  # None: not chosen (see the table above)
     metrics_namespace: str = DEFAULT_METRICS_NAMESPACE
     prometheus_textfile: str | None = None
@@ -165,6 +167,11 @@ class Settings:
             raise ValueError("metrics_namespace must not be empty")
         if not self.prometheus_job:
             raise ValueError("prometheus_job must not be empty")
+        if self.keep_history and self.original_compatible:
+            raise ValueError(
+                "keep_history needs the default mode: in original_compatible mode history is off "
+                "(the original would neither keep nor read it)"
+            )
 
 
 def resolve(
@@ -176,6 +183,7 @@ def resolve(
     max_ratio: float | None = None,
     tool_version: str | None = None,
     original_compatible: bool | None = None,
+    keep_history: bool | None = None,
     metrics: str | None = None,
     metrics_namespace: str | None = None,
     prometheus_textfile: str | os.PathLike[str] | None = None,
@@ -208,6 +216,7 @@ def resolve(
         original_compatible=original_compatible
         if original_compatible is not None
         else env_flag(env, "DG_ORIGINAL_COMPATIBLE"),
+        keep_history=keep_history if keep_history is not None else env_flag(env, "DG_KEEP_HISTORY"),
         metrics=metrics or env.get("DG_METRICS", "").strip() or None,
         metrics_namespace=metrics_namespace
         or env.get("DG_METRICS_NAMESPACE", "").strip()

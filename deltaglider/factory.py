@@ -312,6 +312,7 @@ def create_client(
     tags: dict[str, str] | None = None,
     metadata: dict[str, str] | None = None,
     original_compatible: bool | None = None,
+    keep_history: bool | None = None,
     metrics: str | MetricsPort | None = None,
     aws_access_key_id: str | None = None,
     aws_secret_access_key: str | None = None,
@@ -354,6 +355,11 @@ def create_client(
     decoded form), and only the original's extensions and uncompressed content go down the delta path.
     Either way, everything the original wrote is read.
 
+    ``keep_history`` (``DG_KEEP_HISTORY``; default off): an upload over a name, or a delete of it,
+    keeps the version it replaces in the name's history (``list_versions``, ``download(...,
+    version=...)``), each old version costing what it cost before: its delta, or the file stored
+    whole. Not with ``original_compatible``.
+
     The original DeltaGlider's keywords work too: ``aws_access_key_id``, ``aws_secret_access_key``
     and ``aws_session_token`` (credentials for this client only, instead of those boto3 finds; not
     with a ``session``, ``profile`` or ``s3_client``, which bring their own), ``region_name`` (the same
@@ -381,6 +387,7 @@ def create_client(
             ("max_ratio", max_ratio),
             ("tool_version", tool_version),
             ("original_compatible", original_compatible),
+            ("keep_history", keep_history),
             ("metrics", metrics if isinstance(metrics, str) else None),
         )
         if value is not None and value != ""
@@ -443,6 +450,7 @@ def create_client(
         tool_version=settings.tool_version,
         max_ratio=settings.max_ratio,
         original_compatible=settings.original_compatible,
+        keep_history=settings.keep_history,
     )
     client = DeltaGliderClient(service, endpoint_url, put_options=options)
     client._made_with = given

@@ -48,9 +48,15 @@ def retain_job(
     keep_within: timedelta | None,
     dry_run: bool,
     order: Order,
+    keep_versions: int | None = None,
 ) -> RetentionResult:
     return worker_client(spec).retain(
-        url, keep_last=keep_last, keep_within=keep_within, dry_run=dry_run, order=order
+        url,
+        keep_last=keep_last,
+        keep_within=keep_within,
+        dry_run=dry_run,
+        order=order,
+        keep_versions=keep_versions,
     )
 
 
@@ -183,6 +189,7 @@ def retain(
     recursive: bool,
     executor: cf.Executor | None,
     workers: int,
+    keep_versions: int | None = None,
 ) -> RetentionResult:
     """``client.retain`` of the folder (``recursive``: and of every folder below it, each kept by the
     same rules on its own), one job each; the first folder that failed is raised once all ended."""
@@ -191,13 +198,20 @@ def retain(
     folders = _folders(client, top, recursive)
 
     job = _job_maker(client, executor, retain_job, client.retain)
-    options = {"keep_last": keep_last, "keep_within": keep_within, "dry_run": dry_run, "order": order}
+    options = {
+        "keep_last": keep_last,
+        "keep_within": keep_within,
+        "dry_run": dry_run,
+        "order": order,
+        "keep_versions": keep_versions,
+    }
     jobs = [job(_child_folder(top, rel), **options) for rel in folders]
     parts = _raised(_ran(executor, workers, jobs))
     merged = RetentionResult(bucket=loc.bucket, prefix=loc.prefix, dry_run=dry_run)
     for rel, part in zip(folders, parts, strict=True):
         merged.kept += [_under(rel, name) for name in part.kept]
         merged.removed += [_under(rel, name) for name in part.removed]
+        merged.versions_removed += [_under(rel, name) for name in part.versions_removed]
         merged.bases_removed += part.bases_removed
         merged.bytes_freed += part.bytes_freed
         merged.warnings += part.warnings

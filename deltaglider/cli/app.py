@@ -71,6 +71,13 @@ class _Group(click.Group):
     help="Write only what the original DeltaGlider reads: no deltas of zip/gzip content "
     "(env DG_ORIGINAL_COMPATIBLE=1).",
 )
+@click.option(
+    "--keep-history",
+    is_flag=True,
+    default=None,
+    help="Keep the version an upload or rm replaces, as a delta (ls --versions, cp --version ID; "
+    "env DG_KEEP_HISTORY=1).",
+)
 @click.option("--cache-dir", metavar="DIR", help="Reference cache folder.")
 @click.option(
     "--connect-timeout",
@@ -107,6 +114,7 @@ def cli(
     max_ratio: float | None,
     no_delta: bool,
     original_compatible: bool | None,
+    keep_history: bool | None,
     cache_dir: str | None,
     connect_timeout: float | None,
     read_timeout: float | None,
@@ -128,6 +136,7 @@ def cli(
         max_ratio=max_ratio,
         no_delta=no_delta,
         original_compatible=original_compatible,
+        keep_history=keep_history,
         cache_dir=cache_dir,
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,

@@ -30,11 +30,54 @@ def _check_stdio(src: Place, dst: Place, *, recursive: bool, json_mode: bool) ->
         raise click.UsageError(f"{src.text} is a folder: only one file can go to standard output")
 
 
+def _download_version(
+    session: Session, src: Place, dst: Place, version_id: str, *, recursive: bool, dryrun: bool
+) -> int:
+    """``cp --version ID``: one version of one stored file, to a file of the user's or to '-'."""
+    if recursive or not src.is_store or src.is_folder or dst.is_store:
+        raise click.UsageError(
+            "--version downloads one stored file: SOURCE a file in a store, DESTINATION yours"
+        )
+    out = session.out
+    target = "/dev/stdout" if dst.is_stdio else dst.text
+    if dryrun:
+        out.line(f"(dryrun) download: {src.text} (version {version_id}) to {dst.text}")
+        return EXIT_OK
+    if dst.is_stdio:
+        sys.stdout.flush()
+    with contextlib.redirect_stdout(sys.stderr) if dst.is_stdio else contextlib.nullcontext():
+        got = session.client.download(src.text, target, version=version_id)
+        out.line(f"download: {src.text} (version {version_id}) to {dst.text if dst.is_stdio else got.path}")
+        out.document(
+            {
+                "command": "cp",
+                "ok": True,
+                "transfers": [
+                    {
+                        "source": src.text,
+                        "version_id": version_id,
+                        "destination": dst.text if dst.is_stdio else got.path,
+                        "size": got.size,
+                        "sha256": got.hash,
+                    }
+                ],
+                "summary": {"files": 1, "failed": 0},
+            }
+        )
+    return EXIT_OK
+
+
 @click.command(cls=FilteredCommand)
 @click.argument("source")
 @click.argument("destination")
 @click.option("--recursive", "-r", is_flag=True, help="Copy every file under SOURCE (a folder).")
 @click.option("--dryrun", is_flag=True, help="Show what would be copied; copy nothing.")
+@click.option(
+    "--version",
+    "version_id",
+    metavar="ID",
+    help="Download that version of SOURCE (an ID that ls --versions shows) instead of the current one.",
+)
 @filter_options
 @dask_option
 @click.pass_context
@@ -45,6 +88,7 @@ def cp(
     destination: str,
     recursive: bool,
     dryrun: bool,
+    version_id: str | None,
     include: tuple[str, ...],
     exclude: tuple[str, ...],
     dask_scheduler: str | None,
@@ -62,6 +106,8 @@ def cp(
         raise click.UsageError("--dask-scheduler runs a --recursive copy: one file needs no cluster")
     if src.is_stdio or dst.is_stdio:
         _check_stdio(src, dst, recursive=recursive, json_mode=session.json)
+    if version_id is not None:
+        return _download_version(session, src, dst, version_id, recursive=recursive, dryrun=dryrun)
     if dst.is_stdio:
         sys.stdout.flush()  # what was printed so far, before the file
     out = session.out

@@ -59,15 +59,37 @@ def _list_buckets(session: Session) -> int:
     help="Sizes in KiB, MiB, GiB... (-h here, as in aws s3 ls; --help for help).",
 )
 @click.option("--summarize", is_flag=True, help="End with the totals: files, original and stored size.")
+@click.option(
+    "--versions",
+    is_flag=True,
+    help="List a file's versions (or those of every file of a folder): the current one and those "
+    "its history keeps, newest first, with their IDs for cp --version.",
+)
 @click.pass_obj
-def ls(session: Session, url: str | None, recursive: bool, human_readable: bool, summarize: bool) -> int:
+def ls(
+    session: Session,
+    url: str | None,
+    *,
+    recursive: bool,
+    human_readable: bool,
+    summarize: bool,
+    versions: bool,
+) -> int:
     """List stored files with their original size, stored size and savings (no URL: the buckets).
 
     Sub-folders show as 'PRE name/'.
     """
     if url is None:
+        if versions:
+            raise click.UsageError("--versions lists a file's or a folder's versions: give its URL")
         return _list_buckets(session)
     target = store_place(url)
+    if versions:
+        if recursive or summarize:
+            raise click.UsageError(
+                "--versions lists one file or one folder: not with --recursive or --summarize"
+            )
+        return _list_versions(session, target, human_readable)
     folder, stem = _folder_and_stem(target)
     out = session.out
     entries: list[dict[str, Any]] = []
@@ -130,6 +152,33 @@ def ls(session: Session, url: str | None, recursive: bool, human_readable: bool,
         saved_total = totals["savings_percent"]
         out.data(f"      Savings: {saved_total if saved_total is not None else 0.0:.1f}%")
     out.document({"command": "ls", "url": target.text, "entries": entries, "summary": totals})
+    return EXIT_OK
+
+
+def _list_versions(session: Session, target: Place, human_readable: bool) -> int:
+    """One line a version: upload time, size, stored size, ID, whether current, name."""
+    found = session.client.list_versions(target.text)
+    records = []
+    for version in found:
+        current = "current" if version.is_current else "       "
+        session.out.data(
+            f"{_when(version.created_at)} {_size(version.size, human_readable):>12} "
+            f"{_size(version.stored_size, human_readable):>12}  {version.version_id}  {current}  "
+            f"{version.name}"
+        )
+        records.append(
+            {
+                "name": version.name,
+                "version_id": version.version_id,
+                "created_at": version.created_at.isoformat() if version.created_at else None,
+                "size": version.size,
+                "sha256": version.sha256,
+                "stored_size": version.stored_size,
+                "is_current": version.is_current,
+                "is_delta": version.is_delta,
+            }
+        )
+    session.out.document({"command": "ls", "url": target.text, "versions": records})
     return EXIT_OK
 
 

@@ -18,7 +18,13 @@ from deltaglider.cli.session import Session
     "--keep-within",
     type=click.FloatRange(0),
     metavar="DAYS",
-    help="Keep the files stored in the last DAYS days.",
+    help="Keep the files stored in the last DAYS days (and the versions, in their histories).",
+)
+@click.option(
+    "--keep-versions",
+    type=click.IntRange(0),
+    metavar="N",
+    help="Keep each file's N newest versions (the current one counting as one) in its history.",
 )
 @click.option(
     "--order",
@@ -41,6 +47,7 @@ def retain(
     url: str,
     keep_last: int | None,
     keep_within: float | None,
+    keep_versions: int | None,
     order: str,
     dryrun: bool,
     force: bool,
@@ -48,9 +55,14 @@ def retain(
     dask_scheduler: str | None,
 ) -> int:
     """Keep a folder's newest files (--keep-last, --keep-within: a file either keeps stays), remove
-    the rest, and the bases no kept file needs any more."""
-    if keep_last is None and keep_within is None:
-        raise click.UsageError("say what to keep: --keep-last N, --keep-within DAYS, or both")
+    the rest, and the bases no kept file needs any more.
+
+    In the files' histories, --keep-versions N keeps each file's N newest versions and --keep-within
+    those of the last DAYS days (a version either keeps stays); a file removed takes its history."""
+    if keep_last is None and keep_within is None and keep_versions is None:
+        raise click.UsageError(
+            "say what to keep: --keep-last N, --keep-within DAYS, --keep-versions N, or several"
+        )
     if keep_last == 0 and not keep_within and not force and not dryrun:
         raise click.UsageError("--keep-last 0 removes every file of the folder: add --force if that is meant")
     session: Session = ctx.obj
@@ -66,11 +78,15 @@ def retain(
             recursive=recursive,
             executor=executor,
             workers=session.workers,
+            keep_versions=keep_versions,
         )
     out = session.out
     prefix = "(dryrun) delete: " if dryrun else "delete: "
     for name in result.removed:
         out.line(prefix + folder.child(name))
+    for version in result.versions_removed:
+        name, _, version_id = version.rpartition("@")
+        out.line(f"{prefix}{folder.child(name)} (version {version_id})")
     for key in result.bases_removed:
         out.line(prefix + folder.child(key.rpartition("/")[2]) + " (base)")
     for warning in result.warnings:
@@ -86,6 +102,7 @@ def retain(
             "kept": result.kept,
             "removed": result.removed,
             "bases_removed": result.bases_removed,
+            "versions_removed": result.versions_removed,
             "bytes_freed": result.bytes_freed,
             "warnings": result.warnings,
         }

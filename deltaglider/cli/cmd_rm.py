@@ -11,26 +11,38 @@ from deltaglider.cli.argv import FilteredCommand, filters
 from deltaglider.cli.common import exit_status, filter_options, store_place
 from deltaglider.cli.report import Report, dry_line
 from deltaglider.cli.session import Session
+from deltaglider.core.format.layout import HELPER_FOLDER
 from deltaglider.trees import Done, Failed, warnings_left
 from deltaglider.urls import Place
 
 
-def _single(session: Session, target: Place) -> tuple[list[str], list[str]]:
+def _single(session: Session, target: Place, *, all_versions: bool) -> tuple[list[str], list[str]]:
     """Removes one file, then its folder's bases that no file left needs; what went, and the warnings
     still true."""
     client = session.client
-    removed = client.delete(target.text)
-    shown = [target.text] + [target.sibling(key) for key in removed.deleted[1:]]
+    removed = client.delete(target.text, all_versions=all_versions)
+    shown = [target.text] + [_shown(target, key) for key in removed.deleted[1:]]
     folder = target.parent
     bases = client.remove_unused_bases(folder.text)
     shown += [folder.child(key.rpartition("/")[2]) for key in bases.deleted]
     return shown, warnings_left(removed.warnings + bases.warnings, removed.deleted + bases.deleted)
 
 
+def _shown(target: Place, key: str) -> str:
+    """How a removed key is shown: beside the file, or under its folder for a kept version."""
+    _, found, kept = key.partition(HELPER_FOLDER)
+    return target.parent.child(HELPER_FOLDER + kept) if found else target.sibling(key)
+
+
 @click.command(cls=FilteredCommand)
 @click.argument("url")
 @click.option("--recursive", "-r", is_flag=True, help="Remove every file under URL (a folder).")
 @click.option("--dryrun", is_flag=True, help="Show what would be removed; remove nothing.")
+@click.option(
+    "--all-versions",
+    is_flag=True,
+    help="Remove the file's history too (with --keep-history, rm keeps the version it removes).",
+)
 @filter_options
 @click.pass_context
 def rm(
@@ -39,14 +51,20 @@ def rm(
     url: str,
     recursive: bool,
     dryrun: bool,
+    all_versions: bool,
     include: tuple[str, ...],
     exclude: tuple[str, ...],
 ) -> int:
-    """Remove a stored file, or with --recursive every file under a folder (references last)."""
+    """Remove a stored file, or with --recursive every file under a folder (references last).
+
+    A client that keeps history (--keep-history) keeps the version it removes in the file's history,
+    unless --all-versions; otherwise the file's history goes with it."""
     session: Session = ctx.obj
     target = store_place(url)
     out = session.out
     failures: list[dict[str, Any]] = []
+    if recursive and all_versions:
+        raise click.UsageError("--all-versions removes one file's history: not with --recursive")
     if recursive:
         with Report(out, "rm") as report:
             result = session.client.remove_tree(target, rules=filters(ctx), dry_run=dryrun, on_event=report)
@@ -66,7 +84,7 @@ def rm(
         shown, warnings = [url], []
         out.line(f"(dryrun) delete: {url}")
     else:
-        shown, warnings = _single(session, target)
+        shown, warnings = _single(session, target, all_versions=all_versions)
         for location in shown:
             out.line(f"delete: {location}")
     for warning in warnings:

@@ -50,6 +50,7 @@ class Session:
     max_ratio: float | None = None
     no_delta: bool = False
     original_compatible: bool | None = None  # None: DG_ORIGINAL_COMPATIBLE decides
+    keep_history: bool | None = None  # None: DG_KEEP_HISTORY decides
     cache_dir: str | None = None
     connect_timeout: float | None = None  # seconds, 0 for no limit; None: botocore's default
     read_timeout: float | None = None
@@ -89,6 +90,8 @@ class Session:
                 options["region"] = self.region
             if self.original_compatible:
                 options["original_compatible"] = True
+            if self.keep_history:
+                options["keep_history"] = True
             if self.connect_timeout is not None:
                 options["connect_timeout"] = self.connect_timeout
             if self.read_timeout is not None:

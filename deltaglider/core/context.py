@@ -37,6 +37,9 @@ class Context:
     #: Write only what the original DeltaGlider 6.2.0 reads: no deltas of decoded archives, no bases but
     #: reference.bin, the original's extension list. What it wrote is read either way.
     original_compatible: bool = False
+    #: A user's upload over a name, or delete of it, keeps the version it replaces in the name's
+    #: history (core.history); never with ``original_compatible``.
+    keep_history: bool = False
     #: Shared by every service of the process unless one is given its own.
     encode_gate: MemoryGate = ENCODE_GATE
     #: What recent uploads of each container kind chose, per DeltaSpace (core.choices).

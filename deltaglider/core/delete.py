@@ -13,16 +13,26 @@ from deltaglider.core.context import Context
 from deltaglider.core.format.layout import is_base_name, reference_key, split_key
 from deltaglider.core.format.locate import locate
 from deltaglider.core.format.metadata import Kind, parse
+from deltaglider.core.history import keep, prune
 from deltaglider.core.models import DeleteResult, ObjectKey
-from deltaglider.errors import MetadataError, StorageError
+from deltaglider.errors import MetadataError, NotFoundError, StorageError
 
 #: How often a delete looks the name up again when it changed between the look-up and the removal.
 _ROUNDS = 5
 
 
-def delete(ctx: Context, obj: ObjectKey, *, force: bool = False) -> DeleteResult:
+def delete(ctx: Context, obj: ObjectKey, *, force: bool = False, all_versions: bool = False) -> DeleteResult:
+    """A user's delete of a name. A client that keeps history keeps the version deleted in the name's
+    history, unless ``all_versions``; otherwise the name's history goes with it (core.history)."""
+    keeping = ctx.keep_history and not all_versions
     for _ in range(_ROUNDS):
-        head = locate(ctx, obj)
+        try:
+            head = locate(ctx, obj)
+        except NotFoundError:
+            # A name whose history outlived it: the history is all there is to delete.
+            if keeping or not (forgotten := _forget(ctx, obj)):
+                raise
+            return DeleteResult(bucket=obj.bucket, key=obj.key, deleted=forgotten)
         prefix, name = split_key(head.key)
         if is_base_name(name):
             # reference.bin, and the further bases of family.bases: what deltas are rebuilt from.
@@ -30,9 +40,14 @@ def delete(ctx: Context, obj: ObjectKey, *, force: bool = False) -> DeleteResult
             if removed is not None:
                 return removed
             continue
+        home, kept_name = keep.home_of(head.key)
+        if keeping:
+            keep.keep_name(ctx, obj.bucket, home, kept_name)
         done = protocol.remove_version(ctx, obj.bucket, head, entire=True)
         if done is None:
             continue
+        if not keeping:
+            done += prune.forget(ctx, obj.bucket, home, kept_name)
         result = DeleteResult(bucket=obj.bucket, key=head.key, deleted=done)
         try:
             info = parse(head.metadata, head.key)
@@ -46,12 +61,21 @@ def delete(ctx: Context, obj: ObjectKey, *, force: bool = False) -> DeleteResult
 
 def remove_seen(ctx: Context, obj: ObjectKey) -> DeleteResult | None:
     """A maintenance flow's removal of a name (``sync --delete``): the version a HEAD finds now, and
-    no later one."""
+    no later one; kept in the name's history by a client that keeps history, else with it."""
     head = locate(ctx, obj)
     if is_base_name(split_key(head.key)[1]):
         return protocol.remove_base(ctx, obj.bucket, head, force=False)
+    if ctx.keep_history and not keep.keep(ctx, obj.bucket, head):
+        return None  # written since it was judged
     done = protocol.remove_version(ctx, obj.bucket, head)
+    if done is not None and not ctx.keep_history:
+        done += prune.forget(ctx, obj.bucket, *keep.home_of(head.key))
     return None if done is None else DeleteResult(bucket=obj.bucket, key=head.key, deleted=done)
+
+
+def _forget(ctx: Context, obj: ObjectKey) -> list[str]:
+    prefix, name = split_key(obj.key)
+    return prune.forget(ctx, obj.bucket, prefix, name)
 
 
 def _note_unused_reference(

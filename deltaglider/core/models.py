@@ -144,6 +144,28 @@ class RetentionResult:
     bases_removed: list[str] = field(default_factory=list)  # stored keys
     bytes_freed: int = 0
     warnings: list[str] = field(default_factory=list)
+    #: Versions removed from the names' histories, as ``name@version_id``.
+    versions_removed: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One version of a name: the current one (``is_current``) or one kept in its history.
+
+    ``version_id`` orders a name's versions (a later upload's is greater); ``created_at`` is the
+    version's upload time; ``size`` and ``sha256`` are the file's; ``stored_size`` is what the
+    version costs in the store (its delta, or the file stored whole). ``name`` is relative to the
+    folder listed, as :class:`ListEntry` names files."""
+
+    name: str
+    version_id: str
+    created_at: datetime | None
+    size: int | None
+    sha256: str | None
+    stored_size: int
+    is_current: bool
+    is_delta: bool
+    key: str  # the stored key of the version's object
 
 
 @dataclass

@@ -81,6 +81,7 @@ from deltaglider.core.format.metadata import (
     read_field,
     reference_metadata,
 )
+from deltaglider.core.history.keep import keep, keep_at, kept_versions
 from deltaglider.core.listing import in_order
 from deltaglider.core.models import DeleteResult
 from deltaglider.errors import MetadataError, NotFoundError, ReferenceInUseError, StorageError
@@ -298,6 +299,8 @@ def dependents(
         for obj in ctx.storage.list(bucket, join_key(prefix, ""), recursive=False)
         if not obj.is_prefix and obj.key.endswith(DELTA_SUFFIX)
     ]
+    # The versions kept in the names' histories are made against the same bases.
+    deltas += kept_versions(ctx, bucket, prefix)
     found = []
     for key, depends in zip(deltas, in_order(deltas, made_against), strict=True):
         if depends:
@@ -344,6 +347,12 @@ def _remove(ctx: Context, bucket: str, head: ObjectHead) -> bool:
         ctx.storage.delete(bucket, head.key)
         return True
     return ctx.storage.delete_if_match(bucket, head.key, head.etag)
+
+
+def remove_kept_version(ctx: Context, bucket: str, head: ObjectHead) -> bool:
+    """Removes a version kept in a name's history (core.history), as ``head`` judged it: a leaf,
+    which nothing is rebuilt against, so no removal needs announcing."""
+    return _remove(ctx, bucket, head)
 
 
 # -- removing a version of a name ------------------------------------------------------------------------
@@ -510,10 +519,14 @@ def settle(
                 # the stamp of what it rewrites): it reads, and it is the name's newest.
                 return True
             if forms.newer(their_stamp, stamp):
+                if ctx.keep_history:
+                    keep_at(ctx, bucket, written)  # superseded, but a version of the name all the same
                 remove_own_write(ctx, bucket, written, stamp)
                 ctx.logger.info("a newer upload of the same name superseded this one", key=other)
                 return False
-            if remove_version(ctx, bucket, theirs) is None:
+            if (ctx.keep_history and not keep(ctx, bucket, theirs)) or remove_version(
+                ctx, bucket, theirs
+            ) is None:
                 continue  # it changed since its HEAD (a rewrite keeps its stamp): look at it again
             ctx.logger.info("removed the stale other form of the same name", key=other)
         mine = ctx.storage.head(bucket, written)

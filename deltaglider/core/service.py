@@ -17,9 +17,11 @@ from deltaglider.core import verify as verify_flow
 from deltaglider.core.context import Context
 from deltaglider.core.encode_limit import ENCODE_GATE, MemoryGate
 from deltaglider.core.family import bases, retention
+from deltaglider.core.format.layout import split_key
 from deltaglider.core.format.locate import locate
 from deltaglider.core.format.metadata import Kind, parse
 from deltaglider.core.get import flow as get_flow
+from deltaglider.core.history import versions as history_versions
 from deltaglider.core.models import (
     DeleteResult,
     DeltaSpace,
@@ -32,6 +34,7 @@ from deltaglider.core.models import (
     StatsSummary,
     StoredObject,
     VerifyResult,
+    VersionInfo,
 )
 from deltaglider.core.put import dry_run
 from deltaglider.core.put import flow as put_flow
@@ -61,12 +64,20 @@ class DeltaService:
         *,
         encode_gate: MemoryGate | None = None,
         original_compatible: bool = False,
+        keep_history: bool = False,
     ) -> None:
         """``encode_gate`` limits the memory that concurrent encodes hold together; by default one
         gate is shared by the whole process (:data:`deltaglider.core.encode_limit.ENCODE_GATE`).
         ``original_compatible`` writes only what the original DeltaGlider reads: otherwise archives
         are stored as deltas of their decoded content and a drifting family gets new bases (both
-        readable by this project only)."""
+        readable by this project only). ``keep_history``: an upload over a name, or a delete of it,
+        keeps the version it replaces in the name's history (:mod:`deltaglider.core.history`); not
+        with ``original_compatible``, whose history is off."""
+        if keep_history and original_compatible:
+            raise ValueError(
+                "keep_history needs the default mode: in original_compatible mode history is off "
+                "(the original would neither keep nor read it)"
+            )
         self._ctx = Context(
             storage=storage,
             diff=diff,
@@ -79,6 +90,7 @@ class DeltaService:
             max_ratio=check_max_ratio(max_ratio),
             encode_gate=ENCODE_GATE if encode_gate is None else encode_gate,
             original_compatible=original_compatible,
+            keep_history=keep_history,
         )
 
     @property
@@ -92,6 +104,10 @@ class DeltaService:
     @property
     def original_compatible(self) -> bool:
         return self._ctx.original_compatible
+
+    @property
+    def keep_history(self) -> bool:
+        return self._ctx.keep_history
 
     @property
     def tool_version(self) -> str:
@@ -140,11 +156,25 @@ class DeltaService:
         self._ctx.bases_known.clear()
 
     def get(
-        self, object_key: ObjectKey, output_path: StrPath, *, progress: ProgressCallback | None = None
+        self,
+        object_key: ObjectKey,
+        output_path: StrPath,
+        *,
+        progress: ProgressCallback | None = None,
+        version: str | None = None,
     ) -> GetSummary:
         """Writes the file to ``output_path`` (or into it, when it is a folder or ends in a
-        separator); finds ``key`` or ``key.delta``."""
-        return get_flow.get(self._ctx, object_key, output_path, progress)
+        separator); finds ``key`` or ``key.delta``. ``version``: that version of the name (an ID that
+        :meth:`versions` gives), current or kept in its history."""
+        return get_flow.get(self._ctx, object_key, output_path, progress, version=version)
+
+    def versions(self, object_key: ObjectKey) -> builtins.list[VersionInfo]:
+        """The versions of the name ``object_key``, newest first; of every name of the folder when
+        its key is a folder's (empty, or ending in ``/``), by name."""
+        prefix, name = split_key(object_key.key)
+        if not name:
+            return history_versions.of_folder(self._ctx, object_key.bucket, prefix)
+        return history_versions.of_name(self._ctx, object_key.bucket, prefix, name)
 
     def verify(self, object_key: ObjectKey, *, use_cache: bool = False) -> VerifyResult:
         """Checks the stored file against its SHA-256; a delta's reference is downloaded and checked
@@ -169,10 +199,14 @@ class DeltaService:
             last_modified=found.last_modified,
         )
 
-    def delete(self, object_key: ObjectKey, *, force: bool = False) -> DeleteResult:
+    def delete(
+        self, object_key: ObjectKey, *, force: bool = False, all_versions: bool = False
+    ) -> DeleteResult:
         """Deletes a stored file (both forms of its name, if an interrupted upload left two). A
-        ``reference.bin`` is deleted only by name, refused while deltas depend on it unless ``force``."""
-        return delete_flow.delete(self._ctx, object_key, force=force)
+        ``reference.bin`` is deleted only by name, refused while deltas depend on it unless ``force``.
+        With history kept, the version deleted stays in the name's history unless ``all_versions``;
+        without, the history goes too."""
+        return delete_flow.delete(self._ctx, object_key, force=force, all_versions=all_versions)
 
     def retain(
         self,
@@ -182,11 +216,13 @@ class DeltaService:
         keep_within: timedelta | None = None,
         dry_run: bool = False,
         name_order: retention.NameOrder | None = None,
+        keep_versions: int | None = None,
     ) -> RetentionResult:
         """Removes the DeltaSpace's files but the ``keep_last`` newest and/or those stored within
         ``keep_within`` (either rule keeps a file), then the bases no kept file needs. ``dry_run``
         only reports what would go and the bytes freed; ``name_order`` (a key function of names)
-        ranks by name instead of by the files' modification times."""
+        ranks by name instead of by the files' modification times. ``keep_versions`` and
+        ``keep_within`` apply to each name's history as well (:mod:`deltaglider.core.history.prune`)."""
         return retention.retain(
             self._ctx,
             delta_space.bucket,
@@ -195,6 +231,7 @@ class DeltaService:
             keep_within=keep_within,
             dry_run=dry_run,
             name_order=name_order,
+            keep_versions=keep_versions,
         )
 
     def repack(self, delta_space: DeltaSpace, *, dry_run: bool = False) -> RepackResult:

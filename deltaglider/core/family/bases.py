@@ -34,6 +34,7 @@ from deltaglider.core.format.layout import (
     DELTA_SUFFIX,
     REFERENCE_NAME,
     is_base_name,
+    is_helper_key,
     is_marker_name,
     join_key,
     reference_key,
@@ -212,6 +213,7 @@ def spaces_under(ctx: Context, bucket: str, prefix: str) -> list[str]:
         split_key(obj.key)[0]
         for obj in ctx.storage.list(bucket, join_key(prefix, ""), recursive=True)
         if not obj.is_prefix
+        and not is_helper_key(obj.key)  # a kept version's key ends in reference.bin, and is no base
         and (is_base_name(split_key(obj.key)[1]) or is_marker_name(split_key(obj.key)[1]))
     }
     return sorted(found)

@@ -24,6 +24,7 @@ from deltaglider.core.context import Context
 from deltaglider.core.family import bases
 from deltaglider.core.format.layout import join_key, split_key
 from deltaglider.core.format.metadata import Kind, parse, parse_created_at, read_field
+from deltaglider.core.history import prune, versions
 from deltaglider.core.listing import files_with_heads
 from deltaglider.core.models import ListEntry, RetentionResult
 from deltaglider.errors import MetadataError, ReferenceInUseError
@@ -33,11 +34,14 @@ from deltaglider.ports.storage import ObjectHead
 NameOrder = Callable[[str], Any]
 
 
-def check_rules(keep_last: int | None, keep_within: timedelta | None) -> None:
-    if keep_last is None and keep_within is None:
-        raise ValueError("say what to keep: keep_last, keep_within, or both")
-    if keep_last is not None and (isinstance(keep_last, bool) or keep_last < 0):
-        raise ValueError(f"keep_last must be 0 or more, not {keep_last!r}")
+def check_rules(
+    keep_last: int | None, keep_within: timedelta | None, keep_versions: int | None = None
+) -> None:
+    if keep_last is None and keep_within is None and keep_versions is None:
+        raise ValueError("say what to keep: keep_last, keep_within, keep_versions, or several")
+    for label, count in (("keep_last", keep_last), ("keep_versions", keep_versions)):
+        if count is not None and (isinstance(count, bool) or count < 0):
+            raise ValueError(f"{label} must be 0 or more, not {count!r}")
     if keep_within is not None and keep_within < timedelta(0):
         raise ValueError(f"keep_within must not be negative, not {keep_within!r}")
 
@@ -117,13 +121,20 @@ def retain(
     keep_within: timedelta | None = None,
     dry_run: bool = False,
     name_order: NameOrder | None = None,
+    keep_versions: int | None = None,
 ) -> RetentionResult:
-    """``name_order``: rank by the names' version order (a key function) instead of by age."""
-    check_rules(keep_last, keep_within)
+    """``name_order``: rank by the names' version order (a key function) instead of by age.
+    ``keep_versions`` and ``keep_within`` apply to each name's history too (core.history.prune);
+    the folder's rules (``keep_last``, ``keep_within``) to its files, and a file removed takes its
+    history with it. With ``keep_versions`` alone, every file stays."""
+    check_rules(keep_last, keep_within, keep_versions)
     result = RetentionResult(bucket, prefix, dry_run)
     listed = list(files_with_heads(ctx, bucket, prefix))
     known = {entry.name: facts(entry, head) for entry, head in listed}
-    keep = _to_keep(ctx, known, keep_last, keep_within, name_order)
+    if keep_last is None and keep_within is None:
+        keep = set(known)
+    else:
+        keep = _to_keep(ctx, known, keep_last, keep_within, name_order)
     needed = {f.base_sha256 for name, f in known.items() if name in keep and f.base_sha256}
     for entry, head in listed:
         if entry.name in keep:
@@ -141,8 +152,17 @@ def retain(
         if not (protocol.serves_as_base(head) and protocol.sha_of(head) in needed):
             # (A whole file that a kept delta needs stays as a hidden base: its bytes are not freed.)
             result.bytes_freed += entry.stored_size
+    kept = prune.retain_versions(
+        ctx,
+        bucket,
+        prefix,
+        result,
+        keep_versions=keep_versions,
+        keep_within=keep_within,
+        names_removed=set(result.removed) if not dry_run else set(known) - keep,
+    )
     needed = {f.base_sha256 for name, f in known.items() if name in keep and f.base_sha256}
-    collect_bases(ctx, bucket, prefix, needed, result)
+    collect_bases(ctx, bucket, prefix, needed, result, history=kept)
     return result
 
 
@@ -151,10 +171,21 @@ def needed_bases(listed: Iterable[tuple[ListEntry, ObjectHead | None]]) -> set[s
     return {sha for entry, head in listed if (sha := facts(entry, head).base_sha256)}
 
 
-def collect_bases(ctx: Context, bucket: str, prefix: str, needed: set[str], result: RetentionResult) -> None:
+def collect_bases(
+    ctx: Context,
+    bucket: str,
+    prefix: str,
+    needed: set[str],
+    result: RetentionResult,
+    *,
+    history: list[ObjectHead] | None = None,
+) -> None:
     """Removes (or with ``result.dry_run`` lists) the DeltaSpace's bases that no delta needs: neither
-    directly (``needed``, the SHA-256 of the kept files' bases) nor through a snapshot."""
-    needed = set(needed)
+    directly (``needed``, the SHA-256 of the kept files' bases, and of the versions kept in the
+    names' histories: ``history``, their HEADs, else looked up) nor through a snapshot."""
+    if history is None:
+        history = [head for heads in versions.kept_heads(ctx, bucket, prefix).values() for head in heads]
+    needed = set(needed) | versions.bases_needed(history)
     found = _bases(ctx, bucket, prefix)
     needed |= {b.full_sha256 for b in found if b.full_sha256 and b.sha256 in needed}
     # Snapshots first, then full references: each goes only once nothing left depends on it.

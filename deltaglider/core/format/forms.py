@@ -23,7 +23,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from deltaglider.core.context import Context
+from deltaglider.core.format.layout import VERSION_ID_RE
 from deltaglider.core.format.metadata import read_field
+from deltaglider.ports.storage import ObjectHead
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -31,11 +33,18 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def new_stamp(ctx: Context, bucket: str, other: str | None) -> str:
     """A stamp later than the clock and than the other form's, so that an upload that follows another
     wins even when the clocks of their machines disagree."""
-    micros = (ctx.clock.now().astimezone(UTC) - _EPOCH) // timedelta(microseconds=1)
+    floor = None
     if other is not None:
         theirs = ctx.storage.head(bucket, other)
         if theirs is not None:
-            micros = max(micros, _order(stamp_of(theirs.metadata))[0] + 1)
+            floor = stamp_of(theirs.metadata)
+    return stamp_after(ctx, floor)
+
+
+def stamp_after(ctx: Context, floor: str | None) -> str:
+    """A stamp later than the clock and than ``floor`` (a stamp, or None)."""
+    micros = (ctx.clock.now().astimezone(UTC) - _EPOCH) // timedelta(microseconds=1)
+    micros = max(micros, _order(floor)[0] + 1)
     return f"{micros:017d}-{secrets.token_hex(8)}"
 
 
@@ -57,3 +66,23 @@ def stamp_of(metadata: Mapping[str, str]) -> str | None:
 def newer(stamp: str | None, than: str | None) -> bool:
     """Whether a version stamped ``stamp`` was written after one stamped ``than``."""
     return _order(stamp) > _order(than)
+
+
+def version_id(head: ObjectHead) -> str:
+    """The ID of the version of a name that ``head`` (a HEAD or a GET, with metadata) holds: its write
+    stamp, which orders the name's versions. An object written without one (by the original, or by
+    another tool) gets one of the same form from its date and ETag, the same on every look at it."""
+    stamp = stamp_of(head.metadata)
+    if stamp is not None and VERSION_ID_RE.match(stamp):
+        return stamp
+    when = head.last_modified or _EPOCH
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    micros = max(0, (when.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1))
+    token = "".join(c for c in (head.etag or "").lower() if c in "0123456789abcdef")
+    return f"{micros:017d}-{(token + '0' * 16)[:16]}"
+
+
+def with_stamp(metadata: Mapping[str, str], stamp: str) -> dict[str, str]:
+    """``metadata`` with its write stamp replaced by ``stamp``."""
+    return {**metadata, "dg-write-stamp": stamp}

@@ -62,6 +62,45 @@ def is_helper_key(key: str) -> bool:
     return key.startswith(HELPER_FOLDER) or f"/{HELPER_FOLDER}" in key
 
 
+#: A name's earlier versions (its history, kept when a client keeps history): each one the stored
+#: object that held the version, copied to ``<prefix>/.deltaglider/history/<name>/<version>/reference.bin``.
+#: Inside the helper folder, so every listing of ours skips it; the last part is ``reference.bin``
+#: because that is the one name the original 6.2.0 leaves out of its listings, so a recursive listing
+#: of the original shows no version either. Never a base: nothing is ever rebuilt against a version.
+HISTORY_FOLDER: Final = HELPER_FOLDER + "history/"
+_VERSION_FILE: Final = "/" + REFERENCE_NAME
+#: A version's ID is its write stamp (core.format.forms): microseconds, then 16 hex digits.
+VERSION_ID_RE: Final = re.compile(r"^[0-9]{17}-[0-9a-f]{16}$")
+
+
+def history_root(prefix: str) -> str:
+    """Where the histories of every name of the DeltaSpace ``prefix`` are (a folder, ending in ``/``)."""
+    return join_key(prefix, HISTORY_FOLDER)
+
+
+def history_prefix(prefix: str, name: str) -> str:
+    """Where the versions of ``name`` are kept (a folder, ending in ``/``)."""
+    return history_root(prefix) + name + "/"
+
+
+def version_key(prefix: str, name: str, version_id: str) -> str:
+    if not VERSION_ID_RE.match(version_id):
+        raise ValueError(f"{version_id!r} is not a version ID")
+    return history_prefix(prefix, name) + version_id + _VERSION_FILE
+
+
+def parse_version_key(prefix: str, key: str) -> tuple[str, str] | None:
+    """``(name, version_id)`` of a kept version's key under the DeltaSpace ``prefix``; None for any
+    other key (what does not parse is no version of ours, and is never read as one)."""
+    root = history_root(prefix)
+    if not key.startswith(root) or not key.endswith(_VERSION_FILE):
+        return None
+    name, sep, version_id = key[len(root) : -len(_VERSION_FILE)].rpartition("/")
+    if not sep or not name or "/" in name or not VERSION_ID_RE.match(version_id):
+        return None
+    return name, version_id
+
+
 def join_key(prefix: str, name: str) -> str:
     return f"{prefix}/{name}" if prefix else name
 

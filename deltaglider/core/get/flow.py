@@ -14,20 +14,30 @@ import errno
 import os
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Final
 
 from deltaglider.atomic import StrPath
 from deltaglider.core import protocol
 from deltaglider.core.context import Context
-from deltaglider.core.format.layout import DELTA_SUFFIX, display_name, split_key
+from deltaglider.core.format import forms
+from deltaglider.core.format.layout import (
+    DELTA_SUFFIX,
+    VERSION_ID_RE,
+    delta_key,
+    display_name,
+    split_key,
+    version_key,
+    whole_key,
+)
 from deltaglider.core.format.locate import get_located, likely_keys
 from deltaglider.core.format.metadata import Kind, StoredInfo, parse
 from deltaglider.core.get.destination import atomic_output, resolve_output
 from deltaglider.core.models import GetSummary, ObjectKey
 from deltaglider.core.rebuild import sources
 from deltaglider.core.rebuild.sources import BaseUnavailableError
-from deltaglider.errors import IntegrityError, MetadataError, NotFoundError
+from deltaglider.errors import IntegrityError, InvalidURLError, MetadataError, NotFoundError
 from deltaglider.ports.storage import ObjectHead, ProgressCallback
 from deltaglider.transforms import body
 
@@ -74,13 +84,23 @@ def checked_whole(ctx: Context, url: str, key: str, info: StoredInfo, path: Path
 
 
 def get(
-    ctx: Context, obj: ObjectKey, output_path: StrPath, progress: ProgressCallback | None = None
+    ctx: Context,
+    obj: ObjectKey,
+    output_path: StrPath,
+    progress: ProgressCallback | None = None,
+    *,
+    version: str | None = None,
 ) -> GetSummary:
     """Writes the file to ``output_path``: into it when it is a folder or ends in a separator, into
-    the FIFO or device it names, else under that name."""
+    the FIFO or device it names, else under that name. ``version``: that version of the name (an ID
+    of ``list_versions``), current or kept in its history."""
     started = time.monotonic()
-    # Finding the object and reading it are one GET: no upload can change the name's form in between.
-    head, info, dest, actual, size = _get_once(ctx, obj, output_path, progress)
+    if version is None:
+        # Finding the object and reading it are one GET: no upload can change the name's form in
+        # between.
+        head, info, dest, actual, size = _get_once(ctx, obj, output_path, progress)
+    else:
+        head, info, dest, actual, size = _get_version(ctx, obj, version, output_path, progress)
     reconstructed = info.kind is Kind.DELTA
     operation = "GET_DELTA" if reconstructed else "GET"
     ctx.metrics.increment("get", operation=operation)
@@ -137,6 +157,68 @@ def _get_once(
             info, actual = _into(ctx, obj, head, stored=fetched, path=tmp, progress=progress)
             size = tmp.stat().st_size
     return head, info, dest, actual, size
+
+
+class _NotThatVersionError(Exception):
+    """The name's object holds another version than the one asked for."""
+
+
+#: A version is looked for in the history, then at the name; a version moved from the name into the
+#: history between those two looks is found on the second round.
+_VERSION_ROUNDS = 2
+
+
+def _get_version(
+    ctx: Context, obj: ObjectKey, version: str, output_path: StrPath, progress: ProgressCallback | None
+) -> tuple[ObjectHead, StoredInfo, Path, str, int]:
+    if not VERSION_ID_RE.match(version):
+        raise InvalidURLError(f"{version!r} is not a version ID (as list_versions gives them)")
+    if not obj.key or obj.key.endswith("/"):
+        raise InvalidURLError(f"{ctx.storage.url(obj.bucket, obj.key)}: names a folder, not a file")
+    prefix, name = split_key(obj.key)
+    kept = version_key(prefix, name, version)
+    dest = resolve_output(output_path, name)
+    for _ in range(_VERSION_ROUNDS):
+        try:
+            with atomic_output(dest, spool=ctx.scratch) as tmp:
+                head = _fetch_version(ctx, obj, kept, version, tmp, progress=progress)
+                # A kept version is read as its name's object: rebuilt against the bases of the
+                # name's own DeltaSpace (its key says where that is, not its metadata).
+                home = head
+                if head.key == kept:
+                    stored = parse(head.metadata, kept).kind is Kind.DELTA
+                    home = replace(head, key=delta_key(prefix, name) if stored else whole_key(prefix, name))
+                info, actual = _into(ctx, obj, home, stored=tmp, path=tmp, progress=progress)
+                size = tmp.stat().st_size
+            return head, info, dest, actual, size
+        except _NotThatVersionError:
+            continue
+    raise NotFoundError(f"{ctx.storage.url(obj.bucket, obj.key)} has no version {version}")
+
+
+def _fetch_version(
+    ctx: Context, obj: ObjectKey, kept: str, version: str, dest: Path, *, progress: ProgressCallback | None
+) -> ObjectHead:
+    """The stored object of ``version`` into ``dest``: kept in the history, else at the name while
+    it is still the current version there."""
+    try:
+        head = ctx.storage.get_file(obj.bucket, kept, dest, progress)
+    except NotFoundError:
+        pass
+    else:
+        if forms.version_id(head) != version:
+            raise IntegrityError(
+                f"{ctx.storage.url(obj.bucket, kept)} holds version {forms.version_id(head)}, "
+                f"not {version}: nothing written"
+            )
+        return head
+    try:
+        head = get_located(ctx, obj, dest, progress)
+    except NotFoundError:
+        raise _NotThatVersionError from None
+    if forms.version_id(head) != version:
+        raise _NotThatVersionError
+    return head
 
 
 def _into(

@@ -31,12 +31,13 @@ from deltaglider.core.format.metadata import (
     delta_metadata,
     whole_metadata,
 )
+from deltaglider.core.history.keep import keep_at
 from deltaglider.core.models import PutSummary
 from deltaglider.core.protocol import Pinned
 from deltaglider.core.put.encode import recorded_choices
 from deltaglider.core.put.policy import Role, policy
 from deltaglider.core.put.values import Candidate, Reference, Upload
-from deltaglider.errors import DeltaGliderError
+from deltaglider.errors import DeltaGliderError, StorageError
 
 #: Below this, a file that is no archive is stored whole rather than start a reference: the most a
 #: delta could save on it is small, and a poor reference costs every later upload.
@@ -192,11 +193,17 @@ def write_name(
     )
 
     etag: str | None = None
+    if ctx.keep_history and other is not None and (seen is None or other in seen.objects):
+        # The other form goes once this write settles: its version is kept first.
+        keep_at(ctx, bucket, other)
 
     def written() -> bool:
         """Writes the object; True once every base it depends on is held (core.protocol)."""
-        nonlocal etag
-        etag = put_over(ctx, up, key, src, meta, role=role)
+        nonlocal etag, stamp, meta
+        if ctx.keep_history:
+            stamp, meta = _put_keeping(ctx, up, key, src, meta, role=role, stamp=stamp)
+        else:
+            etag = put_over(ctx, up, key, src, meta, role=role)
         return protocol.recheck(ctx, bucket, chain)
 
     def write_again() -> None:
@@ -220,6 +227,36 @@ def write_name(
         return True
     except _BasesGoneError:
         return False
+
+
+#: How often an upload that keeps history looks at its key again when another write got there
+#: between its look and its write.
+_KEEP_ROUNDS = 10
+
+
+def _put_keeping(
+    ctx: Context, up: Upload, key: str, src: Path, meta: Mapping[str, str], *, role: Role, stamp: str
+) -> tuple[str, Mapping[str, str]]:
+    """:func:`put_over` for a client that keeps history: the version ``key`` holds is kept first,
+    and the write lands only over that version (or where nothing is), so that a version another
+    writer put there meanwhile is kept too, never overwritten unseen. The write's stamp passes the
+    version it replaces, so that stamps order the name's versions as they landed. Returns the stamp
+    and metadata written."""
+    bucket = up.space.bucket
+    for _ in range(_KEEP_ROUNDS):
+        there = keep_at(ctx, bucket, key)
+        if there is None:
+            if put_file(ctx, up, key, src, meta, role=role, if_absent=True):
+                return stamp, meta
+            continue
+        theirs = forms.version_id(there)
+        if not forms.newer(stamp, theirs):
+            stamp = forms.stamp_after(ctx, theirs)
+            meta = forms.with_stamp(meta, stamp)
+        assert there.etag is not None  # every store gives a HEAD's ETag
+        if put_file(ctx, up, key, src, meta, role=role, if_match=there.etag):
+            return stamp, meta
+    raise StorageError(f"{ctx.storage.url(bucket, key)} kept changing while it was written")
 
 
 class _BasesGoneError(Exception):
