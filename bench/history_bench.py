@@ -4,10 +4,10 @@ Two families are generated (seeded, under ``--work``; nothing is downloaded):
 
 - ``db``: 30 nightly dumps of a growing SQLite database (customers, orders, events; each night a
   few hundred to a few thousand rows inserted, some updated, a few deleted; the first dump after 15
-  nights of business), each written by the
-  ``sqlite3`` CLI's ``.dump`` piped into GNU ``gzip -6``: ``night-01.sql.gz`` .. ``night-30.sql.gz``.
+  nights of business), each written by the ``sqlite3`` CLI's ``.dump`` piped into GNU ``gzip -6``:
+  ``night-01.sql.gz`` .. ``night-30.sql.gz``.
 - ``app``: 30 builds of a synthetic source tree (a few hundred text files, two binary blobs; each
-  build edits a few files, adds one and bumps the version), each zipped by Info-ZIP ``zip -r -q``:
+  build edits a few files, adds one and bumps the version), each zipped by Info-ZIP ``zip -r -q -X``:
   ``build-01.zip`` .. ``build-30.zip``.
 
 For each family it measures the bytes stored (every file under the family's folder of a fresh
@@ -226,8 +226,8 @@ class _Tree:
         self.write(f"src/app/{package}/mod_{self.modules:04d}.py", text.encode(), when)
 
     def stamp(self, when: float) -> None:
-        """zip records each entry's times; set them all, folders too, so the archive is the same each
-        time it is made (zip's reads move atimes on)."""
+        """zip records each entry's modification time; set them all, folders' too (which adding a
+        file moves), so that each run makes the same archive."""
         for path, mtime in self.mtimes.items():
             os.utime(path, (mtime, mtime))
         for folder in sorted({p.parent for p in self.mtimes}, key=lambda p: -len(p.parts)):
@@ -238,7 +238,8 @@ class _Tree:
 
 
 def make_builds(out: Path, count: int) -> list[Path]:
-    """``build-NN.zip``: ``zip -r -q`` of the tree after each build's changes."""
+    """``build-NN.zip``: ``zip -r -q -X`` of the tree after each build's changes (``-X`` leaves out
+    the extra fields, whose access times zip's own reads move, so each run makes the same bytes)."""
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(SEED + 1)
     tree_root = out / "app"
