@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Final, Literal
 from urllib.parse import quote, unquote
 
+from deltaglider.core.format.layout import HELPER_FOLDER
 from deltaglider.errors import InvalidURLError
 
 Scheme = Literal["s3", "file"]
@@ -239,5 +240,8 @@ class Place:
 
     def sibling(self, key: str) -> str:
         """The location of the stored ``key`` that lives in this file's folder (a base removed with
-        it)."""
+        it), or in the helper folder there (a version of the file's history)."""
+        _, found, below = key.partition(HELPER_FOLDER)
+        if found:
+            return self.parent.child(HELPER_FOLDER + below)
         return self.parent.child(key.rpartition("/")[2])

@@ -258,6 +258,45 @@ class ListingCalls:
             answer["StartAfter"] = StartAfter
         return answer
 
+    def list_object_versions(self, Bucket: str, Prefix: str = "", **kwargs: Any) -> dict[str, Any]:
+        """ListObjectVersions' answer for the names in the folder ``Prefix`` points into (up to its
+        last ``/``) that start with the rest of it: each name's current version (``IsLatest``) and
+        those its history keeps (``create_client(keep_history=True)``), newest first, with
+        ``VersionId`` for ``get_object(..., VersionId=...)``. ``Size`` is the file's. A history has no
+        delete markers: a name deleted with its history kept shows its versions, none of them latest.
+        One page, whatever ``MaxKeys``; other S3 parameters are accepted and ignored."""
+        from deltaglider.boto_api.errors import boto_errors
+        from deltaglider.core.models import ObjectKey
+
+        if not isinstance(Prefix, str):
+            raise TypeError(f"Prefix must be a string, not {Prefix!r}")
+        folder, _, stem = Prefix.rpartition("/")
+        with boto_errors(self.service.storage, Bucket, None, "ListObjectVersions"):
+            found = self.service.versions(ObjectKey(Bucket, folder + "/" if folder else ""))
+        versions = [
+            {
+                "ETag": quoted_etag(None),
+                "Size": version.size if version.size is not None else version.stored_size,
+                "StorageClass": "STANDARD",
+                "Key": f"{folder}/{version.name}" if folder else version.name,
+                "VersionId": version.version_id,
+                "IsLatest": version.is_current,
+                "LastModified": version.created_at,
+                "ChecksumSHA256": version.sha256,
+            }
+            for version in found
+            if version.name.startswith(stem)
+        ]
+        return {
+            "ResponseMetadata": response_metadata(200),
+            "IsTruncated": False,
+            "Versions": versions,
+            "DeleteMarkers": [],
+            "Name": Bucket,
+            "Prefix": Prefix,
+            "MaxKeys": kwargs.get("MaxKeys", 1000),
+        }
+
     def _contents(
         self, storage: StoragePort, bucket: str, entries: list[_Item], *, fetch_metadata: bool
     ) -> list[dict[str, Any]]:

@@ -245,10 +245,14 @@ class ObjectCalls:
             head = locate(self.service.storage, Bucket, Key)
         return self._describe(head, Key, file_size(head, info_of(head)))
 
-    def get_object(self, Bucket: str, Key: str, Range: str | None = None, **kwargs: Any) -> dict[str, Any]:
+    def get_object(
+        self, Bucket: str, Key: str, Range: str | None = None, VersionId: str | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
         """The file, rebuilt and checked against its SHA-256, its ``Body`` streaming it (or the bytes
         ``Range: bytes=a-b`` asks for, answered as S3 answers with 206: ``ContentRange``, and
-        ``ContentLength`` the range's). Other S3 parameters are accepted and ignored."""
+        ``ContentLength`` the range's). ``VersionId``: that version of the name (``list_versions``,
+        ``list_object_versions``), current or kept in its history. Other S3 parameters are accepted
+        and ignored."""
         from deltaglider.boto_api.body import StreamingBody
         from deltaglider.boto_api.errors import boto_errors
 
@@ -257,7 +261,11 @@ class ObjectCalls:
         try:
             path = folder / "file"
             with boto_errors(storage, Bucket, Key, "GetObject"):
-                head = self._download(Bucket, check_key(Key), path)
+                if VersionId is None:
+                    head = self._download(Bucket, check_key(Key), path)
+                else:
+                    got = self.service.get(ObjectKey(Bucket, check_key(Key)), path, version=VersionId)
+                    head = storage.head(Bucket, got.key)
             size = path.stat().st_size
             span = _parse_range(Range, size)
             first, last = span if span is not None else (0, size - 1)
@@ -268,6 +276,8 @@ class ObjectCalls:
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
+        if VersionId is not None:
+            answer["VersionId"] = VersionId
         if span is not None:
             answer["ContentLength"] = last - first + 1
             answer["ContentRange"] = f"bytes {first}-{last}/{size}"

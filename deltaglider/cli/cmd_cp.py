@@ -12,12 +12,17 @@ import sys
 
 import click
 
+from deltaglider.atomic import copy_into
 from deltaglider.cli.argv import FilteredCommand, filters
 from deltaglider.cli.common import EXIT_OK, cluster, dask_option, exit_status, filter_options
 from deltaglider.cli.report import Report, dry_line, failures, transfer_record
 from deltaglider.cli.session import Session
+from deltaglider.core import scratch
 from deltaglider.errors import InvalidURLError
 from deltaglider.urls import Place
+
+#: Standard output, by descriptor: the report goes to ``sys.stdout`` pointed at standard error.
+_STDOUT_FD = 1
 
 
 def _check_stdio(src: Place, dst: Place, *, recursive: bool, json_mode: bool) -> None:
@@ -39,14 +44,20 @@ def _download_version(
             "--version downloads one stored file: SOURCE a file in a store, DESTINATION yours"
         )
     out = session.out
-    target = "/dev/stdout" if dst.is_stdio else dst.text
     if dryrun:
         out.line(f"(dryrun) download: {src.text} (version {version_id}) to {dst.text}")
         return EXIT_OK
     if dst.is_stdio:
         sys.stdout.flush()
     with contextlib.redirect_stdout(sys.stderr) if dst.is_stdio else contextlib.nullcontext():
-        got = session.client.download(src.text, target, version=version_id)
+        if dst.is_stdio:
+            # Checked in a private folder first, as a plain download to '-' is: standard output
+            # cannot take back bytes that then fail their SHA-256.
+            with scratch.temporary() as folder:
+                got = session.client.download(src.text, folder / "file", version=version_id)
+                copy_into(got.path, _STDOUT_FD)
+        else:
+            got = session.client.download(src.text, dst.text, version=version_id)
         out.line(f"download: {src.text} (version {version_id}) to {dst.text if dst.is_stdio else got.path}")
         out.document(
             {

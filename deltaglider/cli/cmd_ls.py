@@ -260,6 +260,8 @@ def stats(
         "stored_bytes": summary.stored_bytes,
         "saved_bytes": summary.saved_bytes,
         "savings_percent": round(summary.savings_percent, 1),
+        "history_versions": summary.history_count,
+        "history_bytes": summary.history_bytes,
         # The original's names, for scripts written against its `stats --json`.
         **{key: value for key, value in asdict(totals).items() if key != "object_limit_reached"},
     }
@@ -273,5 +275,10 @@ def stats(
     out.data(f"  original:   {_size(summary.original_bytes, human_readable)}")
     out.data(f"  stored:     {_size(summary.stored_bytes, human_readable)}")
     out.data(f"  saved:      {_size(summary.saved_bytes, human_readable)} ({summary.savings_percent:.1f}%)")
+    if summary.history_count:
+        out.data(
+            f"  history:    {summary.history_count} kept versions, "
+            f"{_size(summary.history_bytes, human_readable)} stored"
+        )
     out.document(doc)
     return EXIT_OK

@@ -11,7 +11,6 @@ from deltaglider.cli.argv import FilteredCommand, filters
 from deltaglider.cli.common import exit_status, filter_options, store_place
 from deltaglider.cli.report import Report, dry_line
 from deltaglider.cli.session import Session
-from deltaglider.core.format.layout import HELPER_FOLDER
 from deltaglider.trees import Done, Failed, warnings_left
 from deltaglider.urls import Place
 
@@ -21,17 +20,11 @@ def _single(session: Session, target: Place, *, all_versions: bool) -> tuple[lis
     still true."""
     client = session.client
     removed = client.delete(target.text, all_versions=all_versions)
-    shown = [target.text] + [_shown(target, key) for key in removed.deleted[1:]]
+    shown = [target.text] + [target.sibling(key) for key in removed.deleted[1:]]
     folder = target.parent
     bases = client.remove_unused_bases(folder.text)
     shown += [folder.child(key.rpartition("/")[2]) for key in bases.deleted]
     return shown, warnings_left(removed.warnings + bases.warnings, removed.deleted + bases.deleted)
-
-
-def _shown(target: Place, key: str) -> str:
-    """How a removed key is shown: beside the file, or under its folder for a kept version."""
-    _, found, kept = key.partition(HELPER_FOLDER)
-    return target.parent.child(HELPER_FOLDER + kept) if found else target.sibling(key)
 
 
 @click.command(cls=FilteredCommand)

@@ -9,7 +9,8 @@ Its wings, each a folder, hold one flow or one kind of knowledge:
   finding a stored file);
 - ``rebuild/``: content verified by SHA-256, and the bodies files are rebuilt from;
 - ``put/``: the upload flow; ``get/``: the download flow;
-- ``family/``: a DeltaSpace's bases, their fingerprints, and retention.
+- ``family/``: a DeltaSpace's bases, their fingerprints, and retention;
+- ``history/``: the versions a name's overwrites and deletes replaced, when history is kept.
 
 Flows that use several wings (delete, verify, listing, repack, many transfers at once) and what every
 flow shares (the service, its context, the models, the removal protocol) stay at this level.

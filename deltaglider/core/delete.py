@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from deltaglider.core import protocol
 from deltaglider.core.context import Context
+from deltaglider.core.family import version_retention
 from deltaglider.core.format.layout import is_base_name, reference_key, split_key
 from deltaglider.core.format.locate import locate
 from deltaglider.core.format.metadata import Kind, parse
-from deltaglider.core.history import keep, prune
+from deltaglider.core.history import keep
 from deltaglider.core.models import DeleteResult, ObjectKey
 from deltaglider.errors import MetadataError, NotFoundError, StorageError
 
@@ -47,7 +48,7 @@ def delete(ctx: Context, obj: ObjectKey, *, force: bool = False, all_versions: b
         if done is None:
             continue
         if not keeping:
-            done += prune.forget(ctx, obj.bucket, home, kept_name)
+            done += version_retention.forget(ctx, obj.bucket, home, kept_name)
         result = DeleteResult(bucket=obj.bucket, key=head.key, deleted=done)
         try:
             info = parse(head.metadata, head.key)
@@ -69,13 +70,13 @@ def remove_seen(ctx: Context, obj: ObjectKey) -> DeleteResult | None:
         return None  # written since it was judged
     done = protocol.remove_version(ctx, obj.bucket, head)
     if done is not None and not ctx.keep_history:
-        done += prune.forget(ctx, obj.bucket, *keep.home_of(head.key))
+        done += version_retention.forget(ctx, obj.bucket, *keep.home_of(head.key))
     return None if done is None else DeleteResult(bucket=obj.bucket, key=head.key, deleted=done)
 
 
 def _forget(ctx: Context, obj: ObjectKey) -> list[str]:
     prefix, name = split_key(obj.key)
-    return prune.forget(ctx, obj.bucket, prefix, name)
+    return version_retention.forget(ctx, obj.bucket, prefix, name)
 
 
 def _note_unused_reference(

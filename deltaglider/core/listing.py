@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from itertools import chain as chained
 from itertools import islice
 from typing import Final, TypeVar
 
@@ -22,14 +23,17 @@ from deltaglider.core.format.layout import (
     REFERENCE_NAME,
     base_key,
     display_name,
+    history_root,
     is_base_name,
     is_helper_key,
+    is_version_key,
     join_key,
     split_key,
 )
 from deltaglider.core.format.locate import likely_keys
 from deltaglider.core.format.metadata import ZERO_DIFF_NOTE, Kind, StoredInfo, parse_head
 from deltaglider.core.models import ListEntry, StatsSummary
+from deltaglider.errors import NotFoundError
 from deltaglider.ports.storage import ObjectHead
 
 #: HEADs in flight at once while listing: one after the other, thousands of deltas are thousands of
@@ -236,12 +240,27 @@ def _chain(base: str | None, bases: Mapping[str, int], base_of: Mapping[str, str
     return chain
 
 
+def _history_of(ctx: Context, bucket: str, prefix: str) -> Iterator[ObjectHead]:
+    """What the histories of the DeltaSpace ``prefix`` hold (nothing when it has no folder yet)."""
+    try:
+        yield from ctx.storage.list(bucket, history_root(prefix), recursive=True)
+    except NotFoundError:
+        return
+
+
 def stats(ctx: Context, bucket: str, prefix: str, *, recursive: bool = True) -> StatsSummary:
     folder = _folder(prefix)
     summary = StatsSummary(bucket=bucket, prefix=folder.rstrip("/"))
 
     def files() -> Iterator[ObjectHead]:
-        for obj in ctx.storage.list(bucket, folder, recursive=recursive):
+        listed = ctx.storage.list(bucket, folder, recursive=recursive)
+        if not recursive:
+            # The folder's own histories are in a sub-folder: counted too.
+            listed = chained(listed, _history_of(ctx, bucket, prefix))
+        for obj in listed:
+            if not obj.is_prefix and is_version_key(obj.key):
+                summary.history_count += 1
+                summary.history_bytes += obj.size
             if obj.is_prefix or is_helper_key(obj.key):
                 continue
             summary.stored_bytes += obj.size

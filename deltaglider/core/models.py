@@ -120,6 +120,10 @@ class StatsSummary:
     original_bytes: int = 0
     stored_bytes: int = 0  # references included
     reference_bytes: int = 0
+    #: The versions kept in the names' histories (not in the counts and bytes above): how many, and
+    #: what they take in the store.
+    history_count: int = 0
+    history_bytes: int = 0
 
     @property
     def saved_bytes(self) -> int:

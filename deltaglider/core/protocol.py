@@ -441,6 +441,8 @@ def _remove_other_form(ctx: Context, bucket: str, version: ObjectHead, *, entire
     if theirs is not None and (
         _is_stale_other_form(theirs, version) or (entire and (_is_delta(version) or _is_delta(theirs)))
     ):
+        if ctx.keep_history and not keep(ctx, bucket, theirs):
+            return []  # written since its HEAD: not the version judged
         return remove_version(ctx, bucket, theirs) or []
     return []
 

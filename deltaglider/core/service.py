@@ -222,7 +222,8 @@ class DeltaService:
         ``keep_within`` (either rule keeps a file), then the bases no kept file needs. ``dry_run``
         only reports what would go and the bytes freed; ``name_order`` (a key function of names)
         ranks by name instead of by the files' modification times. ``keep_versions`` and
-        ``keep_within`` apply to each name's history as well (:mod:`deltaglider.core.history.prune`)."""
+        ``keep_within`` apply to each name's history as well
+        (:mod:`deltaglider.core.family.version_retention`)."""
         return retention.retain(
             self._ctx,
             delta_space.bucket,

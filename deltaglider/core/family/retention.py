@@ -21,10 +21,10 @@ from typing import Any
 
 from deltaglider.core import protocol
 from deltaglider.core.context import Context
-from deltaglider.core.family import bases
+from deltaglider.core.family import bases, version_retention
 from deltaglider.core.format.layout import join_key, split_key
 from deltaglider.core.format.metadata import Kind, parse, parse_created_at, read_field
-from deltaglider.core.history import prune, versions
+from deltaglider.core.history import versions
 from deltaglider.core.listing import files_with_heads
 from deltaglider.core.models import ListEntry, RetentionResult
 from deltaglider.errors import MetadataError, ReferenceInUseError
@@ -124,7 +124,7 @@ def retain(
     keep_versions: int | None = None,
 ) -> RetentionResult:
     """``name_order``: rank by the names' version order (a key function) instead of by age.
-    ``keep_versions`` and ``keep_within`` apply to each name's history too (core.history.prune);
+    ``keep_versions`` and ``keep_within`` apply to each name's history too (core.family.version_retention);
     the folder's rules (``keep_last``, ``keep_within``) to its files, and a file removed takes its
     history with it. With ``keep_versions`` alone, every file stays."""
     check_rules(keep_last, keep_within, keep_versions)
@@ -152,7 +152,7 @@ def retain(
         if not (protocol.serves_as_base(head) and protocol.sha_of(head) in needed):
             # (A whole file that a kept delta needs stays as a hidden base: its bytes are not freed.)
             result.bytes_freed += entry.stored_size
-    kept = prune.retain_versions(
+    kept = version_retention.retain_versions(
         ctx,
         bucket,
         prefix,

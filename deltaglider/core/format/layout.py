@@ -89,6 +89,14 @@ def version_key(prefix: str, name: str, version_id: str) -> str:
     return history_prefix(prefix, name) + version_id + _VERSION_FILE
 
 
+def is_version_key(key: str) -> bool:
+    """Whether ``key`` is a kept version's, in whatever DeltaSpace."""
+    at = key.find(HISTORY_FOLDER)
+    if at < 0 or (at > 0 and key[at - 1] != "/"):
+        return False
+    return parse_version_key(key[: max(0, at - 1)], key) is not None
+
+
 def parse_version_key(prefix: str, key: str) -> tuple[str, str] | None:
     """``(name, version_id)`` of a kept version's key under the DeltaSpace ``prefix``; None for any
     other key (what does not parse is no version of ours, and is never read as one)."""
