@@ -65,6 +65,7 @@ EXPORTED = [
     "UnsupportedDeltaError",
     "UploadSummary",
     "VerifyResult",
+    "VersionInfo",
     "__version__",
     "create_client",
 ]
