@@ -12,7 +12,7 @@ import contextlib
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import anyio.to_thread
 from starlette.responses import Response
@@ -24,7 +24,7 @@ from deltaglider.serve.s3.headers import object_headers, user_metadata
 from deltaglider.serve.s3.keys import check_bucket_name, check_object_key
 from deltaglider.serve.s3.ranges import parse_range
 from deltaglider.serve.s3.streams import FileStream
-from deltaglider.serve.store import FileHead
+from deltaglider.serve.store import FileHead, Rebuilt
 
 #: GETs retried when the name was written again between its HEAD and its rebuild.
 _ATTEMPTS: Final = 3
@@ -84,22 +84,7 @@ async def get_object(server: S3Server, call: Call) -> Response:
         except S3Error:
             await lease.__aexit__(None, None, None)
             raise
-        headers = object_headers(head)
-        status = 200
-        first, last = 0, rebuilt.size - 1
-        if span is not None:
-            first, last = span
-            status = 206
-            headers["content-range"] = f"bytes {first}-{last}/{rebuilt.size}"
-        return FileStream(
-            rebuilt.path,
-            first,
-            last - first + 1,
-            lease=lease,
-            status_code=status,
-            headers=headers,
-            chunk_bytes=server.settings.chunk_bytes,
-        )
+        return _streamed(server, rebuilt, span, object_headers(head), lease)
     raise S3Error("InternalError", "The object kept changing while it was read; try again.", status=503)
 
 
@@ -129,6 +114,18 @@ async def get_version(server: S3Server, call: Call) -> Response:
         shutil.rmtree(folder, ignore_errors=True)
         raise
     headers = {**object_headers(head), "x-amz-version-id": version_id}
+    return _streamed(server, rebuilt, span, headers, _Removed(folder))
+
+
+def _streamed(
+    server: S3Server,
+    rebuilt: Rebuilt,
+    span: tuple[int, int] | None,
+    headers: dict[str, str],
+    lease: contextlib.AbstractAsyncContextManager[Any],
+) -> FileStream:
+    """The rebuilt file's bytes (``span``'s, with 206 and ``Content-Range``), holding ``lease`` until
+    the last is sent."""
     first, last, status = 0, rebuilt.size - 1, 200
     if span is not None:
         first, last = span
@@ -138,7 +135,7 @@ async def get_version(server: S3Server, call: Call) -> Response:
         rebuilt.path,
         first,
         last - first + 1,
-        lease=_Removed(folder),
+        lease=lease,
         status_code=status,
         headers=headers,
         chunk_bytes=server.settings.chunk_bytes,
