@@ -43,11 +43,7 @@ def delete(ctx: Context, obj: ObjectKey, *, force: bool = False, all_versions: b
             continue
         home, kept_name = keep.home_of(head.key)
         if keeping:
-            if protocol.serves_as_base(head):
-                # Its content kept as a base first, for the deltas made against it: its kept version
-                # is then a zero-diff against that base rather than a second copy (core.history.keep).
-                protocol.keep_for_dependents(ctx, obj.bucket, head)
-            keep.keep_name(ctx, obj.bucket, home, kept_name)
+            keep.keep_name(ctx, obj.bucket, home, kept_name, hold=protocol.base_holder(ctx, obj.bucket))
         done = protocol.remove_version(ctx, obj.bucket, head, entire=True)
         if done is None:
             continue
@@ -70,7 +66,7 @@ def remove_seen(ctx: Context, obj: ObjectKey) -> DeleteResult | None:
     head = locate(ctx, obj)
     if is_base_name(split_key(head.key)[1]):
         return protocol.remove_base(ctx, obj.bucket, head, force=False)
-    if ctx.keep_history and not keep.keep(ctx, obj.bucket, head):
+    if ctx.keep_history and not keep.keep(ctx, obj.bucket, head, hold=protocol.base_holder(ctx, obj.bucket)):
         return None  # written since it was judged
     done = protocol.remove_version(ctx, obj.bucket, head)
     if done is not None and not ctx.keep_history:

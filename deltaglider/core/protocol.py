@@ -81,7 +81,7 @@ from deltaglider.core.format.metadata import (
     read_field,
     reference_metadata,
 )
-from deltaglider.core.history.keep import keep, keep_at, kept_versions
+from deltaglider.core.history.keep import BaseHolder, keep, keep_at, kept_versions
 from deltaglider.core.listing import in_order
 from deltaglider.core.models import DeleteResult
 from deltaglider.errors import MetadataError, NotFoundError, ReferenceInUseError, StorageError
@@ -271,6 +271,15 @@ def held(ctx: Context, bucket: str, pinned: Pinned) -> bool:
     return held(ctx, bucket, Pinned(own, pinned.sha256, full_base_metadata(ctx, pinned), pinned.local))
 
 
+def base_holder(ctx: Context, bucket: str) -> BaseHolder:
+    """:func:`held` for a kept version that is a zero-diff against a base (core.history.keep)."""
+
+    def hold(key: str, sha256: str, metadata: Mapping[str, str], local: Path) -> bool:
+        return held(ctx, bucket, Pinned(key, sha256, metadata, local))
+
+    return hold
+
+
 def recheck(ctx: Context, bucket: str, chain: Sequence[Pinned]) -> bool:
     """After a write that depends on ``chain`` (nearest base first): True once every base is held."""
     return all(held(ctx, bucket, pinned) for pinned in chain)
@@ -441,7 +450,7 @@ def _remove_other_form(ctx: Context, bucket: str, version: ObjectHead, *, entire
     if theirs is not None and (
         _is_stale_other_form(theirs, version) or (entire and (_is_delta(version) or _is_delta(theirs)))
     ):
-        if ctx.keep_history and not keep(ctx, bucket, theirs):
+        if ctx.keep_history and not keep(ctx, bucket, theirs, hold=base_holder(ctx, bucket)):
             return []  # written since its HEAD: not the version judged
         return remove_version(ctx, bucket, theirs) or []
     return []
@@ -522,13 +531,14 @@ def settle(
                 return True
             if forms.newer(their_stamp, stamp):
                 if ctx.keep_history:
-                    keep_at(ctx, bucket, written)  # superseded, but a version of the name all the same
+                    # Superseded, but a version of the name all the same.
+                    keep_at(ctx, bucket, written, hold=base_holder(ctx, bucket))
                 remove_own_write(ctx, bucket, written, stamp)
                 ctx.logger.info("a newer upload of the same name superseded this one", key=other)
                 return False
-            if (ctx.keep_history and not keep(ctx, bucket, theirs)) or remove_version(
-                ctx, bucket, theirs
-            ) is None:
+            if (
+                ctx.keep_history and not keep(ctx, bucket, theirs, hold=base_holder(ctx, bucket))
+            ) or remove_version(ctx, bucket, theirs) is None:
                 continue  # it changed since its HEAD (a rewrite keeps its stamp): look at it again
             ctx.logger.info("removed the stale other form of the same name", key=other)
         mine = ctx.storage.head(bucket, written)

@@ -370,3 +370,28 @@ def test_a_version_the_original_wrote_is_kept_under_its_id(history_moto: MotoSer
     assert [v.version_id for v in versions[1:]] == [before[0].version_id]
     got = client.download(store.folder + "notes.txt", tmp_path / "old", version=before[0].version_id)
     assert Path(got.path).read_bytes() == old
+
+
+def test_a_base_file_overwritten_by_its_own_delta_is_stored_once(store: Store, tmp_path: Path) -> None:
+    """The bench's finding: a file stored whole became the base of its next version, uploaded under
+    its name; its content must be stored once (as the base), its kept version a zero-diff."""
+    client = store.client()
+    rng = random.Random(9)
+    (tmp_path / "ref.iso").write_bytes(rng.randbytes(1_000_000))
+    client.upload(tmp_path / "ref.iso", store.folder)
+    night = bytearray(rng.randbytes(1_200_000))
+    (tmp_path / "n1.iso").write_bytes(bytes(night))
+    assert not client.upload(tmp_path / "n1.iso", store.folder, name="latest.iso").is_delta
+    night[500:600] = rng.randbytes(100)
+    (tmp_path / "n2.iso").write_bytes(bytes(night))
+
+    assert client.upload(tmp_path / "n2.iso", store.folder, name="latest.iso").is_delta
+
+    versions = client.list_versions(store.folder + "latest.iso")
+    assert [v.sha256 for v in versions] == [_sha(tmp_path / "n2.iso"), _sha(tmp_path / "n1.iso")]
+    assert versions[1].stored_size < 1_000
+    stored = client.stats(store.folder)
+    assert stored.stored_bytes + stored.history_bytes < 1_000_000 + 1_200_000 + 50_000
+    fresh = store.client(cache="cache2")
+    got = fresh.download(store.folder + "latest.iso", tmp_path / "back", version=versions[1].version_id)
+    assert _sha(Path(got.path)) == _sha(tmp_path / "n1.iso")

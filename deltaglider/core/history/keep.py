@@ -2,8 +2,9 @@
 
 A version is kept as a copy of the very object that held it: a delta stays a delta against the same
 base of its DeltaSpace (so it rebuilds within the same two decodes), a file stored whole stays whole,
-unless the folder keeps its content as a full base already (a file later uploads were made against):
-then it is a zero-diff delta against that base, not a second copy. Its metadata comes along, with its
+unless it serves as a base (later uploads may be made against it, and the protocol keeps its content
+as a base once it is replaced): then it is a zero-diff against its content's base key, which it holds
+there as any dependent holds its base, not a second copy. Its metadata comes along, with its
 upload time, size, SHA-256 and write stamp, which is its ID.
 
 The copy is made from one GET, whose metadata proves it is the version asked for, and is created only
@@ -15,6 +16,8 @@ duplicate that :mod:`deltaglider.core.history.versions` shows once.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from deltaglider.core.context import Context
@@ -35,6 +38,7 @@ from deltaglider.core.format.metadata import (
     parse_created_at,
     parse_head,
     read_field,
+    reference_metadata,
 )
 from deltaglider.errors import NotFoundError, StorageError
 from deltaglider.ports.storage import ObjectHead
@@ -46,10 +50,18 @@ def home_of(key: str) -> tuple[str, str]:
     return prefix, split_key(display_name(key) or key)[1]
 
 
-def keep(ctx: Context, bucket: str, version: ObjectHead) -> bool:
+#: Holds a base where rebuilds look for it, keeping it there from a local copy of its content when
+#: it is gone or being removed: the protocol's re-check of a dependent's base
+#: (:func:`deltaglider.core.protocol.base_holder`). ``(key, sha256, metadata, local) -> held``.
+BaseHolder = Callable[[str, str, Mapping[str, str], Path], bool]
+
+
+def keep(ctx: Context, bucket: str, version: ObjectHead, *, hold: BaseHolder | None = None) -> bool:
     """Keeps the version that ``version`` (a HEAD of a name's object) names in the name's history.
     True once it is kept, now or before; False when the object no longer holds that version (it
-    was replaced or removed since its HEAD: the caller looks again)."""
+    was replaced or removed since its HEAD: the caller looks again). With ``hold``, a file stored
+    whole that serves as a base is kept as a zero-diff against its content's base key, which
+    ``hold`` keeps there, rather than as a second copy of it."""
     prefix, name = home_of(version.key)
     vid = forms.version_id(version)
     kept = version_key(prefix, name, vid)
@@ -63,29 +75,45 @@ def keep(ctx: Context, bucket: str, version: ObjectHead) -> bool:
             return False
         if forms.version_id(got) != vid or (version.etag and got.etag and got.etag != version.etag):
             return False
+        zero = None if hold is None else _zero_diff(ctx, prefix, got, local=local, scratch=scratch)
+        if zero is not None and hold is not None:
+            body, meta, base = zero
+            if not ctx.storage.put_file_if_absent(bucket, kept, body, meta):
+                return True  # kept by another meanwhile
+            # A dependent of the base now: the base is held after the write, as every write that
+            # depends on a base holds it (core.protocol, step 3).
+            if hold(base.key, base.sha256, base.metadata, local):
+                ctx.logger.info("kept the version it replaces in the name's history", key=kept)
+                return True
+            # Nowhere to hold its base (being removed, and no other place): the whole copy instead.
+            written = ctx.storage.head(bucket, kept)
+            if written is not None and written.etag is not None:
+                ctx.storage.delete_if_match(bucket, kept, written.etag)
         # The ID rides in the metadata too: a version written without a stamp (by the original) got
         # its ID from its date and ETag there, which its kept copy does not share.
-        body, meta = local, forms.with_stamp(got.metadata, vid)
-        zero = _zero_diff_on_base(ctx, bucket, prefix, got, local=local, scratch=scratch)
-        if zero is not None:
-            body, meta = zero
-        if ctx.storage.put_file_if_absent(bucket, kept, body, meta):
+        if ctx.storage.put_file_if_absent(bucket, kept, local, forms.with_stamp(got.metadata, vid)):
             ctx.logger.info("kept the version it replaces in the name's history", key=kept)
     return True
 
 
-def _zero_diff_on_base(
-    ctx: Context, bucket: str, prefix: str, got: ObjectHead, *, local: Path, scratch: Path
-) -> tuple[Path, dict[str, str]] | None:
-    """A file stored whole whose content the folder already keeps as a full base (a file that later
-    uploads were made against, kept as ``reference-<sha>.bin`` when it is replaced): kept as a
-    zero-diff delta against that base rather than as a second whole copy. None otherwise."""
+@dataclass(frozen=True)
+class _Base:
+    key: str
+    sha256: str
+    metadata: Mapping[str, str]
+
+
+def _zero_diff(
+    ctx: Context, prefix: str, got: ObjectHead, *, local: Path, scratch: Path
+) -> tuple[Path, dict[str, str], _Base] | None:
+    """A file stored whole that later uploads may take as their base (it records a fingerprint): its
+    zero-diff against its content's base key, where the protocol keeps such a file's content for the
+    deltas made against it once it is replaced; with that delta's metadata, and the base. None
+    otherwise."""
     info = parse_head(got)
-    if info is None or info.kind is not Kind.WHOLE or info.file_sha256 is None:
-        return None
-    base = base_key(prefix, info.file_sha256, snapshot=False)
-    held = ctx.storage.head(bucket, base)
-    if held is None or (read_field(held.metadata, "file_sha256") or "").lower() != info.file_sha256:
+    meta = got.metadata
+    fingerprint = read_field(meta, "fingerprint")
+    if info is None or info.kind is not Kind.WHOLE or info.file_sha256 is None or not fingerprint:
         return None
     zero = scratch / "zero-diff"
     size = ctx.encode(local, local, zero)
@@ -93,36 +121,50 @@ def _zero_diff_on_base(
     ctx.diff.decode(local, zero, rebuilt, expected_size=got.size)
     if ctx.hasher.sha256_file(rebuilt) != info.file_sha256:
         return None  # never kept unproven: the whole copy instead
-    meta = got.metadata
-    return zero, delta_metadata(
+    rebuilt.unlink()
+    name = info.original_name or split_key(got.key)[1]
+    created = parse_created_at(read_field(meta, "created_at")) or got.last_modified or ctx.clock.now()
+    base = _Base(
+        base_key(prefix, info.file_sha256, snapshot=False),
+        info.file_sha256,
+        reference_metadata(
+            tool=ctx.tool_version,
+            source_name=name,
+            sha256=info.file_sha256,
+            created_at=created,
+            fingerprint=fingerprint,
+        ),
+    )
+    entry = delta_metadata(
         tool=ctx.tool_version,
-        original_name=info.original_name or split_key(got.key)[1],
+        original_name=name,
         sha256=info.file_sha256,
         size=got.size,
-        created_at=parse_created_at(read_field(meta, "created_at")) or got.last_modified or ctx.clock.now(),
-        ref_key=base,
+        created_at=created,
+        ref_key=base.key,
         ref_sha256=info.file_sha256,
         delta_size=size,
         write_stamp=forms.version_id(got),
         zero_diff=True,
         source_mtime=parse_created_at(read_field(meta, "source_mtime")),
     )
+    return zero, entry, base
 
 
-def keep_at(ctx: Context, bucket: str, key: str) -> ObjectHead | None:
+def keep_at(ctx: Context, bucket: str, key: str, *, hold: BaseHolder | None = None) -> ObjectHead | None:
     """Keeps the version the object at ``key`` holds now, and returns its HEAD (None: nothing there);
     a version written meanwhile is kept as it is found."""
     for _ in range(_ROUNDS):
         head = ctx.storage.head(bucket, key)
-        if head is None or keep(ctx, bucket, head):
+        if head is None or keep(ctx, bucket, head, hold=hold):
             return head
     raise StorageError(f"{ctx.storage.url(bucket, key)} kept changing while its version was kept")
 
 
-def keep_name(ctx: Context, bucket: str, prefix: str, name: str) -> None:
+def keep_name(ctx: Context, bucket: str, prefix: str, name: str, *, hold: BaseHolder | None = None) -> None:
     """Keeps whatever version each form of ``name`` holds now."""
     for key in sorted({whole_key(prefix, name), delta_key(prefix, name)}):
-        keep_at(ctx, bucket, key)
+        keep_at(ctx, bucket, key, hold=hold)
 
 
 #: How often a version is looked at again when it changed between its HEAD and its GET.

@@ -195,7 +195,7 @@ def write_name(
     etag: str | None = None
     if ctx.keep_history and other is not None and (seen is None or other in seen.objects):
         # The other form goes once this write settles: its version is kept first.
-        keep_at(ctx, bucket, other)
+        keep_at(ctx, bucket, other, hold=protocol.base_holder(ctx, bucket))
 
     def written() -> bool:
         """Writes the object; True once every base it depends on is held (core.protocol)."""
@@ -244,7 +244,7 @@ def _put_keeping(
     and metadata written."""
     bucket = up.space.bucket
     for _ in range(_KEEP_ROUNDS):
-        there = keep_at(ctx, bucket, key)
+        there = keep_at(ctx, bucket, key, hold=protocol.base_holder(ctx, bucket))
         if there is None:
             if put_file(ctx, up, key, src, meta, role=role, if_absent=True):
                 return stamp, meta
