@@ -1,0 +1,224 @@
+"""The races of a name's history (issue 25), each forced with a hook in the store (not hoped for), on
+the memory store, a folder store and S3 (moto in process).
+
+"Two writers of one name keep both versions in the order of their write stamps; neither is lost":
+each test lets one client's flow reach a chosen store call, runs another client's flow to completion
+there, lets the first go on, and then reads the name's whole history back with a fresh client
+(``support.history.read_history``): every version acknowledged and not removed is listed once, newest
+first, and downloads byte for byte.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.history import (
+    SPACE,
+    client,
+    content,
+    contents_of,
+    key_of,
+    open_store,
+    read_history,
+    release,
+)
+from support.hooked_storage import HookedStorage
+from support.sdk import TickingClock
+
+
+NAME = "a.iso"
+DELTA = f"{SPACE.prefix}/{NAME}.delta"
+WHOLE = f"{SPACE.prefix}/{NAME}"
+HISTORY = f"{SPACE.prefix}/.deltaglider/history/"
+
+
+#: moto costs a race several times what the other stores do: by default S3 runs the races marked
+#: ``ON_S3_TOO``; ``pytest -m slow`` runs every race on S3.
+@pytest.fixture(params=["memory", "folder", pytest.param("s3", marks=pytest.mark.slow)])
+def store(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    with open_store(request.param, tmp_path, monkeypatch) as opened:
+        yield opened
+
+
+ON_S3_TOO = pytest.mark.parametrize("store", ["memory", "folder", "s3"], indirect=True)
+
+
+@pytest.fixture
+def clock() -> TickingClock:
+    return TickingClock()
+
+
+def _seed(store: Any, clock: TickingClock, tmp_path: Path) -> bytes:
+    """A folder whose base is another name's, and ``a.iso`` stored as a delta: its first version."""
+    seeder = client(store, clock)
+    seeder.put(release(tmp_path, "first.iso", 1, 0.0), SPACE)
+    seeder.put(release(tmp_path, NAME, 2), SPACE)
+    return content(2)
+
+
+def _current(store: Any, clock: TickingClock, tmp_path: Path) -> bytes | None:
+    """What a fresh client downloads for the name (no version asked)."""
+    out = tmp_path / "current" / NAME
+    out.parent.mkdir(exist_ok=True)
+    out.unlink(missing_ok=True)
+    try:
+        client(store, clock).get(key_of(NAME), out)
+    except Exception:  # noqa: BLE001 - gone: None (the history still says what it was)
+        return None
+    return out.read_bytes()
+
+
+# -- (a) two writers of one name in the same form --------------------------------------------------------
+
+
+@ON_S3_TOO
+def test_a_write_landing_between_anothers_keep_and_put_is_kept_too(
+    store: Any, clock: TickingClock, tmp_path: Path
+) -> None:
+    """Writer A keeps the version the name holds, and just before its write lands, writer B writes the
+    name (a delta too). A must keep B's version before it replaces it: three versions, in the order
+    they landed (B's, then A's, whose stamp passes B's), the newest current."""
+    first = _seed(store, clock, tmp_path)
+    hooked = HookedStorage(store)
+    late, early = release(tmp_path, NAME, 3), release(tmp_path, NAME, 4)
+    hooked.before("put_file_if_match", DELTA, lambda: client(store, clock).put(early, SPACE))
+
+    summary = client(hooked, clock).put(late, SPACE)
+
+    assert summary.operation == "PUT_DELTA"
+    assert hooked.calls.count(("put_file_if_match", DELTA)) == 2  # the race took place; it wrote again
+    history = read_history(store, clock, NAME, tmp_path)
+    assert contents_of(history) == [late.read_bytes(), early.read_bytes(), first]
+    assert [read.info.is_current for read in history] == [True, False, False]
+    assert _current(store, clock, tmp_path) == late.read_bytes()
+
+
+# -- (b) two writers of one name in different forms ------------------------------------------------------
+
+
+@pytest.mark.parametrize("slow_whole", [True, False], ids=["whole-late", "delta-late"])
+@ON_S3_TOO
+def test_writers_of_one_name_in_two_forms_keep_both_versions(
+    store: Any, clock: TickingClock, tmp_path: Path, slow_whole: bool
+) -> None:
+    """Writer A (stored whole, or as a delta) has its stamp and is about to write its form; writer B
+    writes the other form to the end. B's stamp is the later: B's version is current, and A's, which
+    landed after it and was superseded, is kept in the history, as is the first version."""
+    first = _seed(store, clock, tmp_path)
+    hooked = HookedStorage(store)
+    a, b = release(tmp_path, NAME, 3), release(tmp_path, NAME, 4)
+    if slow_whole:  # A writes the whole form, where nothing is: B's delta lands just before
+        hooked.before("put_file_if_absent", WHOLE, lambda: client(store, clock).put(b, SPACE))
+    else:  # A writes the delta over the first version: B's whole file lands just before
+        hooked.before("put_file_if_match", DELTA, lambda: client(store, clock, whole=True).put(b, SPACE))
+
+    client(hooked, clock, whole=slow_whole).put(a, SPACE)
+
+    assert hooked.calls.count(("put_file_if_absent" if slow_whole else "put_file_if_match", WHOLE if slow_whole else DELTA)) == 1
+    history = read_history(store, clock, NAME, tmp_path)
+    assert contents_of(history) == [b.read_bytes(), a.read_bytes(), first]
+    assert history[0].info.is_current and history[0].info.is_delta is slow_whole
+    assert _current(store, clock, tmp_path) == b.read_bytes()
+
+
+# -- (c) a delete that keeps history, racing an overwrite ----------------------------------------------
+
+
+@pytest.mark.parametrize("late", ["delete", "overwrite"])
+@ON_S3_TOO
+def test_a_delete_racing_an_overwrite_loses_no_version(
+    store: Any, clock: TickingClock, tmp_path: Path, late: str
+) -> None:
+    """``delete``: the delete has kept the version and is about to remove it when an overwrite
+    lands; it must keep the overwrite's version too before it removes it (the name ends deleted,
+    both versions in its history). ``overwrite``: the overwrite has kept the version and is about to
+    replace it when the delete runs to its end; the overwrite then writes where nothing is (the
+    name ends holding it, the first version in its history)."""
+    first = _seed(store, clock, tmp_path)
+    hooked = HookedStorage(store)
+    newer = release(tmp_path, NAME, 3)
+    if late == "delete":
+        hooked.before("delete_if_match", DELTA, lambda: client(store, clock).put(newer, SPACE))
+        client(hooked, clock).delete(key_of(NAME))
+        expected, current = [newer.read_bytes(), first], None
+    else:
+        hooked.before("put_file_if_match", DELTA, lambda: client(store, clock).delete(key_of(NAME)))
+        client(hooked, clock).put(newer, SPACE)
+        expected, current = [newer.read_bytes(), first], newer.read_bytes()
+
+    assert len(hooked.calls) > 0 and not any(h.times for h in hooked._hooks)  # the race took place
+    history = read_history(store, clock, NAME, tmp_path)
+    assert contents_of(history) == expected
+    assert [read.info.is_current for read in history] == [current is not None, False]
+    assert _current(store, clock, tmp_path) == current
+
+
+# -- (d) retention by versions, racing an overwrite ----------------------------------------------------
+
+
+@pytest.mark.parametrize("at", ["listed", "removing"])
+@ON_S3_TOO
+def test_a_version_kept_after_retention_listed_stays(
+    store: Any, clock: TickingClock, tmp_path: Path, at: str
+) -> None:
+    """Retention keeps one version of each name (the current one) and drops the rest of the history;
+    an overwrite lands after it listed the history (``listed``), or just before it removes the first
+    kept version it judged (``removing``). The version the overwrite replaced was current when
+    retention judged: kept after its listing, it is not retention's to remove, and stays."""
+    _seed(store, clock, tmp_path)
+    second = release(tmp_path, NAME, 3)
+    client(store, clock).put(second, SPACE)  # the first version is now kept in the history
+    newest = release(tmp_path, NAME, 4)
+    hooked = HookedStorage(store)
+    overwrite = lambda: client(store, clock).put(newest, SPACE)  # noqa: E731
+    if at == "listed":
+        hooked.after("list", HISTORY, overwrite)
+    else:
+        hooked.before("delete_if_match", None, overwrite)
+
+    result = client(hooked, clock).retain(SPACE, keep_versions=1)
+
+    assert not any(h.times for h in hooked._hooks)  # the race took place
+    assert len(result.versions_removed) == 1  # the first version, which it judged
+    history = read_history(store, clock, NAME, tmp_path)
+    assert contents_of(history) == [newest.read_bytes(), second.read_bytes()]
+    # The next pass judges it, and drops it.
+    client(store, clock).retain(SPACE, keep_versions=1)
+    assert contents_of(read_history(store, clock, NAME, tmp_path)) == [newest.read_bytes()]
+
+
+# -- (e) an upload that keeps history, racing re-packing of the name ---------------------------------
+
+
+@pytest.mark.parametrize("late", ["repack", "upload"])
+@ON_S3_TOO
+def test_an_upload_racing_repack_of_its_name_keeps_both_versions(
+    store: Any, clock: TickingClock, tmp_path: Path, late: str
+) -> None:
+    """``repack``: re-packing has read the name's version (stored whole, so that re-packing makes it
+    a delta) and is about to rewrite it when an upload that keeps history lands: re-packing yields,
+    and the name holds the upload, its first version kept. ``upload``: the upload has kept the
+    version and is about to write when re-packing rewrites that version (the same version, another
+    object): the upload writes over the rewrite, and the version stays listed once."""
+    seeder = client(store, clock)
+    seeder.put(release(tmp_path, "first.iso", 1, 0.0), SPACE)
+    old = release(tmp_path, NAME, 2)
+    client(store, clock, whole=True).put(old, SPACE)
+    newer = release(tmp_path, NAME, 3)
+    hooked = HookedStorage(store)
+    if late == "repack":
+        hooked.after("get_file", WHOLE, lambda: client(store, clock).put(newer, SPACE))
+        result = client(hooked, clock).repack(SPACE)
+        assert result.skipped == [NAME]
+    else:
+        hooked.before("put_file_if_absent", DELTA, lambda: client(store, clock).repack(SPACE))
+        client(hooked, clock).put(newer, SPACE)
+
+    assert not any(h.times for h in hooked._hooks)  # the race took place
+    history = read_history(store, clock, NAME, tmp_path)
+    assert contents_of(history) == [newer.read_bytes(), old.read_bytes()]
+    assert _current(store, clock, tmp_path) == newer.read_bytes()
+
