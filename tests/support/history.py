@@ -20,8 +20,6 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from support.moto_server import serialize_conditional_writes, use_fake_aws_env
-from support.sdk import TickingClock
 
 from deltaglider.adapters.cache_memory import MemoryCache
 from deltaglider.adapters.diff_xdelta3 import XDelta3Diff
@@ -33,6 +31,8 @@ from deltaglider.adapters.storage_memory import MemoryStorage
 from deltaglider.adapters.storage_s3 import S3Storage
 from deltaglider.core.models import DeltaSpace, ObjectKey, VersionInfo
 from deltaglider.core.service import DeltaService
+from support.moto_server import serialize_conditional_writes, use_fake_aws_env
+from support.sdk import TickingClock
 
 BUCKET = "dg-history"
 SPACE = DeltaSpace(BUCKET, "rel")
