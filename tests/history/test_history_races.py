@@ -24,6 +24,7 @@ from support.history import (
     open_store,
     read_history,
     release,
+    serials,
 )
 from support.hooked_storage import HookedStorage
 from support.sdk import TickingClock
@@ -75,6 +76,15 @@ def before_write(hooked: HookedStorage, key: str, action: Callable[[], object]) 
     return fired
 
 
+def serials_of(*files: Path | bytes) -> list[int]:
+    """The serials of the releases ``files`` (paths or bytes), as :func:`serials` reads them."""
+    return [int.from_bytes((f if isinstance(f, bytes) else f.read_bytes())[-8:], "big") for f in files]
+
+
+def _upload(store: Any, clock: TickingClock, file: Path) -> None:
+    client(store, clock).put(file, SPACE)
+
+
 def _seed(store: Any, clock: TickingClock, tmp_path: Path) -> bytes:
     """A folder whose base is another name's, and ``a.iso`` stored as a delta: its first version."""
     seeder = client(store, clock)
@@ -114,6 +124,7 @@ def test_a_write_landing_between_anothers_keep_and_put_is_kept_too(
 
     assert fired and summary.operation == "PUT_DELTA"
     history = read_history(store, clock, NAME, tmp_path)
+    assert serials(history) == serials_of(late, early, first)
     assert contents_of(history) == [late.read_bytes(), early.read_bytes(), first]
     assert [read.info.is_current for read in history] == [True, False, False]
     assert _current(store, clock, tmp_path) == late.read_bytes()
@@ -142,6 +153,7 @@ def test_writers_of_one_name_in_two_forms_keep_both_versions(
 
     assert fired
     history = read_history(store, clock, NAME, tmp_path)
+    assert serials(history) == serials_of(b, a, first)
     assert contents_of(history) == [b.read_bytes(), a.read_bytes(), first]
     assert history[0].info.is_current and history[0].info.is_delta is slow_whole
     assert _current(store, clock, tmp_path) == b.read_bytes()
@@ -164,7 +176,7 @@ def test_a_delete_racing_an_overwrite_loses_no_version(
     hooked = HookedStorage(store)
     newer = release(tmp_path, NAME, 3)
     if late == "delete":
-        hooked.before("delete_if_match", DELTA, lambda: client(store, clock).put(newer, SPACE))
+        hooked.before("delete_if_match", DELTA, lambda: _upload(store, clock, newer))
         client(hooked, clock).delete(key_of(NAME))
         current = None
         assert ("delete_if_match", DELTA) in hooked.calls  # the race took place
@@ -175,6 +187,7 @@ def test_a_delete_racing_an_overwrite_loses_no_version(
         assert fired
     expected = [newer.read_bytes(), first]
     history = read_history(store, clock, NAME, tmp_path)
+    assert serials(history) == serials_of(*expected)
     assert contents_of(history) == expected
     assert [read.info.is_current for read in history] == [current is not None, False]
     assert _current(store, clock, tmp_path) == current
@@ -213,10 +226,11 @@ def test_a_version_kept_after_retention_listed_stays(
     assert raced  # the race took place
     assert len(result.versions_removed) == 1  # the first version, which it judged
     history = read_history(store, clock, NAME, tmp_path)
+    assert serials(history) == serials_of(newest, second)
     assert contents_of(history) == [newest.read_bytes(), second.read_bytes()]
     # The next pass judges it, and drops it.
     client(store, clock).retain(SPACE, keep_versions=1)
-    assert contents_of(read_history(store, clock, NAME, tmp_path)) == [newest.read_bytes()]
+    assert serials(read_history(store, clock, NAME, tmp_path)) == serials_of(newest)
 
 
 # -- (e) an upload that keeps history, racing re-packing of the name ---------------------------------
@@ -239,7 +253,7 @@ def test_an_upload_racing_repack_of_its_name_keeps_both_versions(
     newer = release(tmp_path, NAME, 3)
     hooked = HookedStorage(store)
     if late == "repack":
-        hooked.after("get_file", WHOLE, lambda: client(store, clock).put(newer, SPACE))
+        hooked.after("get_file", WHOLE, lambda: _upload(store, clock, newer))
         result = client(hooked, clock).repack(SPACE)
         assert ("get_file", WHOLE) in hooked.calls and result.skipped == [NAME]
     else:
@@ -248,5 +262,6 @@ def test_an_upload_racing_repack_of_its_name_keeps_both_versions(
         client(hooked, clock).put(newer, SPACE)
         assert fired and NAME in repacked[0].files
     history = read_history(store, clock, NAME, tmp_path)
+    assert serials(history) == serials_of(newer, old)
     assert contents_of(history) == [newer.read_bytes(), old.read_bytes()]
     assert _current(store, clock, tmp_path) == newer.read_bytes()

@@ -167,3 +167,8 @@ def read_history(store: Any, clock: TickingClock, name: str, folder: Path) -> li
 
 def contents_of(history: list[Read]) -> list[bytes]:
     return [read.data for read in history]
+
+
+def serials(history: list[Read]) -> list[int]:
+    """The serial each version's bytes end in (:func:`content`): what a failing comparison shows."""
+    return [int.from_bytes(read.data[-8:], "big") for read in history]
