@@ -11,6 +11,7 @@ real SIGKILL (``slow``): a child process overwriting one name in a loop, killed 
 from __future__ import annotations
 
 import contextlib
+import tempfile
 import threading
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from typing import Any
 
 import pytest
 from support.history import (
+    BUCKET,
     SPACE,
     client,
     key_of,
@@ -114,6 +116,20 @@ def _scene(kind: str, folder: Path, monkeypatch: pytest.MonkeyPatch, stack: Exit
     return Scene(store, clock, folder, [3, 2])
 
 
+def _copy(scene: Scene, kind: str, folder: Path, stack: ExitStack) -> Scene:
+    """``scene`` again, in a new store of ``kind`` (memory or folder) holding a copy of every object:
+    cheaper than uploading its versions again (the same clock, so that later stamps pass them)."""
+    store = stack.enter_context(open_store(kind, folder, pytest.MonkeyPatch()))
+    with tempfile.TemporaryDirectory() as scratch:
+        for obj in scene.store.list(BUCKET, "", recursive=True):
+            if obj.is_prefix:
+                continue
+            local = Path(scratch) / "object"
+            got = scene.store.get_file(BUCKET, obj.key, local)
+            store.put_file(BUCKET, obj.key, local, dict(got.metadata))
+    return Scene(store, scene.clock, folder, scene.before)
+
+
 def _act(scene: Scene, storage: Any, how: str, serial: int) -> None:
     if how == "delete":
         client(storage, scene.clock).delete(key_of(NAME))
@@ -164,13 +180,36 @@ def test_an_overwrite_killed_before_any_of_its_store_calls_loses_no_version(
         total = len(clean.calls)
         last_write = max(i for i, (method, _) in enumerate(clean.calls) if method in WRITES)
     assert total > 0
-    for at in range(total):
-        with ExitStack() as stack:
-            scene = _scene(store_kind, tmp_path / f"die-{at}", monkeypatch, stack, was)
-            dying = DyingStorage(scene.store, at)
-            with contextlib.suppress(Killed):  # (a death in a listing's thread may go unseen)
-                _act(scene, dying, how, 4)
-            # It made the clean run's calls up to the one it died at; only the HEADs that a listing
-            # makes in threads after its last write may be cancelled, never reached.
-            assert dying.dead or at > last_write, f"never reached call {at}: {dying.calls}"
-            _check_after_death(scene, dying, how, at)
+    with ExitStack() as stack:
+        template = (
+            None if store_kind == "s3" else _scene(store_kind, tmp_path / "seed", monkeypatch, stack, was)
+        )
+        for at in range(total):
+            _die_at(store_kind, template, tmp_path / f"die-{at}", monkeypatch, was, how, at, last_write)
+
+
+def _die_at(
+    kind: str,
+    template: Scene | None,
+    folder: Path,
+    *,
+    monkeypatch: pytest.MonkeyPatch,
+    was: str,
+    how: str,
+    at: int,
+    last_write: int,
+) -> None:
+    """One death of the overwrite, before its call ``at``, in a copy of the seeded ``template`` (on S3,
+    in a store seeded again), and the checks after it."""
+    with ExitStack() as stack:
+        if template is None:
+            scene = _scene(kind, folder, monkeypatch, stack, was)
+        else:
+            scene = _copy(template, kind, folder, stack)
+        dying = DyingStorage(scene.store, at)
+        with contextlib.suppress(Killed):  # (a death in a listing's thread may go unseen)
+            _act(scene, dying, how, 4)
+        # It made the clean run's calls up to the one it died at; only the HEADs that a listing
+        # makes in threads after its last write may be cancelled, never reached.
+        assert dying.dead or at > last_write, f"never reached call {at}: {dying.calls}"
+        _check_after_death(scene, dying, how, at)
