@@ -11,12 +11,19 @@ real SIGKILL (``slow``): a child process overwriting one name in a loop, killed 
 from __future__ import annotations
 
 import contextlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
 import tempfile
 import threading
+import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import pytest
 from support.history import (
@@ -31,6 +38,9 @@ from support.history import (
 )
 from support.sdk import TickingClock
 
+import deltaglider
+from deltaglider.adapters.clock_utc import UtcClock
+from deltaglider.adapters.storage_local import LocalStorage
 from deltaglider.errors import NotFoundError
 
 NAME = "a.iso"
@@ -221,3 +231,95 @@ def _die_at(
         # makes in threads after its last write may be cancelled, never reached.
         assert dying.dead or at > last_write, f"never reached call {at}: {dying.calls}"
         _check_after_death(scene, dying, how, at)
+
+
+# -- a real kill -9 ----------------------------------------------------------------------------------------
+
+#: Kills of the child, and how long after it is ready each may come at most (it overwrites the name
+#: many times a second, so a kill lands at a random point of one overwrite or another).
+KILLS = 4
+MAX_KILL_S = 1.0
+
+
+def _child(config_path: str) -> None:
+    """The process that gets killed: overwrites ``a.iso`` in a folder store, with history kept, one
+    serial after another (every third stored whole), noting ``begin N`` and ``ok N`` in its journal
+    (each line fsynced) around each."""
+    config = json.loads(Path(config_path).read_text())
+    store = LocalStorage(Path(config["store"]))
+    files = Path(config["files"])
+    with open(config["journal"], "a") as journal:
+        _note(journal, "ready")
+        for serial in range(config["first"], config["first"] + 1_000_000):
+            path = release(files, NAME, serial)
+            _note(journal, f"begin {serial}")
+            client(store, UtcClock(), whole=serial % 3 == 0).put(path, SPACE)
+            _note(journal, f"ok {serial}")
+
+
+def _note(journal: TextIO, line: str) -> None:
+    journal.write(line + "\n")
+    journal.flush()
+    os.fsync(journal.fileno())
+
+
+def _run_killed(root: Path, first: int, kill_after_s: float, turn: int) -> list[str]:
+    """One child run from serial ``first``, SIGKILLed ``kill_after_s`` after it is ready; its journal."""
+    journal, config = root / f"journal-{turn}.txt", root / f"child-{turn}.json"
+    config.write_text(
+        json.dumps(
+            {"store": str(root / "store"), "files": str(root), "journal": str(journal), "first": first}
+        )
+    )
+    # The child imports this very deltaglider (a source tree, or the installed wheel), and tests/.
+    package = Path(deltaglider.__file__).resolve().parents[1]
+    tests = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(package), str(tests)])}
+    with open(root / f"child-{turn}.err", "wb") as err:
+        child = subprocess.Popen([sys.executable, __file__, str(config)], env=env, stderr=err)
+    try:
+        deadline = time.monotonic() + 60
+        while not (journal.exists() and journal.read_text().startswith("ready")):
+            assert child.poll() is None and time.monotonic() < deadline, (
+                root / f"child-{turn}.err"
+            ).read_text()
+            time.sleep(0.01)
+        time.sleep(kill_after_s)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    assert child.returncode == -signal.SIGKILL, (root / f"child-{turn}.err").read_text()
+    return journal.read_text().splitlines()[1:]
+
+
+@pytest.mark.slow
+def test_the_history_survives_kill_9_of_overwrites(tmp_path: Path) -> None:
+    """A child overwriting one name again and again is SIGKILLed at random moments; after each kill a
+    fresh client lists every acknowledged version (and perhaps the one in flight), each exact, the
+    newest current, and a later overwrite works, listing each version once."""
+    (tmp_path / "store" / BUCKET).mkdir(parents=True)
+    store = LocalStorage(tmp_path / "store")
+    rng = random.Random(25)
+    acked: set[int] = set()
+    in_flight: set[int] = set()
+    first = 1
+    for turn in range(KILLS):
+        lines = _run_killed(tmp_path, first, rng.uniform(0.05, MAX_KILL_S), turn)
+        begun = [int(line.split()[1]) for line in lines if line.startswith("begin")]
+        done = {int(line.split()[1]) for line in lines if line.startswith("ok")}
+        acked |= done
+        in_flight |= set(begun) - done
+        assert done, f"turn {turn}: killed before its first overwrite ended; raise MAX_KILL_S"
+        found = serials(read_history(store, UtcClock(), NAME, tmp_path / f"check-{turn}"))
+        assert acked <= set(found), f"turn {turn}: acknowledged versions lost: {sorted(acked - set(found))}"
+        assert set(found) <= acked | in_flight, f"turn {turn}: versions never written: {found}"
+        assert found[0] == max(found), f"turn {turn}: the newest version is not current: {found[:3]}"
+        first = max(begun) + 1
+    assert in_flight, "no kill landed in an overwrite"
+    client(store, UtcClock()).put(release(tmp_path, NAME, first), SPACE)
+    after = serials(read_history(store, UtcClock(), NAME, tmp_path / "later"))
+    assert after[0] == first and len(after) == len(set(after))
+
+
+if __name__ == "__main__":
+    _child(sys.argv[1])

@@ -31,8 +31,8 @@ from deltaglider.adapters.storage_memory import MemoryStorage
 from deltaglider.adapters.storage_s3 import S3Storage
 from deltaglider.core.models import DeltaSpace, ObjectKey, VersionInfo
 from deltaglider.core.service import DeltaService
+from deltaglider.ports.clock import ClockPort
 from support.moto_server import serialize_conditional_writes, use_fake_aws_env
-from support.sdk import TickingClock
 
 BUCKET = "dg-history"
 SPACE = DeltaSpace(BUCKET, "rel")
@@ -81,7 +81,7 @@ class CountingDiff:
 
 def client(
     storage: Any,
-    clock: TickingClock,
+    clock: ClockPort,
     *,
     whole: bool = False,
     keep_history: bool = True,
@@ -142,7 +142,7 @@ class Read:
     data: bytes
 
 
-def read_history(store: Any, clock: TickingClock, name: str, folder: Path) -> list[Read]:
+def read_history(store: Any, clock: ClockPort, name: str, folder: Path) -> list[Read]:
     """Every version of ``name``, newest first, as a fresh client lists and downloads it, held to the
     rules of the module doc."""
     listed = client(store, clock).versions(key_of(name))
