@@ -233,6 +233,36 @@ def test_a_version_kept_after_retention_listed_stays(
     assert serials(read_history(store, clock, NAME, tmp_path)) == serials_of(newest)
 
 
+def test_a_version_retention_removed_is_not_kept_again_by_an_upload_under_way(
+    store: Any, clock: TickingClock, tmp_path: Path
+) -> None:
+    """An upload stored whole replaces the name's delta: it has kept the delta's version and written
+    its whole form, and has yet to remove the delta, when retention by versions runs to its end.
+    The version still at the name (the older of its two forms) is no version retention may report
+    removed: the upload keeps it again before it removes the delta, so it would be listed (and
+    stored) after retention said it was gone."""
+    first = _seed(store, clock, tmp_path)
+    second = release(tmp_path, NAME, 3)
+    client(store, clock).put(second, SPACE)  # the first version is kept in the history
+    newest = release(tmp_path, NAME, 4)
+    hooked = HookedStorage(store)
+    results: list[list[str]] = []
+
+    def retain() -> None:
+        results.append(client(store, clock).retain(SPACE, keep_versions=1).versions_removed)
+
+    hooked.after("put_file_if_absent", WHOLE, retain)
+
+    client(hooked, clock, whole=True).put(newest, SPACE)
+
+    assert results  # the race took place
+    history = read_history(store, clock, NAME, tmp_path)
+    listed = {f"{NAME}@{read.info.version_id}" for read in history}
+    assert not listed & set(results[0]), f"removed by retention, listed again: {listed & set(results[0])}"
+    assert serials(history)[0] == serials_of(newest)[0]
+    assert set(serials(history)) <= set(serials_of(newest, second, first))
+
+
 # -- (e) an upload that keeps history, racing re-packing of the name ---------------------------------
 
 
