@@ -263,6 +263,32 @@ def test_a_version_retention_removed_is_not_kept_again_by_an_upload_under_way(
     assert set(serials(history)) <= set(serials_of(newest, second, first))
 
 
+def test_a_version_retention_removed_is_not_kept_again_from_an_old_read(
+    store: Any, clock: TickingClock, tmp_path: Path
+) -> None:
+    """An upload has read the name's version to keep it, when a delete (keeping it) and then a
+    retention that keeps no version run to their ends: the version left the name, kept by the
+    delete, and retention removed it. The upload must not keep it again from what it read before."""
+    _seed(store, clock, tmp_path)
+    newest = release(tmp_path, NAME, 3)
+    hooked = HookedStorage(store)
+    results: list[list[str]] = []
+
+    def delete_then_retain() -> None:
+        client(store, clock).delete(key_of(NAME))
+        results.append(client(store, clock).retain(SPACE, keep_versions=0).versions_removed)
+
+    hooked.after("get_file", DELTA, delete_then_retain)
+
+    client(hooked, clock).put(newest, SPACE)
+
+    assert results and results[0]  # the race took place, and retention removed the version
+    history = read_history(store, clock, NAME, tmp_path)
+    listed = {f"{NAME}@{read.info.version_id}" for read in history}
+    assert not listed & set(results[0]), f"removed by retention, listed again: {listed & set(results[0])}"
+    assert serials(history) == serials_of(newest)
+
+
 # -- (e) an upload that keeps history, racing re-packing of the name ---------------------------------
 
 
