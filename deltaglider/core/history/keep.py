@@ -51,9 +51,19 @@ def keep(ctx: Context, bucket: str, version: ObjectHead) -> bool:
             return False
         if forms.version_id(got) != vid or (version.etag and got.etag and got.etag != version.etag):
             return False
+        # Whoever takes a version from its name keeps it first; once it has left the name, a copy
+        # made now from this read could only bring back one that retention has removed since.
+        if not _still_at(ctx, bucket, got):
+            return False
         if ctx.storage.put_file_if_absent(bucket, kept, local, dict(got.metadata)):
             ctx.logger.info("kept the version it replaces in the name's history", key=kept)
     return True
+
+
+def _still_at(ctx: Context, bucket: str, got: ObjectHead) -> bool:
+    """Whether the object a GET read (``got``) is still at its key."""
+    now = ctx.storage.head(bucket, got.key)
+    return now is not None and forms.version_id(now) == forms.version_id(got) and now.etag == got.etag
 
 
 def keep_at(ctx: Context, bucket: str, key: str) -> ObjectHead | None:
