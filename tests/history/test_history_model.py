@@ -5,7 +5,10 @@ history, deletes (keeping the version, or ``all_versions``) and retention by ver
 
 After every step, each name's versions are listed by a fresh client and held to these rules:
 
-- they are listed newest first by ID, each once, at most one current (the first);
+- they are listed newest first by ID, each once, at most one current. The current one is not
+  always the first: a write that lands where nothing is (after a delete, or written again after a
+  delete removed it) keeps the stamp it took before, which may be older than a version kept in the
+  history meanwhile;
 - each is a version some upload wrote (its SHA-256 one of theirs), and downloads byte for byte within
   two decodes (each stored object once: a kept version's object never changes; while a flow that may
   remove or re-base it is under way, a version may also fail to read);
@@ -221,11 +224,15 @@ class HistoryModel(RuleBasedStateMachine):
     def check(self, *, final: bool = False) -> None:
         for name in NAMES:
             listed = client(self.raw, self.clock).versions(key_of(name))
-            where = f"{name} after step {self.scheduler.steps}: {[_show(v) for v in listed]}"
+            where = (
+                f"{name} after step {self.scheduler.steps}: {[_show(v) for v in listed]}\n{self._calls()}\n"
+            )
             ids = [v.version_id for v in listed]
             assert ids == sorted(set(ids), reverse=True), f"{where}: not newest first, or repeated"
             current = [v for v in listed if v.is_current]
-            assert len(current) <= 1 and (not current or listed[0].is_current), f"{where}: current"
+            # (Not always the first: an upload whose write landed after a delete, with a stamp older
+            # than a version the delete kept, is current below it; see the module doc.)
+            assert len(current) <= 1, f"{where}: {len(current)} current versions"
             back = self.dropped & set(ids)
             assert not back, f"{where}: {back} listed again after retention removed them\n{self._calls()}"
             shas = {v.sha256 for v in listed}
