@@ -289,6 +289,40 @@ def test_a_version_retention_removed_is_not_kept_again_from_an_old_read(
     assert serials(history) == serials_of(newest)
 
 
+def test_a_delta_whose_base_went_for_good_is_no_version_of_its_name(
+    store: Any, clock: TickingClock, tmp_path: Path
+) -> None:
+    """An upload has written its delta when another client removes the folder's files and its
+    reference, and (just before the upload keeps its base again) stores an unrelated file, which
+    becomes the new reference: the upload's base is gone for good, and it stores its file whole
+    instead. Its own delta never held a version: it is not kept in the name's history (it would be
+    listed, and not rebuild)."""
+    seeder = client(store, clock)
+    seeder.put(release(tmp_path, "first.iso", 1, 0.0), SPACE)
+    upload = release(tmp_path, NAME, 2)
+    other = client(store, clock, keep_history=False)
+    hooked = HookedStorage(store)
+
+    def remove_all() -> None:
+        other.delete(key_of("first.iso"))
+        other.delete(key_of("reference.bin"), force=True)
+
+    hooked.after("put_file_if_absent", DELTA, remove_all)
+    hooked.before(
+        "put_file_if_absent", f"{SPACE.prefix}/reference.bin", lambda: _upload_unrelated(other, tmp_path)
+    )
+
+    summary = client(hooked, clock).put(upload, SPACE)
+
+    assert summary.operation == "PUT"  # stored whole: the race took place
+    history = read_history(store, clock, NAME, tmp_path)
+    assert serials(history) == serials_of(upload)
+
+
+def _upload_unrelated(other: Any, tmp_path: Path) -> None:
+    other.put(release(tmp_path, "z.iso", 99, None), SPACE)
+
+
 # -- (e) an upload that keeps history, racing re-packing of the name ---------------------------------
 
 
