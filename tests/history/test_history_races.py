@@ -81,8 +81,8 @@ def serials_of(*files: Path | bytes) -> list[int]:
     return [int.from_bytes((f if isinstance(f, bytes) else f.read_bytes())[-8:], "big") for f in files]
 
 
-def _upload(store: Any, clock: TickingClock, file: Path) -> None:
-    client(store, clock).put(file, SPACE)
+def _upload(store: Any, clock: TickingClock, file: Path, *, whole: bool = False) -> None:
+    client(store, clock, whole=whole).put(file, SPACE)
 
 
 def _seed(store: Any, clock: TickingClock, tmp_path: Path) -> bytes:
@@ -191,6 +191,25 @@ def test_a_delete_racing_an_overwrite_loses_no_version(
     assert contents_of(history) == expected
     assert [read.info.is_current for read in history] == [current is not None, False]
     assert _current(store, clock, tmp_path) == current
+
+
+def test_a_delete_keeps_the_other_form_written_while_it_removed_the_name(
+    store: Any, clock: TickingClock, tmp_path: Path
+) -> None:
+    """A delete that keeps history has kept the name's delta and removed it, when an upload stored
+    whole (the other form) runs to its end: the delete, removing the name entire, removes that whole
+    file too, and must keep its version first (it was acknowledged)."""
+    first = _seed(store, clock, tmp_path)
+    newer = release(tmp_path, NAME, 3)
+    hooked = HookedStorage(store)
+    hooked.after("delete_if_match", DELTA, lambda: _upload(store, clock, newer, whole=True))
+
+    client(hooked, clock).delete(key_of(NAME))
+
+    assert ("delete_if_match", WHOLE) in hooked.calls  # the race took place: it removed the whole file
+    history = read_history(store, clock, NAME, tmp_path)
+    assert serials(history) == serials_of(newer, first)
+    assert _current(store, clock, tmp_path) is None
 
 
 # -- (d) retention by versions, racing an overwrite ----------------------------------------------------
