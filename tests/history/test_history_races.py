@@ -342,6 +342,35 @@ def _upload_unrelated(other: Any, tmp_path: Path) -> None:
     other.put(release(tmp_path, "z.iso", 99, None), SPACE)
 
 
+def test_an_upload_superseded_while_it_settled_does_not_bring_back_what_retention_removed(
+    store: Any, clock: TickingClock, tmp_path: Path
+) -> None:
+    """An upload stored whole has written its form and found no other form, when a newer upload (a
+    delta) replaces it (keeping its version, removing it as stale) and a retention that keeps only
+    the current version removes it from the history. The first upload, finding its object gone,
+    must see that a newer version superseded it, not write its own again: that write would be kept
+    in the history once more, a version retention reported removed."""
+    client(store, clock).put(release(tmp_path, "first.iso", 1, 0.0), SPACE)
+    client(store, clock, whole=True).put(release(tmp_path, NAME, 2), SPACE)  # no delta form
+    older, newer = release(tmp_path, NAME, 3), release(tmp_path, NAME, 4)
+    hooked = HookedStorage(store)
+    results: list[list[str]] = []
+
+    def overwrite_and_retain() -> None:
+        client(store, clock).put(newer, SPACE)
+        results.append(client(store, clock).retain(SPACE, keep_versions=1).versions_removed)
+
+    hooked.after("head", DELTA, overwrite_and_retain)
+
+    client(hooked, clock, whole=True).put(older, SPACE)
+
+    assert results and len(results[0]) == 2  # the race took place: the first and the older upload's
+    history = read_history(store, clock, NAME, tmp_path)
+    listed = {f"{NAME}@{read.info.version_id}" for read in history}
+    assert not listed & set(results[0]), f"removed by retention, listed again: {listed & set(results[0])}"
+    assert serials(history) == serials_of(newer)
+
+
 # -- (e) an upload that keeps history, racing re-packing of the name ---------------------------------
 
 
