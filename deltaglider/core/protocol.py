@@ -550,6 +550,14 @@ def settle(
                 return True  # this upload's object, or a newer upload's, which wins
             # Else an older version took its place (a rewrite of the version this upload replaced,
             # landing after another flow removed this upload's object): written again below.
+        elif ctx.keep_history:
+            # Removed as stale by a newer upload of the other form (which kept it in the history
+            # first, if it keeps history): that upload superseded this one. Written again, this
+            # version would be kept there once more, after retention may have removed it.
+            theirs = ctx.storage.head(bucket, other)
+            if theirs is not None and forms.newer(forms.stamp_of(theirs.metadata), stamp):
+                ctx.logger.info("a newer upload of the same name superseded this one", key=other)
+                return False
         ctx.logger.warning("another upload removed this one's object as stale; writing it again", key=written)
         rewrite()
     return True
