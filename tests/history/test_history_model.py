@@ -14,7 +14,8 @@ After every step, each name's versions are listed by a fresh client and held to 
   remove or re-base it is under way, a version may also fail to read);
 - every version whose upload was acknowledged is listed, unless an ``all_versions`` delete of its
   name, or a retention, ran after it landed (and so may have removed it);
-- no version that a finished retention removed is listed again.
+- no version that a finished retention removed is listed again (unless its upload was still under
+  way, and wrote it again: the upload's acknowledgement comes after the retention).
 
 When every flow has ended, every version listed must download: nothing is excused any more.
 """
@@ -100,7 +101,8 @@ class HistoryModel(RuleBasedStateMachine):
         self.stepped = SteppedStorage(self.raw, self.scheduler)
         self.uploads: dict[str, Version] = {}  # by the SHA-256 of their content
         self.removals: list[Removal] = []
-        self.dropped: set[str] = set()  # the version IDs that finished retentions removed
+        #: The version IDs that finished retentions removed, and the step each retention ended at.
+        self.dropped: dict[str, int] = {}
         self.serial = 0
         self.seen = Seen()
 
@@ -188,7 +190,9 @@ class HistoryModel(RuleBasedStateMachine):
         for removal in self.removals:
             result = removal.flow.result
             if removal.flow.done and isinstance(result, RetentionResult):
-                self.dropped |= {entry.rpartition("@")[2] for entry in result.versions_removed}
+                ended = removal.flow.calls[-1].step
+                for entry in result.versions_removed:
+                    self.dropped.setdefault(entry.rpartition("@")[2], ended)
 
     @invariant()
     def flows_do_not_fail(self) -> None:
@@ -214,6 +218,14 @@ class HistoryModel(RuleBasedStateMachine):
             for removal in self.removals
         )
 
+    def _landed_after(self, info: VersionInfo) -> bool:
+        """Whether the upload of a version a retention removed ended after that retention: its
+        acknowledgement comes later, and the version is its name's again (written again where a
+        delete, kept by the delete, and removed by retention meanwhile, had taken it)."""
+        version = self.uploads.get(info.sha256 or "")
+        flow = None if version is None else version.flow
+        return flow is not None and (not flow.done or flow.calls[-1].step > self.dropped[info.version_id])
+
     def _busy(self, name: str) -> bool:
         """Whether a flow under way may leave a version of ``name`` unreadable for a while: an upload
         of it (its delta written, its base kept again before it ends), or a removal."""
@@ -233,8 +245,8 @@ class HistoryModel(RuleBasedStateMachine):
             # (Not always the first: an upload whose write landed after a delete, with a stamp older
             # than a version the delete kept, is current below it; see the module doc.)
             assert len(current) <= 1, f"{where}: {len(current)} current versions"
-            back = self.dropped & set(ids)
-            assert not back, f"{where}: {back} listed again after retention removed them\n{self._calls()}"
+            back = [v for v in listed if v.version_id in self.dropped and not self._landed_after(v)]
+            assert not back, f"{where}: {back} listed again after retention removed them"
             shas = {v.sha256 for v in listed}
             for info in listed:
                 version = self.uploads.get(info.sha256 or "")
