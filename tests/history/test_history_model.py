@@ -15,7 +15,9 @@ After every step, each name's versions are listed by a fresh client and held to 
 - every version whose upload was acknowledged is listed, unless an ``all_versions`` delete of its
   name, or a retention, ran after it landed (and so may have removed it);
 - no version that a finished retention removed is listed again (unless its upload was still under
-  way, and wrote it again: the upload's acknowledgement comes after the retention).
+  way, and wrote it again: the upload's acknowledgement comes after the retention; or unless a flow
+  keeping it had checked it was still at its name just before retention removed it, and wrote its
+  copy just after: a window between two store calls that no conditional write can close).
 
 When every flow has ended, every version listed must download: nothing is excused any more.
 """
@@ -48,6 +50,7 @@ from support.history import (
 from support.sdk import TickingClock
 from support.stepped import Flow, Scheduler, SteppedStorage
 
+from deltaglider.core.format.layout import version_key
 from deltaglider.core.models import RetentionResult, VersionInfo
 from deltaglider.errors import DeltaGliderError, NotFoundError
 
@@ -226,6 +229,25 @@ class HistoryModel(RuleBasedStateMachine):
         flow = None if version is None else version.flow
         return flow is not None and (not flow.done or flow.calls[-1].step > self.dropped[info.version_id])
 
+    def _kept_in_window(self, info: VersionInfo) -> bool:
+        """Whether the version was kept again by a flow that had read it at its name, and found it
+        still there just before its write, when retention removed it in between those two calls:
+        the window no store call can close (a write conditional on another key), left open."""
+        kept = version_key(SPACE.prefix, info.name, info.version_id)
+        names = {f"{SPACE.prefix}/{info.name}", f"{SPACE.prefix}/{info.name}.delta"}
+        removed = [c.step for c in self.scheduler.log if c.key == kept and c.method == "delete_if_match"]
+        for flow in self.scheduler.flows:
+            for before, put in zip(flow.calls, flow.calls[1:], strict=False):
+                if (
+                    put.key == kept
+                    and put.method == "put_file_if_absent"
+                    and before.method == "head"
+                    and before.key in names
+                    and any(before.step < step < put.step for step in removed)
+                ):
+                    return True
+        return False
+
     def _busy(self, name: str) -> bool:
         """Whether a flow under way may leave a version of ``name`` unreadable for a while: an upload
         of it (its delta written, its base kept again before it ends), or a removal."""
@@ -245,7 +267,11 @@ class HistoryModel(RuleBasedStateMachine):
             # (Not always the first: an upload whose write landed after a delete, with a stamp older
             # than a version the delete kept, is current below it; see the module doc.)
             assert len(current) <= 1, f"{where}: {len(current)} current versions"
-            back = [v for v in listed if v.version_id in self.dropped and not self._landed_after(v)]
+            back = [
+                v
+                for v in listed
+                if v.version_id in self.dropped and not self._landed_after(v) and not self._kept_in_window(v)
+            ]
             assert not back, f"{where}: {back} listed again after retention removed them"
             shas = {v.sha256 for v in listed}
             for info in listed:
