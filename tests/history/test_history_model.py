@@ -332,7 +332,7 @@ def _settings(examples: int, *, seeded: bool) -> settings:
 #: The default run's sample: a few schedules per store, the same every run (derandomized), sized to
 #: keep each store's test within a few seconds. ``DG_MODEL_EXAMPLES`` sets another count (and random
 #: schedules); the slow test runs many.
-_SAMPLE = {"memory": 4, "folder": 3}
+_SAMPLE = {"memory": 10, "folder": 6}
 _EXAMPLES = os.environ.get("DG_MODEL_EXAMPLES")
 _MANY = 200
 
