@@ -44,7 +44,7 @@ def delete(ctx: Context, obj: ObjectKey, *, force: bool = False, all_versions: b
         home, kept_name = keep.home_of(head.key)
         if keeping:
             keep.keep_name(ctx, obj.bucket, home, kept_name, hold=protocol.base_holder(ctx, obj.bucket))
-        done = protocol.remove_version(ctx, obj.bucket, head, entire=True)
+        done = protocol.remove_version(ctx, obj.bucket, head, entire=True, keeping=keeping)
         if done is None:
             continue
         if not keeping:
@@ -68,7 +68,7 @@ def remove_seen(ctx: Context, obj: ObjectKey) -> DeleteResult | None:
         return protocol.remove_base(ctx, obj.bucket, head, force=False)
     if ctx.keep_history and not keep.keep(ctx, obj.bucket, head, hold=protocol.base_holder(ctx, obj.bucket)):
         return None  # written since it was judged
-    done = protocol.remove_version(ctx, obj.bucket, head)
+    done = protocol.remove_version(ctx, obj.bucket, head, keeping=ctx.keep_history)
     if done is not None and not ctx.keep_history:
         done += version_retention.forget(ctx, obj.bucket, *keep.home_of(head.key))
     return None if done is None else DeleteResult(bucket=obj.bucket, key=head.key, deleted=done)

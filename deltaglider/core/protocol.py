@@ -404,21 +404,28 @@ def _is_stale_other_form(head: ObjectHead, version: ObjectHead) -> bool:
 
 
 def remove_version(
-    ctx: Context, bucket: str, version: ObjectHead, *, entire: bool = False, alone: bool = False
+    ctx: Context,
+    bucket: str,
+    version: ObjectHead,
+    *,
+    entire: bool = False,
+    alone: bool = False,
+    keeping: bool = False,
 ) -> list[str] | None:
     """Removes the version of a name that ``version`` (a HEAD) names, and an older other form of the
     same name left by an interrupted upload; with ``entire`` (a user's delete of the name) the other
     form whatever its age; with ``alone`` (a rewrite that just wrote the other form) that version
     only. None, removing nothing, when the name was written since (another version is there, or it
     is gone). A whole file that served as a base is first kept for the deltas that need it, under its
-    base key (step 2 of the module doc)."""
+    base key (step 2 of the module doc). ``keeping`` (a removal that keeps history, which kept
+    ``version`` already): the other form is kept in the name's history before it goes."""
     if not serves_as_base(version):
-        return _remove_name(ctx, bucket, version, entire=entire, alone=alone)
+        return _remove_name(ctx, bucket, version, entire=entire, alone=alone, keeping=keeping)
     forget_bases(ctx, bucket, split_key(version.key)[0])
     with announced(ctx, bucket, version.key) as marker:
         if not keep_for_dependents(ctx, bucket, version):
             return None
-        return _remove_name(ctx, bucket, version, entire=entire, alone=alone, marker=marker)
+        return _remove_name(ctx, bucket, version, entire=entire, alone=alone, marker=marker, keeping=keeping)
 
 
 def _remove_name(
@@ -429,30 +436,35 @@ def _remove_name(
     entire: bool,
     alone: bool = False,
     marker: str | None = None,
+    keeping: bool = False,
 ) -> list[str] | None:
     if not _remove(ctx, bucket, version):
         return None
     removed = [version.key]
     if alone:
         return removed
-    removed += _remove_other_form(ctx, bucket, version, entire=entire)
+    removed += _remove_other_form(ctx, bucket, version, entire=entire, keeping=keeping)
     # A rewrite of this version (re-packing) that announced itself may write the name's other form
     # any moment: once it ends (it removes its own write when it finds the version gone), the other
     # form is looked at again, so that what is removed here does not come back.
     if _wait_for_others(ctx, bucket, version.key, marker):
-        removed += _remove_other_form(ctx, bucket, version, entire=entire)
+        removed += _remove_other_form(ctx, bucket, version, entire=entire, keeping=keeping)
     return removed
 
 
-def _remove_other_form(ctx: Context, bucket: str, version: ObjectHead, *, entire: bool) -> list[str]:
+def _remove_other_form(
+    ctx: Context, bucket: str, version: ObjectHead, *, entire: bool, keeping: bool = False
+) -> list[str]:
     other = other_form(version)
     theirs = ctx.storage.head(bucket, other) if other is not None else None
     if theirs is not None and (
         _is_stale_other_form(theirs, version) or (entire and (_is_delta(version) or _is_delta(theirs)))
     ):
-        if ctx.keep_history and not keep(ctx, bucket, theirs, hold=base_holder(ctx, bucket)):
-            return []  # written since its HEAD: not the version judged
-        return remove_version(ctx, bucket, theirs) or []
+        # The other form may hold a version written since the removal kept the name's versions (an
+        # upload that has ended): a removal that keeps history keeps it too before it goes.
+        if keeping and not keep(ctx, bucket, theirs, hold=base_holder(ctx, bucket)):
+            return []
+        return remove_version(ctx, bucket, theirs, keeping=keeping) or []
     return []
 
 
@@ -548,6 +560,14 @@ def settle(
                 return True  # this upload's object, or a newer upload's, which wins
             # Else an older version took its place (a rewrite of the version this upload replaced,
             # landing after another flow removed this upload's object): written again below.
+        elif ctx.keep_history:
+            # Removed as stale by a newer upload of the other form (which kept it in the history
+            # first, if it keeps history): that upload superseded this one. Written again, this
+            # version would be kept there once more, after retention may have removed it.
+            theirs = ctx.storage.head(bucket, other)
+            if theirs is not None and forms.newer(forms.stamp_of(theirs.metadata), stamp):
+                ctx.logger.info("a newer upload of the same name superseded this one", key=other)
+                return False
         ctx.logger.warning("another upload removed this one's object as stale; writing it again", key=written)
         rewrite()
     return True

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from deltaglider.core import protocol
 from deltaglider.core.context import Context
 from deltaglider.core.format import forms
-from deltaglider.core.format.layout import history_prefix, is_version_key, join_key
+from deltaglider.core.format.layout import history_prefix, is_version_key, join_key, parse_version_key
 from deltaglider.core.history.versions import kept_heads, kept_keys, of_name
 from deltaglider.core.models import RetentionResult, VersionInfo
 from deltaglider.errors import NotFoundError
@@ -51,7 +51,11 @@ def forget_all(ctx: Context, bucket: str, prefix: str) -> list[str]:
 
 
 def _dropped(
-    versions: list[VersionInfo], now: datetime, keep_versions: int | None, keep_within: timedelta | None
+    prefix: str,
+    versions: list[VersionInfo],
+    now: datetime,
+    keep_versions: int | None,
+    keep_within: timedelta | None,
 ) -> set[str]:
     """The IDs of the kept versions (never the current one) that neither rule keeps; with neither
     rule, none."""
@@ -64,7 +68,14 @@ def _dropped(
             for v in versions
             if v.created_at is None or now - _aware(v.created_at, now) <= keep_within
         }
-    return {v.version_id for v in versions if not v.is_current and v.version_id not in keep}
+    # A version still at its name (the older of two forms, which a writer under way has yet to
+    # remove) is not retention's to drop: that writer keeps it again before it removes the form, so
+    # it would outlive the removal reported. A later pass judges it once the history alone holds it.
+    return {
+        v.version_id
+        for v in versions
+        if not v.is_current and v.version_id not in keep and parse_version_key(prefix, v.key) is not None
+    }
 
 
 def _aware(when: datetime, now: datetime) -> datetime:
@@ -91,7 +102,7 @@ def retain_versions(
         if name in names_removed:
             dropped = {forms.version_id(head) for head in heads}
         else:
-            dropped = _dropped(of_name(ctx, bucket, prefix, name), now, keep_versions, keep_within)
+            dropped = _dropped(prefix, of_name(ctx, bucket, prefix, name), now, keep_versions, keep_within)
         for head in heads:
             vid = forms.version_id(head)
             if vid not in dropped:

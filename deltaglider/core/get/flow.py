@@ -27,6 +27,7 @@ from deltaglider.core.format.layout import (
     VERSION_ID_RE,
     delta_key,
     display_name,
+    lookup_keys,
     split_key,
     version_key,
     whole_key,
@@ -216,9 +217,20 @@ def _fetch_version(
         head = get_located(ctx, obj, dest, progress)
     except NotFoundError:
         raise _NotThatVersionError from None
-    if forms.version_id(head) != version:
-        raise _NotThatVersionError
-    return head
+    if forms.version_id(head) == version:
+        return head
+    # A writer killed (or still under way) between writing one form of the name and removing the
+    # other leaves both, and the version asked for may be the form not found first.
+    for key in lookup_keys(obj.key):
+        if key == head.key:
+            continue
+        try:
+            head = ctx.storage.get_file(obj.bucket, key, dest, progress)
+        except NotFoundError:
+            continue
+        if forms.version_id(head) == version:
+            return head
+    raise _NotThatVersionError
 
 
 def _into(

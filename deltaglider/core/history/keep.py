@@ -76,6 +76,11 @@ def keep(ctx: Context, bucket: str, version: ObjectHead, *, hold: BaseHolder | N
         if forms.version_id(got) != vid or (version.etag and got.etag and got.etag != version.etag):
             return False
         zero = None if hold is None else _zero_diff(ctx, prefix, got, local=local, scratch=scratch)
+        # Whoever takes a version from its name keeps it first; once it has left the name, a copy
+        # made now from this read could only bring back one that retention has removed since. Looked
+        # at last, just before the write, to leave that window as narrow as two calls.
+        if not _still_at(ctx, bucket, got):
+            return False
         if zero is not None and hold is not None:
             body, meta, base = zero
             if not ctx.storage.put_file_if_absent(bucket, kept, body, meta):
@@ -149,6 +154,12 @@ def _zero_diff(
         source_mtime=parse_created_at(read_field(meta, "source_mtime")),
     )
     return zero, entry, base
+
+
+def _still_at(ctx: Context, bucket: str, got: ObjectHead) -> bool:
+    """Whether the object a GET read (``got``) is still at its key."""
+    now = ctx.storage.head(bucket, got.key)
+    return now is not None and forms.version_id(now) == forms.version_id(got) and now.etag == got.etag
 
 
 def keep_at(ctx: Context, bucket: str, key: str, *, hold: BaseHolder | None = None) -> ObjectHead | None:

@@ -210,23 +210,31 @@ def write_name(
         if not written():
             raise _BasesGoneError
 
+    def gone() -> bool:
+        """The object written depends on a base gone for good: the caller stores the file whole
+        instead. With history kept, the write goes now, or that whole form's write would keep it
+        in the name's history as a version, which would not rebuild."""
+        if ctx.keep_history:
+            protocol.remove_own_write(ctx, bucket, key, stamp)
+        return False
+
     try:
         if not replaced_base:
             if not written():
-                return False
+                return gone()
             protocol.settle(ctx, bucket, key, other=other, stamp=stamp, rewrite=write_again, etag=etag)
             return True
         assert previous is not None
         with protocol.announced(ctx, bucket, key) as marker:
             protocol.keep_for_dependents(ctx, bucket, previous)
             if not written():
-                return False
+                return gone()
             protocol.settle(
                 ctx, bucket, key, other=other, stamp=stamp, rewrite=write_again, marker=marker, etag=etag
             )
         return True
     except _BasesGoneError:
-        return False
+        return gone()
 
 
 #: How often an upload that keeps history looks at its key again when another write got there
