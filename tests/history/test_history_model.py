@@ -6,9 +6,9 @@ history, deletes (keeping the version, or ``all_versions``) and retention by ver
 After every step, each name's versions are listed by a fresh client and held to these rules:
 
 - they are listed newest first by ID, each once, at most one current. The current one is not
-  always the first: a write that lands where nothing is (after a delete, or written again after a
-  delete removed it) keeps the stamp it took before, which may be older than a version kept in the
-  history meanwhile;
+  always the first: a write that lands where nothing is passes the newest version kept in the
+  history when it looks there, but a delete may keep a newer one between that look and its write
+  (the race test of an upload landing after a delete forces the common case, which it must win);
 - each is a version some upload wrote (its SHA-256 one of theirs), and downloads byte for byte within
   two decodes (each stored object once: a kept version's object never changes; while a flow that may
   remove or re-base it is under way, a version may also fail to read);
@@ -264,8 +264,7 @@ class HistoryModel(RuleBasedStateMachine):
             ids = [v.version_id for v in listed]
             assert ids == sorted(set(ids), reverse=True), f"{where}: not newest first, or repeated"
             current = [v for v in listed if v.is_current]
-            # (Not always the first: an upload whose write landed after a delete, with a stamp older
-            # than a version the delete kept, is current below it; see the module doc.)
+            # (Not always the first: see the module doc.)
             assert len(current) <= 1, f"{where}: {len(current)} current versions"
             back = [
                 v

@@ -403,3 +403,28 @@ def test_an_upload_racing_repack_of_its_name_keeps_both_versions(
     assert serials(history) == serials_of(newer, old)
     assert contents_of(history) == [newer.read_bytes(), old.read_bytes()]
     assert _current(store, clock, tmp_path) == newer.read_bytes()
+
+
+@ON_S3_TOO
+def test_an_upload_landing_after_a_delete_is_the_newest_version(
+    store: Any, clock: TickingClock, tmp_path: Path
+) -> None:
+    """Writer A has its stamp and is about to write when writer B uploads the name and a delete
+    (keeping history) moves B's version into the history: A then writes where nothing is, after B's
+    version, so its stamp must pass B's and it is the newest, current one."""
+    first = _seed(store, clock, tmp_path)
+    hooked = HookedStorage(store)
+    a, b = release(tmp_path, NAME, 3), release(tmp_path, NAME, 4)
+
+    def b_then_delete() -> None:
+        client(store, clock).put(b, SPACE)
+        client(store, clock).delete(key_of(NAME))
+
+    fired = before_write(hooked, DELTA, b_then_delete)
+
+    client(hooked, clock).put(a, SPACE)
+
+    assert fired
+    history = read_history(store, clock, NAME, tmp_path)
+    assert contents_of(history) == [a.read_bytes(), b.read_bytes(), first]
+    assert [read.info.is_current for read in history] == [True, False, False]

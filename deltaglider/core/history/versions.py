@@ -103,6 +103,13 @@ def _heads_or_none(ctx: Context, bucket: str, keys: list[str]) -> list[ObjectHea
     return list(in_order(keys, lambda key: ctx.storage.head(bucket, key)))
 
 
+def newest_kept(ctx: Context, bucket: str, prefix: str, name: str) -> str | None:
+    """The ID of the newest version kept in ``name``'s history (one listing; None: none kept)."""
+    keys = kept_keys(ctx, bucket, history_prefix(prefix, name), prefix).get(name, [])
+    found = [parsed[1] for key in keys if (parsed := parse_version_key(prefix, key)) is not None]
+    return max(found, default=None)
+
+
 def kept_heads(ctx: Context, bucket: str, prefix: str) -> dict[str, list[ObjectHead]]:
     """The HEADs of the versions kept in the histories of the DeltaSpace ``prefix``, by name."""
     return {

@@ -32,6 +32,7 @@ from deltaglider.core.format.metadata import (
     whole_metadata,
 )
 from deltaglider.core.history.keep import keep_at
+from deltaglider.core.history.versions import newest_kept
 from deltaglider.core.models import PutSummary
 from deltaglider.core.protocol import Pinned
 from deltaglider.core.put.encode import recorded_choices
@@ -254,6 +255,13 @@ def _put_keeping(
     for _ in range(_KEEP_ROUNDS):
         there = keep_at(ctx, bucket, key, hold=protocol.base_holder(ctx, bucket))
         if there is None:
+            # Nothing at the name (new, or deleted with its history kept, maybe since this upload
+            # took its stamp): the stamp passes the newest kept version, so the current one is the
+            # newest.
+            newest = newest_kept(ctx, bucket, up.space.prefix, up.name)
+            if newest is not None and not forms.newer(stamp, newest):
+                stamp = forms.stamp_after(ctx, newest)
+                meta = forms.with_stamp(meta, stamp)
             if put_file(ctx, up, key, src, meta, role=role, if_absent=True):
                 return stamp, meta
             continue
