@@ -48,7 +48,7 @@ from support.history import (
     sha256,
 )
 from support.sdk import TickingClock
-from support.stepped import Flow, Scheduler, SteppedStorage
+from support.stepped import TO_ACT, Flow, Scheduler, SteppedStorage
 
 from deltaglider.core.format.layout import version_key
 from deltaglider.core.models import RetentionResult, VersionInfo
@@ -60,9 +60,7 @@ DRIFTS: tuple[float | None, ...] = (0.0, 0.01, 0.03, None)
 MAX_FLOWS = 3
 #: How many store calls one step lets a flow make: a few, all it has left (1000), or (:data:`TO_ACT`)
 #: up to, not into, its next write or removal, where another flow's whole run matters most.
-TO_ACT = 0
 CALLS_PER_STEP = (TO_ACT, 1, 2, 3, 1000)
-ACTS = frozenset({"put_file", "put_file_if_absent", "put_file_if_match", "delete", "delete_if_match"})
 
 
 @dataclass
@@ -173,19 +171,11 @@ class HistoryModel(RuleBasedStateMachine):
     @precondition(lambda self: self.scheduler.running())
     @rule(pick=st.integers(min_value=0, max_value=MAX_FLOWS - 1), calls=st.sampled_from(CALLS_PER_STEP))
     def step(self, pick: int, calls: int) -> None:
-        running = self.scheduler.running()
-        flow = running[pick % len(running)]
-        polled: set[str] = set()
-        for made in range(1000 if calls == TO_ACT else calls):
-            if flow.done or flow.pending in polled:
-                break  # ended, or waiting for another flow (it polls the same markers again)
-            if calls == TO_ACT and made > 0 and _acts(flow.pending):
-                break
-            if flow.pending is not None and ".dg-removing-" in flow.pending:
-                polled.add(flow.pending)
-            flow.step()
+        def after_each() -> None:
             self._learn()
             self.check()
+
+        self.scheduler.run_one(pick, calls, after_each)
 
     # -- the model ------------------------------------------------------------------------------------
 
@@ -308,11 +298,6 @@ class HistoryModel(RuleBasedStateMachine):
 
 def _show(info: VersionInfo) -> str:
     return f"{info.version_id[:17]}{'*' if info.is_current else ''}:{info.key.rsplit('/', 2)[-1]}"
-
-
-def _acts(pending: str | None) -> bool:
-    method, _, key = (pending or "").partition(" ")
-    return method in ACTS and ".dg-removing-" not in key
 
 
 def _settings(examples: int, *, seeded: bool) -> settings:

@@ -38,7 +38,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from moto import mock_aws
 from support.moto_server import serialize_conditional_writes, use_fake_aws_env
 from support.sdk import TickingClock
-from support.stepped import Flow, Scheduler, SteppedStorage
+from support.stepped import TO_ACT, Flow, Scheduler, SteppedStorage
 
 from deltaglider.adapters.cache_memory import MemoryCache
 from deltaglider.adapters.diff_xdelta3 import XDelta3Diff
@@ -76,10 +76,8 @@ SEEDS: dict[str, tuple[tuple[str, float | None, bool] | str, ...]] = {
 #: flow often runs between two calls of another, as the races of the protocol's findings do; or
 #: (:data:`TO_ACT`) up to, not into, its next write or removal, so that a flow is often paused just
 #: where it has judged and is about to act, the moment another flow's whole run matters most.
-TO_ACT = 0
 CALLS_PER_STEP = (TO_ACT, 1, 2, 3, 4, 1000)
 #: The store calls that change what a name holds.
-ACTS = frozenset({"put_file", "put_file_if_absent", "put_file_if_match", "delete", "delete_if_match"})
 MAINTENANCE = ("retain", "repack", "remove-base", "sync-delete", "collect")
 
 
@@ -305,19 +303,12 @@ class ProtocolModel(RuleBasedStateMachine):
     def step(self, pick: int, calls: int) -> None:
         """Lets one flow make ``calls`` store calls (a run of several reaches deeper in fewer rules;
         it stops where the flow ends), checking every name after each."""
-        running = self.scheduler.running()
-        flow = running[pick % len(running)]
-        polled: set[str] = set()
-        for made in range(1000 if calls == TO_ACT else calls):
-            if flow.done or (flow.pending in polled):
-                break  # ended, or waiting for another flow (it polls the same markers again)
-            if calls == TO_ACT and made > 0 and _acts(flow.pending):
-                break
-            if flow.pending is not None and ".dg-removing-" in flow.pending:
-                polled.add(flow.pending)
-            flow.step()
+
+        def after_each() -> None:
             self._settle_user_ops()
             self.check()
+
+        self.scheduler.run_one(pick, calls, after_each)
 
     # -- the model ------------------------------------------------------------------------------------
 
@@ -420,12 +411,6 @@ class ProtocolModel(RuleBasedStateMachine):
             raise AssertionError(
                 f"{name} is {what} after step {self.scheduler.steps}; the calls:\n{self._calls()}"
             )
-
-
-def _acts(pending: str | None) -> bool:
-    """Whether the call a flow waits to make changes a name (not a removal's marker)."""
-    method, _, key = (pending or "").partition(" ")
-    return method in ACTS and ".dg-removing-" not in key
 
 
 def _settings(examples: int, *, seeded: bool = False) -> settings:

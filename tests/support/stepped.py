@@ -18,6 +18,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+#: A step's call count meaning "up to, not into, the flow's next write or removal" (Scheduler.run_one).
+TO_ACT = 0
+#: The store calls that change a name (a write or a removal).
+ACTS = frozenset({"put_file", "put_file_if_absent", "put_file_if_match", "delete", "delete_if_match"})
+
+
+def acts(pending: str | None) -> bool:
+    """Whether the call a flow waits to make (``"method key"``) changes a name (not a removal's
+    marker)."""
+    method, _, key = (pending or "").partition(" ")
+    return method in ACTS and ".dg-removing-" not in key
+
+
 #: A flow that neither calls the store nor ends within this long is stuck: the test fails.
 _WAIT_S = 60.0
 
@@ -133,6 +146,23 @@ class Scheduler:
 
     def running(self) -> list[Flow]:
         return [flow for flow in self.flows if not flow.done]
+
+    def run_one(self, pick: int, calls: int, after_each: Callable[[], None]) -> None:
+        """Lets one running flow (``pick``, modulo how many run) make ``calls`` store calls, or with
+        :data:`TO_ACT` up to, not into, its next write or removal; ``after_each`` runs after every
+        call. A flow that polls the same removal marker again (it waits for another) stops there."""
+        running = self.running()
+        flow = running[pick % len(running)]
+        polled: set[str] = set()
+        for made in range(1000 if calls == TO_ACT else calls):
+            if flow.done or flow.pending in polled:
+                break  # ended, or waiting for another flow (it polls the same markers again)
+            if calls == TO_ACT and made > 0 and acts(flow.pending):
+                break
+            if flow.pending is not None and ".dg-removing-" in flow.pending:
+                polled.add(flow.pending)
+            flow.step()
+            after_each()
 
     def finish_all(self) -> None:
         """Runs every flow to its end, one call each in turn (a flow may wait for another)."""
