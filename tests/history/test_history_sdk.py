@@ -9,6 +9,7 @@ import random
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import boto3
@@ -395,3 +396,19 @@ def test_a_base_file_overwritten_by_its_own_delta_is_stored_once(store: Store, t
     fresh = store.client(cache="cache2")
     got = fresh.download(store.folder + "latest.iso", tmp_path / "back", version=versions[1].version_id)
     assert _sha(Path(got.path)) == _sha(tmp_path / "n1.iso")
+
+
+def test_keep_within_applies_to_each_names_versions(tmp_path: Path) -> None:
+    store = Store("folder", tmp_path, None)
+    client = store.client()
+    files = _releases(tmp_path, 3)
+    _upload_all(client, store.folder, files)
+
+    kept_all = client.retain(store.folder, keep_within=timedelta(days=1))
+    # keep_last keeps the file; keep_within, older than nothing, keeps none of its kept versions.
+    dropped = client.retain(store.folder, keep_last=1, keep_within=timedelta(0))
+
+    assert kept_all.versions_removed == [] and kept_all.removed == []
+    assert dropped.removed == [] and len(dropped.versions_removed) == 2
+    versions = client.list_versions(store.folder + "latest.iso")
+    assert [(v.sha256, v.is_current) for v in versions] == [(_sha(files[-1]), True)]
