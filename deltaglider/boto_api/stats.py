@@ -35,7 +35,14 @@ from pathlib import Path
 from typing import Any, Final, Literal, TypeAlias, cast, get_args
 
 from deltaglider.boto_api.models import BucketStats
-from deltaglider.core.format.layout import DELTA_SUFFIX, HELPER_FOLDER, is_base_name, is_helper_key, split_key
+from deltaglider.core.format.layout import (
+    DELTA_SUFFIX,
+    HELPER_FOLDER,
+    is_base_name,
+    is_helper_key,
+    is_version_key,
+    split_key,
+)
 from deltaglider.core.format.metadata import parse_head
 from deltaglider.core.models import DeltaSpace, StatsSummary
 from deltaglider.core.service import DeltaService
@@ -99,7 +106,10 @@ def bucket_summary(
     mode = check_mode(mode)
     reads = _Reads(service.storage)
     listed = _listed(reads, bucket)
-    digest = _digest(listed)
+    versions = _kept_versions(reads, bucket)
+    # The names' histories count apart (history_count, history_bytes), and a change to them is a
+    # change to the totals.
+    digest = _digest(listed + versions)
     cached = _load(service.storage, bucket) if use_cache and not refresh_cache else None
     if cached is not None and cached.listing == digest:
         for answering in _ANSWERS[mode]:
@@ -113,6 +123,8 @@ def bucket_summary(
         summary = service.with_storage(cast(StoragePort, reads)).stats(DeltaSpace(bucket, ""), recursive=True)
     else:
         summary = _estimated(reads, bucket, listed, known, sampled=mode == "sampled")
+        summary.history_count = len(versions)
+        summary.history_bytes = sum(obj.size for obj in versions)
     if use_cache:
         kept = dict(cached.results) if cached is not None and cached.listing == digest else {}
         kept[mode] = summary
@@ -151,6 +163,14 @@ def _listed(reads: _Reads, bucket: str) -> list[ObjectHead]:
         obj
         for obj in reads.list(bucket, "", recursive=True)
         if not obj.is_prefix and not is_helper_key(obj.key)
+    ]
+
+
+def _kept_versions(reads: _Reads, bucket: str) -> list[ObjectHead]:
+    """The versions kept in the bucket's histories (inside ``.deltaglider/`` folders), from the same
+    listing as :func:`_listed`."""
+    return [
+        obj for obj in reads.list(bucket, "", recursive=True) if not obj.is_prefix and is_version_key(obj.key)
     ]
 
 

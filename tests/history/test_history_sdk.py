@@ -412,3 +412,23 @@ def test_keep_within_applies_to_each_names_versions(tmp_path: Path) -> None:
     assert dropped.removed == [] and len(dropped.versions_removed) == 2
     versions = client.list_versions(store.folder + "latest.iso")
     assert [(v.sha256, v.is_current) for v in versions] == [(_sha(files[-1]), True)]
+
+
+@pytest.mark.parametrize("mode", ["quick", "sampled", "detailed"])
+def test_bucket_stats_count_the_histories_and_see_them_change(
+    history_moto: MotoServer, tmp_path: Path, mode: str
+) -> None:
+    from deltaglider.boto_api.stats import bucket_summary
+
+    store = Store("s3", tmp_path, history_moto)
+    bucket = store.folder[5:].split("/")[0]
+    client = store.client()
+    _upload_all(client, store.folder, _releases(tmp_path, 3))
+
+    before = bucket_summary(client.service, bucket, mode)  # type: ignore[arg-type]
+    client.retain(store.folder, keep_versions=2)  # one kept version fewer, no file changed
+    after = bucket_summary(client.service, bucket, mode)  # type: ignore[arg-type]
+
+    kept = client.list_versions(store.folder + "latest.iso")[1:]
+    assert before.history_count == 2 and before.file_count == 1
+    assert after.history_count == 1 and after.history_bytes == sum(v.stored_size for v in kept)
