@@ -286,17 +286,22 @@ def _check(digests: _Digests, payload: str, content_md5: str | None, wanted: dic
             )
 
 
+async def spool_request(server: S3Server, call: Call, out: BinaryIO, *, limit: int) -> Spooled:
+    """:func:`spool` of the request ``call`` carries, at most ``limit`` bytes, in the server's chunks."""
+    return await spool(
+        call.request.stream(),
+        call.request.headers,
+        call.verified,
+        out,
+        limit=limit,
+        chunk_bytes=server.settings.chunk_bytes,
+    )
+
+
 async def request_document(server: S3Server, call: Call) -> bytes:
     """The request's XML body (DeleteObjects, CompleteMultipartUpload), checked as any body is and
     at most ``max_xml_bytes``: spooled to the server's scratch, then read whole."""
     with tempfile.TemporaryFile(dir=server.scratch) as buffer:
-        await spool(
-            call.request.stream(),
-            call.request.headers,
-            call.verified,
-            buffer,
-            limit=server.settings.max_xml_bytes,
-            chunk_bytes=server.settings.chunk_bytes,
-        )
+        await spool_request(server, call, buffer, limit=server.settings.max_xml_bytes)
         buffer.seek(0)
         return buffer.read()

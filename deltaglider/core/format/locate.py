@@ -38,7 +38,7 @@ _ARCHIVES_BY_OTHER_NAMES: Final = (
 )
 
 
-def _check_object_key(ctx: Context, obj: ObjectKey) -> None:
+def check_object_key(ctx: Context, obj: ObjectKey) -> None:
     if not obj.key or obj.key.endswith("/"):
         raise InvalidURLError(f"{ctx.storage.url(obj.bucket, obj.key)}: names a folder, not an object")
 
@@ -65,7 +65,7 @@ def likely_keys(key: str, *, original_compatible: bool) -> list[str]:
 
 
 def locate(ctx: Context, obj: ObjectKey) -> ObjectHead:
-    _check_object_key(ctx, obj)
+    check_object_key(ctx, obj)
     tried = lookup_keys(obj.key)
     for _ in range(_PASSES):
         for key in tried:
@@ -78,7 +78,7 @@ def locate(ctx: Context, obj: ObjectKey) -> ObjectHead:
 def get_located(ctx: Context, obj: ObjectKey, dest: Path, progress: ProgressCallback | None) -> ObjectHead:
     """Downloads the stored object behind ``obj`` into ``dest`` and returns its head: one GET when the
     likely form is there, two when it is the other."""
-    _check_object_key(ctx, obj)
+    check_object_key(ctx, obj)
     tried = likely_keys(obj.key, original_compatible=ctx.original_compatible)
     for _ in range(_PASSES):
         for key in tried:

@@ -32,7 +32,7 @@ from deltaglider.core.format.layout import (
     version_key,
     whole_key,
 )
-from deltaglider.core.format.locate import get_located, likely_keys
+from deltaglider.core.format.locate import check_object_key, get_located, likely_keys
 from deltaglider.core.format.metadata import Kind, StoredInfo, parse
 from deltaglider.core.get.destination import atomic_output, resolve_output
 from deltaglider.core.models import GetSummary, ObjectKey
@@ -174,8 +174,7 @@ def _get_version(
 ) -> tuple[ObjectHead, StoredInfo, Path, str, int]:
     if not VERSION_ID_RE.match(version):
         raise InvalidURLError(f"{version!r} is not a version ID (as list_versions gives them)")
-    if not obj.key or obj.key.endswith("/"):
-        raise InvalidURLError(f"{ctx.storage.url(obj.bucket, obj.key)}: names a folder, not a file")
+    check_object_key(ctx, obj)
     prefix, name = split_key(obj.key)
     kept = version_key(prefix, name, version)
     dest = resolve_output(output_path, name)

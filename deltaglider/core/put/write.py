@@ -258,21 +258,26 @@ def _put_keeping(
             # Nothing at the name (new, or deleted with its history kept, maybe since this upload
             # took its stamp): the stamp passes the newest kept version, so the current one is the
             # newest.
-            newest = newest_kept(ctx, bucket, up.space.prefix, up.name)
-            if newest is not None and not forms.newer(stamp, newest):
-                stamp = forms.stamp_after(ctx, newest)
-                meta = forms.with_stamp(meta, stamp)
+            stamp, meta = _passing(ctx, stamp, meta, newest_kept(ctx, bucket, up.space.prefix, up.name))
             if put_file(ctx, up, key, src, meta, role=role, if_absent=True):
                 return stamp, meta
             continue
-        theirs = forms.version_id(there)
-        if not forms.newer(stamp, theirs):
-            stamp = forms.stamp_after(ctx, theirs)
-            meta = forms.with_stamp(meta, stamp)
+        stamp, meta = _passing(ctx, stamp, meta, forms.version_id(there))
         assert there.etag is not None  # every store gives a HEAD's ETag
         if put_file(ctx, up, key, src, meta, role=role, if_match=there.etag):
             return stamp, meta
     raise StorageError(f"{ctx.storage.url(bucket, key)} kept changing while it was written")
+
+
+def _passing(
+    ctx: Context, stamp: str, meta: Mapping[str, str], floor: str | None
+) -> tuple[str, Mapping[str, str]]:
+    """``stamp`` and ``meta`` as they are when the stamp is later than ``floor`` (a version's ID, or
+    None), else a new stamp past it, written into the metadata."""
+    if floor is None or forms.newer(stamp, floor):
+        return stamp, meta
+    stamp = forms.stamp_after(ctx, floor)
+    return stamp, forms.with_stamp(meta, stamp)
 
 
 class _BasesGoneError(Exception):

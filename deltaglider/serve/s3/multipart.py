@@ -26,7 +26,7 @@ from typing import Final
 import anyio.to_thread
 from starlette.responses import Response
 
-from deltaglider.serve.body import request_document, spool
+from deltaglider.serve.body import request_document, spool_request
 from deltaglider.serve.s3.context import Call, S3Server
 from deltaglider.serve.s3.errors import S3Error
 from deltaglider.serve.s3.headers import user_metadata
@@ -125,14 +125,7 @@ async def upload_part(server: S3Server, call: Call) -> Response:
     path = Path(name)
     try:
         with os.fdopen(fd, "wb") as out:
-            spooled = await spool(
-                call.request.stream(),
-                call.request.headers,
-                call.verified,
-                out,
-                limit=server.settings.max_object_bytes,
-                chunk_bytes=server.settings.chunk_bytes,
-            )
+            spooled = await spool_request(server, call, out, limit=server.settings.max_object_bytes)
     except BaseException:
         path.unlink(missing_ok=True)
         raise

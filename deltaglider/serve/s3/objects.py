@@ -17,7 +17,7 @@ from typing import Any, Final
 import anyio.to_thread
 from starlette.responses import Response
 
-from deltaglider.serve.body import spool
+from deltaglider.serve.body import spool_request
 from deltaglider.serve.s3.context import Call, S3Server
 from deltaglider.serve.s3.errors import S3Error
 from deltaglider.serve.s3.headers import object_headers, user_metadata
@@ -164,14 +164,7 @@ async def put_object(server: S3Server, call: Call) -> Response:
     with tempfile.TemporaryDirectory(prefix="put-", dir=server.scratch) as folder:
         path = Path(folder) / "body"
         with open(path, "wb") as out:
-            await spool(
-                call.request.stream(),
-                call.request.headers,
-                call.verified,
-                out,
-                limit=server.settings.max_object_bytes,
-                chunk_bytes=server.settings.chunk_bytes,
-            )
+            await spool_request(server, call, out, limit=server.settings.max_object_bytes)
         async with server.writes:
             etag = await anyio.to_thread.run_sync(
                 lambda: server.store.put(bucket, key, path, metadata=metadata, content_type=content_type)
